@@ -1,0 +1,422 @@
+//! JSON in, JSON out: the helpers the generated `dispatch` uses to read
+//! arguments into the client's types and to turn any outcome into an
+//! [`Output`] or a [`CallError`] a model can act on.
+//!
+//! Results are the raw upstream JSON, captured by the `exec` hook. The typed
+//! decode still runs (it is how we know the response matched the spec), but
+//! a response that does not match — dates in another shape, an unknown enum
+//! value, extra fields — is returned as it came, flagged, never dropped.
+
+use bytes::Bytes;
+use progenitor_client::{ByteStream, Error as ClientError, ResponseValue};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::Client;
+
+/// Tool arguments: parameters by OpenAPI name, the request body under `body`.
+pub type Args = Map<String, Value>;
+
+/// A successful call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// A JSON body.
+    Json {
+        /// HTTP status.
+        status: u16,
+        /// The body exactly as DocSpace sent it.
+        value: Value,
+        /// Why the body did not decode into the spec's type, if it did not.
+        mismatch: Option<String>,
+    },
+    /// A non-JSON body (a file download).
+    Bytes {
+        /// HTTP status.
+        status: u16,
+        /// `Content-Type`, if any.
+        content_type: Option<String>,
+        /// The bytes.
+        bytes: Bytes,
+    },
+    /// No body.
+    Empty {
+        /// HTTP status.
+        status: u16,
+    },
+}
+
+/// Why a call failed. The messages name the argument or say what DocSpace
+/// answered, so a model can correct itself.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum CallError {
+    /// A required argument is absent.
+    #[error("missing required argument `{0}`")]
+    MissingArgument(String),
+    /// An argument does not fit the parameter's type.
+    #[error("argument `{name}` is invalid: {message}")]
+    InvalidArgument {
+        /// Argument name.
+        name: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The request could not be built.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// DocSpace answered with an error status or its error envelope.
+    #[error("DocSpace answered HTTP {status}: {message}")]
+    Upstream {
+        /// HTTP status (or the envelope's `statusCode`).
+        status: u16,
+        /// DocSpace's message, or the start of the body.
+        message: String,
+    },
+    /// DocSpace could not be reached, or the connection failed.
+    #[error("DocSpace could not be reached: {0}")]
+    Transport(String),
+    /// DocSpace did not answer in time.
+    #[error("DocSpace did not answer in time: {0}")]
+    Timeout(String),
+    /// No operation has this id.
+    #[error("unknown operation `{0}`")]
+    UnknownOperation(String),
+}
+
+/// Reads a required argument.
+pub fn required<T: DeserializeOwned>(args: &Args, name: &str) -> Result<T, CallError> {
+    match args.get(name) {
+        None | Some(Value::Null) => Err(CallError::MissingArgument(name.to_owned())),
+        Some(v) => decode(v, name),
+    }
+}
+
+/// Reads an optional argument (absent and `null` are both "not given").
+pub fn optional<T: DeserializeOwned>(args: &Args, name: &str) -> Result<Option<T>, CallError> {
+    match args.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => decode(v, name).map(Some),
+    }
+}
+
+/// Reads the request body; an absent body is an empty object (or array), so
+/// operations whose body members are all optional need no `body` at all.
+pub fn body<T: DeserializeOwned>(args: &Args, name: &str) -> Result<T, CallError> {
+    match args.get(name) {
+        Some(v) if !v.is_null() => decode(v, name),
+        _ => serde_json::from_value(Value::Object(Map::new()))
+            .or_else(|_| serde_json::from_value(Value::Array(Vec::new())))
+            .map_err(|_| CallError::MissingArgument(name.to_owned())),
+    }
+}
+
+/// Deserializes `v`; models often quote numbers and booleans (`"42"`), so a
+/// string that is a JSON scalar is tried as that scalar too.
+fn decode<T: DeserializeOwned>(v: &Value, name: &str) -> Result<T, CallError> {
+    serde_json::from_value(v.clone()).or_else(|first| {
+        let coerced = v
+            .as_str()
+            .and_then(|s| serde_json::from_str::<Value>(s.trim()).ok())
+            .filter(|c| c.is_number() || c.is_boolean());
+        match coerced {
+            Some(c) => serde_json::from_value(c).map_err(|_| invalid(name, &first)),
+            None => Err(invalid(name, &first)),
+        }
+    })
+}
+
+fn invalid(name: &str, e: &serde_json::Error) -> CallError {
+    CallError::InvalidArgument {
+        name: name.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// Finishes a call whose success type is JSON.
+pub async fn json_output<T, E>(
+    client: &Client,
+    result: Result<ResponseValue<T>, ClientError<E>>,
+) -> Result<Output, CallError> {
+    match result {
+        Ok(rv) => {
+            let status = rv.status().as_u16();
+            let body = client.captured().map(|c| c.body).unwrap_or_default();
+            json_body(status, &body, None)
+        }
+        Err(ClientError::InvalidResponsePayload(bytes, e)) => {
+            let body = client.captured().map_or(bytes, |c| c.body);
+            json_body(200, &body, Some(e.to_string()))
+        }
+        Err(e) => failure(client, e).await,
+    }
+}
+
+/// Finishes a call whose success type is a byte stream.
+pub async fn bytes_output<E>(
+    client: &Client,
+    result: Result<ResponseValue<ByteStream>, ClientError<E>>,
+) -> Result<Output, CallError> {
+    match result {
+        Ok(rv) => {
+            let status = rv.status().as_u16();
+            let content_type = rv
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let bytes = client.captured().map(|c| c.body).unwrap_or_default();
+            if content_type.as_deref().is_some_and(|c| c.contains("json")) {
+                return json_body(status, &bytes, None);
+            }
+            Ok(Output::Bytes {
+                status,
+                content_type,
+                bytes,
+            })
+        }
+        Err(e) => failure(client, e).await,
+    }
+}
+
+/// Finishes a call with no success body.
+pub async fn empty_output<E>(
+    client: &Client,
+    result: Result<ResponseValue<()>, ClientError<E>>,
+) -> Result<Output, CallError> {
+    match result {
+        Ok(rv) => {
+            let status = rv.status().as_u16();
+            let body = client.captured().map(|c| c.body).unwrap_or_default();
+            if body.iter().all(u8::is_ascii_whitespace) {
+                Ok(Output::Empty { status })
+            } else {
+                json_body(status, &body, None)
+            }
+        }
+        Err(e) => failure(client, e).await,
+    }
+}
+
+/// Interprets a 2xx body: JSON (checked for DocSpace's error envelope), or
+/// text/bytes when it is not JSON.
+pub(crate) fn json_body(
+    status: u16,
+    body: &[u8],
+    mismatch: Option<String>,
+) -> Result<Output, CallError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Output::Empty { status });
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(value) => {
+            if let Some(error) = envelope_error(&value) {
+                return Err(error);
+            }
+            Ok(Output::Json {
+                status,
+                value,
+                mismatch,
+            })
+        }
+        Err(_) => Ok(Output::Bytes {
+            status,
+            content_type: None,
+            bytes: Bytes::copy_from_slice(body),
+        }),
+    }
+}
+
+/// DocSpace sometimes answers an error with HTTP 2xx and an envelope
+/// `{status, statusCode, error: {message}}`.
+pub fn envelope_error(value: &Value) -> Option<CallError> {
+    let obj = value.as_object()?;
+    let status_code = obj.get("statusCode").and_then(Value::as_u64);
+    let error = obj.get("error").filter(|e| !e.is_null());
+    let failed = error.is_some() || status_code.is_some_and(|s| s >= 400);
+    if !failed {
+        return None;
+    }
+    let message = error
+        .and_then(|e| {
+            e.get("message")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| e.as_str().map(str::to_owned))
+        })
+        .unwrap_or_else(|| "DocSpace reported an error without a message".to_owned());
+    let status = status_code
+        .and_then(|s| u16::try_from(s).ok())
+        .filter(|s| *s >= 400)
+        .unwrap_or(500);
+    Some(CallError::Upstream { status, message })
+}
+
+/// An error body's message: the envelope's `error.message`, a `message` or
+/// `title`/`detail` (problem details), else the start of the text.
+pub fn error_message(body: &[u8]) -> String {
+    if let Ok(value) = serde_json::from_slice::<Value>(body) {
+        let message = value
+            .pointer("/error/message")
+            .or_else(|| value.get("message"))
+            .or_else(|| value.get("detail"))
+            .or_else(|| value.get("title"))
+            .or_else(|| value.get("error"))
+            .and_then(Value::as_str);
+        if let Some(m) = message {
+            return m.to_owned();
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return "(empty body)".to_owned();
+    }
+    let mut cut: String = text.chars().take(500).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    cut
+}
+
+async fn failure<E>(client: &Client, e: ClientError<E>) -> Result<Output, CallError> {
+    match e {
+        ClientError::UnexpectedResponse(response) => {
+            let status = response.status().as_u16();
+            let body = match client.captured() {
+                Some(c) => c.body,
+                None => response.bytes().await.unwrap_or_default(),
+            };
+            if (200..300).contains(&status) {
+                json_body(status, &body, None)
+            } else {
+                Err(CallError::Upstream {
+                    status,
+                    message: error_message(&body),
+                })
+            }
+        }
+        ClientError::ErrorResponse(rv) => {
+            let body = client.captured().map(|c| c.body).unwrap_or_default();
+            Err(CallError::Upstream {
+                status: rv.status().as_u16(),
+                message: error_message(&body),
+            })
+        }
+        ClientError::InvalidResponsePayload(body, _) => json_body(200, &body, None),
+        ClientError::InvalidRequest(m) | ClientError::Custom(m) => {
+            Err(CallError::InvalidRequest(m))
+        }
+        ClientError::CommunicationError(e)
+        | ClientError::ResponseBodyError(e)
+        | ClientError::InvalidUpgrade(e) => Err(transport(&e)),
+    }
+}
+
+/// Classifies a reqwest error (timeouts apart) without echoing the URL's secrets.
+pub fn transport(e: &reqwest::Error) -> CallError {
+    let mut message = e.without_url_ref().to_string();
+    if let Some(source) = std::error::Error::source(e) {
+        message = format!("{message}: {source}");
+    }
+    if e.is_timeout() {
+        CallError::Timeout(message)
+    } else {
+        CallError::Transport(message)
+    }
+}
+
+trait WithoutUrl {
+    fn without_url_ref(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_ref(&self) -> String {
+        // reqwest appends ` for url (…)`; the URL can carry userinfo.
+        let text = self.to_string();
+        match text.find(" for url (") {
+            Some(i) => text.get(..i).unwrap_or(&text).to_owned(),
+            None => text,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn args(v: Value) -> Args {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn reads_arguments_with_clear_errors() {
+        let a = args(json!({"fileId": 5, "title": "x", "n": "42", "flag": "true", "bad": "abc"}));
+        assert_eq!(required::<i32>(&a, "fileId"), Ok(5));
+        assert_eq!(required::<i32>(&a, "n"), Ok(42));
+        assert_eq!(optional::<bool>(&a, "flag"), Ok(Some(true)));
+        assert_eq!(optional::<i32>(&a, "absent"), Ok(None));
+        assert_eq!(
+            required::<i32>(&a, "absent"),
+            Err(CallError::MissingArgument("absent".into()))
+        );
+        let err = required::<i32>(&a, "bad").unwrap_err();
+        assert!(
+            matches!(&err, CallError::InvalidArgument { name, .. } if name == "bad"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("`bad`"));
+    }
+
+    #[test]
+    fn absent_body_is_empty_object() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct B {
+            title: Option<String>,
+        }
+        assert_eq!(body::<B>(&Args::new(), "body"), Ok(B { title: None }));
+        assert_eq!(body::<Vec<i32>>(&Args::new(), "body"), Ok(vec![]));
+    }
+
+    #[test]
+    fn detects_the_error_envelope() {
+        let e = envelope_error(
+            &json!({"status": 1, "statusCode": 403, "error": {"message": "Access denied"}}),
+        )
+        .unwrap();
+        assert_eq!(
+            e,
+            CallError::Upstream {
+                status: 403,
+                message: "Access denied".into()
+            }
+        );
+        assert!(envelope_error(&json!({"status": 0, "statusCode": 200, "response": {}})).is_none());
+        assert!(envelope_error(&json!({"response": {"error": null}})).is_none());
+        let r = json_body(
+            200,
+            br#"{"statusCode": 500, "error": {"message": "boom"}}"#,
+            None,
+        );
+        assert_eq!(
+            r,
+            Err(CallError::Upstream {
+                status: 500,
+                message: "boom".into()
+            })
+        );
+    }
+
+    #[test]
+    fn error_messages_prefer_docspace_text() {
+        assert_eq!(
+            error_message(br#"{"error": {"message": "Not found"}}"#),
+            "Not found"
+        );
+        assert_eq!(
+            error_message(br#"{"title": "Too many", "status": 429}"#),
+            "Too many"
+        );
+        assert_eq!(error_message(b"<html>oops</html>"), "<html>oops</html>");
+        assert_eq!(error_message(b""), "(empty body)");
+    }
+}

@@ -1,0 +1,544 @@
+//! Operations → MCP tool definitions.
+//!
+//! One tool per operation: the name is snake_case(operationId), the toolset
+//! snake_case(tag) and the group snake_case(x-tagGroup). The input schema is
+//! one object: every path and query parameter is a property under its
+//! OpenAPI name, and the request body (when there is one) is the property
+//! `body`. Nesting the body keeps parameter and body names from colliding
+//! (three operations have a parameter and a body member of the same name)
+//! and maps one-to-one onto the client's positional arguments.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value, json};
+
+use crate::naming;
+use crate::overlay::{Overlay, toml_to_json};
+use crate::schema::{self, Mode, cut};
+use crate::spec::{METHODS, deref};
+use crate::{Error, Result};
+
+/// One tool of the catalogue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolSpec {
+    /// MCP tool name.
+    pub name: String,
+    /// Other names that reach the tool.
+    pub aliases: Vec<String>,
+    /// The DocSpace operationId.
+    pub operation_id: String,
+    /// Human title (the operation summary).
+    pub title: String,
+    /// Summary and description.
+    pub description: String,
+    /// Tag-derived toolset.
+    pub toolset: String,
+    /// Tag-group-derived group (e.g. `files`), or the toolset when ungrouped.
+    pub group: String,
+    /// Extra (curated) toolsets from the overlay.
+    pub extra_toolsets: Vec<String>,
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// Path template.
+    pub path: String,
+    /// JSON Schema 2020-12 of the arguments (object root).
+    pub input_schema: Value,
+    /// Lenient schema of the result, when the response is a typed object.
+    pub output_schema: Option<Value>,
+    /// Annotation: does not modify anything.
+    pub read_only: bool,
+    /// Annotation: may destroy or overwrite data.
+    pub destructive: bool,
+    /// Annotation: repeating the call has no further effect.
+    pub idempotent: bool,
+    /// Parameters hidden from the schema.
+    pub hidden: Vec<String>,
+    /// Defaults applied to absent arguments.
+    pub defaults: Map<String, Value>,
+    /// Served by the multipart client.
+    pub multipart: bool,
+    /// The operation needs no authentication.
+    pub public: bool,
+}
+
+/// A toolset with its tools.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolsetSpec {
+    /// Name.
+    pub name: String,
+    /// The OpenAPI tag it comes from (empty for curated toolsets).
+    pub tag: String,
+    /// Group name.
+    pub group: String,
+    /// Description.
+    pub description: String,
+}
+
+/// The whole catalogue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catalogue {
+    /// Tools sorted by name.
+    pub tools: Vec<ToolSpec>,
+    /// Toolsets sorted by name.
+    pub toolsets: Vec<ToolsetSpec>,
+    /// The default core tool names (from the overlay).
+    pub core: Vec<String>,
+    /// Operations left out, with the reason.
+    pub excluded: Vec<(String, String)>,
+}
+
+/// Builds the catalogue from a document that went through the wire rules.
+pub fn build(
+    doc: &Value,
+    overlay: &Overlay,
+    multipart_ids: &BTreeSet<String>,
+) -> Result<Catalogue> {
+    let tag_groups = tag_groups(doc);
+    let tag_descriptions: BTreeMap<String, String> = doc
+        .get("tags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            Some((
+                t.get("name")?.as_str()?.to_owned(),
+                t.get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned(),
+            ))
+        })
+        .collect();
+    let global_security = doc
+        .get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|s| !s.is_empty());
+
+    let mut all_ids = BTreeSet::new();
+    let mut tools = Vec::new();
+    let mut excluded = Vec::new();
+    let paths = doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .ok_or_else(|| Error::Spec("no `paths`".into()))?;
+    for (path, item) in paths {
+        let shared: Vec<Value> = item
+            .get("parameters")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let operation_id = op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    Error::Spec(format!(
+                        "{} {path} has no operationId",
+                        method.to_uppercase()
+                    ))
+                })?;
+            if !all_ids.insert(operation_id.to_owned()) {
+                return Err(Error::Spec(format!(
+                    "operationId {operation_id} is used twice"
+                )));
+            }
+            let curation = overlay.tools.get(operation_id).cloned().unwrap_or_default();
+            if curation.exclude {
+                excluded.push((
+                    operation_id.to_owned(),
+                    "excluded in openapi/tools.toml".to_owned(),
+                ));
+                continue;
+            }
+            let tag = op
+                .get("tags")
+                .and_then(Value::as_array)
+                .and_then(|t| t.first())
+                .and_then(Value::as_str)
+                .unwrap_or("Other");
+            let toolset = naming::toolset_name(tag);
+            let group = tag_groups
+                .get(tag)
+                .map_or_else(|| toolset.clone(), |g| naming::toolset_name(g));
+            let params: Vec<Value> = shared
+                .iter()
+                .chain(
+                    op.get("parameters")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten(),
+                )
+                .map(|p| deref(doc, p).clone())
+                .collect();
+            let mut input = input_schema(
+                doc,
+                operation_id,
+                &params,
+                op.get("requestBody").map(|b| deref(doc, b)),
+            )?;
+            apply_curation(
+                operation_id,
+                &mut input,
+                &curation.hidden,
+                &curation.defaults,
+            )?;
+            let (read_only, destructive, idempotent) = annotations(method);
+            let read_only = curation.read_only.unwrap_or(read_only);
+            let summary = op
+                .get("summary")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .trim()
+                .to_owned();
+            let long = op
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .trim()
+                .to_owned();
+            let generated_description =
+                match (summary.is_empty(), long.is_empty() || long == summary) {
+                    (true, true) => format!("{} {path}", method.to_uppercase()),
+                    (false, true) => summary.clone(),
+                    (true, false) => long.clone(),
+                    (false, false) => format!("{summary}.\n\n{long}").replace("..\n\n", ".\n\n"),
+                };
+            let name = curation
+                .name
+                .clone()
+                .unwrap_or_else(|| naming::tool_name(operation_id));
+            let mut aliases = curation.aliases.clone();
+            let generated = naming::tool_name(operation_id);
+            if name != generated && !aliases.contains(&generated) {
+                aliases.push(generated);
+            }
+            let public = op.get("security").map_or(!global_security, |s| {
+                s.as_array().is_some_and(|a| {
+                    a.is_empty() || a.iter().any(|r| r.as_object().is_some_and(Map::is_empty))
+                })
+            });
+            tools.push(ToolSpec {
+                name,
+                aliases,
+                operation_id: operation_id.to_owned(),
+                title: curation.title.clone().unwrap_or_else(|| {
+                    if summary.is_empty() {
+                        generated_description.clone()
+                    } else {
+                        summary.trim_end_matches('.').to_owned()
+                    }
+                }),
+                description: curation
+                    .description
+                    .clone()
+                    .unwrap_or(generated_description),
+                toolset,
+                group,
+                extra_toolsets: curation.toolsets.clone(),
+                method: method.to_uppercase(),
+                path: path.clone(),
+                output_schema: output_schema(doc, op),
+                input_schema: input,
+                read_only,
+                destructive: !read_only && destructive,
+                idempotent: !read_only && idempotent,
+                hidden: curation.hidden.clone(),
+                defaults: curation
+                    .defaults
+                    .iter()
+                    .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                    .collect(),
+                multipart: multipart_ids.contains(operation_id),
+                public,
+            });
+        }
+    }
+    overlay.check_operations(|id| all_ids.contains(id))?;
+    tools.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let mut toolsets: BTreeMap<String, ToolsetSpec> = BTreeMap::new();
+    for t in &tools {
+        let tag = tag_of(&tag_groups, &t.toolset, doc).unwrap_or_default();
+        toolsets
+            .entry(t.toolset.clone())
+            .or_insert_with(|| ToolsetSpec {
+                name: t.toolset.clone(),
+                description: tag_descriptions.get(&tag).cloned().unwrap_or_default(),
+                tag,
+                group: t.group.clone(),
+            });
+        for extra in &t.extra_toolsets {
+            toolsets
+                .entry(extra.clone())
+                .or_insert_with(|| ToolsetSpec {
+                    name: extra.clone(),
+                    tag: String::new(),
+                    group: extra.clone(),
+                    description: String::new(),
+                });
+        }
+    }
+    for (name, ts) in &overlay.toolsets {
+        let entry = toolsets.get_mut(name).ok_or_else(|| {
+            Error::Overlay(format!(
+                "[toolsets.{name}] names a toolset no tool belongs to"
+            ))
+        })?;
+        if let Some(d) = &ts.description {
+            entry.description = d.trim().to_owned();
+        }
+    }
+    let catalogue = Catalogue {
+        tools,
+        toolsets: toolsets.into_values().collect(),
+        core: overlay.core.tools.clone(),
+        excluded,
+    };
+    check(&catalogue)?;
+    Ok(catalogue)
+}
+
+fn tag_of(groups: &BTreeMap<String, String>, toolset: &str, doc: &Value) -> Option<String> {
+    let mut tags: Vec<String> = groups.keys().cloned().collect();
+    tags.extend(
+        doc.get("tags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.get("name")?.as_str().map(str::to_owned)),
+    );
+    // Tags used by operations but never declared (e.g. `People / Email`).
+    for item in doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
+        for m in METHODS {
+            if let Some(t) = item
+                .get(m)
+                .and_then(|op| op.pointer("/tags/0"))
+                .and_then(Value::as_str)
+            {
+                tags.push(t.to_owned());
+            }
+        }
+    }
+    tags.into_iter()
+        .find(|t| naming::toolset_name(t) == toolset)
+}
+
+fn tag_groups(doc: &Value) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for group in doc
+        .get("x-tagGroups")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(name) = group.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        for tag in group
+            .get("tags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            out.insert(tag.to_owned(), name.to_owned());
+        }
+    }
+    out
+}
+
+/// (read-only, destructive, idempotent) from the HTTP method.
+fn annotations(method: &str) -> (bool, bool, bool) {
+    match method {
+        "get" | "head" => (true, false, true),
+        "put" => (false, true, true),
+        "delete" => (false, true, true),
+        "patch" => (false, true, false),
+        _ => (false, false, false),
+    }
+}
+
+fn input_schema(
+    doc: &Value,
+    operation_id: &str,
+    params: &[Value],
+    body: Option<&Value>,
+) -> Result<Value> {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for p in params {
+        let Some(name) = p.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let location = p.get("in").and_then(Value::as_str).unwrap_or("query");
+        if location != "path" && location != "query" {
+            continue; // headers and cookies are the transport's business
+        }
+        if name == "body" {
+            return Err(Error::Catalogue(format!(
+                "{operation_id}: a parameter named `body` collides with the request body property"
+            )));
+        }
+        let mut s = p.get("schema").map_or_else(
+            || json!({"type": "string"}),
+            |s| schema::convert(doc, s, Mode::Input),
+        );
+        if let (Some(d), Some(obj)) = (
+            p.get("description").and_then(Value::as_str),
+            s.as_object_mut(),
+        ) {
+            let merged =
+                schema::merge_description(d, obj.get("description").and_then(Value::as_str));
+            obj.insert(
+                "description".into(),
+                Value::String(cut(&merged, schema::MAX_DESCRIPTION)),
+            );
+        }
+        properties.insert(name.to_owned(), s);
+        if location == "path" || p.get("required").and_then(Value::as_bool) == Some(true) {
+            required.push(Value::String(name.to_owned()));
+        }
+    }
+    if let Some(body) = body {
+        let content = body.get("content").and_then(Value::as_object);
+        let media = content.and_then(|c| {
+            c.get("application/json")
+                .or_else(|| c.get("multipart/form-data"))
+                .or_else(|| c.values().next())
+        });
+        if let Some(media) = media {
+            let raw = media
+                .get("schema")
+                .cloned()
+                .unwrap_or_else(|| json!({"type": "object"}));
+            let mut s = schema::convert(doc, &raw, Mode::Input);
+            if let (Some(d), Some(obj)) = (
+                body.get("description").and_then(Value::as_str),
+                s.as_object_mut(),
+            ) {
+                obj.entry("description")
+                    .or_insert_with(|| Value::String(cut(d.trim(), schema::MAX_DESCRIPTION)));
+            }
+            properties.insert("body".into(), s);
+            if body.get("required").and_then(Value::as_bool) == Some(true) {
+                required.push(Value::String("body".into()));
+            }
+        }
+    }
+    let mut out = Map::new();
+    out.insert("type".into(), Value::String("object".into()));
+    out.insert("properties".into(), Value::Object(properties));
+    if !required.is_empty() {
+        out.insert("required".into(), Value::Array(required));
+    }
+    Ok(Value::Object(out))
+}
+
+fn apply_curation(
+    operation_id: &str,
+    input: &mut Value,
+    hidden: &[String],
+    defaults: &BTreeMap<String, toml::Value>,
+) -> Result<()> {
+    let Some(obj) = input.as_object_mut() else {
+        return Ok(());
+    };
+    let known: BTreeSet<String> = obj
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    for name in hidden.iter().chain(defaults.keys()) {
+        if !known.contains(name) {
+            return Err(Error::Overlay(format!(
+                "[tools.{operationId}] names parameter `{name}`, which the operation does not have (it has: {})",
+                known.iter().cloned().collect::<Vec<_>>().join(", "),
+                operationId = operation_id
+            )));
+        }
+    }
+    if let Some(props) = obj.get_mut("properties").and_then(Value::as_object_mut) {
+        for name in hidden {
+            props.remove(name);
+        }
+        for (name, value) in defaults {
+            if let Some(p) = props.get_mut(name).and_then(Value::as_object_mut) {
+                p.insert("default".into(), toml_to_json(value));
+            }
+        }
+    }
+    if let Some(Value::Array(required)) = obj.get_mut("required") {
+        required.retain(|r| {
+            r.as_str()
+                .is_some_and(|r| !hidden.iter().any(|h| h == r) && !defaults.contains_key(r))
+        });
+        if required.is_empty() {
+            obj.remove("required");
+        }
+    }
+    Ok(())
+}
+
+fn output_schema(doc: &Value, op: &Value) -> Option<Value> {
+    let responses = op.get("responses")?.as_object()?;
+    let ok = responses
+        .iter()
+        .filter(|(code, _)| code.starts_with('2'))
+        .map(|(_, r)| deref(doc, r))
+        .next()?;
+    let schema = ok.pointer("/content/application~1json/schema")?;
+    let converted = schema::convert(doc, schema, Mode::Output);
+    (converted.get("type").and_then(Value::as_str) == Some("object")).then_some(converted)
+}
+
+/// The build-time checks: names valid and unique (aliases included), core
+/// names known, every input schema an object.
+pub fn check(catalogue: &Catalogue) -> Result<()> {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for t in &catalogue.tools {
+        for name in std::iter::once(&t.name).chain(&t.aliases) {
+            if let Some(problem) = naming::check(name) {
+                return Err(Error::Catalogue(format!(
+                    "tool name of {}: {problem}",
+                    t.operation_id
+                )));
+            }
+            if let Some(other) = seen.insert(name, &t.operation_id) {
+                return Err(Error::Catalogue(format!(
+                    "tool name `{name}` is used by both {other} and {}",
+                    t.operation_id
+                )));
+            }
+        }
+        if t.input_schema.get("type").and_then(Value::as_str) != Some("object") {
+            return Err(Error::Catalogue(format!(
+                "the input schema of {} does not have an object root",
+                t.name
+            )));
+        }
+    }
+    for ts in &catalogue.toolsets {
+        if let Some(problem) = naming::check(&ts.name) {
+            return Err(Error::Catalogue(format!("toolset: {problem}")));
+        }
+    }
+    let unknown: Vec<&str> = catalogue
+        .core
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !seen.contains_key(c))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Error::Overlay(format!(
+            "[core] tools names unknown tools: {}",
+            unknown.join(", ")
+        )));
+    }
+    Ok(())
+}

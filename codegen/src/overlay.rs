@@ -1,0 +1,119 @@
+//! `openapi/tools.toml`: the curation overlay on top of the generated
+//! catalogue. Entries are keyed by operationId; an entry naming an operation
+//! or a parameter that does not exist is an error, so the overlay can never
+//! silently rot when the description changes.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::{Error, Result};
+
+/// The parsed overlay.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overlay {
+    /// The default (core) catalogue: tool names, after renames.
+    #[serde(default)]
+    pub core: Core,
+    /// Descriptions of toolsets, generated or curated, by name.
+    #[serde(default)]
+    pub toolsets: BTreeMap<String, ToolsetOverlay>,
+    /// Per-operation curation, keyed by operationId.
+    #[serde(default)]
+    pub tools: BTreeMap<String, ToolOverlay>,
+}
+
+/// `[core]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Core {
+    /// Tool names in the default catalogue.
+    #[serde(default)]
+    pub tools: Vec<String>,
+}
+
+/// `[toolsets.<name>]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsetOverlay {
+    /// What the toolset is for, shown by `list_toolsets` and `tools list`.
+    pub description: Option<String>,
+}
+
+/// `[tools.<operationId>]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolOverlay {
+    /// A better tool name than snake_case(operationId).
+    pub name: Option<String>,
+    /// Other names that also reach this tool (e.g. the generated name after a rename).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Replaces the generated description.
+    pub description: Option<String>,
+    /// Replaces the generated title.
+    pub title: Option<String>,
+    /// Further toolsets the tool belongs to (curated ones such as `files`).
+    #[serde(default)]
+    pub toolsets: Vec<String>,
+    /// Parameters removed from the input schema (their default, if any, is sent).
+    #[serde(default)]
+    pub hidden: Vec<String>,
+    /// Default values for parameters, shown in the schema and applied when absent.
+    #[serde(default)]
+    pub defaults: BTreeMap<String, toml::Value>,
+    /// Overrides the read-only annotation derived from the HTTP method.
+    pub read_only: Option<bool>,
+    /// Leaves the operation out of the catalogue.
+    #[serde(default)]
+    pub exclude: bool,
+}
+
+impl Overlay {
+    /// Parses `tools.toml` text.
+    pub fn parse(text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| Error::Overlay(e.to_string()))
+    }
+
+    /// Checks that every entry names an operation of `operation_ids`.
+    pub fn check_operations<'a>(
+        &self,
+        mut operation_ids: impl FnMut(&str) -> bool + 'a,
+    ) -> Result<()> {
+        let unknown: Vec<&str> = self
+            .tools
+            .keys()
+            .map(String::as_str)
+            .filter(|id| !operation_ids(id))
+            .collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Overlay(format!(
+                "[tools.*] names operations the description does not have: {} (keys are operationIds, e.g. getFileInfo)",
+                unknown.join(", ")
+            )))
+        }
+    }
+}
+
+/// Converts a TOML value into JSON (for parameter defaults).
+pub fn toml_to_json(v: &toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::from(*i),
+        toml::Value::Float(f) => {
+            serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+        }
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(a) => Value::Array(a.iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => Value::Object(
+            t.iter()
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect(),
+        ),
+    }
+}

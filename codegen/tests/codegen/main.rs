@@ -1,0 +1,18 @@
+//! The codegen test binary: the pipeline on tiny fixture specs, the overlay,
+//! OpenAPI 3.1 input, the real DocSpace descriptions, and spec sourcing.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs,
+    unreachable_pub
+)]
+
+mod common;
+mod openapi31;
+mod overlay;
+mod pipeline;
+mod real_specs;
+mod source;

@@ -1,0 +1,129 @@
+//! `openapi/tools.toml`: every key works, and every mistake fails the build
+//! with a message naming the culprit.
+
+use docspace_mcp_codegen::{Error, Overlay, generate_catalogue};
+use serde_json::json;
+
+use crate::common::{catalogue, prepare, tool};
+
+#[test]
+fn curation_keys_apply() {
+    let p = prepare("mini-3.0.yaml");
+    let c = catalogue(
+        &p,
+        r#"
+        [core]
+        tools = ["file_info", "create_room"]
+        [toolsets.files]
+        description = "Files: read, rename, delete."
+        [tools.getFileInfo]
+        name = "file_info"
+        aliases = ["get_file"]
+        title = "File info"
+        description = "Everything about a file."
+        toolsets = ["files"]
+        hidden = ["fields"]
+        defaults = { version = 1 }
+        [tools.checkBatch]
+        read_only = false
+        [tools.deleteFile]
+        exclude = true
+        "#,
+    );
+    let t = tool(&c, "file_info");
+    assert_eq!(
+        t.aliases,
+        ["get_file", "get_file_info"],
+        "the generated name stays an alias"
+    );
+    assert_eq!(t.title, "File info");
+    assert_eq!(t.description, "Everything about a file.");
+    assert_eq!(t.extra_toolsets, ["files"]);
+    assert!(t.input_schema["properties"].get("fields").is_none());
+    assert_eq!(t.input_schema["properties"]["version"]["default"], 1);
+    assert_eq!(t.defaults["version"], json!(1));
+    assert_eq!(t.hidden, ["fields"]);
+    assert!(!tool(&c, "check_batch").read_only);
+    assert!(!c.tools.iter().any(|t| t.operation_id == "deleteFile"));
+    assert_eq!(
+        c.excluded,
+        [(
+            "deleteFile".to_owned(),
+            "excluded in openapi/tools.toml".to_owned()
+        )]
+    );
+    assert_eq!(c.core, ["file_info", "create_room"]);
+    let files = c.toolsets.iter().find(|t| t.name == "files").unwrap();
+    assert_eq!(files.description, "Files: read, rename, delete.");
+}
+
+fn build_error(overlay: &str) -> String {
+    let p = prepare("mini-3.0.yaml");
+    let overlay = match Overlay::parse(overlay) {
+        Ok(o) => o,
+        Err(e) => return e.to_string(),
+    };
+    match generate_catalogue(&p, &overlay) {
+        Ok(_) => panic!("overlay should have been rejected:\n{overlay:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn unknown_operation_fails() {
+    let e = build_error("[tools.getFileInfoo]\nname = \"x\"\n");
+    assert!(e.contains("getFileInfoo"), "{e}");
+}
+
+#[test]
+fn unknown_parameter_fails() {
+    let e = build_error("[tools.getFileInfo]\nhidden = [\"nope\"]\n");
+    assert!(e.contains("`nope`") && e.contains("fileId"), "{e}");
+}
+
+#[test]
+fn unknown_key_fails() {
+    let e = build_error("[tools.getFileInfo]\nrename = \"x\"\n");
+    assert!(e.contains("rename"), "{e}");
+}
+
+#[test]
+fn unknown_core_tool_fails() {
+    let e = build_error("[core]\ntools = [\"get_everything\"]\n");
+    assert!(e.contains("get_everything"), "{e}");
+}
+
+#[test]
+fn duplicate_names_fail() {
+    let e = build_error("[tools.getFileInfo]\nname = \"update_file\"\n");
+    assert!(e.contains("`update_file` is used by both"), "{e}");
+}
+
+#[test]
+fn invalid_names_fail() {
+    for bad in ["Get-File", "a.b", ""] {
+        let e = build_error(&format!("[tools.getFileInfo]\nname = \"{bad}\"\n"));
+        assert!(e.contains("tool name"), "{bad}: {e}");
+    }
+    let e = build_error(&format!(
+        "[tools.getFileInfo]\nname = \"{}\"\n",
+        "x".repeat(65)
+    ));
+    assert!(e.contains("1 to 64"), "{e}");
+}
+
+#[test]
+fn toolset_description_for_unknown_toolset_fails() {
+    let e = build_error("[toolsets.nothing]\ndescription = \"x\"\n");
+    assert!(e.contains("nothing"), "{e}");
+}
+
+#[test]
+fn non_object_root_fails_the_check() {
+    let p = prepare("mini-3.0.yaml");
+    let mut c = catalogue(&p, "");
+    c.tools[0].input_schema = json!({"type": "array", "items": {}});
+    let e = docspace_mcp_codegen::catalogue::check(&c).unwrap_err();
+    assert!(matches!(e, Error::Catalogue(_)));
+    assert!(e.to_string().contains("object root"), "{e}");
+}

@@ -1,0 +1,276 @@
+//! The command line: `docspace-mcp tools list|show|info`.
+//!
+//! Output goes to an explicit writer (stdout from `main`), never through
+//! `println!`: when the server speaks MCP over stdio, stdout is the protocol.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::{Value, json};
+
+use crate::tools::catalogue::{self, ToolDef};
+
+/// MCP server for ONLYOFFICE DocSpace: every DocSpace API operation as an MCP tool.
+#[derive(Debug, Parser)]
+#[command(name = "docspace-mcp", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect the tool catalogue generated from the DocSpace OpenAPI description.
+    #[command(subcommand)]
+    Tools(ToolsCommand),
+}
+
+/// `docspace-mcp tools …`
+#[derive(Debug, Subcommand)]
+pub enum ToolsCommand {
+    /// List tools: name, toolset, hints (RO read-only, D destructive, I idempotent) and size.
+    List(ListArgs),
+    /// Print one tool's MCP definition (name, description, input and output schema) as JSON.
+    Show {
+        /// Tool name (or an alias).
+        name: String,
+    },
+    /// Print the DocSpace API version, catalogue totals and what normalisation rewrote.
+    Info,
+    /// List toolsets with their tool counts and descriptions.
+    Toolsets {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `tools list` options.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only tools of these toolsets (comma-separated; `all` for every toolset).
+    #[arg(
+        long,
+        env = "DOCSPACE_TOOLSETS",
+        value_delimiter = ',',
+        value_name = "TOOLSETS"
+    )]
+    pub toolsets: Vec<String>,
+    /// Print the tools as the JSON array `tools/list` would return.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A command failed; the message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No tool has this name.
+    #[error("no tool is named `{0}`; `docspace-mcp tools list` shows every name")]
+    UnknownTool(String),
+    /// Unknown toolset names.
+    #[error("unknown toolset(s): {unknown}. Valid toolsets: all, {valid}")]
+    UnknownToolsets {
+        /// The names not found.
+        unknown: String,
+        /// Every valid name.
+        valid: String,
+    },
+    /// Writing the output failed.
+    #[error("cannot write the output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs a parsed command, writing to `out`.
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
+    let result = match cli.command {
+        Command::Tools(ToolsCommand::List(args)) => list(&args, out),
+        Command::Tools(ToolsCommand::Show { name }) => show(&name, out),
+        Command::Tools(ToolsCommand::Info) => info(out),
+        Command::Tools(ToolsCommand::Toolsets { json }) => toolsets(json, out),
+    };
+    match result {
+        // `docspace-mcp tools list | head` is not an error.
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// The tools of `toolsets` (all tools when empty or `all`).
+pub fn select(toolsets: &[String]) -> Result<Vec<&'static ToolDef>, Error> {
+    let wanted: BTreeSet<String> = toolsets
+        .iter()
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if wanted.is_empty() || wanted.contains("all") {
+        return Ok(catalogue::TOOLS.iter().collect());
+    }
+    let unknown: Vec<&str> = wanted
+        .iter()
+        .map(String::as_str)
+        .filter(|t| catalogue::toolset(t).is_none())
+        .collect();
+    if !unknown.is_empty() {
+        let valid: Vec<&str> = catalogue::TOOLSETS.iter().map(|t| t.name).collect();
+        return Err(Error::UnknownToolsets {
+            unknown: unknown.join(", "),
+            valid: valid.join(", "),
+        });
+    }
+    Ok(catalogue::TOOLS
+        .iter()
+        .filter(|t| t.toolsets().any(|ts| wanted.contains(ts)))
+        .collect())
+}
+
+fn hints(t: &ToolDef) -> String {
+    let mut h = Vec::new();
+    if t.read_only {
+        h.push("RO");
+    }
+    if t.destructive {
+        h.push("D");
+    }
+    if t.idempotent {
+        h.push("I");
+    }
+    h.join(",")
+}
+
+fn list(args: &ListArgs, out: &mut dyn Write) -> Result<(), Error> {
+    let tools = select(&args.toolsets)?;
+    if args.json {
+        let all: Vec<Value> = tools.iter().map(|t| t.to_mcp()).collect();
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&all).unwrap_or_default()
+        )?;
+        return Ok(());
+    }
+    let width = tools.iter().map(|t| t.name.len()).max().unwrap_or(4).max(4);
+    let ts_width = tools
+        .iter()
+        .map(|t| t.toolset.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    writeln!(
+        out,
+        "{:<width$}  {:<ts_width$}  {:<8}  {:>6}",
+        "NAME", "TOOLSET", "HINTS", "BYTES"
+    )?;
+    let mut total = 0;
+    for t in &tools {
+        let size = t.mcp_size();
+        total += size;
+        writeln!(
+            out,
+            "{:<width$}  {:<ts_width$}  {:<8}  {:>6}",
+            t.name,
+            t.toolset,
+            hints(t),
+            size
+        )?;
+    }
+    let toolsets: BTreeSet<&str> = tools.iter().map(|t| t.toolset).collect();
+    writeln!(
+        out,
+        "{} tools in {} toolsets; {} bytes of tool definitions (~{} tokens)",
+        tools.len(),
+        toolsets.len(),
+        total,
+        total / 4
+    )?;
+    Ok(())
+}
+
+fn show(name: &str, out: &mut dyn Write) -> Result<(), Error> {
+    let tool = catalogue::find(name).ok_or_else(|| Error::UnknownTool(name.to_owned()))?;
+    let mut def = tool.to_mcp();
+    if let Some(obj) = def.as_object_mut() {
+        obj.insert(
+            "x-docspace".into(),
+            json!({
+                "operationId": tool.operation_id,
+                "method": tool.method,
+                "path": tool.path,
+                "toolsets": tool.toolsets().collect::<Vec<_>>(),
+                "aliases": tool.aliases,
+                "multipart": tool.multipart,
+                "public": tool.public,
+            }),
+        );
+    }
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&def).unwrap_or_default()
+    )?;
+    Ok(())
+}
+
+fn info(out: &mut dyn Write) -> Result<(), Error> {
+    let total: usize = catalogue::TOOLS.iter().map(ToolDef::mcp_size).sum();
+    writeln!(out, "DocSpace API version: {}", catalogue::API_VERSION)?;
+    writeln!(
+        out,
+        "Catalogue: {} tools in {} toolsets, {} bytes of tool definitions (~{} tokens); {} with an output schema",
+        catalogue::TOOLS.len(),
+        catalogue::TOOLSETS.len(),
+        total,
+        total / 4,
+        catalogue::TOOLS
+            .iter()
+            .filter(|t| t.output_schema.is_some())
+            .count()
+    )?;
+    for (id, why) in catalogue::EXCLUDED {
+        writeln!(out, "Excluded: {id} ({why})")?;
+    }
+    writeln!(
+        out,
+        "\nNormalisation of the description:\n{}",
+        catalogue::NORMALISATION
+    )?;
+    Ok(())
+}
+
+fn toolsets(json: bool, out: &mut dyn Write) -> Result<(), Error> {
+    let count = |name: &str| {
+        catalogue::TOOLS
+            .iter()
+            .filter(|t| t.toolsets().any(|ts| ts == name))
+            .count()
+    };
+    if json {
+        let all: Vec<Value> = catalogue::TOOLSETS
+            .iter()
+            .map(|t| json!({"name": t.name, "group": t.group, "tag": t.tag, "tools": count(t.name), "description": t.description}))
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&all).unwrap_or_default()
+        )?;
+        return Ok(());
+    }
+    let width = catalogue::TOOLSETS
+        .iter()
+        .map(|t| t.name.len())
+        .max()
+        .unwrap_or(7);
+    for t in catalogue::TOOLSETS {
+        writeln!(
+            out,
+            "{:<width$}  {:>3}  {}",
+            t.name,
+            count(t.name),
+            t.description
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! docspace-mcp: an MCP server for ONLYOFFICE DocSpace.
+//!
+//! Every DocSpace API operation is a tool, generated at build time from the
+//! OpenAPI description (see `build.rs` and the `codegen/` crate):
+//! - [`tools::catalogue`] holds the generated catalogue (names, toolsets,
+//!   schemas, annotations) and turns entries into MCP tool definitions;
+//! - the typed client and its JSON dispatch live in the `docspace-mcp-client`
+//!   crate, so editing this crate never recompiles the generated client;
+//! - [`cli`] is the command line (`docspace-mcp tools list|show|info`).
+//!
+//! stdout belongs to the MCP protocol when serving over stdio, hence
+//! `clippy::print_stdout` is denied: command output goes through explicit
+//! writers.
+
+pub mod cli;
+pub mod tools;

@@ -22,30 +22,19 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let package = env("CARGO_PKG_NAME").unwrap_or_default();
-    let manifest_dir =
-        PathBuf::from(env("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR is not set")?);
+    let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR is not set")?);
     let out_dir = PathBuf::from(env("OUT_DIR").ok_or("OUT_DIR is not set")?);
     let is_client = package == "docspace-mcp-client";
-    let root = if is_client {
-        manifest_dir
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or(manifest_dir)
-    } else {
-        manifest_dir
-    };
+    let root =
+        if is_client { manifest_dir.parent().map(Path::to_path_buf).unwrap_or(manifest_dir) } else { manifest_dir };
 
-    for var in [
-        "DOCSPACE_OPENAPI",
-        "DOCSPACE_OPENAPI_URL",
-        "DOCSPACE_OPENAPI_OFFLINE",
-    ] {
+    for var in ["DOCSPACE_OPENAPI", "DOCSPACE_OPENAPI_URL", "DOCSPACE_OPENAPI_OFFLINE"] {
         println!("cargo::rerun-if-env-changed={var}");
     }
     let lock_path = root.join("openapi/spec.lock");
     println!("cargo::rerun-if-changed={}", lock_path.display());
-    let lock_text = std::fs::read_to_string(&lock_path)
-        .map_err(|e| format!("cannot read {}: {e}", lock_path.display()))?;
+    let lock_text =
+        std::fs::read_to_string(&lock_path).map_err(|e| format!("cannot read {}: {e}", lock_path.display()))?;
     let lock = codegen::source::Lock::parse(&lock_text).map_err(|e| e.to_string())?;
     let settings = codegen::source::Settings {
         root: root.clone(),
@@ -56,17 +45,13 @@ fn run() -> Result<(), String> {
     let spec = codegen::source::resolve(&settings, &lock).map_err(|e| e.to_string())?;
     println!("cargo::rerun-if-changed={}", spec.path.display());
     if settings.env_path.is_none() {
-        println!(
-            "cargo::rerun-if-changed={}",
-            root.join(codegen::source::DEFAULT_PATH).display()
-        );
+        println!("cargo::rerun-if-changed={}", root.join(codegen::source::DEFAULT_PATH).display());
     }
     if let Some(warning) = &spec.warning {
         println!("cargo::warning={warning}");
     }
 
-    let prepared =
-        codegen::prepare(&spec.text).map_err(|e| format!("{}: {e}", spec.path.display()))?;
+    let prepared = codegen::prepare(&spec.text).map_err(|e| format!("{}: {e}", spec.path.display()))?;
     write(&out_dir.join("normalisation.txt"), &prepared.summary())?;
     if is_client {
         let client = codegen::generate_client(&prepared).map_err(|e| e.to_string())?;
@@ -77,8 +62,7 @@ fn run() -> Result<(), String> {
         let overlay_text = std::fs::read_to_string(&overlay_path)
             .map_err(|e| format!("cannot read {}: {e}", overlay_path.display()))?;
         let overlay = codegen::Overlay::parse(&overlay_text).map_err(|e| e.to_string())?;
-        let (_, source) =
-            codegen::generate_catalogue(&prepared, &overlay).map_err(|e| e.to_string())?;
+        let (_, source) = codegen::generate_catalogue(&prepared, &overlay).map_err(|e| e.to_string())?;
         write(&out_dir.join("catalogue.rs"), &source)
     }
 }

@@ -52,12 +52,7 @@ pub enum ToolsCommand {
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Only tools of these toolsets (comma-separated; `all` for every toolset).
-    #[arg(
-        long,
-        env = "DOCSPACE_TOOLSETS",
-        value_delimiter = ',',
-        value_name = "TOOLSETS"
-    )]
+    #[arg(long, env = "DOCSPACE_TOOLSETS", value_delimiter = ',', value_name = "TOOLSETS")]
     pub toolsets: Vec<String>,
     /// Print the tools as the JSON array `tools/list` would return.
     #[arg(long)]
@@ -100,30 +95,17 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
 
 /// The tools of `toolsets` (all tools when empty or `all`).
 pub fn select(toolsets: &[String]) -> Result<Vec<&'static ToolDef>, Error> {
-    let wanted: BTreeSet<String> = toolsets
-        .iter()
-        .map(|t| t.trim().to_ascii_lowercase())
-        .filter(|t| !t.is_empty())
-        .collect();
+    let wanted: BTreeSet<String> =
+        toolsets.iter().map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect();
     if wanted.is_empty() || wanted.contains("all") {
         return Ok(catalogue::TOOLS.iter().collect());
     }
-    let unknown: Vec<&str> = wanted
-        .iter()
-        .map(String::as_str)
-        .filter(|t| catalogue::toolset(t).is_none())
-        .collect();
+    let unknown: Vec<&str> = wanted.iter().map(String::as_str).filter(|t| catalogue::toolset(t).is_none()).collect();
     if !unknown.is_empty() {
         let valid: Vec<&str> = catalogue::TOOLSETS.iter().map(|t| t.name).collect();
-        return Err(Error::UnknownToolsets {
-            unknown: unknown.join(", "),
-            valid: valid.join(", "),
-        });
+        return Err(Error::UnknownToolsets { unknown: unknown.join(", "), valid: valid.join(", ") });
     }
-    Ok(catalogue::TOOLS
-        .iter()
-        .filter(|t| t.toolsets().any(|ts| wanted.contains(ts)))
-        .collect())
+    Ok(catalogue::TOOLS.iter().filter(|t| t.toolsets().any(|ts| wanted.contains(ts))).collect())
 }
 
 fn hints(t: &ToolDef) -> String {
@@ -144,37 +126,17 @@ fn list(args: &ListArgs, out: &mut dyn Write) -> Result<(), Error> {
     let tools = select(&args.toolsets)?;
     if args.json {
         let all: Vec<Value> = tools.iter().map(|t| t.to_mcp()).collect();
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&all).unwrap_or_default()
-        )?;
+        writeln!(out, "{}", serde_json::to_string_pretty(&all).unwrap_or_default())?;
         return Ok(());
     }
     let width = tools.iter().map(|t| t.name.len()).max().unwrap_or(4).max(4);
-    let ts_width = tools
-        .iter()
-        .map(|t| t.toolset.len())
-        .max()
-        .unwrap_or(7)
-        .max(7);
-    writeln!(
-        out,
-        "{:<width$}  {:<ts_width$}  {:<8}  {:>6}",
-        "NAME", "TOOLSET", "HINTS", "BYTES"
-    )?;
+    let ts_width = tools.iter().map(|t| t.toolset.len()).max().unwrap_or(7).max(7);
+    writeln!(out, "{:<width$}  {:<ts_width$}  {:<8}  {:>6}", "NAME", "TOOLSET", "HINTS", "BYTES")?;
     let mut total = 0;
     for t in &tools {
         let size = t.mcp_size();
         total += size;
-        writeln!(
-            out,
-            "{:<width$}  {:<ts_width$}  {:<8}  {:>6}",
-            t.name,
-            t.toolset,
-            hints(t),
-            size
-        )?;
+        writeln!(out, "{:<width$}  {:<ts_width$}  {:<8}  {:>6}", t.name, t.toolset, hints(t), size)?;
     }
     let toolsets: BTreeSet<&str> = tools.iter().map(|t| t.toolset).collect();
     writeln!(
@@ -205,11 +167,7 @@ fn show(name: &str, out: &mut dyn Write) -> Result<(), Error> {
             }),
         );
     }
-    writeln!(
-        out,
-        "{}",
-        serde_json::to_string_pretty(&def).unwrap_or_default()
-    )?;
+    writeln!(out, "{}", serde_json::to_string_pretty(&def).unwrap_or_default())?;
     Ok(())
 }
 
@@ -223,54 +181,28 @@ fn info(out: &mut dyn Write) -> Result<(), Error> {
         catalogue::TOOLSETS.len(),
         total,
         total / 4,
-        catalogue::TOOLS
-            .iter()
-            .filter(|t| t.output_schema.is_some())
-            .count()
+        catalogue::TOOLS.iter().filter(|t| t.output_schema.is_some()).count()
     )?;
     for (id, why) in catalogue::EXCLUDED {
         writeln!(out, "Excluded: {id} ({why})")?;
     }
-    writeln!(
-        out,
-        "\nNormalisation of the description:\n{}",
-        catalogue::NORMALISATION
-    )?;
+    writeln!(out, "\nNormalisation of the description:\n{}", catalogue::NORMALISATION)?;
     Ok(())
 }
 
 fn toolsets(json: bool, out: &mut dyn Write) -> Result<(), Error> {
-    let count = |name: &str| {
-        catalogue::TOOLS
-            .iter()
-            .filter(|t| t.toolsets().any(|ts| ts == name))
-            .count()
-    };
+    let count = |name: &str| catalogue::TOOLS.iter().filter(|t| t.toolsets().any(|ts| ts == name)).count();
     if json {
         let all: Vec<Value> = catalogue::TOOLSETS
             .iter()
             .map(|t| json!({"name": t.name, "group": t.group, "tag": t.tag, "tools": count(t.name), "description": t.description}))
             .collect();
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&all).unwrap_or_default()
-        )?;
+        writeln!(out, "{}", serde_json::to_string_pretty(&all).unwrap_or_default())?;
         return Ok(());
     }
-    let width = catalogue::TOOLSETS
-        .iter()
-        .map(|t| t.name.len())
-        .max()
-        .unwrap_or(7);
+    let width = catalogue::TOOLSETS.iter().map(|t| t.name.len()).max().unwrap_or(7);
     for t in catalogue::TOOLSETS {
-        writeln!(
-            out,
-            "{:<width$}  {:>3}  {}",
-            t.name,
-            count(t.name),
-            t.description
-        )?;
+        writeln!(out, "{:<width$}  {:>3}  {}", t.name, count(t.name), t.description)?;
     }
     Ok(())
 }

@@ -17,6 +17,9 @@ use crate::Client;
 /// Tool arguments: parameters by OpenAPI name, the request body under `body`.
 pub type Args = Map<String, Value>;
 
+/// The future of one generated operation call.
+pub type CallFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Output, CallError>> + Send + 'a>>;
+
 /// A successful call.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
@@ -109,26 +112,26 @@ pub fn body<T: DeserializeOwned>(args: &Args, name: &str) -> Result<T, CallError
     }
 }
 
-/// Deserializes `v`; models often quote numbers and booleans (`"42"`), so a
-/// string that is a JSON scalar is tried as that scalar too.
+/// Deserializes `v`, naming the offending member in the error; models often
+/// quote numbers and booleans (`"42"`), so a string that is a JSON scalar is
+/// tried as that scalar too.
 fn decode<T: DeserializeOwned>(v: &Value, name: &str) -> Result<T, CallError> {
-    serde_json::from_value(v.clone()).or_else(|first| {
+    serde_path_to_error::deserialize::<_, T>(v.clone()).or_else(|first| {
         let coerced = v
             .as_str()
             .and_then(|s| serde_json::from_str::<Value>(s.trim()).ok())
             .filter(|c| c.is_number() || c.is_boolean());
-        match coerced {
-            Some(c) => serde_json::from_value(c).map_err(|_| invalid(name, &first)),
-            None => Err(invalid(name, &first)),
+        match coerced.map(serde_json::from_value::<T>) {
+            Some(Ok(value)) => Ok(value),
+            _ => Err(invalid(name, &first)),
         }
     })
 }
 
-fn invalid(name: &str, e: &serde_json::Error) -> CallError {
-    CallError::InvalidArgument {
-        name: name.to_owned(),
-        message: e.to_string(),
-    }
+fn invalid(name: &str, e: &serde_path_to_error::Error<serde_json::Error>) -> CallError {
+    let path = e.path().to_string();
+    let message = if path == "." { e.inner().to_string() } else { format!("`{path}`: {}", e.inner()) };
+    CallError::InvalidArgument { name: name.to_owned(), message }
 }
 
 /// Finishes a call whose success type is JSON.
@@ -158,20 +161,13 @@ pub async fn bytes_output<E>(
     match result {
         Ok(rv) => {
             let status = rv.status().as_u16();
-            let content_type = rv
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
+            let content_type =
+                rv.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
             let bytes = client.captured().map(|c| c.body).unwrap_or_default();
             if content_type.as_deref().is_some_and(|c| c.contains("json")) {
                 return json_body(status, &bytes, None);
             }
-            Ok(Output::Bytes {
-                status,
-                content_type,
-                bytes,
-            })
+            Ok(Output::Bytes { status, content_type, bytes })
         }
         Err(e) => failure(client, e).await,
     }
@@ -198,11 +194,7 @@ pub async fn empty_output<E>(
 
 /// Interprets a 2xx body: JSON (checked for DocSpace's error envelope), or
 /// text/bytes when it is not JSON.
-pub(crate) fn json_body(
-    status: u16,
-    body: &[u8],
-    mismatch: Option<String>,
-) -> Result<Output, CallError> {
+pub(crate) fn json_body(status: u16, body: &[u8], mismatch: Option<String>) -> Result<Output, CallError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Output::Empty { status });
     }
@@ -211,17 +203,9 @@ pub(crate) fn json_body(
             if let Some(error) = envelope_error(&value) {
                 return Err(error);
             }
-            Ok(Output::Json {
-                status,
-                value,
-                mismatch,
-            })
+            Ok(Output::Json { status, value, mismatch })
         }
-        Err(_) => Ok(Output::Bytes {
-            status,
-            content_type: None,
-            bytes: Bytes::copy_from_slice(body),
-        }),
+        Err(_) => Ok(Output::Bytes { status, content_type: None, bytes: Bytes::copy_from_slice(body) }),
     }
 }
 
@@ -237,16 +221,10 @@ pub fn envelope_error(value: &Value) -> Option<CallError> {
     }
     let message = error
         .and_then(|e| {
-            e.get("message")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .or_else(|| e.as_str().map(str::to_owned))
+            e.get("message").and_then(Value::as_str).map(str::to_owned).or_else(|| e.as_str().map(str::to_owned))
         })
         .unwrap_or_else(|| "DocSpace reported an error without a message".to_owned());
-    let status = status_code
-        .and_then(|s| u16::try_from(s).ok())
-        .filter(|s| *s >= 400)
-        .unwrap_or(500);
+    let status = status_code.and_then(|s| u16::try_from(s).ok()).filter(|s| *s >= 400).unwrap_or(500);
     Some(CallError::Upstream { status, message })
 }
 
@@ -288,26 +266,18 @@ async fn failure<E>(client: &Client, e: ClientError<E>) -> Result<Output, CallEr
             if (200..300).contains(&status) {
                 json_body(status, &body, None)
             } else {
-                Err(CallError::Upstream {
-                    status,
-                    message: error_message(&body),
-                })
+                Err(CallError::Upstream { status, message: error_message(&body) })
             }
         }
         ClientError::ErrorResponse(rv) => {
             let body = client.captured().map(|c| c.body).unwrap_or_default();
-            Err(CallError::Upstream {
-                status: rv.status().as_u16(),
-                message: error_message(&body),
-            })
+            Err(CallError::Upstream { status: rv.status().as_u16(), message: error_message(&body) })
         }
         ClientError::InvalidResponsePayload(body, _) => json_body(200, &body, None),
-        ClientError::InvalidRequest(m) | ClientError::Custom(m) => {
-            Err(CallError::InvalidRequest(m))
+        ClientError::InvalidRequest(m) | ClientError::Custom(m) => Err(CallError::InvalidRequest(m)),
+        ClientError::CommunicationError(e) | ClientError::ResponseBodyError(e) | ClientError::InvalidUpgrade(e) => {
+            Err(transport(&e))
         }
-        ClientError::CommunicationError(e)
-        | ClientError::ResponseBodyError(e)
-        | ClientError::InvalidUpgrade(e) => Err(transport(&e)),
     }
 }
 
@@ -317,11 +287,7 @@ pub fn transport(e: &reqwest::Error) -> CallError {
     if let Some(source) = std::error::Error::source(e) {
         message = format!("{message}: {source}");
     }
-    if e.is_timeout() {
-        CallError::Timeout(message)
-    } else {
-        CallError::Transport(message)
-    }
+    if e.is_timeout() { CallError::Timeout(message) } else { CallError::Transport(message) }
 }
 
 trait WithoutUrl {
@@ -355,15 +321,9 @@ mod tests {
         assert_eq!(required::<i32>(&a, "n"), Ok(42));
         assert_eq!(optional::<bool>(&a, "flag"), Ok(Some(true)));
         assert_eq!(optional::<i32>(&a, "absent"), Ok(None));
-        assert_eq!(
-            required::<i32>(&a, "absent"),
-            Err(CallError::MissingArgument("absent".into()))
-        );
+        assert_eq!(required::<i32>(&a, "absent"), Err(CallError::MissingArgument("absent".into())));
         let err = required::<i32>(&a, "bad").unwrap_err();
-        assert!(
-            matches!(&err, CallError::InvalidArgument { name, .. } if name == "bad"),
-            "{err}"
-        );
+        assert!(matches!(&err, CallError::InvalidArgument { name, .. } if name == "bad"), "{err}");
         assert!(err.to_string().contains("`bad`"));
     }
 
@@ -379,43 +339,19 @@ mod tests {
 
     #[test]
     fn detects_the_error_envelope() {
-        let e = envelope_error(
-            &json!({"status": 1, "statusCode": 403, "error": {"message": "Access denied"}}),
-        )
-        .unwrap();
-        assert_eq!(
-            e,
-            CallError::Upstream {
-                status: 403,
-                message: "Access denied".into()
-            }
-        );
+        let e =
+            envelope_error(&json!({"status": 1, "statusCode": 403, "error": {"message": "Access denied"}})).unwrap();
+        assert_eq!(e, CallError::Upstream { status: 403, message: "Access denied".into() });
         assert!(envelope_error(&json!({"status": 0, "statusCode": 200, "response": {}})).is_none());
         assert!(envelope_error(&json!({"response": {"error": null}})).is_none());
-        let r = json_body(
-            200,
-            br#"{"statusCode": 500, "error": {"message": "boom"}}"#,
-            None,
-        );
-        assert_eq!(
-            r,
-            Err(CallError::Upstream {
-                status: 500,
-                message: "boom".into()
-            })
-        );
+        let r = json_body(200, br#"{"statusCode": 500, "error": {"message": "boom"}}"#, None);
+        assert_eq!(r, Err(CallError::Upstream { status: 500, message: "boom".into() }));
     }
 
     #[test]
     fn error_messages_prefer_docspace_text() {
-        assert_eq!(
-            error_message(br#"{"error": {"message": "Not found"}}"#),
-            "Not found"
-        );
-        assert_eq!(
-            error_message(br#"{"title": "Too many", "status": 429}"#),
-            "Too many"
-        );
+        assert_eq!(error_message(br#"{"error": {"message": "Not found"}}"#), "Not found");
+        assert_eq!(error_message(br#"{"title": "Too many", "status": 429}"#), "Too many");
         assert_eq!(error_message(b"<html>oops</html>"), "<html>oops</html>");
         assert_eq!(error_message(b""), "(empty body)");
     }

@@ -36,8 +36,9 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/client.rs"));
 }
 
-pub use generated::{Client, MULTIPART_OPERATIONS, ResponseValue, dispatch, types};
+pub use generated::{Client, MULTIPART_OPERATIONS, ResponseValue, dispatch, has_operation, types};
 pub use progenitor_client::Error as ClientError;
+pub use reqwest;
 
 /// What `build.rs` reported about the normalisation of the description.
 pub const NORMALISATION: &str = include_str!(concat!(env!("OUT_DIR"), "/normalisation.txt"));
@@ -60,10 +61,7 @@ pub(crate) struct Captured {
 impl Inner {
     /// State that adds `headers` to every request.
     pub fn with_headers(headers: HeaderMap) -> Self {
-        Self {
-            headers: Arc::new(headers),
-            capture: None,
-        }
+        Self { headers: Arc::new(headers), capture: None }
     }
 }
 
@@ -84,30 +82,19 @@ impl Client {
 
     /// The raw body the last request of this (per-call) client received.
     pub(crate) fn captured(&self) -> Option<Captured> {
-        self.inner
-            .capture
-            .as_ref()
-            .and_then(|slot| slot.lock().ok().and_then(|g| g.clone()))
+        self.inner.capture.as_ref().and_then(|slot| slot.lock().ok().and_then(|g| g.clone()))
     }
 }
 
 impl ClientHooks<Inner> for Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        _info: &OperationInfo,
-    ) -> Result<(), ClientError<E>> {
+    async fn pre<E>(&self, request: &mut reqwest::Request, _info: &OperationInfo) -> Result<(), ClientError<E>> {
         for (name, value) in self.inner.headers.iter() {
             request.headers_mut().insert(name.clone(), value.clone());
         }
         Ok(())
     }
 
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        _info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
+    async fn exec(&self, request: reqwest::Request, _info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
         let response = self.client().execute(request).await?;
         let Some(slot) = &self.inner.capture else {
             return Ok(response);

@@ -40,17 +40,11 @@ pub struct Field {
 
 /// The multipart operation with this operationId.
 pub fn operation(operation_id: &str) -> Option<&'static Operation> {
-    crate::MULTIPART_OPERATIONS
-        .iter()
-        .find(|op| op.operation_id == operation_id)
+    crate::MULTIPART_OPERATIONS.iter().find(|op| op.operation_id == operation_id)
 }
 
 /// Calls a multipart operation with JSON arguments.
-pub async fn send(
-    client: &Client,
-    op: &'static Operation,
-    args: &Args,
-) -> Result<Output, CallError> {
+pub async fn send(client: &Client, op: &'static Operation, args: &Args) -> Result<Output, CallError> {
     let client = client.for_call();
     let (path, used) = fill_path(op.path, args)?;
     let mut url = format!("{}{}", client.baseurl(), path);
@@ -60,43 +54,30 @@ pub async fn send(
         .flat_map(|(k, v)| scalars(v).into_iter().map(move |s| (k.clone(), s)))
         .collect();
     if !query.is_empty() {
-        let encoded: Vec<String> = query
-            .iter()
-            .map(|(k, v)| format!("{}={}", encode_query(k), encode_query(v)))
-            .collect();
+        let encoded: Vec<String> =
+            query.iter().map(|(k, v)| format!("{}={}", encode_query(k), encode_query(v))).collect();
         url.push('?');
         url.push_str(&encoded.join("&"));
     }
     let form = form(op, args.get("body"))?;
-    let method = reqwest::Method::from_bytes(op.method.as_bytes())
-        .map_err(|e| CallError::InvalidRequest(e.to_string()))?;
+    let method =
+        reqwest::Method::from_bytes(op.method.as_bytes()).map_err(|e| CallError::InvalidRequest(e.to_string()))?;
     let mut request = client
         .client()
         .request(method, url)
         .multipart(form)
         .build()
         .map_err(|e| CallError::InvalidRequest(e.to_string()))?;
-    let info = OperationInfo {
-        operation_id: op.operation_id,
-    };
+    let info = OperationInfo { operation_id: op.operation_id };
     let hooks = &client;
-    hooks
-        .pre::<()>(&mut request, &info)
-        .await
-        .map_err(|e| CallError::InvalidRequest(e.to_string()))?;
-    let response = hooks
-        .exec(request, &info)
-        .await
-        .map_err(|e| transport(&e))?;
+    hooks.pre::<()>(&mut request, &info).await.map_err(|e| CallError::InvalidRequest(e.to_string()))?;
+    let response = hooks.exec(request, &info).await.map_err(|e| transport(&e))?;
     let status = response.status().as_u16();
     let body = response.bytes().await.map_err(|e| transport(&e))?;
     if (200..300).contains(&status) {
         json_body(status, &body, None)
     } else {
-        Err(CallError::Upstream {
-            status,
-            message: error_message(&body),
-        })
+        Err(CallError::Upstream { status, message: error_message(&body) })
     }
 }
 
@@ -107,14 +88,10 @@ fn fill_path(template: &str, args: &Args) -> Result<(String, Vec<String>), CallE
     while let Some(start) = rest.find('{') {
         let (before, after) = rest.split_at(start);
         out.push_str(before);
-        let end = after
-            .find('}')
-            .ok_or_else(|| CallError::InvalidRequest(format!("bad path template {template}")))?;
+        let end = after.find('}').ok_or_else(|| CallError::InvalidRequest(format!("bad path template {template}")))?;
         let name = after.get(1..end).unwrap_or_default();
-        let value = args
-            .get(name)
-            .filter(|v| !v.is_null())
-            .ok_or_else(|| CallError::MissingArgument(name.to_owned()))?;
+        let value =
+            args.get(name).filter(|v| !v.is_null()).ok_or_else(|| CallError::MissingArgument(name.to_owned()))?;
         let text = match value {
             Value::String(s) => s.clone(),
             Value::Number(_) | Value::Bool(_) => value.to_string(),
@@ -164,11 +141,7 @@ fn form(op: &Operation, body: Option<&Value>) -> Result<Form, CallError> {
             other => vec![other],
         };
         for v in values {
-            let part = if binary {
-                file_part(name, v)?
-            } else {
-                Part::text(text_of(v))
-            };
+            let part = if binary { file_part(name, v)? } else { Part::text(text_of(v)) };
             form = form.part(name.clone(), part);
         }
     }
@@ -183,26 +156,14 @@ fn text_of(v: &Value) -> String {
 }
 
 fn file_part(name: &str, v: &Value) -> Result<Part, CallError> {
-    let bad = |message: &str| CallError::InvalidArgument {
-        name: format!("body.{name}"),
-        message: message.to_owned(),
-    };
-    let content = v
-        .get("content_base64")
-        .and_then(Value::as_str)
-        .ok_or_else(|| bad("a file part needs `content_base64`"))?;
+    let bad = |message: &str| CallError::InvalidArgument { name: format!("body.{name}"), message: message.to_owned() };
+    let content =
+        v.get("content_base64").and_then(Value::as_str).ok_or_else(|| bad("a file part needs `content_base64`"))?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(content.trim())
         .map_err(|e| bad(&format!("`content_base64` is not valid base64: {e}")))?;
-    let filename = v
-        .get("filename")
-        .and_then(Value::as_str)
-        .unwrap_or(name)
-        .to_owned();
-    let content_type = v
-        .get("content_type")
-        .and_then(Value::as_str)
-        .unwrap_or("application/octet-stream");
+    let filename = v.get("filename").and_then(Value::as_str).unwrap_or(name).to_owned();
+    let content_type = v.get("content_type").and_then(Value::as_str).unwrap_or("application/octet-stream");
     Part::bytes(bytes)
         .file_name(filename)
         .mime_str(content_type)
@@ -216,17 +177,11 @@ mod tests {
 
     #[test]
     fn fills_path_templates() {
-        let args = json!({"folderId": 12, "name": "a b"})
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
+        let args = json!({"folderId": 12, "name": "a b"}).as_object().cloned().unwrap_or_default();
         let (path, used) = fill_path("/api/2.0/files/{folderId}/upload", &args).unwrap();
         assert_eq!(path, "/api/2.0/files/12/upload");
         assert_eq!(used, vec!["folderId".to_owned()]);
-        assert_eq!(
-            fill_path("/x/{missing}", &args),
-            Err(CallError::MissingArgument("missing".into()))
-        );
+        assert_eq!(fill_path("/x/{missing}", &args), Err(CallError::MissingArgument("missing".into())));
     }
 
     #[test]

@@ -88,11 +88,7 @@ pub struct Catalogue {
 }
 
 /// Builds the catalogue from a document that went through the wire rules.
-pub fn build(
-    doc: &Value,
-    overlay: &Overlay,
-    multipart_ids: &BTreeSet<String>,
-) -> Result<Catalogue> {
+pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -> Result<Catalogue> {
     let tag_groups = tag_groups(doc);
     let tag_descriptions: BTreeMap<String, String> = doc
         .get("tags")
@@ -102,53 +98,30 @@ pub fn build(
         .filter_map(|t| {
             Some((
                 t.get("name")?.as_str()?.to_owned(),
-                t.get("description")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned(),
+                t.get("description").and_then(Value::as_str).unwrap_or("").to_owned(),
             ))
         })
         .collect();
-    let global_security = doc
-        .get("security")
-        .and_then(Value::as_array)
-        .is_some_and(|s| !s.is_empty());
+    let global_security = doc.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty());
 
     let mut all_ids = BTreeSet::new();
     let mut tools = Vec::new();
     let mut excluded = Vec::new();
-    let paths = doc
-        .get("paths")
-        .and_then(Value::as_object)
-        .ok_or_else(|| Error::Spec("no `paths`".into()))?;
+    let paths = doc.get("paths").and_then(Value::as_object).ok_or_else(|| Error::Spec("no `paths`".into()))?;
     for (path, item) in paths {
-        let shared: Vec<Value> = item
-            .get("parameters")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let shared: Vec<Value> = item.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
         for method in METHODS {
             let Some(op) = item.get(method) else { continue };
             let operation_id = op
                 .get("operationId")
                 .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    Error::Spec(format!(
-                        "{} {path} has no operationId",
-                        method.to_uppercase()
-                    ))
-                })?;
+                .ok_or_else(|| Error::Spec(format!("{} {path} has no operationId", method.to_uppercase())))?;
             if !all_ids.insert(operation_id.to_owned()) {
-                return Err(Error::Spec(format!(
-                    "operationId {operation_id} is used twice"
-                )));
+                return Err(Error::Spec(format!("operationId {operation_id} is used twice")));
             }
             let curation = overlay.tools.get(operation_id).cloned().unwrap_or_default();
             if curation.exclude {
-                excluded.push((
-                    operation_id.to_owned(),
-                    "excluded in openapi/tools.toml".to_owned(),
-                ));
+                excluded.push((operation_id.to_owned(), "excluded in openapi/tools.toml".to_owned()));
                 continue;
             }
             let tag = op
@@ -158,65 +131,32 @@ pub fn build(
                 .and_then(Value::as_str)
                 .unwrap_or("Other");
             let toolset = naming::toolset_name(tag);
-            let group = tag_groups
-                .get(tag)
-                .map_or_else(|| toolset.clone(), |g| naming::toolset_name(g));
+            let group = tag_groups.get(tag).map_or_else(|| toolset.clone(), |g| naming::toolset_name(g));
             let params: Vec<Value> = shared
                 .iter()
-                .chain(
-                    op.get("parameters")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten(),
-                )
+                .chain(op.get("parameters").and_then(Value::as_array).into_iter().flatten())
                 .map(|p| deref(doc, p).clone())
                 .collect();
-            let mut input = input_schema(
-                doc,
-                operation_id,
-                &params,
-                op.get("requestBody").map(|b| deref(doc, b)),
-            )?;
-            apply_curation(
-                operation_id,
-                &mut input,
-                &curation.hidden,
-                &curation.defaults,
-            )?;
+            let mut input = input_schema(doc, operation_id, &params, op.get("requestBody").map(|b| deref(doc, b)))?;
+            apply_curation(operation_id, &mut input, &curation.hidden, &curation.defaults)?;
             let (read_only, destructive, idempotent) = annotations(method);
             let read_only = curation.read_only.unwrap_or(read_only);
-            let summary = op
-                .get("summary")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .trim()
-                .to_owned();
-            let long = op
-                .get("description")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .trim()
-                .to_owned();
-            let generated_description =
-                match (summary.is_empty(), long.is_empty() || long == summary) {
-                    (true, true) => format!("{} {path}", method.to_uppercase()),
-                    (false, true) => summary.clone(),
-                    (true, false) => long.clone(),
-                    (false, false) => format!("{summary}.\n\n{long}").replace("..\n\n", ".\n\n"),
-                };
-            let name = curation
-                .name
-                .clone()
-                .unwrap_or_else(|| naming::tool_name(operation_id));
+            let summary = op.get("summary").and_then(Value::as_str).unwrap_or("").trim().to_owned();
+            let long = op.get("description").and_then(Value::as_str).unwrap_or("").trim().to_owned();
+            let generated_description = match (summary.is_empty(), long.is_empty() || long == summary) {
+                (true, true) => format!("{} {path}", method.to_uppercase()),
+                (false, true) => summary.clone(),
+                (true, false) => long.clone(),
+                (false, false) => format!("{summary}.\n\n{long}").replace("..\n\n", ".\n\n"),
+            };
+            let name = curation.name.clone().unwrap_or_else(|| naming::tool_name(operation_id));
             let mut aliases = curation.aliases.clone();
             let generated = naming::tool_name(operation_id);
             if name != generated && !aliases.contains(&generated) {
                 aliases.push(generated);
             }
             let public = op.get("security").map_or(!global_security, |s| {
-                s.as_array().is_some_and(|a| {
-                    a.is_empty() || a.iter().any(|r| r.as_object().is_some_and(Map::is_empty))
-                })
+                s.as_array().is_some_and(|a| a.is_empty() || a.iter().any(|r| r.as_object().is_some_and(Map::is_empty)))
             });
             tools.push(ToolSpec {
                 name,
@@ -229,10 +169,7 @@ pub fn build(
                         summary.trim_end_matches('.').to_owned()
                     }
                 }),
-                description: curation
-                    .description
-                    .clone()
-                    .unwrap_or(generated_description),
+                description: curation.description.clone().unwrap_or(generated_description),
                 toolset,
                 group,
                 extra_toolsets: curation.toolsets.clone(),
@@ -244,11 +181,7 @@ pub fn build(
                 destructive: !read_only && destructive,
                 idempotent: !read_only && idempotent,
                 hidden: curation.hidden.clone(),
-                defaults: curation
-                    .defaults
-                    .iter()
-                    .map(|(k, v)| (k.clone(), toml_to_json(v)))
-                    .collect(),
+                defaults: curation.defaults.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
                 multipart: multipart_ids.contains(operation_id),
                 public,
             });
@@ -260,41 +193,31 @@ pub fn build(
     let mut toolsets: BTreeMap<String, ToolsetSpec> = BTreeMap::new();
     for t in &tools {
         let tag = tag_of(&tag_groups, &t.toolset, doc).unwrap_or_default();
-        toolsets
-            .entry(t.toolset.clone())
-            .or_insert_with(|| ToolsetSpec {
-                name: t.toolset.clone(),
-                description: tag_descriptions.get(&tag).cloned().unwrap_or_default(),
-                tag,
-                group: t.group.clone(),
-            });
+        toolsets.entry(t.toolset.clone()).or_insert_with(|| ToolsetSpec {
+            name: t.toolset.clone(),
+            description: tag_descriptions.get(&tag).cloned().unwrap_or_default(),
+            tag,
+            group: t.group.clone(),
+        });
         for extra in &t.extra_toolsets {
-            toolsets
-                .entry(extra.clone())
-                .or_insert_with(|| ToolsetSpec {
-                    name: extra.clone(),
-                    tag: String::new(),
-                    group: extra.clone(),
-                    description: String::new(),
-                });
+            toolsets.entry(extra.clone()).or_insert_with(|| ToolsetSpec {
+                name: extra.clone(),
+                tag: String::new(),
+                group: extra.clone(),
+                description: String::new(),
+            });
         }
     }
     for (name, ts) in &overlay.toolsets {
-        let entry = toolsets.get_mut(name).ok_or_else(|| {
-            Error::Overlay(format!(
-                "[toolsets.{name}] names a toolset no tool belongs to"
-            ))
-        })?;
+        let entry = toolsets
+            .get_mut(name)
+            .ok_or_else(|| Error::Overlay(format!("[toolsets.{name}] names a toolset no tool belongs to")))?;
         if let Some(d) = &ts.description {
             entry.description = d.trim().to_owned();
         }
     }
-    let catalogue = Catalogue {
-        tools,
-        toolsets: toolsets.into_values().collect(),
-        core: overlay.core.tools.clone(),
-        excluded,
-    };
+    let catalogue =
+        Catalogue { tools, toolsets: toolsets.into_values().collect(), core: overlay.core.tools.clone(), excluded };
     check(&catalogue)?;
     Ok(catalogue)
 }
@@ -309,44 +232,23 @@ fn tag_of(groups: &BTreeMap<String, String>, toolset: &str, doc: &Value) -> Opti
             .filter_map(|t| t.get("name")?.as_str().map(str::to_owned)),
     );
     // Tags used by operations but never declared (e.g. `People / Email`).
-    for item in doc
-        .get("paths")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flat_map(|p| p.values())
-    {
+    for item in doc.get("paths").and_then(Value::as_object).into_iter().flat_map(|p| p.values()) {
         for m in METHODS {
-            if let Some(t) = item
-                .get(m)
-                .and_then(|op| op.pointer("/tags/0"))
-                .and_then(Value::as_str)
-            {
+            if let Some(t) = item.get(m).and_then(|op| op.pointer("/tags/0")).and_then(Value::as_str) {
                 tags.push(t.to_owned());
             }
         }
     }
-    tags.into_iter()
-        .find(|t| naming::toolset_name(t) == toolset)
+    tags.into_iter().find(|t| naming::toolset_name(t) == toolset)
 }
 
 fn tag_groups(doc: &Value) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for group in doc
-        .get("x-tagGroups")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for group in doc.get("x-tagGroups").and_then(Value::as_array).into_iter().flatten() {
         let Some(name) = group.get("name").and_then(Value::as_str) else {
             continue;
         };
-        for tag in group
-            .get("tags")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
+        for tag in group.get("tags").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
             out.insert(tag.to_owned(), name.to_owned());
         }
     }
@@ -364,12 +266,7 @@ fn annotations(method: &str) -> (bool, bool, bool) {
     }
 }
 
-fn input_schema(
-    doc: &Value,
-    operation_id: &str,
-    params: &[Value],
-    body: Option<&Value>,
-) -> Result<Value> {
+fn input_schema(doc: &Value, operation_id: &str, params: &[Value], body: Option<&Value>) -> Result<Value> {
     let mut properties = Map::new();
     let mut required = Vec::new();
     for p in params {
@@ -385,20 +282,10 @@ fn input_schema(
                 "{operation_id}: a parameter named `body` collides with the request body property"
             )));
         }
-        let mut s = p.get("schema").map_or_else(
-            || json!({"type": "string"}),
-            |s| schema::convert(doc, s, Mode::Input),
-        );
-        if let (Some(d), Some(obj)) = (
-            p.get("description").and_then(Value::as_str),
-            s.as_object_mut(),
-        ) {
-            let merged =
-                schema::merge_description(d, obj.get("description").and_then(Value::as_str));
-            obj.insert(
-                "description".into(),
-                Value::String(cut(&merged, schema::MAX_DESCRIPTION)),
-            );
+        let mut s = p.get("schema").map_or_else(|| json!({"type": "string"}), |s| schema::convert(doc, s, Mode::Input));
+        if let (Some(d), Some(obj)) = (p.get("description").and_then(Value::as_str), s.as_object_mut()) {
+            let merged = schema::merge_description(d, obj.get("description").and_then(Value::as_str));
+            obj.insert("description".into(), Value::String(cut(&merged, schema::MAX_DESCRIPTION)));
         }
         properties.insert(name.to_owned(), s);
         if location == "path" || p.get("required").and_then(Value::as_bool) == Some(true) {
@@ -408,22 +295,13 @@ fn input_schema(
     if let Some(body) = body {
         let content = body.get("content").and_then(Value::as_object);
         let media = content.and_then(|c| {
-            c.get("application/json")
-                .or_else(|| c.get("multipart/form-data"))
-                .or_else(|| c.values().next())
+            c.get("application/json").or_else(|| c.get("multipart/form-data")).or_else(|| c.values().next())
         });
         if let Some(media) = media {
-            let raw = media
-                .get("schema")
-                .cloned()
-                .unwrap_or_else(|| json!({"type": "object"}));
+            let raw = media.get("schema").cloned().unwrap_or_else(|| json!({"type": "object"}));
             let mut s = schema::convert(doc, &raw, Mode::Input);
-            if let (Some(d), Some(obj)) = (
-                body.get("description").and_then(Value::as_str),
-                s.as_object_mut(),
-            ) {
-                obj.entry("description")
-                    .or_insert_with(|| Value::String(cut(d.trim(), schema::MAX_DESCRIPTION)));
+            if let (Some(d), Some(obj)) = (body.get("description").and_then(Value::as_str), s.as_object_mut()) {
+                obj.entry("description").or_insert_with(|| Value::String(cut(d.trim(), schema::MAX_DESCRIPTION)));
             }
             properties.insert("body".into(), s);
             if body.get("required").and_then(Value::as_bool) == Some(true) {
@@ -449,11 +327,8 @@ fn apply_curation(
     let Some(obj) = input.as_object_mut() else {
         return Ok(());
     };
-    let known: BTreeSet<String> = obj
-        .get("properties")
-        .and_then(Value::as_object)
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default();
+    let known: BTreeSet<String> =
+        obj.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default();
     for name in hidden.iter().chain(defaults.keys()) {
         if !known.contains(name) {
             return Err(Error::Overlay(format!(
@@ -474,10 +349,7 @@ fn apply_curation(
         }
     }
     if let Some(Value::Array(required)) = obj.get_mut("required") {
-        required.retain(|r| {
-            r.as_str()
-                .is_some_and(|r| !hidden.iter().any(|h| h == r) && !defaults.contains_key(r))
-        });
+        required.retain(|r| r.as_str().is_some_and(|r| !hidden.iter().any(|h| h == r) && !defaults.contains_key(r)));
         if required.is_empty() {
             obj.remove("required");
         }
@@ -487,11 +359,7 @@ fn apply_curation(
 
 fn output_schema(doc: &Value, op: &Value) -> Option<Value> {
     let responses = op.get("responses")?.as_object()?;
-    let ok = responses
-        .iter()
-        .filter(|(code, _)| code.starts_with('2'))
-        .map(|(_, r)| deref(doc, r))
-        .next()?;
+    let ok = responses.iter().filter(|(code, _)| code.starts_with('2')).map(|(_, r)| deref(doc, r)).next()?;
     let schema = ok.pointer("/content/application~1json/schema")?;
     let converted = schema::convert(doc, schema, Mode::Output);
     (converted.get("type").and_then(Value::as_str) == Some("object")).then_some(converted)
@@ -504,10 +372,7 @@ pub fn check(catalogue: &Catalogue) -> Result<()> {
     for t in &catalogue.tools {
         for name in std::iter::once(&t.name).chain(&t.aliases) {
             if let Some(problem) = naming::check(name) {
-                return Err(Error::Catalogue(format!(
-                    "tool name of {}: {problem}",
-                    t.operation_id
-                )));
+                return Err(Error::Catalogue(format!("tool name of {}: {problem}", t.operation_id)));
             }
             if let Some(other) = seen.insert(name, &t.operation_id) {
                 return Err(Error::Catalogue(format!(
@@ -517,10 +382,7 @@ pub fn check(catalogue: &Catalogue) -> Result<()> {
             }
         }
         if t.input_schema.get("type").and_then(Value::as_str) != Some("object") {
-            return Err(Error::Catalogue(format!(
-                "the input schema of {} does not have an object root",
-                t.name
-            )));
+            return Err(Error::Catalogue(format!("the input schema of {} does not have an object root", t.name)));
         }
     }
     for ts in &catalogue.toolsets {
@@ -528,17 +390,9 @@ pub fn check(catalogue: &Catalogue) -> Result<()> {
             return Err(Error::Catalogue(format!("toolset: {problem}")));
         }
     }
-    let unknown: Vec<&str> = catalogue
-        .core
-        .iter()
-        .map(String::as_str)
-        .filter(|c| !seen.contains_key(c))
-        .collect();
+    let unknown: Vec<&str> = catalogue.core.iter().map(String::as_str).filter(|c| !seen.contains_key(c)).collect();
     if !unknown.is_empty() {
-        return Err(Error::Overlay(format!(
-            "[core] tools names unknown tools: {}",
-            unknown.join(", ")
-        )));
+        return Err(Error::Overlay(format!("[core] tools names unknown tools: {}", unknown.join(", "))));
     }
     Ok(())
 }

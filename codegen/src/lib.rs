@@ -77,26 +77,16 @@ pub fn prepare(text: &str) -> Result<Prepared> {
     match spec::openapi_version(&doc) {
         Some(v) if v.trim().starts_with("3.0") => {}
         Some(v) => {
-            return Err(Error::Spec(format!(
-                "OpenAPI {v} is not supported (3.0 and 3.1 are)"
-            )));
+            return Err(Error::Spec(format!("OpenAPI {v} is not supported (3.0 and 3.1 are)")));
         }
         None => {
-            return Err(Error::Spec(
-                "no `openapi` version field: is this an OpenAPI description?".into(),
-            ));
+            return Err(Error::Spec("no `openapi` version field: is this an OpenAPI description?".into()));
         }
     }
     let (mut report, multipart) = normalise::wire(&mut doc);
     let mut client_doc = doc.clone();
     normalise::client(&mut client_doc, &multipart, &mut report);
-    Ok(Prepared {
-        doc,
-        client_doc,
-        multipart,
-        report,
-        downgrade,
-    })
+    Ok(Prepared { doc, client_doc, multipart, report, downgrade })
 }
 
 /// Generates the client crate's source (`client.rs`).
@@ -106,11 +96,7 @@ pub fn generate_client(prepared: &Prepared) -> Result<String> {
 
 /// Builds the catalogue and renders it as Rust source (`catalogue.rs`).
 pub fn generate_catalogue(prepared: &Prepared, overlay: &Overlay) -> Result<(Catalogue, String)> {
-    let multipart_ids: BTreeSet<String> = prepared
-        .multipart
-        .iter()
-        .map(|m| m.operation_id.clone())
-        .collect();
+    let multipart_ids: BTreeSet<String> = prepared.multipart.iter().map(|m| m.operation_id.clone()).collect();
     let catalogue = catalogue::build(&prepared.doc, overlay, &multipart_ids)?;
     let source = emit::catalogue(&catalogue, prepared.api_version(), &prepared.summary())?;
     Ok((catalogue, source))

@@ -19,15 +19,9 @@ pub fn toolset_name(tag: &str) -> String {
 /// Why `name` is not a valid tool or toolset name, if it is not.
 pub fn check(name: &str) -> Option<String> {
     if name.is_empty() || name.len() > MAX_NAME_LEN {
-        return Some(format!(
-            "`{name}` must be 1 to {MAX_NAME_LEN} characters long (it has {})",
-            name.len()
-        ));
+        return Some(format!("`{name}` must be 1 to {MAX_NAME_LEN} characters long (it has {})", name.len()));
     }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
+    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
         return Some(format!("`{name}` may only contain a-z, 0-9 and _"));
     }
     None

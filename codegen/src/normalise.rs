@@ -32,10 +32,7 @@ impl Report {
 
     /// Rule id → count.
     pub fn count(&self, rule: &str) -> Option<usize> {
-        self.rules
-            .iter()
-            .find(|(r, _, _)| r == rule)
-            .map(|(_, _, n)| *n)
+        self.rules.iter().find(|(r, _, _)| r == rule).map(|(_, _, n)| *n)
     }
 
     /// Renders the report as an aligned plain-text table.
@@ -85,34 +82,18 @@ pub fn wire(doc: &mut Value) -> (Report, Vec<MultipartOp>) {
         n,
     );
     let n = unsupported_methods(doc);
-    report.add(
-        "unsupported-method",
-        "OPTIONS/TRACE operations removed (reqwest cannot send them)",
-        n,
-    );
+    report.add("unsupported-method", "OPTIONS/TRACE operations removed (reqwest cannot send them)", n);
     let n = orphan_path_parameters(doc);
-    report.add(
-        "orphan-path-param",
-        "path parameters missing from the path template sent as query parameters",
-        n,
-    );
+    report.add("orphan-path-param", "path parameters missing from the path template sent as query parameters", n);
     let (deep, flattened) = query_parameters(doc);
-    report.add(
-        "deep-object-param",
-        "deepObject query parameters -> style: form, explode",
-        deep,
-    );
+    report.add("deep-object-param", "deepObject query parameters -> style: form, explode", deep);
     report.add(
         "object-query-param",
         "object-typed query parameters flattened into one parameter per property",
         flattened,
     );
     let n = snake_case_collisions(doc);
-    report.add(
-        "property-name-collision",
-        "properties whose snake_case names collide: later duplicates removed",
-        n,
-    );
+    report.add("property-name-collision", "properties whose snake_case names collide: later duplicates removed", n);
     let multipart = multipart_ops(doc);
     report.add(
         "multipart-body",
@@ -125,14 +106,8 @@ pub fn wire(doc: &mut Value) -> (Report, Vec<MultipartOp>) {
 /// Applies the client-only rules to a copy that already went through
 /// [`wire`], appending to `report`.
 pub fn client(doc: &mut Value, multipart: &[MultipartOp], report: &mut Report) {
-    let n = remove_operations(doc, |op_id| {
-        multipart.iter().any(|m| m.operation_id == op_id)
-    });
-    report.add(
-        "client-multipart-removed",
-        "multipart operations left out of the progenitor client",
-        n,
-    );
+    let n = remove_operations(doc, |op_id| multipart.iter().any(|m| m.operation_id == op_id));
+    report.add("client-multipart-removed", "multipart operations left out of the progenitor client", n);
     let n = error_responses(doc);
     report.add(
         "error-response-bodies",
@@ -169,17 +144,13 @@ pub fn client(doc: &mut Value, multipart: &[MultipartOp], report: &mut Report) {
         }
         read_only_required += relax_required(obj);
     });
-    report.add("closed-objects", "additionalProperties: false removed (typify emits empty allOf structs and rejects extra fields)", closed);
     report.add(
-        "enums-opened",
-        "enums removed from the client types so new DocSpace values still decode",
-        enums,
+        "closed-objects",
+        "additionalProperties: false removed (typify emits empty allOf structs and rejects extra fields)",
+        closed,
     );
-    report.add(
-        "date-formats",
-        "date/time formats decoded as plain strings (.NET dates without offsets)",
-        formats,
-    );
+    report.add("enums-opened", "enums removed from the client types so new DocSpace values still decode", enums);
+    report.add("date-formats", "date/time formats decoded as plain strings (.NET dates without offsets)", formats);
     report.add("min-length-zero", "minLength: 0 removed", min_len);
     report.add(
         "required-relaxed",
@@ -187,11 +158,7 @@ pub fn client(doc: &mut Value, multipart: &[MultipartOp], report: &mut Report) {
         read_only_required,
     );
     let n = prune(doc);
-    report.add(
-        "pruned-schemas",
-        "component schemas no operation reaches removed",
-        n,
-    );
+    report.add("pruned-schemas", "component schemas no operation reaches removed", n);
 }
 
 /// Responses regularly omit "required" members (and send `null`); the client
@@ -204,10 +171,7 @@ fn relax_required(obj: &mut Map<String, Value>) -> usize {
 }
 
 fn date_time_wrappers(doc: &mut Value) -> usize {
-    let Some(schemas) = doc
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    else {
+    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else {
         return 0;
     };
     let mut n = 0;
@@ -215,14 +179,9 @@ fn date_time_wrappers(doc: &mut Value) -> usize {
         let Some(props) = schema.get("properties").and_then(Value::as_object) else {
             continue;
         };
-        let only_wrapper_keys = props
-            .keys()
-            .all(|k| k == "utcTime" || k == "timeZoneOffset");
-        let has_date_time = props
-            .get("utcTime")
-            .and_then(|p| p.get("format"))
-            .and_then(Value::as_str)
-            == Some("date-time");
+        let only_wrapper_keys = props.keys().all(|k| k == "utcTime" || k == "timeZoneOffset");
+        let has_date_time =
+            props.get("utcTime").and_then(|p| p.get("format")).and_then(Value::as_str) == Some("date-time");
         if only_wrapper_keys && has_date_time {
             let description = schema.get("description").cloned();
             let mut replacement = json!({ "type": "string", "format": "date-time" });
@@ -253,14 +212,9 @@ fn unsupported_methods(doc: &mut Value) -> usize {
 }
 
 /// Operations as (path, method, operation) triples, mutable.
-fn operations_mut(
-    doc: &mut Value,
-) -> impl Iterator<Item = (String, &'static str, &mut Map<String, Value>)> {
-    doc.get_mut("paths")
-        .and_then(Value::as_object_mut)
-        .into_iter()
-        .flat_map(|paths| paths.iter_mut())
-        .flat_map(|(path, item)| {
+fn operations_mut(doc: &mut Value) -> impl Iterator<Item = (String, &'static str, &mut Map<String, Value>)> {
+    doc.get_mut("paths").and_then(Value::as_object_mut).into_iter().flat_map(|paths| paths.iter_mut()).flat_map(
+        |(path, item)| {
             let path = path.clone();
             item.as_object_mut().into_iter().flat_map(move |item| {
                 let path = path.clone();
@@ -269,7 +223,8 @@ fn operations_mut(
                     Some((path.clone(), *method, op.as_object_mut()?))
                 })
             })
-        })
+        },
+    )
 }
 
 /// Resolves a schema's `$ref`/single-`allOf` chain and merges `allOf` members
@@ -291,8 +246,7 @@ fn merged_object(doc: &Value, schema: &Value) -> Option<(Map<String, Value>, BTr
     if let Some(Value::Array(r)) = schema.get("required") {
         required.extend(r.iter().filter_map(Value::as_str).map(str::to_owned));
     }
-    let is_object =
-        schema.get("type").and_then(Value::as_str) == Some("object") || !props.is_empty();
+    let is_object = schema.get("type").and_then(Value::as_str) == Some("object") || !props.is_empty();
     is_object.then_some((props, required))
 }
 
@@ -310,15 +264,10 @@ fn query_parameters(doc: &mut Value) -> (usize, usize) {
             let resolved = deref(&snapshot, &param).clone();
             let in_query = resolved.get("in").and_then(Value::as_str) == Some("query");
             let schema = resolved.get("schema").cloned().unwrap_or(Value::Null);
-            let object = in_query
-                .then(|| merged_object(&snapshot, &schema))
-                .flatten();
+            let object = in_query.then(|| merged_object(&snapshot, &schema)).flatten();
             if let Some((props, required)) = object {
                 flattened += 1;
-                let param_required = resolved
-                    .get("required")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
+                let param_required = resolved.get("required").and_then(Value::as_bool).unwrap_or(false);
                 for (name, prop) in props {
                     let mut p = json!({
                         "name": name,
@@ -328,9 +277,7 @@ fn query_parameters(doc: &mut Value) -> (usize, usize) {
                         "explode": true,
                         "schema": prop,
                     });
-                    if let (Some(d), Some(obj)) =
-                        (prop.get("description").cloned(), p.as_object_mut())
-                    {
+                    if let (Some(d), Some(obj)) = (prop.get("description").cloned(), p.as_object_mut()) {
                         obj.insert("description".into(), d);
                     }
                     out.push(p);
@@ -361,10 +308,7 @@ fn orphan_path_parameters(doc: &mut Value) -> usize {
         };
         for param in params.iter_mut() {
             let resolved = deref(&snapshot, param);
-            let name = resolved
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let name = resolved.get("name").and_then(Value::as_str).unwrap_or_default();
             let in_path = resolved.get("in").and_then(Value::as_str) == Some("path");
             if in_path && !path.contains(&format!("{{{name}}}")) {
                 let mut moved = resolved.clone();
@@ -426,32 +370,15 @@ fn multipart_ops(doc: &mut Value) -> Vec<MultipartOp> {
                     .map(|(name, prop)| {
                         let prop = deref(&snapshot, prop);
                         let array = prop.get("type").and_then(Value::as_str) == Some("array");
-                        let leaf = if array {
-                            prop.get("items").map_or(prop, |i| deref(&snapshot, i))
-                        } else {
-                            prop
-                        };
+                        let leaf = if array { prop.get("items").map_or(prop, |i| deref(&snapshot, i)) } else { prop };
                         let binary = leaf.get("format").and_then(Value::as_str) == Some("binary");
-                        MultipartField {
-                            name: name.clone(),
-                            binary,
-                            array,
-                        }
+                        MultipartField { name: name.clone(), binary, array }
                     })
                     .collect()
             })
             .unwrap_or_default();
-        let operation_id = op
-            .get("operationId")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        found.push(MultipartOp {
-            operation_id,
-            method: method.to_uppercase(),
-            path,
-            fields,
-        });
+        let operation_id = op.get("operationId").and_then(Value::as_str).unwrap_or_default().to_owned();
+        found.push(MultipartOp { operation_id, method: method.to_uppercase(), path, fields });
     }
     found.sort_by(|a, b| a.operation_id.cmp(&b.operation_id));
     found
@@ -467,21 +394,14 @@ fn remove_operations(doc: &mut Value, drop: impl Fn(&str) -> bool) -> usize {
             continue;
         };
         for method in METHODS {
-            let hit = item
-                .get(method)
-                .and_then(|op| op.get("operationId"))
-                .and_then(Value::as_str)
-                .is_some_and(&drop);
+            let hit = item.get(method).and_then(|op| op.get("operationId")).and_then(Value::as_str).is_some_and(&drop);
             if hit {
                 item.remove(method);
                 n += 1;
             }
         }
     }
-    paths.retain(|_, item| {
-        item.as_object()
-            .is_some_and(|i| METHODS.iter().any(|m| i.contains_key(*m)))
-    });
+    paths.retain(|_, item| item.as_object().is_some_and(|i| METHODS.iter().any(|m| i.contains_key(*m))));
     n
 }
 
@@ -492,9 +412,7 @@ fn error_responses(doc: &mut Value) -> usize {
             continue;
         };
         let before = responses.len();
-        responses.retain(|code, _| {
-            code.starts_with('1') || code.starts_with('2') || code.starts_with('3')
-        });
+        responses.retain(|code, _| code.starts_with('1') || code.starts_with('2') || code.starts_with('3'));
         n += before - responses.len();
     }
     n
@@ -515,16 +433,12 @@ pub fn prune(doc: &mut Value) -> usize {
             continue;
         };
         if reachable.insert(name.to_owned())
-            && let Some(target) =
-                doc.pointer(&format!("/components/schemas/{}", escape_pointer(name)))
+            && let Some(target) = doc.pointer(&format!("/components/schemas/{}", escape_pointer(name)))
         {
             collect_refs(target, &mut queue);
         }
     }
-    let Some(schemas) = doc
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    else {
+    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else {
         return 0;
     };
     let before = schemas.len();

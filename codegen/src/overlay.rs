@@ -78,16 +78,8 @@ impl Overlay {
     }
 
     /// Checks that every entry names an operation of `operation_ids`.
-    pub fn check_operations<'a>(
-        &self,
-        mut operation_ids: impl FnMut(&str) -> bool + 'a,
-    ) -> Result<()> {
-        let unknown: Vec<&str> = self
-            .tools
-            .keys()
-            .map(String::as_str)
-            .filter(|id| !operation_ids(id))
-            .collect();
+    pub fn check_operations<'a>(&self, mut operation_ids: impl FnMut(&str) -> bool + 'a) -> Result<()> {
+        let unknown: Vec<&str> = self.tools.keys().map(String::as_str).filter(|id| !operation_ids(id)).collect();
         if unknown.is_empty() {
             Ok(())
         } else {
@@ -104,16 +96,10 @@ pub fn toml_to_json(v: &toml::Value) -> Value {
     match v {
         toml::Value::String(s) => Value::String(s.clone()),
         toml::Value::Integer(i) => Value::from(*i),
-        toml::Value::Float(f) => {
-            serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
-        }
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
         toml::Value::Boolean(b) => Value::Bool(*b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
         toml::Value::Array(a) => Value::Array(a.iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => Value::Object(
-            t.iter()
-                .map(|(k, v)| (k.clone(), toml_to_json(v)))
-                .collect(),
-        ),
+        toml::Value::Table(t) => Value::Object(t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect()),
     }
 }

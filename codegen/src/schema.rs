@@ -39,11 +39,7 @@ pub enum Mode {
 
 /// Converts one OpenAPI schema. `doc` resolves `$ref`s.
 pub fn convert(doc: &Value, schema: &Value, mode: Mode) -> Value {
-    let mut cx = Cx {
-        doc,
-        mode,
-        stack: Vec::new(),
-    };
+    let mut cx = Cx { doc, mode, stack: Vec::new() };
     cx.convert(schema, 0)
 }
 
@@ -108,10 +104,7 @@ impl Cx<'_> {
             out.insert("type".into(), Value::String(t.to_owned()));
         }
         if let Some(props) = obj.get("properties").and_then(Value::as_object) {
-            let mut converted = out
-                .remove("properties")
-                .and_then(|p| p.as_object().cloned())
-                .unwrap_or_default();
+            let mut converted = out.remove("properties").and_then(|p| p.as_object().cloned()).unwrap_or_default();
             let mut dropped = BTreeSet::new();
             for (name, prop) in props {
                 if self.mode == Mode::Input && self.is_read_only(prop) {
@@ -127,15 +120,10 @@ impl Cx<'_> {
             if self.mode == Mode::Input
                 && let Some(Value::Array(required)) = obj.get("required")
             {
-                let mut all: Vec<Value> = out
-                    .remove("required")
-                    .and_then(|r| r.as_array().cloned())
-                    .unwrap_or_default();
+                let mut all: Vec<Value> =
+                    out.remove("required").and_then(|r| r.as_array().cloned()).unwrap_or_default();
                 for r in required {
-                    if r.as_str()
-                        .is_some_and(|r| !dropped.contains(r) && props.contains_key(r))
-                        && !all.contains(r)
-                    {
+                    if r.as_str().is_some_and(|r| !dropped.contains(r) && props.contains_key(r)) && !all.contains(r) {
                         all.push(r.clone());
                     }
                 }
@@ -145,21 +133,15 @@ impl Cx<'_> {
             }
         }
         if ty == Some("array") || obj.contains_key("items") {
-            let items = obj
-                .get("items")
-                .map_or_else(|| Value::Object(Map::new()), |i| self.convert(i, depth + 1));
+            let items = obj.get("items").map_or_else(|| Value::Object(Map::new()), |i| self.convert(i, depth + 1));
             out.insert("items".into(), items);
-            out.entry("type")
-                .or_insert_with(|| Value::String("array".into()));
+            out.entry("type").or_insert_with(|| Value::String("array".into()));
         }
         if let Some(ap) = obj.get("additionalProperties").filter(|v| v.is_object()) {
             out.insert("additionalProperties".into(), self.convert(ap, depth + 1));
         }
 
-        let mut description = obj
-            .get("description")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let mut description = obj.get("description").and_then(Value::as_str).map(str::to_owned);
         if let Some(Value::Array(values)) = obj.get("enum") {
             self.enumeration(&mut out, obj, values, &mut description);
         }
@@ -183,10 +165,7 @@ impl Cx<'_> {
                     out.insert(key.into(), v.clone());
                 }
             }
-            for (exclusive, bound) in [
-                ("exclusiveMinimum", "minimum"),
-                ("exclusiveMaximum", "maximum"),
-            ] {
+            for (exclusive, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
                 if obj.get(exclusive) == Some(&Value::Bool(true))
                     && let Some(n) = out.remove(bound)
                 {
@@ -198,10 +177,7 @@ impl Cx<'_> {
         }
         let described = self.mode == Mode::Input || depth <= MAX_OUTPUT_DESCRIBED_DEPTH;
         if let Some(d) = description.filter(|d| described && !d.trim().is_empty()) {
-            out.insert(
-                "description".into(),
-                Value::String(cut(d.trim(), MAX_DESCRIPTION)),
-            );
+            out.insert("description".into(), Value::String(cut(d.trim(), MAX_DESCRIPTION)));
         }
         Value::Object(out)
     }
@@ -225,11 +201,9 @@ impl Cx<'_> {
         self.stack.pop();
         // A description beside the reference (3.1 style) wins over the target's.
         let described = self.mode == Mode::Input || depth <= MAX_OUTPUT_DESCRIBED_DEPTH;
-        if let (true, Some(d), Some(obj)) = (
-            described,
-            site.get("description").and_then(Value::as_str),
-            converted.as_object_mut(),
-        ) {
+        if let (true, Some(d), Some(obj)) =
+            (described, site.get("description").and_then(Value::as_str), converted.as_object_mut())
+        {
             let merged = merge_description(d, obj.get("description").and_then(Value::as_str));
             obj.insert("description".into(), Value::String(merged));
         }
@@ -253,10 +227,7 @@ impl Cx<'_> {
             return;
         }
         if values.len() > MAX_ENUM_VALUES {
-            let note = format!(
-                "One of {} values; see the DocSpace API reference for the list.",
-                values.len()
-            );
+            let note = format!("One of {} values; see the DocSpace API reference for the list.", values.len());
             *description = Some(match description.as_deref() {
                 Some(d) => format!("{}\n{note}", cut(d, 200)),
                 None => note,
@@ -267,10 +238,7 @@ impl Cx<'_> {
         if let Some(names) = names.filter(|n| n.len() == values.len()) {
             out.insert("x-enum-varnames".into(), Value::Array(names.clone()));
             let labelled = description.as_deref().is_some_and(|d| {
-                names
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .all(|n| d.contains(n) || d.contains(&spaced(n)))
+                names.iter().filter_map(Value::as_str).all(|n| d.contains(n) || d.contains(&spaced(n)))
             });
             if !labelled {
                 let labels: Vec<String> = values
@@ -295,10 +263,7 @@ impl Cx<'_> {
         if t == "object" || t == "array" {
             return;
         }
-        let date = obj
-            .get("format")
-            .and_then(Value::as_str)
-            .is_some_and(|f| f.starts_with("date") || f == "time");
+        let date = obj.get("format").and_then(Value::as_str).is_some_and(|f| f.starts_with("date") || f == "time");
         if date {
             out.remove("type");
         } else {
@@ -331,20 +296,14 @@ fn merge_objects(parts: &[Value]) -> Option<Map<String, Value>> {
     let mut description: Option<String> = None;
     for p in parts {
         let p = p.as_object()?;
-        let is_object =
-            p.get("type").and_then(Value::as_str) == Some("object") || p.contains_key("properties");
+        let is_object = p.get("type").and_then(Value::as_str) == Some("object") || p.contains_key("properties");
         if !is_object {
             return None;
         }
         if let Some(pp) = p.get("properties").and_then(Value::as_object) {
             props.extend(pp.clone());
         }
-        for r in p
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for r in p.get("required").and_then(Value::as_array).into_iter().flatten() {
             if !required.contains(r) {
                 required.push(r.clone());
             }
@@ -415,29 +374,16 @@ mod tests {
     #[test]
     fn inlines_refs_and_cuts_recursion() {
         let d = doc();
-        let s = convert(
-            &d,
-            &json!({"$ref": "#/components/schemas/Node"}),
-            Mode::Input,
-        );
+        let s = convert(&d, &json!({"$ref": "#/components/schemas/Node"}), Mode::Input);
         assert_eq!(s["properties"]["child"]["type"], "object");
-        assert!(
-            s["properties"]["child"]["description"]
-                .as_str()
-                .unwrap()
-                .contains("recursive")
-        );
+        assert!(s["properties"]["child"]["description"].as_str().unwrap().contains("recursive"));
         assert!(!s.to_string().contains("$ref"));
     }
 
     #[test]
     fn merges_all_of_and_drops_read_only_and_closed_objects() {
         let d = doc();
-        let s = convert(
-            &d,
-            &json!({"$ref": "#/components/schemas/Derived"}),
-            Mode::Input,
-        );
+        let s = convert(&d, &json!({"$ref": "#/components/schemas/Derived"}), Mode::Input);
         assert_eq!(s["type"], "object");
         assert!(s["properties"].get("id").is_none());
         assert_eq!(s["properties"]["title"], json!({"type": "string"}));
@@ -458,36 +404,19 @@ mod tests {
     #[test]
     fn huge_enums_are_capped() {
         let values: Vec<i64> = (0..100).collect();
-        let s = convert(
-            &json!({}),
-            &json!({"type": "integer", "enum": values}),
-            Mode::Input,
-        );
+        let s = convert(&json!({}), &json!({"type": "integer", "enum": values}), Mode::Input);
         assert!(s.get("enum").is_none());
-        assert!(
-            s["description"]
-                .as_str()
-                .unwrap()
-                .contains("One of 100 values")
-        );
+        assert!(s["description"].as_str().unwrap().contains("One of 100 values"));
     }
 
     #[test]
     fn outputs_are_lenient() {
         let d = doc();
-        let s = convert(
-            &d,
-            &json!({"$ref": "#/components/schemas/Derived"}),
-            Mode::Output,
-        );
+        let s = convert(&d, &json!({"$ref": "#/components/schemas/Derived"}), Mode::Output);
         assert!(s.get("required").is_none());
         assert_eq!(s["properties"]["id"]["type"], json!(["integer", "null"]));
         assert!(s["properties"]["share"].get("enum").is_none());
-        let date = convert(
-            &d,
-            &json!({"type": "string", "format": "date-time"}),
-            Mode::Output,
-        );
+        let date = convert(&d, &json!({"type": "string", "format": "date-time"}), Mode::Output);
         assert!(date.get("type").is_none());
     }
 }

@@ -40,12 +40,9 @@ pub struct Lock {
 impl Lock {
     /// Parses the lock file.
     pub fn parse(text: &str) -> Result<Self> {
-        let lock: Lock =
-            toml::from_str(text).map_err(|e| Error::Source(format!("openapi/spec.lock: {e}")))?;
+        let lock: Lock = toml::from_str(text).map_err(|e| Error::Source(format!("openapi/spec.lock: {e}")))?;
         if lock.sha256.len() != 64 || !lock.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::Source(
-                "openapi/spec.lock: `sha256` must be 64 hex digits".into(),
-            ));
+            return Err(Error::Source("openapi/spec.lock: `sha256` must be 64 hex digits".into()));
         }
         Ok(lock)
     }
@@ -95,11 +92,7 @@ pub const DEFAULT_PATH: &str = "openapi/docspace.yaml";
 
 /// Finds, or fetches, the description.
 pub fn resolve(settings: &Settings, lock: &Lock) -> Result<Resolved> {
-    if let Some(p) = settings
-        .env_path
-        .as_deref()
-        .filter(|p| !p.trim().is_empty())
-    {
+    if let Some(p) = settings.env_path.as_deref().filter(|p| !p.trim().is_empty()) {
         let path = settings.root.join(p);
         if !path.is_file() {
             return Err(Error::Source(format!(
@@ -124,11 +117,7 @@ pub fn resolve(settings: &Settings, lock: &Lock) -> Result<Resolved> {
             lock.url, lock.sha256
         )));
     }
-    let url = settings
-        .url_override
-        .as_deref()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or(&lock.url);
+    let url = settings.url_override.as_deref().filter(|u| !u.trim().is_empty()).unwrap_or(&lock.url);
     let bytes = download(url).map_err(|e| Error::Source(format!("{e}\n{}", offline_hint(lock))))?;
     let sum = sha256_hex(&bytes);
     if sum != lock.sha256.to_ascii_lowercase() {
@@ -143,13 +132,7 @@ pub fn resolve(settings: &Settings, lock: &Lock) -> Result<Resolved> {
     let text = String::from_utf8(bytes)
         .map_err(|_| Error::Source(format!("the file downloaded from {url} is not UTF-8 text")))?;
     write_atomically(&default, text.as_bytes())?;
-    Ok(Resolved {
-        path: default,
-        text,
-        origin: Origin::Downloaded,
-        sha256: sum,
-        warning: None,
-    })
+    Ok(Resolved { path: default, text, origin: Origin::Downloaded, sha256: sum, warning: None })
 }
 
 fn offline_hint(lock: &Lock) -> String {
@@ -161,13 +144,14 @@ fn offline_hint(lock: &Lock) -> String {
 }
 
 fn read_local(path: PathBuf, origin: Origin, lock: &Lock) -> Result<Resolved> {
-    let bytes = std::fs::read(&path)
-        .map_err(|e| Error::Source(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = std::fs::read(&path).map_err(|e| Error::Source(format!("cannot read {}: {e}", path.display())))?;
     let sha256 = sha256_hex(&bytes);
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::Source(format!("{} is not UTF-8 text", path.display())))?;
+    let text = String::from_utf8(bytes).map_err(|_| Error::Source(format!("{} is not UTF-8 text", path.display())))?;
     let warning = (sha256 != lock.sha256.to_ascii_lowercase()).then(|| {
-        let version = crate::spec::parse(&text).ok().and_then(|d| crate::spec::api_version(&d).map(str::to_owned)).unwrap_or_else(|| "unknown".into());
+        let version = crate::spec::parse(&text)
+            .ok()
+            .and_then(|d| crate::spec::api_version(&d).map(str::to_owned))
+            .unwrap_or_else(|| "unknown".into());
         format!(
             "{} is DocSpace API {version} (sha256 {sha256}), not the pinned DocSpace {} (sha256 {}). \
              Generating from it anyway; update openapi/spec.lock if this is the new baseline.",
@@ -176,13 +160,7 @@ fn read_local(path: PathBuf, origin: Origin, lock: &Lock) -> Result<Resolved> {
             lock.sha256
         )
     });
-    Ok(Resolved {
-        path,
-        text,
-        origin,
-        sha256,
-        warning,
-    })
+    Ok(Resolved { path, text, origin, sha256, warning })
 }
 
 /// Downloads `url` (http or https) with a size and time limit.
@@ -193,35 +171,24 @@ pub fn download(url: &str) -> Result<Vec<u8>> {
         .user_agent(concat!("docspace-mcp-build/", env!("CARGO_PKG_VERSION")))
         .build()
         .new_agent();
-    let mut response = agent.get(url).call().map_err(|e| {
-        Error::Source(format!(
-            "downloading the DocSpace OpenAPI description from {url} failed: {e}"
-        ))
-    })?;
+    let mut response = agent
+        .get(url)
+        .call()
+        .map_err(|e| Error::Source(format!("downloading the DocSpace OpenAPI description from {url} failed: {e}")))?;
     let status = response.status();
     if !status.is_success() {
         return Err(Error::Source(format!(
             "downloading the DocSpace OpenAPI description from {url} failed: HTTP {status}"
         )));
     }
-    response
-        .body_mut()
-        .with_config()
-        .limit(MAX_DOWNLOAD_BYTES)
-        .read_to_vec()
-        .map_err(|e| {
-            Error::Source(format!(
-                "downloading the DocSpace OpenAPI description from {url} failed while reading: {e}"
-            ))
-        })
+    response.body_mut().with_config().limit(MAX_DOWNLOAD_BYTES).read_to_vec().map_err(|e| {
+        Error::Source(format!("downloading the DocSpace OpenAPI description from {url} failed while reading: {e}"))
+    })
 }
 
 /// Lower-case hex sha256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Writes through a temporary file and a rename, so a concurrent build never
@@ -244,10 +211,5 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Parses the usual spellings of a boolean environment value
 /// (`1/true/yes/y/on`), like the reference server.
 pub fn truthy(value: Option<&str>) -> bool {
-    value.is_some_and(|v| {
-        matches!(
-            v.trim().to_ascii_lowercase().as_str(),
-            "1" | "true" | "yes" | "y" | "on"
-        )
-    })
+    value.is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "y" | "on"))
 }

@@ -13,8 +13,8 @@ use crate::{Error, Result};
 /// Parses YAML or JSON text into a JSON value. Non-string mapping keys (YAML
 /// allows `200:` unquoted) become strings; YAML tags are dropped.
 pub fn parse(text: &str) -> Result<Value> {
-    let yaml: serde_yaml::Value = serde_yaml::from_str(text)
-        .map_err(|e| Error::Spec(format!("not valid YAML or JSON: {e}")))?;
+    let yaml: serde_yaml::Value =
+        serde_yaml::from_str(text).map_err(|e| Error::Spec(format!("not valid YAML or JSON: {e}")))?;
     let value = yaml_to_json(yaml)?;
     if !value.is_object() {
         return Err(Error::Spec("the document is not a mapping".into()));
@@ -33,15 +33,11 @@ fn yaml_to_json(v: serde_yaml::Value) -> Result<Value> {
             } else if let Some(u) = n.as_u64() {
                 Value::from(u)
             } else {
-                n.as_f64()
-                    .and_then(serde_json::Number::from_f64)
-                    .map_or(Value::Null, Value::Number)
+                n.as_f64().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number)
             }
         }
         Y::String(s) => Value::String(s),
-        Y::Sequence(items) => {
-            Value::Array(items.into_iter().map(yaml_to_json).collect::<Result<_>>()?)
-        }
+        Y::Sequence(items) => Value::Array(items.into_iter().map(yaml_to_json).collect::<Result<_>>()?),
         Y::Mapping(map) => {
             let mut out = Map::new();
             for (k, v) in map {
@@ -97,8 +93,7 @@ pub fn downgrade_31(doc: &mut Value) -> Option<Downgrade> {
         root.insert("openapi".into(), Value::String("3.0.3".into()));
         root.remove("webhooks");
         root.remove("jsonSchemaDialect");
-        root.entry("paths")
-            .or_insert_with(|| Value::Object(Map::new()));
+        root.entry("paths").or_insert_with(|| Value::Object(Map::new()));
         if let Some(info) = root.get_mut("info").and_then(Value::as_object_mut) {
             info.remove("summary");
             if let Some(license) = info.get_mut("license").and_then(Value::as_object_mut) {
@@ -114,14 +109,7 @@ fn downgrade_schema(schema: &mut Value, counts: &mut Downgrade) {
     let Some(obj) = schema.as_object_mut() else {
         return;
     };
-    for key in [
-        "$schema",
-        "$id",
-        "$comment",
-        "$anchor",
-        "contentEncoding",
-        "contentSchema",
-    ] {
+    for key in ["$schema", "$id", "$comment", "$anchor", "contentEncoding", "contentSchema"] {
         if obj.remove(key).is_some() {
             counts.dropped_keywords += 1;
         }
@@ -135,10 +123,7 @@ fn downgrade_schema(schema: &mut Value, counts: &mut Downgrade) {
     if let Some(Value::Array(types)) = obj.get("type").cloned() {
         counts.type_arrays += 1;
         let nullable = types.iter().any(|t| t.as_str() == Some("null"));
-        let rest: Vec<Value> = types
-            .into_iter()
-            .filter(|t| t.as_str() != Some("null"))
-            .collect();
+        let rest: Vec<Value> = types.into_iter().filter(|t| t.as_str() != Some("null")).collect();
         obj.remove("type");
         match rest.as_slice() {
             [] => {}
@@ -146,10 +131,7 @@ fn downgrade_schema(schema: &mut Value, counts: &mut Downgrade) {
                 obj.insert("type".into(), one.clone());
             }
             many => {
-                let branches = many
-                    .iter()
-                    .map(|t| serde_json::json!({ "type": t }))
-                    .collect();
+                let branches = many.iter().map(|t| serde_json::json!({ "type": t })).collect();
                 obj.insert("anyOf".into(), Value::Array(branches));
             }
         }
@@ -172,10 +154,7 @@ fn downgrade_schema(schema: &mut Value, counts: &mut Downgrade) {
             obj.entry("example").or_insert_with(|| first.clone());
         }
     }
-    for (exclusive, bound) in [
-        ("exclusiveMinimum", "minimum"),
-        ("exclusiveMaximum", "maximum"),
-    ] {
+    for (exclusive, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
         if let Some(n) = obj.get(exclusive).filter(|v| v.is_number()).cloned() {
             obj.insert(bound.into(), n);
             obj.insert(exclusive.into(), Value::Bool(true));
@@ -212,36 +191,25 @@ fn is_null_schema(v: &Value) -> bool {
 }
 
 /// The HTTP methods an OpenAPI path item can hold.
-pub const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+pub const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 /// Calls `f` on every schema in the document, outermost first, including
 /// nested sub-schemas. `f` may rewrite a schema; its new children are visited.
 pub fn for_each_schema(doc: &mut Value, f: &mut dyn FnMut(&mut Value)) {
-    if let Some(schemas) = doc
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    {
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
         for schema in schemas.values_mut() {
             walk_schema(schema, f);
         }
     }
     for kind in ["parameters", "headers"] {
-        if let Some(items) = doc
-            .pointer_mut(&format!("/components/{kind}"))
-            .and_then(Value::as_object_mut)
-        {
+        if let Some(items) = doc.pointer_mut(&format!("/components/{kind}")).and_then(Value::as_object_mut) {
             for item in items.values_mut() {
                 walk_parameter(item, f);
             }
         }
     }
     for kind in ["requestBodies", "responses"] {
-        if let Some(items) = doc
-            .pointer_mut(&format!("/components/{kind}"))
-            .and_then(Value::as_object_mut)
-        {
+        if let Some(items) = doc.pointer_mut(&format!("/components/{kind}")).and_then(Value::as_object_mut) {
             for item in items.values_mut() {
                 walk_content_holder(item, f);
             }
@@ -268,9 +236,7 @@ pub fn for_each_schema(doc: &mut Value, f: &mut dyn FnMut(&mut Value)) {
                 walk_content_holder(body, f);
             }
             if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
-                responses
-                    .values_mut()
-                    .for_each(|r| walk_content_holder(r, f));
+                responses.values_mut().for_each(|r| walk_content_holder(r, f));
             }
         }
     }
@@ -307,16 +273,7 @@ pub fn walk_schema(schema: &mut Value, f: &mut dyn FnMut(&mut Value)) {
             map.values_mut().for_each(|s| walk_schema(s, f));
         }
     }
-    for key in [
-        "items",
-        "additionalProperties",
-        "not",
-        "contains",
-        "propertyNames",
-        "if",
-        "then",
-        "else",
-    ] {
+    for key in ["items", "additionalProperties", "not", "contains", "propertyNames", "if", "then", "else"] {
         if let Some(s) = obj.get_mut(key).filter(|s| s.is_object()) {
             walk_schema(s, f);
         }
@@ -336,11 +293,7 @@ pub fn resolve_ref<'a>(doc: &'a Value, reference: &str) -> Option<&'a Value> {
 /// Follows `$ref` chains (at most 16 deep) and returns the target.
 pub fn deref<'a>(doc: &'a Value, mut v: &'a Value) -> &'a Value {
     for _ in 0..16 {
-        match v
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| resolve_ref(doc, r))
-        {
+        match v.get("$ref").and_then(Value::as_str).and_then(|r| resolve_ref(doc, r)) {
             Some(target) => v = target,
             None => break,
         }
@@ -379,23 +332,11 @@ mod tests {
         let a = &doc["components"]["schemas"]["A"]["properties"];
         assert_eq!(doc["openapi"], "3.0.3");
         assert!(doc["info"].get("summary").is_none());
-        assert_eq!(
-            a["type"],
-            json!({"type": "string", "nullable": true, "example": "x"})
-        );
-        assert_eq!(
-            a["n"],
-            json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true})
-        );
+        assert_eq!(a["type"], json!({"type": "string", "nullable": true, "example": "x"}));
+        assert_eq!(a["n"], json!({"type": "integer", "minimum": 0, "exclusiveMinimum": true}));
         assert_eq!(a["c"], json!({"enum": [3]}));
-        assert_eq!(
-            a["u"],
-            json!({"allOf": [{"$ref": "#/components/schemas/B"}], "nullable": true})
-        );
-        assert_eq!(
-            a["m"],
-            json!({"anyOf": [{"type": "integer"}, {"type": "string"}]})
-        );
+        assert_eq!(a["u"], json!({"allOf": [{"$ref": "#/components/schemas/B"}], "nullable": true}));
+        assert_eq!(a["m"], json!({"anyOf": [{"type": "integer"}, {"type": "string"}]}));
         assert_eq!(counts.type_arrays, 2);
         assert_eq!(counts.null_branches, 1);
     }

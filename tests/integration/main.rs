@@ -1,1 +1,23 @@
+//! The one integration-test binary (one link, shared helpers).
+//!
+//! - `catalogue`: an insta snapshot per tool plus an index; stale snapshots fail.
+//! - `mcp_schema`: every tool validates against the official MCP schemas and
+//!   every schema is a valid JSON Schema 2020-12.
+//! - `cli`: `docspace-mcp tools …`, in-process and as a spawned binary.
+//! - `client`: the generated client's hooks and dispatch against an HTTP
+//!   server on 127.0.0.1.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs,
+    unreachable_pub
+)]
+
+mod catalogue;
+mod cli;
+mod client;
+mod common;
+mod mcp_schema;

@@ -5,9 +5,7 @@ use std::path::PathBuf;
 use docspace_mcp_codegen::{Catalogue, Overlay, Prepared, ToolSpec};
 
 pub fn fixture(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -16,32 +14,25 @@ pub fn prepare(name: &str) -> Prepared {
 }
 
 pub fn catalogue(prepared: &Prepared, overlay: &str) -> Catalogue {
-    docspace_mcp_codegen::generate_catalogue(prepared, &Overlay::parse(overlay).unwrap())
-        .unwrap()
-        .0
+    docspace_mcp_codegen::generate_catalogue(prepared, &Overlay::parse(overlay).unwrap()).unwrap().0
 }
 
 pub fn tool<'a>(c: &'a Catalogue, name: &str) -> &'a ToolSpec {
-    c.tools
-        .iter()
-        .find(|t| t.name == name)
-        .unwrap_or_else(|| panic!("no tool {name}"))
+    c.tools.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no tool {name}"))
 }
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// A real DocSpace description: `$var` if set, else `default` (relative to the root).
 pub fn real_spec(var: &str, default: &str) -> String {
-    let path = std::env::var(var)
-        .map(|p| root().join(p))
-        .unwrap_or_else(|_| root().join(default));
+    let path = std::env::var(var).map(|p| root().join(p)).unwrap_or_else(|_| root().join(default));
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("this test needs a DocSpace description at {} ({e}); set {var} (.ci/run points it at ../shared/openapi)", path.display())
+        panic!(
+            "this test needs a DocSpace description at {} ({e}); set {var} (.ci/run points it at ../shared/openapi)",
+            path.display()
+        )
     })
 }

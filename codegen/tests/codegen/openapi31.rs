@@ -12,10 +12,7 @@ fn handwritten_31_fixture_matches_its_30_twin() {
     let v30 = prepare("mini-3.0.yaml");
     let v31 = prepare("mini-3.1.yaml");
     let d = v31.downgrade.clone().expect("3.1 input is downgraded");
-    assert_eq!(
-        (d.type_arrays, d.consts, d.examples, d.exclusive_bounds),
-        (2, 1, 2, 1)
-    );
+    assert_eq!((d.type_arrays, d.consts, d.examples, d.exclusive_bounds), (2, 1, 2, 1));
     assert!(d.dropped_keywords >= 2, "$schema and $comment");
     assert!(v31.summary().contains("OpenAPI 3.1 input downgraded"));
     assert_eq!(catalogue(&v30, ""), catalogue(&v31, ""));
@@ -37,10 +34,7 @@ fn to_31(doc: &mut Value) {
         if let Some(e) = obj.remove("example") {
             obj.insert("examples".into(), json!([e]));
         }
-        for (exclusive, bound) in [
-            ("exclusiveMinimum", "minimum"),
-            ("exclusiveMaximum", "maximum"),
-        ] {
+        for (exclusive, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
             match obj.remove(exclusive) {
                 Some(Value::Bool(true)) => {
                     if let Some(n) = obj.remove(bound) {
@@ -67,10 +61,7 @@ fn converting_the_fixture_to_31_changes_nothing() {
     let mut doc = docspace_mcp_codegen::spec::parse(&fixture("mini-3.0.yaml")).unwrap();
     to_31(&mut doc);
     let v31 = docspace_mcp_codegen::prepare(&doc.to_string()).unwrap();
-    assert_eq!(
-        catalogue(&prepare("mini-3.0.yaml"), ""),
-        catalogue(&v31, "")
-    );
+    assert_eq!(catalogue(&prepare("mini-3.0.yaml"), ""), catalogue(&v31, ""));
 }
 
 #[test]
@@ -80,21 +71,14 @@ fn the_real_description_converted_to_31_gives_the_same_catalogue() {
     let mut doc = docspace_mcp_codegen::spec::parse(&text).unwrap();
     to_31(&mut doc);
     let converted = doc.to_string();
-    assert!(
-        converted.contains("\"null\""),
-        "the conversion produced 3.1 type arrays"
-    );
+    assert!(converted.contains("\"null\""), "the conversion produced 3.1 type arrays");
     let v31 = docspace_mcp_codegen::prepare(&converted).unwrap();
     let d = v31.downgrade.clone().unwrap();
     assert!(d.type_arrays > 1000 && d.examples > 1000, "{d:?}");
     let (a, b) = (catalogue(&v30, ""), catalogue(&v31, ""));
     assert_eq!(a.tools.len(), b.tools.len());
     for (x, y) in a.tools.iter().zip(&b.tools) {
-        assert_eq!(
-            x, y,
-            "tool {} differs between the 3.0 and 3.1 inputs",
-            x.name
-        );
+        assert_eq!(x, y, "tool {} differs between the 3.0 and 3.1 inputs", x.name);
     }
     assert_eq!(a, b);
 }

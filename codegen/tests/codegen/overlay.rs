@@ -31,11 +31,7 @@ fn curation_keys_apply() {
         "#,
     );
     let t = tool(&c, "file_info");
-    assert_eq!(
-        t.aliases,
-        ["get_file", "get_file_info"],
-        "the generated name stays an alias"
-    );
+    assert_eq!(t.aliases, ["get_file", "get_file_info"], "the generated name stays an alias");
     assert_eq!(t.title, "File info");
     assert_eq!(t.description, "Everything about a file.");
     assert_eq!(t.extra_toolsets, ["files"]);
@@ -45,13 +41,7 @@ fn curation_keys_apply() {
     assert_eq!(t.hidden, ["fields"]);
     assert!(!tool(&c, "check_batch").read_only);
     assert!(!c.tools.iter().any(|t| t.operation_id == "deleteFile"));
-    assert_eq!(
-        c.excluded,
-        [(
-            "deleteFile".to_owned(),
-            "excluded in openapi/tools.toml".to_owned()
-        )]
-    );
+    assert_eq!(c.excluded, [("deleteFile".to_owned(), "excluded in openapi/tools.toml".to_owned())]);
     assert_eq!(c.core, ["file_info", "create_room"]);
     let files = c.toolsets.iter().find(|t| t.name == "files").unwrap();
     assert_eq!(files.description, "Files: read, rename, delete.");
@@ -105,10 +95,7 @@ fn invalid_names_fail() {
         let e = build_error(&format!("[tools.getFileInfo]\nname = \"{bad}\"\n"));
         assert!(e.contains("tool name"), "{bad}: {e}");
     }
-    let e = build_error(&format!(
-        "[tools.getFileInfo]\nname = \"{}\"\n",
-        "x".repeat(65)
-    ));
+    let e = build_error(&format!("[tools.getFileInfo]\nname = \"{}\"\n", "x".repeat(65)));
     assert!(e.contains("1 to 64"), "{e}");
 }
 

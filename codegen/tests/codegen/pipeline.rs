@@ -12,11 +12,7 @@ fn every_rule_fires_on_its_shape() {
     assert_eq!(r.count("date-time-wrapper"), Some(1));
     assert_eq!(r.count("unsupported-method"), Some(1));
     assert_eq!(r.count("orphan-path-param"), Some(1));
-    assert_eq!(
-        r.count("deep-object-param"),
-        Some(2),
-        "an array and a date-time wrapper"
-    );
+    assert_eq!(r.count("deep-object-param"), Some(2), "an array and a date-time wrapper");
     assert_eq!(r.count("object-query-param"), Some(1));
     assert_eq!(r.count("property-name-collision"), Some(1));
     assert_eq!(r.count("multipart-body"), Some(1));
@@ -34,11 +30,7 @@ fn every_rule_fires_on_its_shape() {
     assert!(!client.contains("deepObject"));
     assert!(!client.contains("multipart/form-data"));
     assert!(!client.contains("\"additionalProperties\":false"));
-    assert!(
-        p.client_doc
-            .pointer("/paths/~1api~12.0~1files~1file~1{fileId}/options")
-            .is_none()
-    );
+    assert!(p.client_doc.pointer("/paths/~1api~12.0~1files~1file~1{fileId}/options").is_none());
 }
 
 #[test]
@@ -63,64 +55,30 @@ fn catalogue_shape() {
     assert_eq!(info.toolset, "files_files");
     assert_eq!(info.group, "files");
     assert_eq!(info.title, "Get file information");
-    assert_eq!(
-        info.description,
-        "Get file information.\n\nReturns the detailed information about a file."
-    );
+    assert_eq!(info.description, "Get file information.\n\nReturns the detailed information about a file.");
     assert!(info.read_only && !info.destructive);
     assert!(!info.public);
     let s = &info.input_schema;
     assert_eq!(s["required"], json!(["fileId"]));
-    assert_eq!(
-        s["properties"]["fileId"],
-        json!({"type": "integer", "format": "int32", "description": "The file ID."})
-    );
+    assert_eq!(s["properties"]["fileId"], json!({"type": "integer", "format": "int32", "description": "The file ID."}));
     assert_eq!(s["properties"]["version"]["exclusiveMinimum"], 0);
-    assert_eq!(
-        s["properties"]["fields"],
-        json!({"type": "array", "items": {"type": "string"}})
-    );
+    assert_eq!(s["properties"]["fields"], json!({"type": "array", "items": {"type": "string"}}));
     let out = info.output_schema.as_ref().expect("typed response");
     assert_eq!(out["type"], "object");
-    assert_eq!(
-        out["properties"]["response"]["properties"]["title"]["type"],
-        json!(["string", "null"])
-    );
-    assert!(
-        out["properties"]["response"]["properties"]["created"]
-            .get("type")
-            .is_none(),
-        "dates admit any shape"
-    );
-    assert!(
-        out["properties"]["response"]["properties"]
-            .get("version_Changed")
-            .is_none()
-    );
+    assert_eq!(out["properties"]["response"]["properties"]["title"]["type"], json!(["string", "null"]));
+    assert!(out["properties"]["response"]["properties"]["created"].get("type").is_none(), "dates admit any shape");
+    assert!(out["properties"]["response"]["properties"].get("version_Changed").is_none());
 
     let history = tool(&c, "get_file_history");
-    assert_eq!(
-        history.input_schema["properties"]["fromDate"]["type"],
-        "string"
-    );
-    assert_eq!(
-        history.input_schema["properties"]["fromDate"]["format"],
-        "date-time"
-    );
+    assert_eq!(history.input_schema["properties"]["fromDate"]["type"], "string");
+    assert_eq!(history.input_schema["properties"]["fromDate"]["format"], "date-time");
 
     let batch = tool(&c, "check_batch");
-    assert_eq!(
-        batch.input_schema["properties"]["folderIds"]["items"]["type"],
-        "integer"
-    );
+    assert_eq!(batch.input_schema["properties"]["folderIds"]["items"]["type"], "integer");
     assert!(batch.input_schema["properties"].get("inDto").is_none());
 
     let groups = tool(&c, "get_room_groups");
-    assert_eq!(
-        groups.input_schema["required"],
-        json!(["id"]),
-        "the orphan path parameter is still required"
-    );
+    assert_eq!(groups.input_schema["required"], json!(["id"]), "the orphan path parameter is still required");
 
     let create = tool(&c, "create_room");
     assert!(create.public, "security: [] marks a public operation");
@@ -128,31 +86,17 @@ fn catalogue_shape() {
     let body = &create.input_schema["properties"]["body"];
     assert_eq!(create.input_schema["required"], json!(["body"]));
     assert_eq!(body["required"], json!(["title"]));
-    assert_eq!(
-        body["properties"]["title"],
-        json!({"type": "string", "description": "The room title."})
-    );
+    assert_eq!(body["properties"]["title"], json!({"type": "string", "description": "The room title."}));
     let room_type = &body["properties"]["roomType"];
     assert_eq!(room_type["enum"], json!([1, 2, 6]));
-    assert_eq!(
-        room_type["x-enum-varnames"],
-        json!(["FillingFormsRoom", "EditingRoom", "PublicRoom"])
-    );
-    assert!(
-        room_type["description"]
-            .as_str()
-            .unwrap()
-            .contains("6 = PublicRoom")
-    );
+    assert_eq!(room_type["x-enum-varnames"], json!(["FillingFormsRoom", "EditingRoom", "PublicRoom"]));
+    assert!(room_type["description"].as_str().unwrap().contains("6 = PublicRoom"));
 
     let update = tool(&c, "update_file");
     assert!(update.destructive && update.idempotent && !update.read_only);
     let title = &update.input_schema["properties"]["body"]["properties"]["title"];
     assert_eq!(title["maxLength"], 170);
-    assert!(
-        title.get("pattern").is_none(),
-        "regex patterns are not passed to clients"
-    );
+    assert!(title.get("pattern").is_none(), "regex patterns are not passed to clients");
     let file_body = &tool(&c, "update_file").input_schema["properties"]["body"];
     assert!(file_body.get("additionalProperties").is_none());
 
@@ -167,16 +111,9 @@ fn catalogue_shape() {
     assert_eq!(file["description"], "The file.");
 
     assert!(!c.tools.iter().any(|t| t.operation_id == "handleOptions"));
-    let ts: Vec<(&str, &str)> = c
-        .toolsets
-        .iter()
-        .map(|t| (t.name.as_str(), t.group.as_str()))
-        .collect();
+    let ts: Vec<(&str, &str)> = c.toolsets.iter().map(|t| (t.name.as_str(), t.group.as_str())).collect();
     assert_eq!(ts, [("files_files", "files"), ("rooms", "rooms")]);
-    assert_eq!(
-        c.toolsets[0].description,
-        "Operations for working with files."
-    );
+    assert_eq!(c.toolsets[0].description, "Operations for working with files.");
 }
 
 #[test]
@@ -184,11 +121,7 @@ fn input_schemas_have_no_refs_and_arrays_have_items() {
     let p = prepare("mini-3.0.yaml");
     for t in catalogue(&p, "").tools {
         let text = t.input_schema.to_string();
-        assert!(
-            !text.contains("$ref") && !text.contains("$defs"),
-            "{}",
-            t.name
-        );
+        assert!(!text.contains("$ref") && !text.contains("$defs"), "{}", t.name);
         assert!(!text.contains("nullable"), "{}", t.name);
         check_arrays(&t.input_schema, &t.name);
     }
@@ -212,28 +145,12 @@ fn client_generates_dispatch_for_every_json_operation() {
     let p = prepare("mini-3.0.yaml");
     let code = docspace_mcp_codegen::generate_client(&p).unwrap();
     syn::parse_file(&code).expect("valid Rust");
-    for id in [
-        "getFileInfo",
-        "updateFile",
-        "deleteFile",
-        "getFileHistory",
-        "checkBatch",
-        "getRoomGroups",
-        "createRoom",
-    ] {
-        assert!(
-            code.contains(&format!("\"{id}\" =>")),
-            "no dispatch arm for {id}"
-        );
+    for id in ["getFileInfo", "updateFile", "deleteFile", "getFileHistory", "checkBatch", "getRoomGroups", "createRoom"]
+    {
+        assert!(code.contains(&format!("(\"{id}\", op_")), "no dispatch arm for {id}");
     }
-    assert!(
-        !code.contains("\"uploadFile\" =>"),
-        "multipart operations are not dispatched through progenitor"
-    );
-    assert!(
-        code.contains("operation_id: \"uploadFile\""),
-        "the multipart table lists uploadFile"
-    );
+    assert!(!code.contains("(\"uploadFile\", op_"), "multipart operations are not dispatched through progenitor");
+    assert!(code.contains("operation_id: \"uploadFile\""), "the multipart table lists uploadFile");
     let compact: String = code.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
         compact.contains("name: \"file\", binary: true, array: false"),
@@ -244,17 +161,15 @@ fn client_generates_dispatch_for_every_json_operation() {
     assert!(
         code.contains("let body: types::CreateRoom = body(args, \"body\")?;"),
         "{}",
-        excerpt(&code, "\"createRoom\" =>")
+        excerpt(&code, "fn op_create_room")
     );
     assert!(
         code.contains("let file_id: i64 = required(args, \"fileId\")?;")
             || code.contains("let file_id: i32 = required(args, \"fileId\")?;")
     );
-    assert!(compact.contains("let fields: ::std::option::Option<::std::vec::Vec<::std::string::String>> = optional( args, \"fields\", )?;") || compact.contains("let fields: ::std::option::Option<::std::vec::Vec<::std::string::String>> = optional(args, \"fields\")?;"), "{}", excerpt(&code, "\"getFileInfo\" =>"));
+    assert!(compact.contains("let fields: ::std::option::Option<::std::vec::Vec<::std::string::String>> = optional( args, \"fields\", )?;") || compact.contains("let fields: ::std::option::Option<::std::vec::Vec<::std::string::String>> = optional(args, \"fields\")?;"), "{}", excerpt(&code, "fn op_get_file_info"));
 }
 
 fn excerpt(code: &str, marker: &str) -> String {
-    code.find(marker)
-        .map(|i| code[i..].chars().take(600).collect())
-        .unwrap_or_default()
+    code.find(marker).map(|i| code[i..].chars().take(600).collect()).unwrap_or_default()
 }

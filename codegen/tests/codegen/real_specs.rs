@@ -7,8 +7,7 @@ use crate::common::{catalogue, real_spec};
 
 #[test]
 fn docspace_3_7_0() {
-    let p = docspace_mcp_codegen::prepare(&real_spec("DOCSPACE_OPENAPI", "openapi/docspace.yaml"))
-        .unwrap();
+    let p = docspace_mcp_codegen::prepare(&real_spec("DOCSPACE_OPENAPI", "openapi/docspace.yaml")).unwrap();
     assert_eq!(p.api_version(), "3.7.0");
     let r = &p.report;
     // The problem classes of progenitor-notes.md §1, as found in 3.7.0.
@@ -20,34 +19,21 @@ fn docspace_3_7_0() {
     assert_eq!(r.count("date-time-wrapper"), Some(1));
     assert!(r.count("closed-objects").unwrap() > 400);
     let c = catalogue(&p, "");
-    assert_eq!(
-        c.tools.len(),
-        593,
-        "one tool per operation but the OPTIONS one"
-    );
+    assert_eq!(c.tools.len(), 593, "one tool per operation but the OPTIONS one");
     let names: BTreeSet<&str> = c.tools.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names.len(), 593);
     assert_eq!(c.tools.iter().filter(|t| t.multipart).count(), 12);
     assert_eq!(c.tools.iter().filter(|t| t.read_only).count(), 252);
     assert!(c.tools.iter().all(|t| t.name.len() <= 64));
-    for name in [
-        "get_file_info",
-        "get_folder_by_folder_id",
-        "create_room",
-        "get_all_profiles",
-        "upload_file",
-    ] {
+    for name in ["get_file_info", "get_folder_by_folder_id", "create_room", "get_all_profiles", "upload_file"] {
         assert!(names.contains(name), "{name}");
     }
 }
 
 #[test]
 fn docspace_3_5_0_generates() {
-    let p = docspace_mcp_codegen::prepare(&real_spec(
-        "DOCSPACE_OPENAPI_3_5",
-        "../shared/openapi/docspace-3.5.0.yaml",
-    ))
-    .unwrap();
+    let p = docspace_mcp_codegen::prepare(&real_spec("DOCSPACE_OPENAPI_3_5", "../shared/openapi/docspace-3.5.0.yaml"))
+        .unwrap();
     assert_eq!(p.api_version(), "3.5.0");
     let c = catalogue(&p, "");
     assert!(c.tools.len() >= 490, "{} tools", c.tools.len());

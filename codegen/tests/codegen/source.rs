@@ -33,46 +33,26 @@ fn serve(status: &'static str, body: &'static str) -> (String, Arc<AtomicUsize>)
 }
 
 fn lock(url: &str, sha: &str) -> Lock {
-    Lock {
-        version: "1.2.3".into(),
-        url: url.into(),
-        sha256: sha.into(),
-    }
+    Lock { version: "1.2.3".into(), url: url.into(), sha256: sha.into() }
 }
 
 fn settings(root: &std::path::Path) -> Settings {
     std::fs::create_dir_all(root.join("openapi")).unwrap();
-    Settings {
-        root: root.to_path_buf(),
-        env_path: None,
-        url_override: None,
-        offline: false,
-    }
+    Settings { root: root.to_path_buf(), env_path: None, url_override: None, offline: false }
 }
 
 #[test]
 fn downloads_verifies_and_stores_the_pinned_file() {
     let dir = tempfile::tempdir().unwrap();
     let (url, hits) = serve("200 OK", SPEC);
-    let r = source::resolve(
-        &settings(dir.path()),
-        &lock(&url, &sha256_hex(SPEC.as_bytes())),
-    )
-    .unwrap();
+    let r = source::resolve(&settings(dir.path()), &lock(&url, &sha256_hex(SPEC.as_bytes()))).unwrap();
     assert_eq!(r.origin, Origin::Downloaded);
     assert_eq!(r.text, SPEC);
     assert!(r.warning.is_none());
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("openapi/docspace.yaml")).unwrap(),
-        SPEC
-    );
+    assert_eq!(std::fs::read_to_string(dir.path().join("openapi/docspace.yaml")).unwrap(), SPEC);
     assert_eq!(hits.load(Ordering::SeqCst), 1);
     // The next build uses the stored file and does not download again.
-    let again = source::resolve(
-        &settings(dir.path()),
-        &lock(&url, &sha256_hex(SPEC.as_bytes())),
-    )
-    .unwrap();
+    let again = source::resolve(&settings(dir.path()), &lock(&url, &sha256_hex(SPEC.as_bytes()))).unwrap();
     assert_eq!(again.origin, Origin::Default);
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
@@ -82,50 +62,29 @@ fn a_wrong_checksum_stops_the_build_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (url, _) = serve("200 OK", SPEC);
     let pinned = "0".repeat(64);
-    let e = source::resolve(&settings(dir.path()), &lock(&url, &pinned))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains(&pinned) && e.contains(&sha256_hex(SPEC.as_bytes())),
-        "names both sums: {e}"
-    );
-    assert!(
-        e.contains("DOCSPACE_OPENAPI="),
-        "says how to build offline: {e}"
-    );
+    let e = source::resolve(&settings(dir.path()), &lock(&url, &pinned)).unwrap_err().to_string();
+    assert!(e.contains(&pinned) && e.contains(&sha256_hex(SPEC.as_bytes())), "names both sums: {e}");
+    assert!(e.contains("DOCSPACE_OPENAPI="), "says how to build offline: {e}");
     assert!(!dir.path().join("openapi/docspace.yaml").exists());
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("openapi"))
-        .unwrap()
-        .collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("openapi")).unwrap().collect();
     assert!(leftovers.is_empty(), "no temporary files left");
 }
 
 #[test]
 fn a_server_that_is_down_gives_the_offline_hint() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("http://127.0.0.1:{port}/openapi.yaml");
-    let e = source::resolve(&settings(dir.path()), &lock(&url, &"a".repeat(64)))
-        .unwrap_err()
-        .to_string();
+    let e = source::resolve(&settings(dir.path()), &lock(&url, &"a".repeat(64))).unwrap_err().to_string();
     assert!(e.contains(&url), "{e}");
-    assert!(
-        e.contains("To build offline") && e.contains("DOCSPACE_OPENAPI="),
-        "{e}"
-    );
+    assert!(e.contains("To build offline") && e.contains("DOCSPACE_OPENAPI="), "{e}");
 }
 
 #[test]
 fn an_http_error_is_reported() {
     let dir = tempfile::tempdir().unwrap();
     let (url, _) = serve("404 Not Found", "nope");
-    let e = source::resolve(&settings(dir.path()), &lock(&url, &"a".repeat(64)))
-        .unwrap_err()
-        .to_string();
+    let e = source::resolve(&settings(dir.path()), &lock(&url, &"a".repeat(64))).unwrap_err().to_string();
     assert!(e.contains("404"), "{e}");
 }
 
@@ -135,11 +94,7 @@ fn the_url_can_be_overridden() {
     let (url, hits) = serve("200 OK", SPEC);
     let mut s = settings(dir.path());
     s.url_override = Some(url);
-    let r = source::resolve(
-        &s,
-        &lock("http://127.0.0.1:9/never", &sha256_hex(SPEC.as_bytes())),
-    )
-    .unwrap();
+    let r = source::resolve(&s, &lock("http://127.0.0.1:9/never", &sha256_hex(SPEC.as_bytes()))).unwrap();
     assert_eq!(r.origin, Origin::Downloaded);
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
@@ -150,13 +105,8 @@ fn offline_forbids_the_download() {
     let (url, hits) = serve("200 OK", SPEC);
     let mut s = settings(dir.path());
     s.offline = true;
-    let e = source::resolve(&s, &lock(&url, &sha256_hex(SPEC.as_bytes())))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("DOCSPACE_OPENAPI_OFFLINE") && e.contains(&url),
-        "{e}"
-    );
+    let e = source::resolve(&s, &lock(&url, &sha256_hex(SPEC.as_bytes()))).unwrap_err().to_string();
+    assert!(e.contains("DOCSPACE_OPENAPI_OFFLINE") && e.contains(&url), "{e}");
     assert_eq!(hits.load(Ordering::SeqCst), 0);
 }
 
@@ -171,12 +121,7 @@ fn env_path_wins_and_a_mismatch_only_warns() {
     assert_eq!(r.origin, Origin::Env);
     assert_eq!(r.text, SPEC);
     let w = r.warning.expect("a checksum mismatch warns");
-    assert!(
-        w.contains("1.2.3")
-            && w.contains(&"b".repeat(64))
-            && w.contains(&sha256_hex(SPEC.as_bytes())),
-        "{w}"
-    );
+    assert!(w.contains("1.2.3") && w.contains(&"b".repeat(64)) && w.contains(&sha256_hex(SPEC.as_bytes())), "{w}");
 }
 
 #[test]
@@ -184,9 +129,7 @@ fn a_missing_env_path_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = settings(dir.path());
     s.env_path = Some("nowhere.yaml".into());
-    let e = source::resolve(&s, &lock("http://127.0.0.1:9/x", &"c".repeat(64)))
-        .unwrap_err()
-        .to_string();
+    let e = source::resolve(&s, &lock("http://127.0.0.1:9/x", &"c".repeat(64))).unwrap_err().to_string();
     assert!(e.contains("DOCSPACE_OPENAPI is set to nowhere.yaml"), "{e}");
 }
 

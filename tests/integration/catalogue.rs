@@ -1,0 +1,133 @@
+//! The catalogue's review surface: one insta snapshot per tool
+//! (`tests/snapshots/tools/<name>.snap`) plus an index. A changed, missing or
+//! stale snapshot fails; `cargo insta review` accepts changes after reading
+//! them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use docspace_mcp::tools::catalogue::{self, TOOLS, ToolDef};
+
+use crate::common::root;
+
+fn snapshot_dir() -> std::path::PathBuf {
+    root().join("tests/snapshots/tools")
+}
+
+#[test]
+fn one_snapshot_per_tool() {
+    let mut failed = Vec::new();
+    for tool in TOOLS {
+        let outcome = std::panic::catch_unwind(|| {
+            insta::with_settings!({
+                snapshot_path => snapshot_dir(),
+                prepend_module_to_snapshot => false,
+                sort_maps => true,
+                omit_expression => true,
+                description => format!("{} {} ({})", tool.method, tool.path, tool.operation_id),
+            }, {
+                insta::assert_json_snapshot!(tool.name, tool.to_mcp());
+            });
+        });
+        if outcome.is_err() {
+            failed.push(tool.name);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} tool snapshot(s) differ or are missing: {}.\nReview with `cargo insta review` (INSTA_UPDATE=no keeps CI from writing).",
+        failed.len(),
+        failed.join(", ")
+    );
+}
+
+#[test]
+fn no_stale_snapshots() {
+    let names: BTreeSet<&str> = TOOLS.iter().map(|t| t.name).collect();
+    let stale: Vec<String> = std::fs::read_dir(snapshot_dir())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|f| f.strip_suffix(".snap").map(str::to_owned))
+        .filter(|n| !names.contains(n.as_str()))
+        .collect();
+    assert!(stale.is_empty(), "snapshots of tools that no longer exist (delete them): {stale:?}");
+}
+
+fn hints(t: &ToolDef) -> String {
+    [(t.read_only, "RO"), (t.destructive, "D"), (t.idempotent, "I")]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, h)| *h)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[test]
+fn index() {
+    let mut out = String::new();
+    let mut per_toolset: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut total = 0;
+    writeln!(out, "API {}: {} tools, {} toolsets", catalogue::API_VERSION, TOOLS.len(), catalogue::TOOLSETS.len())
+        .unwrap();
+    writeln!(out, "name | toolset | hints | input bytes | output bytes | tool bytes").unwrap();
+    for t in TOOLS {
+        let size = t.mcp_size();
+        total += size;
+        let entry = per_toolset.entry(t.toolset).or_default();
+        entry.0 += 1;
+        entry.1 += size;
+        writeln!(
+            out,
+            "{} | {} | {} | {} | {} | {}",
+            t.name,
+            t.toolset,
+            hints(t),
+            t.input_schema.len(),
+            t.output_schema.map_or(0, str::len),
+            size
+        )
+        .unwrap();
+    }
+    writeln!(out, "\ntoolset | tools | bytes | ~tokens").unwrap();
+    for (ts, (n, bytes)) in &per_toolset {
+        writeln!(out, "{ts} | {n} | {bytes} | {}", bytes / 4).unwrap();
+    }
+    writeln!(out, "\ntotal | {} | {total} | {}", TOOLS.len(), total / 4).unwrap();
+    writeln!(out, "\nnormalisation:\n{}", catalogue::NORMALISATION).unwrap();
+    insta::with_settings!({ snapshot_path => root().join("tests/snapshots"), prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!("catalogue_index", out);
+    });
+}
+
+#[test]
+fn every_operation_is_a_tool() {
+    assert_eq!(TOOLS.len(), 593);
+    assert!(catalogue::EXCLUDED.is_empty());
+    let mut ids: Vec<&str> = TOOLS.iter().map(|t| t.operation_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 593);
+}
+
+#[test]
+fn lookups_use_names_and_aliases() {
+    assert_eq!(catalogue::find("get_file_info").map(|t| t.operation_id), Some("getFileInfo"));
+    assert!(catalogue::find("no_such_tool").is_none());
+    for t in TOOLS {
+        assert_eq!(catalogue::find(t.name).map(|f| f.name), Some(t.name));
+        for a in t.aliases {
+            assert_eq!(catalogue::find(a).map(|f| f.name), Some(t.name));
+        }
+    }
+}
+
+#[test]
+fn every_client_operation_is_dispatchable_or_multipart() {
+    // The catalogue and the client come from the same description: a tool
+    // whose operation the client cannot call would be a dead tool.
+    let multipart: BTreeSet<&str> = docspace_mcp_client::MULTIPART_OPERATIONS.iter().map(|m| m.operation_id).collect();
+    for t in TOOLS {
+        assert_eq!(t.multipart, multipart.contains(t.operation_id), "{}", t.name);
+    }
+    assert_eq!(multipart.len(), 12);
+}

@@ -1,0 +1,77 @@
+//! `docspace-mcp tools …`: in-process for the output, and once as a spawned
+//! binary for `--help` and exit codes.
+
+use std::process::Command;
+
+use clap::Parser;
+use docspace_mcp::cli::{self, Cli};
+use serde_json::Value;
+
+fn run(args: &[&str]) -> Result<String, cli::Error> {
+    let cli = Cli::try_parse_from(std::iter::once("docspace-mcp").chain(args.iter().copied())).unwrap();
+    let mut out = Vec::new();
+    cli::run(cli, &mut out)?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+#[test]
+fn list_filters_by_toolset() {
+    let text = run(&["tools", "list", "--toolsets", "rooms"]).unwrap();
+    assert!(text.starts_with("NAME"));
+    assert!(text.contains("create_room"));
+    assert!(!text.contains("get_file_info"));
+    let last = text.lines().last().unwrap();
+    assert!(last.contains(" tools in 1 toolsets;"), "{last}");
+    let json: Vec<Value> =
+        serde_json::from_str(&run(&["tools", "list", "--toolsets", "rooms,files_files", "--json"]).unwrap()).unwrap();
+    assert!(json.iter().any(|t| t["name"] == "create_room") && json.iter().any(|t| t["name"] == "get_file_info"));
+    assert!(json.iter().all(|t| t["inputSchema"]["type"] == "object"));
+    let all: Vec<Value> =
+        serde_json::from_str(&run(&["tools", "list", "--toolsets", "all", "--json"]).unwrap()).unwrap();
+    assert_eq!(all.len(), 593);
+}
+
+#[test]
+fn unknown_toolsets_list_the_valid_ones() {
+    let e = run(&["tools", "list", "--toolsets", "rooms,nope"]).unwrap_err().to_string();
+    assert!(e.contains("unknown toolset(s): nope") && e.contains("files_files"), "{e}");
+}
+
+#[test]
+fn show_prints_the_definition() {
+    let def: Value = serde_json::from_str(&run(&["tools", "show", "get_file_info"]).unwrap()).unwrap();
+    assert_eq!(def["name"], "get_file_info");
+    assert_eq!(def["annotations"]["readOnlyHint"], true);
+    assert_eq!(def["x-docspace"]["operationId"], "getFileInfo");
+    assert_eq!(def["x-docspace"]["path"], "/api/2.0/files/file/{fileId}");
+    let e = run(&["tools", "show", "get_everything"]).unwrap_err().to_string();
+    assert!(e.contains("no tool is named `get_everything`"), "{e}");
+}
+
+#[test]
+fn info_reports_version_and_normalisation() {
+    let text = run(&["tools", "info"]).unwrap();
+    assert!(text.contains("DocSpace API version: 3.7.0"));
+    assert!(text.contains("Catalogue: 593 tools"));
+    assert!(text.contains("multipart-body"));
+}
+
+#[test]
+fn toolsets_lists_counts() {
+    let json: Vec<Value> = serde_json::from_str(&run(&["tools", "toolsets", "--json"]).unwrap()).unwrap();
+    let total: u64 = json.iter().map(|t| t["tools"].as_u64().unwrap()).sum();
+    assert_eq!(total, 593);
+}
+
+#[test]
+fn the_binary_explains_itself_and_fails_cleanly() {
+    let bin = env!("CARGO_BIN_EXE_docspace-mcp");
+    let help = Command::new(bin).args(["tools", "list", "--help"]).output().unwrap();
+    assert!(help.status.success());
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("--toolsets") && text.contains("DOCSPACE_TOOLSETS"), "{text}");
+    let bad = Command::new(bin).args(["tools", "show", "nope"]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no tool is named `nope`"));
+    assert!(bad.stdout.is_empty());
+}

@@ -237,8 +237,10 @@ impl Cx<'_> {
         out.insert("enum".into(), Value::Array(values.to_vec()));
         if let Some(names) = names.filter(|n| n.len() == values.len()) {
             out.insert("x-enum-varnames".into(), Value::Array(names.clone()));
+            // DocSpace usually lists the labels already: "[0 - None, 1 - Read and write, …]".
             let labelled = description.as_deref().is_some_and(|d| {
-                names.iter().filter_map(Value::as_str).all(|n| d.contains(n) || d.contains(&spaced(n)))
+                values.iter().all(|v| d.contains(&format!("{v} - ")))
+                    || names.iter().filter_map(Value::as_str).all(|n| d.contains(n) || d.contains(&spaced(n)))
             });
             if !labelled {
                 let labels: Vec<String> = values

@@ -103,18 +103,24 @@ impl ToolDef {
 
     /// The MCP `Tool` object (as in `tools/list`).
     pub fn to_mcp(&self) -> Value {
+        // destructiveHint and idempotentHint mean nothing for read-only tools.
+        let annotations = if self.read_only {
+            json!({ "title": self.title, "readOnlyHint": true, "openWorldHint": false })
+        } else {
+            json!({
+                "title": self.title,
+                "readOnlyHint": false,
+                "destructiveHint": self.destructive,
+                "idempotentHint": self.idempotent,
+                "openWorldHint": false,
+            })
+        };
         let mut tool = json!({
             "name": self.name,
             "title": self.title,
             "description": self.description,
             "inputSchema": self.input_schema(),
-            "annotations": {
-                "title": self.title,
-                "readOnlyHint": self.read_only,
-                "destructiveHint": self.destructive,
-                "idempotentHint": self.idempotent,
-                "openWorldHint": false,
-            },
+            "annotations": annotations,
         });
         if let (Some(schema), Some(obj)) = (self.output_schema(), tool.as_object_mut()) {
             obj.insert("outputSchema".into(), Value::Object(schema));

@@ -3,7 +3,7 @@
 //! - [`Inner`] and the [`ClientHooks`] implementation: per-identity headers
 //!   (authentication) injected into every request, and capture of the raw
 //!   response body so results never lose data the typed model drops;
-//! - [`dispatch`]: JSON arguments in, a JSON (or bytes) result out, with
+//! - [`dispatch`](mod@dispatch): JSON arguments in, a JSON (or bytes) result out, with
 //!   tolerant decoding and DocSpace's error envelope detected;
 //! - [`multipart`]: the multipart/form-data operations progenitor cannot
 //!   generate, driven by the generated [`MULTIPART_OPERATIONS`] table.

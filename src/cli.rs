@@ -9,20 +9,36 @@ use std::io::Write;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Value, json};
 
+use crate::config::ServeArgs;
 use crate::tools::catalogue::{self, ToolDef};
 
 /// MCP server for ONLYOFFICE DocSpace: every DocSpace API operation as an MCP tool.
+///
+/// Without a command, serves MCP over stdio (the same as `docspace-mcp serve`), configured by the
+/// flags below or their DOCSPACE_* environment variables. Logs go to stderr.
 #[derive(Debug, Parser)]
-#[command(name = "docspace-mcp", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "docspace-mcp",
+    version,
+    about,
+    long_about,
+    propagate_version = true,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
-    /// What to do.
+    /// What to do (default: serve).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+    /// Server settings, when no command is given.
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve MCP over stdio (the default command).
+    Serve(Box<ServeArgs>),
     /// Inspect the tool catalogue generated from the DocSpace OpenAPI description.
     #[command(subcommand)]
     Tools(ToolsCommand),
@@ -78,13 +94,13 @@ pub enum Error {
     Io(#[from] std::io::Error),
 }
 
-/// Runs a parsed command, writing to `out`.
-pub fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Error> {
-    let result = match cli.command {
-        Command::Tools(ToolsCommand::List(args)) => list(&args, out),
-        Command::Tools(ToolsCommand::Show { name }) => show(&name, out),
-        Command::Tools(ToolsCommand::Info) => info(out),
-        Command::Tools(ToolsCommand::Toolsets { json }) => toolsets(json, out),
+/// Runs a `tools` command, writing to `out`.
+pub fn run_tools(command: ToolsCommand, out: &mut dyn Write) -> Result<(), Error> {
+    let result = match command {
+        ToolsCommand::List(args) => list(&args, out),
+        ToolsCommand::Show { name } => show(&name, out),
+        ToolsCommand::Info => info(out),
+        ToolsCommand::Toolsets { json } => toolsets(json, out),
     };
     match result {
         // `docspace-mcp tools list | head` is not an error.

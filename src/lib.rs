@@ -6,11 +6,19 @@
 //!   schemas, annotations) and turns entries into MCP tool definitions;
 //! - the typed client and its JSON dispatch live in the `docspace-mcp-client`
 //!   crate, so editing this crate never recompiles the generated client;
-//! - [`cli`] is the command line (`docspace-mcp tools list|show|info`).
+//! - [`server`] is the MCP handler (rmcp) over the selected tools, served by
+//!   [`transport`] (stdio); [`config`] and [`auth`] turn flags and
+//!   `DOCSPACE_*` variables into a DocSpace client ([`docspace`]);
+//! - [`cli`] is the command line (`docspace-mcp [serve]`, `tools list|show|info`).
 //!
 //! stdout belongs to the MCP protocol when serving over stdio, hence
 //! `clippy::print_stdout` is denied: command output goes through explicit
 //! writers.
 
+pub mod auth;
 pub mod cli;
+pub mod config;
+pub mod docspace;
+pub mod server;
 pub mod tools;
+pub mod transport;

@@ -9,8 +9,9 @@ use serde_json::Value;
 
 fn run(args: &[&str]) -> Result<String, cli::Error> {
     let cli = Cli::try_parse_from(std::iter::once("docspace-mcp").chain(args.iter().copied())).unwrap();
+    let Some(cli::Command::Tools(command)) = cli.command else { panic!("not a tools command") };
     let mut out = Vec::new();
-    cli::run(cli, &mut out)?;
+    cli::run_tools(command, &mut out)?;
     Ok(String::from_utf8(out).unwrap())
 }
 

@@ -21,3 +21,4 @@ mod cli;
 mod client;
 mod common;
 mod mcp_schema;
+mod stdio;

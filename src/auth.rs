@@ -1,0 +1,227 @@
+//! Who calls DocSpace as whom: the four credential kinds the reference server
+//! accepts from its environment, turned into request headers.
+//!
+//! Secrets live in [`Secret`], whose `Debug` and `Display` never show the
+//! value, and every header built from one is marked sensitive so reqwest and
+//! tracing redact it too. No HTTP framework types appear here.
+
+use std::fmt;
+
+use docspace_mcp_client::reqwest::header::{AUTHORIZATION, COOKIE, HeaderMap, HeaderValue};
+
+/// A secret string: redacted in `Debug` and `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How requests to DocSpace are authenticated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Credentials {
+    /// `DOCSPACE_API_KEY`: `Authorization: Bearer <key>`.
+    ApiKey(Secret),
+    /// `DOCSPACE_AUTH_TOKEN` (personal access token): the raw `Authorization`
+    /// value plus the `asc_auth_key` cookie.
+    AuthToken(Secret),
+    /// `DOCSPACE_USERNAME` + `DOCSPACE_PASSWORD`: HTTP Basic.
+    Basic {
+        /// User name (an e-mail address on DocSpace).
+        username: String,
+        /// Password.
+        password: Secret,
+    },
+    /// `DOCSPACE_AUTHORIZATION`: an `Authorization` value sent as it is.
+    Authorization(Secret),
+}
+
+/// A credential setting that cannot be used; the message names the variable
+/// to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// No method is configured.
+    #[error(
+        "no DocSpace credentials: set exactly one of DOCSPACE_API_KEY, DOCSPACE_AUTH_TOKEN, \
+         DOCSPACE_USERNAME + DOCSPACE_PASSWORD or DOCSPACE_AUTHORIZATION"
+    )]
+    Missing,
+    /// More than one method is configured.
+    #[error("several DocSpace authentication methods are set ({0}); keep exactly one")]
+    Conflicting(String),
+    /// A username without a password.
+    #[error("DOCSPACE_USERNAME is set but DOCSPACE_PASSWORD is not")]
+    NoPassword,
+    /// A password without a username.
+    #[error("DOCSPACE_PASSWORD is set but DOCSPACE_USERNAME is not")]
+    NoUsername,
+    /// A value that cannot go into an HTTP header.
+    #[error("{0} contains characters that cannot be sent in an HTTP header")]
+    InvalidValue(&'static str),
+}
+
+/// The raw credential settings (environment or flags); empty strings count as unset.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// `DOCSPACE_API_KEY`.
+    pub api_key: Option<Secret>,
+    /// `DOCSPACE_AUTH_TOKEN`.
+    pub auth_token: Option<Secret>,
+    /// `DOCSPACE_USERNAME`.
+    pub username: Option<String>,
+    /// `DOCSPACE_PASSWORD`.
+    pub password: Option<Secret>,
+    /// `DOCSPACE_AUTHORIZATION`.
+    pub authorization: Option<Secret>,
+}
+
+impl Settings {
+    /// Exactly one method, or an error naming what to fix.
+    pub fn resolve(&self) -> Result<Credentials, Error> {
+        let set = |s: &Option<Secret>| s.as_ref().filter(|s| !s.expose().trim().is_empty()).cloned();
+        let username = self.username.as_ref().map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+        let (api_key, auth_token, password, authorization) =
+            (set(&self.api_key), set(&self.auth_token), set(&self.password), set(&self.authorization));
+        let mut found = Vec::new();
+        if let Some(k) = api_key {
+            found.push(("DOCSPACE_API_KEY", Credentials::ApiKey(k)));
+        }
+        if let Some(t) = auth_token {
+            found.push(("DOCSPACE_AUTH_TOKEN", Credentials::AuthToken(t)));
+        }
+        match (username, password) {
+            (Some(username), Some(password)) => {
+                found.push(("DOCSPACE_USERNAME + DOCSPACE_PASSWORD", Credentials::Basic { username, password }));
+            }
+            (Some(_), None) => return Err(Error::NoPassword),
+            (None, Some(_)) => return Err(Error::NoUsername),
+            (None, None) => {}
+        }
+        if let Some(a) = authorization {
+            found.push(("DOCSPACE_AUTHORIZATION", Credentials::Authorization(a)));
+        }
+        if found.len() > 1 {
+            return Err(Error::Conflicting(found.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")));
+        }
+        let credentials = found.pop().map(|(_, c)| c).ok_or(Error::Missing)?;
+        credentials.headers()?;
+        Ok(credentials)
+    }
+}
+
+impl Credentials {
+    /// The headers that authenticate a request, marked sensitive.
+    pub fn headers(&self) -> Result<HeaderMap, Error> {
+        let mut headers = HeaderMap::new();
+        let value = |v: String, var: &'static str| -> Result<HeaderValue, Error> {
+            let mut h = HeaderValue::from_str(&v).map_err(|_| Error::InvalidValue(var))?;
+            h.set_sensitive(true);
+            Ok(h)
+        };
+        match self {
+            Self::ApiKey(key) => {
+                headers.insert(AUTHORIZATION, value(format!("Bearer {}", key.expose().trim()), "DOCSPACE_API_KEY")?);
+            }
+            Self::AuthToken(token) => {
+                let token = token.expose().trim();
+                headers.insert(AUTHORIZATION, value(token.to_owned(), "DOCSPACE_AUTH_TOKEN")?);
+                headers.insert(COOKIE, value(format!("asc_auth_key={token}"), "DOCSPACE_AUTH_TOKEN")?);
+            }
+            Self::Basic { username, password } => {
+                use base64::Engine as _;
+                let pair = format!("{username}:{}", password.expose());
+                let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+                headers
+                    .insert(AUTHORIZATION, value(format!("Basic {encoded}"), "DOCSPACE_USERNAME/DOCSPACE_PASSWORD")?);
+            }
+            Self::Authorization(raw) => {
+                headers.insert(AUTHORIZATION, value(raw.expose().trim().to_owned(), "DOCSPACE_AUTHORIZATION")?);
+            }
+        }
+        Ok(headers)
+    }
+
+    /// The method's name, for logs (never the secret).
+    pub fn method(&self) -> &'static str {
+        match self {
+            Self::ApiKey(_) => "API key",
+            Self::AuthToken(_) => "personal access token",
+            Self::Basic { .. } => "username and password",
+            Self::Authorization(_) => "Authorization header",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Option<Secret> {
+        Some(Secret::new(v))
+    }
+
+    #[test]
+    fn exactly_one_method() {
+        let key = Settings { api_key: s("sk-1"), ..Settings::default() };
+        assert_eq!(key.resolve(), Ok(Credentials::ApiKey(Secret::new("sk-1"))));
+        let h = key.resolve().unwrap().headers().unwrap();
+        assert_eq!(h.get(AUTHORIZATION).unwrap(), "Bearer sk-1");
+        assert!(h.get(AUTHORIZATION).unwrap().is_sensitive());
+
+        let token = Settings { auth_token: s("tok"), ..Settings::default() }.resolve().unwrap().headers().unwrap();
+        assert_eq!(token.get(AUTHORIZATION).unwrap(), "tok");
+        assert_eq!(token.get(COOKIE).unwrap(), "asc_auth_key=tok");
+
+        let basic = Settings { username: Some("a@b.c".into()), password: s("pw"), ..Settings::default() };
+        assert_eq!(basic.resolve().unwrap().headers().unwrap().get(AUTHORIZATION).unwrap(), "Basic YUBiLmM6cHc=");
+
+        let raw = Settings { authorization: s("Bearer x"), ..Settings::default() };
+        assert_eq!(raw.resolve().unwrap().headers().unwrap().get(AUTHORIZATION).unwrap(), "Bearer x");
+    }
+
+    #[test]
+    fn mistakes_name_the_variable() {
+        assert_eq!(Settings::default().resolve(), Err(Error::Missing));
+        assert_eq!(Settings { api_key: s("  "), ..Settings::default() }.resolve(), Err(Error::Missing));
+        let both = Settings { api_key: s("k"), authorization: s("a"), ..Settings::default() }.resolve().unwrap_err();
+        assert_eq!(
+            both.to_string(),
+            "several DocSpace authentication methods are set (DOCSPACE_API_KEY, DOCSPACE_AUTHORIZATION); keep exactly one"
+        );
+        assert_eq!(Settings { username: Some("u".into()), ..Settings::default() }.resolve(), Err(Error::NoPassword));
+        assert_eq!(Settings { password: s("p"), ..Settings::default() }.resolve(), Err(Error::NoUsername));
+        assert_eq!(
+            Settings { api_key: s("bad\nkey"), ..Settings::default() }.resolve(),
+            Err(Error::InvalidValue("DOCSPACE_API_KEY"))
+        );
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = Credentials::Basic { username: "u".into(), password: Secret::new("hunter2") };
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert_eq!(Secret::new("x").to_string(), "***");
+        let h = Credentials::ApiKey(Secret::new("sk-secret")).headers().unwrap();
+        assert!(!format!("{h:?}").contains("sk-secret"));
+    }
+}

@@ -1,0 +1,104 @@
+//! Server configuration: clap flags, each with its `DOCSPACE_*` environment
+//! variable (the reference server's names, so the binary is a drop-in
+//! replacement), validated once into a [`Config`].
+//!
+//! Broken *connection* settings (no base URL, no or conflicting credentials)
+//! do not stop the server: it starts, says what is wrong on stderr, lists its
+//! tools and answers every call with the same message — MCP catalogues start
+//! servers before users configure them. A broken *tool selection* is an
+//! operator mistake and stops the start with a message listing valid names.
+
+use std::time::Duration;
+
+use clap::Args;
+use docspace_mcp_client::Client;
+
+use crate::auth::{self, Secret};
+use crate::docspace::Portal;
+use crate::tools::catalogue::ToolDef;
+use crate::tools::selection;
+
+/// Settings of the MCP server (`docspace-mcp serve`, the default command).
+#[derive(Debug, Clone, Args, Default)]
+pub struct ServeArgs {
+    /// Your DocSpace portal, e.g. https://example.onlyoffice.com (a path prefix is kept).
+    #[arg(long, env = "DOCSPACE_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// API key (Settings → Developer Tools → API keys); sent as `Authorization: Bearer <key>`.
+    #[arg(long, env = "DOCSPACE_API_KEY", hide_env_values = true, value_name = "KEY")]
+    pub api_key: Option<String>,
+    /// Personal access token; sent as the `Authorization` value and the `asc_auth_key` cookie.
+    #[arg(long, env = "DOCSPACE_AUTH_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub auth_token: Option<String>,
+    /// User name (e-mail) for HTTP Basic authentication, with --password.
+    #[arg(long, env = "DOCSPACE_USERNAME", value_name = "EMAIL")]
+    pub username: Option<String>,
+    /// Password for HTTP Basic authentication, with --username.
+    #[arg(long, env = "DOCSPACE_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
+    pub password: Option<String>,
+    /// A complete `Authorization` header value, sent as it is.
+    #[arg(long, env = "DOCSPACE_AUTHORIZATION", hide_env_values = true, value_name = "VALUE")]
+    pub authorization: Option<String>,
+    /// Toolsets to offer (comma-separated; `all` for every tool; default: all).
+    /// `docspace-mcp tools toolsets` lists them.
+    #[arg(long, env = "DOCSPACE_TOOLSETS", value_delimiter = ',', value_name = "TOOLSETS")]
+    pub toolsets: Vec<String>,
+    /// Tools to offer in addition to the toolsets (comma-separated names).
+    #[arg(long, env = "DOCSPACE_ENABLED_TOOLS", value_delimiter = ',', value_name = "TOOLS")]
+    pub enabled_tools: Vec<String>,
+    /// Tools to remove from the selection (comma-separated names; applied last).
+    #[arg(long, env = "DOCSPACE_DISABLED_TOOLS", value_delimiter = ',', value_name = "TOOLS")]
+    pub disabled_tools: Vec<String>,
+    /// User-Agent sent to DocSpace.
+    #[arg(long, env = "DOCSPACE_USER_AGENT", value_name = "UA", default_value = concat!("docspace-mcp/", env!("CARGO_PKG_VERSION")))]
+    pub user_agent: String,
+    /// Time limit for one DocSpace request, in seconds.
+    #[arg(long, env = "DOCSPACE_REQUEST_TIMEOUT", value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
+    /// Log level on stderr (error, warn, info, debug, trace); RUST_LOG overrides it.
+    #[arg(long, env = "DOCSPACE_LOG_LEVEL", value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+/// The validated configuration of one server.
+#[derive(Debug)]
+pub struct Config {
+    /// The tools offered.
+    pub tools: Vec<&'static ToolDef>,
+    /// The DocSpace client, or why there is none.
+    pub client: Result<Client, String>,
+    /// Where requests go (for logs), when known.
+    pub base_url: Option<String>,
+    /// The credential method (for logs), when known.
+    pub auth_method: Option<&'static str>,
+}
+
+fn secret(v: &Option<String>) -> Option<Secret> {
+    v.as_ref().map(|s| Secret::new(s.clone()))
+}
+
+impl ServeArgs {
+    /// Validates the settings.
+    pub fn into_config(self) -> Result<Config, selection::Error> {
+        let tools = selection::select(&self.toolsets, &self.enabled_tools, &self.disabled_tools)?;
+        let credentials = auth::Settings {
+            api_key: secret(&self.api_key),
+            auth_token: secret(&self.auth_token),
+            username: self.username.clone(),
+            password: secret(&self.password),
+            authorization: secret(&self.authorization),
+        }
+        .resolve();
+        let timeout = Duration::from_secs(self.request_timeout);
+        let portal = Portal::new(self.base_url.as_deref().unwrap_or_default(), &self.user_agent, timeout);
+        let base_url = portal.as_ref().ok().map(|p| p.base_url().to_owned());
+        let auth_method = credentials.as_ref().ok().map(auth::Credentials::method);
+        let client = match (portal, credentials) {
+            (Ok(portal), Ok(credentials)) => portal.client(&credentials).map_err(|e| e.to_string()),
+            (Err(e), Ok(_)) => Err(e.to_string()),
+            (Ok(_), Err(e)) => Err(e.to_string()),
+            (Err(a), Err(b)) => Err(format!("{a}; {b}")),
+        };
+        Ok(Config { tools, client, base_url, auth_method })
+    }
+}

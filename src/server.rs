@@ -1,0 +1,142 @@
+//! The MCP server: an rmcp `ServerHandler` over the selected tools. No HTTP or
+//! transport types here; stdio (and later HTTP) serve the same handler.
+
+// `logging/setLevel` is deprecated by SEP-2577 (protocol 2026-07-28), but 2025 clients use it.
+#![allow(deprecated)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use docspace_mcp_client::Client;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
+    LoggingLevel, PaginatedRequestParams, ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+
+use crate::tools::catalogue::ToolDef;
+use crate::tools::invoke::invoke;
+
+/// What the model is told about this server at `initialize`.
+pub const INSTRUCTIONS: &str = "\
+This server connects to an ONLYOFFICE DocSpace portal: a document workspace of rooms (shared spaces with \
+member access levels), folders and files (documents, spreadsheets, presentations, PDFs), and people and groups. \
+Every tool is one DocSpace REST operation; names follow the API (get_file_info, create_room, \
+get_folder_by_folder_id, …) and are grouped in toolsets named after the API's sections (files_files, \
+files_folders, rooms, people_profiles, …). Arguments: path and query parameters by name, and a JSON request \
+body (when the operation takes one) under `body`. Results are DocSpace's JSON answers, usually an envelope whose \
+`response` member holds the data. Ids are integers for files, folders and rooms and UUIDs for people. \
+\"My documents\" is a folder id you get from get_my_folder; rooms come from get_rooms_folder.";
+
+/// The state shared by every session of one server.
+struct State {
+    tools: Vec<&'static ToolDef>,
+    by_name: HashMap<&'static str, &'static ToolDef>,
+    listed: OnceLock<Vec<Tool>>,
+    client: Result<Client, String>,
+    log_level: Mutex<LoggingLevel>,
+}
+
+/// The DocSpace MCP server handler (cheap to clone).
+#[derive(Clone)]
+pub struct DocSpaceServer {
+    state: Arc<State>,
+}
+
+impl DocSpaceServer {
+    /// A server offering `tools`, calling DocSpace through `client` — or, when
+    /// the configuration is broken, answering every call with that message
+    /// (so catalogues that start servers unconfigured still get a tool list).
+    pub fn new(tools: Vec<&'static ToolDef>, client: Result<Client, String>) -> Self {
+        let mut by_name = HashMap::new();
+        for t in &tools {
+            by_name.insert(t.name, *t);
+            for alias in t.aliases {
+                by_name.entry(*alias).or_insert(*t);
+            }
+        }
+        let state =
+            State { tools, by_name, listed: OnceLock::new(), client, log_level: Mutex::new(LoggingLevel::Info) };
+        Self { state: Arc::new(state) }
+    }
+
+    /// The tools as MCP `Tool`s (built on first use).
+    pub fn tools(&self) -> &[Tool] {
+        self.state.listed.get_or_init(|| {
+            self.state.tools.iter().filter_map(|t| serde_json::from_value::<Tool>(t.to_mcp()).ok()).collect()
+        })
+    }
+
+    /// The level set by `logging/setLevel`.
+    pub fn log_level(&self) -> LoggingLevel {
+        self.state.log_level.lock().map(|l| *l).unwrap_or(LoggingLevel::Info)
+    }
+}
+
+impl ServerHandler for DocSpaceServer {
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder().enable_tools().enable_logging().build();
+        ServerConfig::new(capabilities)
+            .with_server_info(
+                Implementation::new("docspace-mcp", env!("CARGO_PKG_VERSION")).with_title("ONLYOFFICE DocSpace"),
+            )
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.tools().to_vec()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        let def = self.state.by_name.get(name)?;
+        self.tools().iter().find(|t| t.name == def.name).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let Some(tool) = self.state.by_name.get(request.name.as_ref()).copied() else {
+            return Err(ErrorData::invalid_params(
+                format!("unknown tool `{}`; tools/list shows the tools this server offers", request.name),
+                None,
+            ));
+        };
+        let client = match &self.state.client {
+            Ok(client) => client,
+            Err(message) => {
+                return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                    "docspace-mcp is not configured: {message}"
+                ))])
+                .into());
+            }
+        };
+        let started = std::time::Instant::now();
+        let result = tokio::select! {
+            result = invoke(client, tool, request.arguments) => result,
+            () = context.ct.cancelled() => {
+                tracing::info!(tool = tool.name, "tool call cancelled by the client");
+                CallToolResult::error(vec![ContentBlock::text("the call was cancelled")])
+            }
+        };
+        tracing::debug!(tool = tool.name, elapsed_ms = started.elapsed().as_millis() as u64, "tool call finished");
+        Ok(result.into())
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        if let Ok(mut level) = self.state.log_level.lock() {
+            *level = request.level;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,3 @@
+//! Transports serving the MCP handler. Only stdio exists so far.
+
+pub mod stdio;

@@ -1,0 +1,216 @@
+//! The server over stdio, end to end: the binary spawned by the rmcp client
+//! (and once by hand, for exit codes and stdout hygiene), against a stateful
+//! scripted DocSpace on 127.0.0.1.
+
+use std::io::{BufRead, Write};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::transport::TokioChildProcess;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Value, json};
+use tokio::process::Command;
+
+use crate::common::{Reply, Upstream};
+
+const BIN: &str = env!("CARGO_BIN_EXE_docspace-mcp");
+const KEY: &str = "sk-e2e-secret-key";
+
+/// A tiny stateful portal: file 42 can be read and renamed; file 500 fails;
+/// file 7 answers too late.
+async fn portal() -> Upstream {
+    let title = Arc::new(Mutex::new("Report.docx".to_owned()));
+    Upstream::start(move |req| {
+        if req.header("authorization") != Some(&format!("Bearer {KEY}")) {
+            return Reply::json(401, json!({"error": {"message": "Unauthorized"}}));
+        }
+        let file = |t: &str| json!({"response": {"id": 42, "title": t, "fileExst": ".docx"}, "count": 1, "status": 0, "statusCode": 200});
+        match (req.method.as_str(), req.target.split('?').next().unwrap_or_default()) {
+            ("GET", "/api/2.0/files/file/42") => Reply::json(200, file(&title.lock().unwrap())),
+            ("PUT", "/api/2.0/files/file/42") => {
+                let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+                if let Some(t) = body["title"].as_str() {
+                    *title.lock().unwrap() = t.to_owned();
+                }
+                Reply::json(200, file(&title.lock().unwrap()))
+            }
+            ("GET", "/api/2.0/files/file/500") => Reply::json(500, json!({"error": {"message": "Internal failure"}})),
+            ("GET", "/api/2.0/files/file/7") => Reply { delay_ms: 3000, ..Reply::json(200, file("late")) },
+            _ => Reply::json(404, json!({"error": {"message": "The required file was not found"}})),
+        }
+    })
+    .await
+}
+
+fn server(envs: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DOCSPACE_") || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(envs.iter().copied());
+    cmd
+}
+
+async fn connect(cmd: Command) -> RunningService<RoleClient, ()> {
+    let (transport, _stderr) = TokioChildProcess::builder(cmd).stderr(Stdio::null()).spawn().unwrap();
+    ().serve(transport).await.unwrap()
+}
+
+async fn call(client: &RunningService<RoleClient, ()>, name: &str, args: Value) -> CallToolResult {
+    let params = CallToolRequestParams::new(name.to_owned()).with_arguments(args.as_object().cloned().unwrap());
+    client.call_tool(params).await.unwrap()
+}
+
+fn text(r: &CallToolResult) -> String {
+    r.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n")
+}
+
+#[tokio::test]
+async fn a_client_lists_reads_writes_and_sees_errors() {
+    let upstream = portal().await;
+    let client = connect(server(&[
+        ("DOCSPACE_BASE_URL", &format!("{}/", upstream.base_url)),
+        ("DOCSPACE_API_KEY", KEY),
+        ("DOCSPACE_TOOLSETS", "files_files,rooms"),
+        ("DOCSPACE_REQUEST_TIMEOUT", "1"),
+    ]))
+    .await;
+
+    let info = client.peer_info().unwrap();
+    assert_eq!(info.server_info.as_ref().map(|s| s.name.as_str()), Some("docspace-mcp"));
+    assert!(info.instructions.as_deref().unwrap_or_default().contains("DocSpace"));
+
+    let tools = client.list_all_tools().await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "get_file_info") && tools.iter().any(|t| t.name == "create_room"));
+    assert!(!tools.iter().any(|t| t.name == "get_all_profiles"), "only the selected toolsets");
+    assert!(tools.iter().all(|t| t.input_schema.get("type") == Some(&json!("object"))));
+
+    // Read.
+    let r = call(&client, "get_file_info", json!({"fileId": 42})).await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let value: Value = serde_json::from_str(&text(&r)).unwrap();
+    assert_eq!(value["response"]["title"], "Report.docx");
+    assert_eq!(r.structured_content.as_ref(), Some(&value), "structured content mirrors the text");
+
+    // Write, then see the change.
+    let r = call(&client, "update_file", json!({"fileId": 42, "body": {"title": "Renamed.docx"}})).await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let r = call(&client, "get_file_info", json!({"fileId": "42"})).await;
+    assert!(text(&r).contains("Renamed.docx"), "{}", text(&r));
+
+    // Bad arguments: a clear tool error, no structured content.
+    let r = call(&client, "get_file_info", json!({"fileId": "forty-two"})).await;
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("`fileId`") && r.structured_content.is_none(), "{}", text(&r));
+    let r = call(&client, "get_file_info", json!({})).await;
+    assert!(text(&r).contains("missing required argument `fileId`"), "{}", text(&r));
+
+    // DocSpace failures.
+    let r = call(&client, "get_file_info", json!({"fileId": 500})).await;
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("HTTP 500") && text(&r).contains("Internal failure"), "{}", text(&r));
+    let r = call(&client, "get_file_info", json!({"fileId": 1})).await;
+    assert!(text(&r).contains("HTTP 404") && text(&r).contains("Check the ids"), "{}", text(&r));
+    let r = call(&client, "get_file_info", json!({"fileId": 7})).await;
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("did not answer in time"), "{}", text(&r));
+
+    // Unknown tool: a protocol error (invalid params), and the server stays up.
+    let e = client.call_tool(CallToolRequestParams::new("no_such_tool")).await.unwrap_err();
+    assert!(e.to_string().contains("-32602") || e.to_string().contains("unknown tool"), "{e}");
+    assert!(!client.list_all_tools().await.unwrap().is_empty());
+
+    let seen = upstream.requests();
+    assert!(seen.iter().all(|s| s.header("user-agent").unwrap_or_default().starts_with("docspace-mcp/")));
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unconfigured_server_lists_tools_and_explains_every_call() {
+    let client = connect(server(&[("DOCSPACE_TOOLSETS", "rooms")])).await;
+    assert!(!client.list_all_tools().await.unwrap().is_empty());
+    let r = call(&client, "create_room", json!({"body": {"title": "x"}})).await;
+    assert_eq!(r.is_error, Some(true));
+    let t = text(&r);
+    assert!(t.contains("DOCSPACE_BASE_URL") && t.contains("DOCSPACE_API_KEY"), "{t}");
+    client.cancel().await.unwrap();
+
+    let client = connect(server(&[
+        ("DOCSPACE_BASE_URL", "https://x.example"),
+        ("DOCSPACE_API_KEY", "k"),
+        ("DOCSPACE_AUTHORIZATION", "Bearer y"),
+    ]))
+    .await;
+    let r = call(&client, "get_rooms_folder", json!({})).await;
+    assert!(text(&r).contains("DOCSPACE_API_KEY, DOCSPACE_AUTHORIZATION"), "{}", text(&r));
+    client.cancel().await.unwrap();
+}
+
+/// Writes JSON-RPC lines to the binary, closes stdin, and returns (exit status, stdout lines, stderr).
+fn raw_session(envs: &[(&str, &str)], lines: &[Value]) -> (std::process::ExitStatus, Vec<Value>, String) {
+    let mut cmd = std::process::Command::new(BIN);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DOCSPACE_") || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .envs(envs.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for l in lines {
+        writeln!(stdin, "{l}").unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stdout: Vec<Value> =
+        out.stdout.lines().map(|l| serde_json::from_str(&l.unwrap()).expect("stdout carries only JSON-RPC")).collect();
+    (out.status, stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn stdout_is_protocol_only_and_eof_exits_zero() {
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}});
+    let (status, out, stderr) = raw_session(
+        &[("DOCSPACE_BASE_URL", "http://127.0.0.1:9"), ("DOCSPACE_API_KEY", KEY), ("DOCSPACE_LOG_LEVEL", "debug")],
+        &[
+            init,
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}),
+            json!({"jsonrpc": "2.0", "id": 3, "method": "logging/setLevel", "params": {"level": "warning"}}),
+            json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "nope", "arguments": {}}}),
+            json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list", "params": "not an object"}),
+        ],
+    );
+    assert!(status.success(), "exit {status:?}; stderr:\n{stderr}");
+    let by_id =
+        |id: i64| out.iter().find(|m| m["id"] == id).cloned().unwrap_or_else(|| panic!("no reply to {id}: {out:?}"));
+    assert_eq!(by_id(1)["result"]["protocolVersion"], "2025-06-18");
+    assert_eq!(by_id(1)["result"]["capabilities"]["tools"], json!({}));
+    assert!(by_id(1)["result"]["capabilities"].get("logging").is_some());
+    assert_eq!(by_id(2)["result"], json!({}));
+    assert_eq!(by_id(3)["result"], json!({}));
+    assert_eq!(by_id(4)["error"]["code"], -32602);
+    assert!(out.iter().any(|m| m["error"]["code"] == -32600), "a malformed request gets a JSON-RPC error: {out:?}");
+    assert!(stderr.contains("serving MCP over stdio"), "logs go to stderr: {stderr}");
+    assert!(!stderr.contains(KEY), "the API key never reaches the logs");
+}
+
+#[test]
+fn a_bad_tool_selection_stops_the_start() {
+    let (status, out, stderr) = raw_session(&[("DOCSPACE_TOOLSETS", "rooms,romos")], &[]);
+    assert!(!status.success());
+    assert!(out.is_empty());
+    assert!(
+        stderr.contains("unknown toolset(s) in DOCSPACE_TOOLSETS: romos") && stderr.contains("files_files"),
+        "{stderr}"
+    );
+}

@@ -39,6 +39,9 @@ pub struct Cli {
 pub enum Command {
     /// Serve MCP over stdio (the default command).
     Serve(Box<ServeArgs>),
+    /// Try it with no portal: start the embedded sandbox portal on 127.0.0.1 and serve MCP over
+    /// stdio against it. The sandbox lives in memory and is gone when the process ends.
+    Sandbox(Box<SandboxArgs>),
     /// Inspect the tool catalogue generated from the DocSpace OpenAPI description.
     #[command(subcommand)]
     Tools(ToolsCommand),
@@ -62,6 +65,21 @@ pub enum ToolsCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `docspace-mcp sandbox` options.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Port of the sandbox portal on 127.0.0.1 (0 picks a free port).
+    #[arg(long, env = "DOCSPACE_SANDBOX_PORT", default_value_t = 0)]
+    pub port: u16,
+    /// Run only the portal (print its address and credentials on stderr) without an MCP server,
+    /// e.g. to point another `docspace-mcp` or curl at it. Stops on Ctrl-C.
+    #[arg(long)]
+    pub portal_only: bool,
+    /// Tool selection and logging as for `serve` (the portal address and credentials are the sandbox's).
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 /// `tools list` options.

@@ -1,11 +1,13 @@
 //! The `docspace-mcp` binary: parse the command line, set up logging on
 //! stderr, and run the command (serving MCP over stdio by default).
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
 use clap::Parser;
-use docspace_mcp::cli::{self, Cli, Command};
-use docspace_mcp::config::ServeArgs;
+use docspace_mcp::cli::{self, Cli, Command, SandboxArgs};
+use docspace_mcp::config::{Config, ServeArgs};
+use docspace_mcp::sandbox::{self, Sandbox};
 use docspace_mcp::server::DocSpaceServer;
 use docspace_mcp::transport;
 use tracing_subscriber::EnvFilter;
@@ -21,6 +23,7 @@ fn main() -> ExitCode {
             }
         }
         Some(Command::Serve(args)) => serve(*args),
+        Some(Command::Sandbox(args)) => run_sandbox(*args),
         None => serve(cli.serve),
     }
 }
@@ -43,12 +46,11 @@ fn init_logging(level: &str) {
         .init();
 }
 
-fn serve(args: ServeArgs) -> ExitCode {
-    init_logging(&args.log_level);
-    let config = match args.into_config() {
-        Ok(config) => config,
-        Err(e) => return fail(&e),
-    };
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
+}
+
+fn server_for(config: Config) -> DocSpaceServer {
     match &config.client {
         Ok(_) => tracing::info!(
             tools = config.tools.len(),
@@ -58,12 +60,51 @@ fn serve(args: ServeArgs) -> ExitCode {
         ),
         Err(message) => tracing::error!("not configured, every tool call will answer with this: {message}"),
     }
-    let server = DocSpaceServer::new(config.tools, config.client);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    DocSpaceServer::new(config.tools, config.client)
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    init_logging(&args.log_level);
+    let config = match args.into_config() {
+        Ok(config) => config,
+        Err(e) => return fail(&e),
+    };
+    let server = server_for(config);
+    let result = runtime().and_then(|rt| rt.block_on(transport::stdio::serve(server)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn run_sandbox(args: SandboxArgs) -> ExitCode {
+    init_logging(&args.serve.log_level);
+    let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => return fail(&e),
     };
-    match runtime.block_on(transport::stdio::serve(server)) {
+    let result = rt.block_on(async move {
+        let portal = Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port))).await?;
+        tracing::info!(
+            "sandbox portal at {} (API key {}, token {}, user {} / {})",
+            portal.base_url(),
+            sandbox::API_KEY,
+            sandbox::AUTH_TOKEN,
+            sandbox::USERNAME,
+            sandbox::PASSWORD
+        );
+        if args.portal_only {
+            tokio::signal::ctrl_c().await?;
+            return Ok(());
+        }
+        let mut serve = args.serve;
+        serve.base_url = Some(portal.base_url().to_owned());
+        serve.api_key = Some(sandbox::API_KEY.to_owned());
+        (serve.auth_token, serve.username, serve.password, serve.authorization) = (None, None, None, None);
+        let config = serve.into_config().map_err(std::io::Error::other)?;
+        transport::stdio::serve(server_for(config)).await
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }

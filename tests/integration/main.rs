@@ -21,4 +21,5 @@ mod cli;
 mod client;
 mod common;
 mod mcp_schema;
+mod sandbox;
 mod stdio;

@@ -1,0 +1,90 @@
+//! The sandbox portal: an in-memory DocSpace look-alike on 127.0.0.1 that
+//! follows the OpenAPI description's paths and shapes for the everyday
+//! surface (the caller, people, My documents, folders, files, rooms with
+//! members and archive, file operations, chunked uploads, bulk download with
+//! conversion to text, trash). `docspace-mcp sandbox` runs it with an MCP
+//! server wired to it, and the integration tests run against it.
+//!
+//! It accepts only its own fixed credentials (below), one per method
+//! docspace-mcp can send; they mean nothing anywhere else.
+
+mod routes;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio_util::sync::CancellationToken;
+
+pub use routes::Fault;
+
+/// API key (`DOCSPACE_API_KEY`).
+pub const API_KEY: &str = "sk-sandbox-key";
+/// Personal access token (`DOCSPACE_AUTH_TOKEN`).
+pub const AUTH_TOKEN: &str = "sandbox-access-token";
+/// User name (`DOCSPACE_USERNAME`).
+pub const USERNAME: &str = "alex.morgan@sandbox.example";
+/// Password (`DOCSPACE_PASSWORD`).
+pub const PASSWORD: &str = "sandbox-password";
+
+/// A running sandbox portal; stops when dropped.
+pub struct Sandbox {
+    base_url: String,
+    shared: Arc<routes::Shared>,
+    stop: CancellationToken,
+}
+
+impl Sandbox {
+    /// Starts a seeded portal on `addr` (use port 0 for a free port).
+    pub async fn start(addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let shared = Arc::new(routes::Shared {
+            store: Mutex::new(store::Store::seeded()),
+            base_url: OnceLock::new(),
+            faults: Mutex::new(Vec::new()),
+        });
+        let _ = shared.base_url.set(base_url.clone());
+        let stop = CancellationToken::new();
+        let app = routes::app(shared.clone());
+        let token = stop.clone();
+        tokio::spawn(async move {
+            let served =
+                axum::serve(listener, app).with_graceful_shutdown(async move { token.cancelled().await }).await;
+            if let Err(e) = served {
+                tracing::error!("sandbox portal stopped: {e}");
+            }
+        });
+        Ok(Self { base_url, shared, stop })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Makes the next matching requests fail (see [`Fault`]).
+    pub fn inject(&self, fault: Fault) {
+        if let Ok(mut faults) = self.shared.faults.lock() {
+            faults.push(fault);
+        }
+    }
+
+    /// How many status reads a new file operation reports as still running.
+    pub fn set_operation_latency(&self, reads: u32) {
+        if let Ok(mut store) = self.shared.store.lock() {
+            store.operation_latency = reads;
+        }
+    }
+
+    /// Runs `f` on the portal's data (for tests that check what changed).
+    pub fn inspect<T>(&self, f: impl FnOnce(&store::Store) -> T) -> Option<T> {
+        self.shared.store.lock().ok().map(|s| f(&s))
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}

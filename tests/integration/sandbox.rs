@@ -1,0 +1,242 @@
+//! The server against the sandbox portal over real sockets: every auth
+//! method, the everyday read/write surface seen through MCP, uploads, and
+//! upstream failures injected into the portal.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use base64::Engine as _;
+use docspace_mcp::sandbox::{self, Fault, Sandbox};
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::transport::TokioChildProcess;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Value, json};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_docspace-mcp");
+
+async fn portal() -> Sandbox {
+    Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.unwrap()
+}
+
+fn command(args: &[&str], envs: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DOCSPACE_") || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(envs.iter().copied());
+    cmd
+}
+
+async fn client(cmd: Command) -> RunningService<RoleClient, ()> {
+    let (transport, _) = TokioChildProcess::builder(cmd).stderr(std::process::Stdio::null()).spawn().unwrap();
+    ().serve(transport).await.unwrap()
+}
+
+async fn connect(portal: &Sandbox, auth: &[(&str, &str)]) -> RunningService<RoleClient, ()> {
+    let mut envs = vec![("DOCSPACE_BASE_URL", portal.base_url()), ("DOCSPACE_REQUEST_TIMEOUT", "2")];
+    envs.extend_from_slice(auth);
+    client(command(&[], &envs)).await
+}
+
+async fn call(c: &RunningService<RoleClient, ()>, name: &str, args: Value) -> CallToolResult {
+    let params = CallToolRequestParams::new(name.to_owned()).with_arguments(args.as_object().cloned().unwrap());
+    c.call_tool(params).await.unwrap()
+}
+
+fn text(r: &CallToolResult) -> String {
+    r.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n")
+}
+
+/// The `response` member of a successful call.
+async fn ok(c: &RunningService<RoleClient, ()>, name: &str, args: Value) -> Value {
+    let r = call(c, name, args.clone()).await;
+    assert_ne!(r.is_error, Some(true), "{name}({args}) failed: {}", text(&r));
+    let v: Value = serde_json::from_str(&text(&r)).unwrap_or_else(|e| panic!("{name}: not JSON ({e}): {}", text(&r)));
+    v["response"].clone()
+}
+
+#[tokio::test]
+async fn every_auth_method_reaches_the_portal() {
+    let p = portal().await;
+    let basic_raw = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", sandbox::USERNAME, sandbox::PASSWORD))
+    );
+    let methods: Vec<Vec<(&str, &str)>> = vec![
+        vec![("DOCSPACE_API_KEY", sandbox::API_KEY)],
+        vec![("DOCSPACE_AUTH_TOKEN", sandbox::AUTH_TOKEN)],
+        vec![("DOCSPACE_USERNAME", sandbox::USERNAME), ("DOCSPACE_PASSWORD", sandbox::PASSWORD)],
+        vec![("DOCSPACE_AUTHORIZATION", basic_raw.as_str())],
+    ];
+    for auth in methods {
+        let c = connect(&p, &auth).await;
+        let me = ok(&c, "get_self_profile", json!({})).await;
+        assert_eq!(me["displayName"], "Alex Morgan", "{auth:?}");
+        c.cancel().await.unwrap();
+    }
+    let c = connect(&p, &[("DOCSPACE_API_KEY", "sk-wrong")]).await;
+    let r = call(&c, "get_self_profile", json!({})).await;
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("HTTP 401") && text(&r).contains("credentials were rejected"), "{}", text(&r));
+    c.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn everyday_work_through_mcp() {
+    let p = portal().await;
+    let c = connect(&p, &[("DOCSPACE_API_KEY", sandbox::API_KEY)]).await;
+
+    let my = ok(&c, "get_my_folder", json!({})).await;
+    let my_id = my["current"]["id"].as_i64().unwrap();
+    assert!(my["files"].as_array().unwrap().iter().any(|f| f["title"] == "Welcome.txt"));
+
+    // Folders: create, see, rename.
+    let folder = ok(&c, "create_folder", json!({"folderId": my_id, "body": {"title": "Reports"}})).await;
+    let folder_id = folder["id"].as_i64().unwrap();
+    let listing = ok(&c, "get_folder_by_folder_id", json!({"folderId": my_id, "filterValue": "Rep"})).await;
+    assert_eq!(listing["folders"][0]["title"], "Reports");
+    ok(&c, "rename_folder", json!({"folderId": folder_id, "body": {"title": "Reports 2026"}})).await;
+    assert_eq!(ok(&c, "get_folder_info", json!({"folderId": folder_id})).await["title"], "Reports 2026");
+
+    // Files: info, rename, copy through a file operation, delete to trash.
+    let welcome =
+        my["files"].as_array().unwrap().iter().find(|f| f["title"] == "Welcome.txt").unwrap()["id"].as_i64().unwrap();
+    assert_eq!(ok(&c, "get_file_info", json!({"fileId": welcome})).await["fileExst"], ".txt");
+    ok(&c, "update_file", json!({"fileId": welcome, "body": {"title": "Hello"}})).await;
+    let ops = ok(
+        &c,
+        "copy_batch_items",
+        json!({"body": {"fileIds": [welcome], "destFolderId": folder_id, "conflictResolveType": "Duplicate"}}),
+    )
+    .await;
+    assert_eq!(ops[0]["finished"], true);
+    let copied = ok(&c, "get_folder_by_folder_id", json!({"folderId": folder_id})).await;
+    assert_eq!(copied["files"][0]["title"], "Hello.txt");
+    ok(&c, "delete_file", json!({"fileId": welcome})).await;
+    let trash = ok(&c, "get_trash_folder", json!({})).await;
+    assert!(trash["files"].as_array().unwrap().iter().any(|f| f["id"] == welcome));
+    let statuses = ok(&c, "get_operation_statuses", json!({})).await;
+    assert!(statuses.as_array().unwrap().len() >= 2);
+
+    // Rooms: create, invite, archive.
+    let room = ok(&c, "create_room", json!({"body": {"title": "Launch", "roomType": 2}})).await;
+    let room_id = room["id"].as_i64().unwrap();
+    assert_eq!(room["roomType"], 2);
+    let shared = ok(
+        &c,
+        "set_room_security",
+        json!({"id": room_id, "body": {"invitations": [{"email": "sam.lee@sandbox.example", "access": 10}]}}),
+    )
+    .await;
+    assert!(shared["members"].as_array().unwrap().iter().any(|m| m["sharedTo"]["displayName"] == "Sam Lee"));
+    let members = ok(&c, "get_room_security_info", json!({"id": room_id})).await;
+    assert_eq!(members.as_array().unwrap().len(), 2);
+    ok(&c, "archive_room", json!({"id": room_id})).await;
+    let rooms = ok(&c, "get_rooms_folder", json!({})).await;
+    assert!(!rooms["folders"].as_array().unwrap().iter().any(|r| r["id"] == room_id), "archived rooms leave the list");
+
+    // People.
+    let people = ok(&c, "get_all_profiles", json!({"filterValue": "priya"})).await;
+    assert_eq!(people[0]["email"], "priya.natarajan@sandbox.example");
+
+    // Bulk download with conversion: the operation hands out a URL with the text.
+    let budget = p.inspect(|s| s.entries.values().find(|e| e.title == "Budget.xlsx").map(|e| e.id)).flatten().unwrap();
+    let dl = ok(&c, "bulk_download", json!({"body": {"fileConvertIds": [{"key": budget, "value": ".csv"}]}})).await;
+    assert!(dl[0]["url"].as_str().unwrap().contains("/sandbox/download/"));
+
+    // The sandbox saw every change.
+    assert!(p.inspect(|s| s.entries.values().any(|e| e.title == "Reports 2026")).unwrap());
+    c.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn uploads_through_the_multipart_tools() {
+    let p = portal().await;
+    let c = connect(&p, &[("DOCSPACE_API_KEY", sandbox::API_KEY)]).await;
+    let content = base64::engine::general_purpose::STANDARD.encode(b"hello from MCP\n");
+    let file = ok(
+        &c,
+        "upload_file",
+        json!({"folderId": 1, "body": {"File": {"filename": "note.txt", "content_base64": content}}}),
+    )
+    .await;
+    assert_eq!(file["title"], "note.txt");
+    assert_eq!(file["pureContentLength"], 15);
+
+    // A chunked session: create it, send the bytes through upload_session.
+    let session =
+        ok(&c, "create_upload_session", json!({"folderId": 1, "body": {"fileName": "big.bin", "fileSize": 6}})).await;
+    let id = session["data"]["id"].as_str().unwrap().to_owned();
+    let part = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let first = ok(
+        &c,
+        "upload_session",
+        json!({"folderId": 1, "sessionId": id, "body": {"File": {"content_base64": part(b"abc")}}}),
+    )
+    .await;
+    assert_eq!(first["file"], Value::Null);
+    let last = ok(
+        &c,
+        "upload_session",
+        json!({"folderId": 1, "sessionId": id, "body": {"File": {"content_base64": part(b"def")}}}),
+    )
+    .await;
+    assert_eq!(last["file"]["title"], "big.bin");
+    let stored =
+        p.inspect(|s| s.entries.values().find(|e| e.title == "big.bin").and_then(|e| e.content.clone())).flatten();
+    assert_eq!(stored.as_deref(), Some(&b"abcdef"[..]));
+    c.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn upstream_failures_are_tool_errors_and_the_server_stays_up() {
+    let p = portal().await;
+    let c = connect(&p, &[("DOCSPACE_API_KEY", sandbox::API_KEY)]).await;
+    let fault = |mode: &str, status: u16, delay_ms: u64| Fault {
+        path: "/api/2.0/people/@self".into(),
+        mode: mode.into(),
+        status,
+        delay_ms,
+        times: 1,
+    };
+
+    p.inject(fault("status", 500, 0));
+    let r = call(&c, "get_self_profile", json!({})).await;
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("HTTP 500") && text(&r).contains("Injected failure"), "{}", text(&r));
+
+    p.inject(fault("envelope", 403, 0));
+    let r = call(&c, "get_self_profile", json!({})).await;
+    assert_eq!(r.is_error, Some(true), "an error envelope with HTTP 200 is an error");
+    assert!(text(&r).contains("HTTP 403") && r.structured_content.is_none(), "{}", text(&r));
+
+    p.inject(fault("delay", 0, 4000));
+    let r = call(&c, "get_self_profile", json!({})).await;
+    assert!(text(&r).contains("did not answer in time"), "{}", text(&r));
+
+    p.inject(fault("garbage", 0, 0));
+    let r = call(&c, "get_self_profile", json!({})).await;
+    assert_eq!(text(&r), "{not json", "a body that is not JSON is returned as it came");
+
+    let r = call(&c, "get_portal_tariff", json!({})).await;
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("HTTP 404") && text(&r).contains("does not implement"), "{}", text(&r));
+
+    assert_eq!(ok(&c, "get_self_profile", json!({})).await["displayName"], "Alex Morgan");
+    c.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_sandbox_command_is_a_working_server() {
+    let c = client(command(&["sandbox", "--toolsets", "people_profiles,files_folders"], &[])).await;
+    let tools = c.list_all_tools().await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "get_self_profile"));
+    assert_eq!(ok(&c, "get_self_profile", json!({})).await["email"], sandbox::USERNAME);
+    let my = ok(&c, "get_my_folder", json!({})).await;
+    assert_eq!(my["current"]["title"], "My documents");
+    c.cancel().await.unwrap();
+}

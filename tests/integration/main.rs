@@ -21,5 +21,6 @@ mod cli;
 mod client;
 mod common;
 mod mcp_schema;
+mod python_client;
 mod sandbox;
 mod stdio;

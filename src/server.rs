@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use docspace_mcp_client::Client;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
-    LoggingLevel, PaginatedRequestParams, ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
+    LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    SetLevelRequestParams, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -35,7 +36,8 @@ struct State {
     by_name: HashMap<&'static str, &'static ToolDef>,
     listed: OnceLock<Vec<Tool>>,
     client: Result<Client, String>,
-    log_level: Mutex<LoggingLevel>,
+    /// Set by `logging/setLevel`; no log notifications until a client opts in.
+    log_level: Mutex<Option<LoggingLevel>>,
 }
 
 /// The DocSpace MCP server handler (cheap to clone).
@@ -56,8 +58,7 @@ impl DocSpaceServer {
                 by_name.entry(*alias).or_insert(*t);
             }
         }
-        let state =
-            State { tools, by_name, listed: OnceLock::new(), client, log_level: Mutex::new(LoggingLevel::Info) };
+        let state = State { tools, by_name, listed: OnceLock::new(), client, log_level: Mutex::new(None) };
         Self { state: Arc::new(state) }
     }
 
@@ -68,9 +69,20 @@ impl DocSpaceServer {
         })
     }
 
-    /// The level set by `logging/setLevel`.
-    pub fn log_level(&self) -> LoggingLevel {
-        self.state.log_level.lock().map(|l| *l).unwrap_or(LoggingLevel::Info)
+    /// The level set by `logging/setLevel`, if a client set one.
+    pub fn log_level(&self) -> Option<LoggingLevel> {
+        self.state.log_level.lock().ok().and_then(|l| *l)
+    }
+
+    /// Sends `notifications/message` when the client asked for `level` or lower.
+    async fn notify(&self, context: &RequestContext<RoleServer>, level: LoggingLevel, data: serde_json::Value) {
+        let wanted = self.log_level().is_some_and(|min| rank(level) >= rank(min));
+        if wanted {
+            let message = LoggingMessageNotificationParam::new(level, data).with_logger("docspace-mcp");
+            if let Err(e) = context.peer.notify_logging_message(message).await {
+                tracing::debug!("could not send a log notification: {e}");
+            }
+        }
     }
 }
 
@@ -126,6 +138,16 @@ impl ServerHandler for DocSpaceServer {
             }
         };
         tracing::debug!(tool = tool.name, elapsed_ms = started.elapsed().as_millis() as u64, "tool call finished");
+        if result.is_error == Some(true) {
+            let message: Vec<&str> =
+                result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.as_str())).collect();
+            self.notify(
+                &context,
+                LoggingLevel::Warning,
+                serde_json::json!({"tool": tool.name, "error": message.join("\n")}),
+            )
+            .await;
+        }
         Ok(result.into())
     }
 
@@ -135,8 +157,22 @@ impl ServerHandler for DocSpaceServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
         if let Ok(mut level) = self.state.log_level.lock() {
-            *level = request.level;
+            *level = Some(request.level);
         }
         Ok(())
+    }
+}
+
+/// Severity order of MCP log levels (RFC 5424).
+fn rank(level: LoggingLevel) -> u8 {
+    match level {
+        LoggingLevel::Debug => 0,
+        LoggingLevel::Info => 1,
+        LoggingLevel::Notice => 2,
+        LoggingLevel::Warning => 3,
+        LoggingLevel::Error => 4,
+        LoggingLevel::Critical => 5,
+        LoggingLevel::Alert => 6,
+        LoggingLevel::Emergency => 7,
     }
 }

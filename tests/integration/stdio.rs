@@ -150,7 +150,8 @@ async fn an_unconfigured_server_lists_tools_and_explains_every_call() {
     client.cancel().await.unwrap();
 }
 
-/// Writes JSON-RPC lines to the binary, closes stdin, and returns (exit status, stdout lines, stderr).
+/// Writes JSON-RPC lines to the binary, waits (like a real client) for a reply
+/// to every request, then closes stdin; returns (exit status, stdout messages, stderr).
 fn raw_session(envs: &[(&str, &str)], lines: &[Value]) -> (std::process::ExitStatus, Vec<Value>, String) {
     let mut cmd = std::process::Command::new(BIN);
     for (k, _) in std::env::vars() {
@@ -166,14 +167,36 @@ fn raw_session(envs: &[(&str, &str)], lines: &[Value]) -> (std::process::ExitSta
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
     for l in lines {
         writeln!(stdin, "{l}").unwrap();
     }
+    stdin.flush().unwrap();
+    let expected = lines.iter().filter(|l| l.get("id").is_some() && l.get("method").is_some()).count();
+    let mut out: Vec<Value> = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while out.iter().filter(|m| m.get("result").is_some() || m.get("error").is_some()).count() < expected {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let Ok(line) = rx.recv_timeout(left) else { break };
+        out.push(serde_json::from_str(&line).expect("stdout carries only JSON-RPC"));
+    }
     drop(stdin);
-    let out = child.wait_with_output().unwrap();
-    let stdout: Vec<Value> =
-        out.stdout.lines().map(|l| serde_json::from_str(&l.unwrap()).expect("stdout carries only JSON-RPC")).collect();
-    (out.status, stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    out.extend(rx.try_iter().map(|l| serde_json::from_str::<Value>(&l).expect("stdout carries only JSON-RPC")));
+    (status, out, err_reader.join().unwrap())
 }
 
 #[test]
@@ -188,6 +211,7 @@ fn stdout_is_protocol_only_and_eof_exits_zero() {
             json!({"jsonrpc": "2.0", "id": 3, "method": "logging/setLevel", "params": {"level": "warning"}}),
             json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "nope", "arguments": {}}}),
             json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list", "params": "not an object"}),
+            json!({"jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": {"name": "get_file_info", "arguments": {}}}),
         ],
     );
     assert!(status.success(), "exit {status:?}; stderr:\n{stderr}");
@@ -200,8 +224,33 @@ fn stdout_is_protocol_only_and_eof_exits_zero() {
     assert_eq!(by_id(3)["result"], json!({}));
     assert_eq!(by_id(4)["error"]["code"], -32602);
     assert!(out.iter().any(|m| m["error"]["code"] == -32600), "a malformed request gets a JSON-RPC error: {out:?}");
+    assert_eq!(by_id(6)["result"]["isError"], true);
+    let log = out.iter().find(|m| m["method"] == "notifications/message").expect("a warning after setLevel(warning)");
+    assert_eq!(log["params"]["level"], "warning");
+    assert_eq!(log["params"]["data"]["tool"], "get_file_info");
+    assert!(log["params"]["data"]["error"].as_str().unwrap().contains("fileId"));
     assert!(stderr.contains("serving MCP over stdio"), "logs go to stderr: {stderr}");
     assert!(!stderr.contains(KEY), "the API key never reaches the logs");
+}
+
+#[test]
+fn no_log_notifications_without_set_level_or_below_it() {
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}});
+    let failing = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "get_file_info", "arguments": {}}});
+    let env = [("DOCSPACE_BASE_URL", "http://127.0.0.1:9"), ("DOCSPACE_API_KEY", KEY)];
+    let (_, out, _) = raw_session(
+        &env,
+        &[init.clone(), json!({"jsonrpc": "2.0", "method": "notifications/initialized"}), failing.clone()],
+    );
+    assert!(out.iter().any(|m| m["id"] == 2), "{out:?}");
+    assert!(!out.iter().any(|m| m["method"] == "notifications/message"), "no opt-in, no notifications: {out:?}");
+    let set_error = json!({"jsonrpc": "2.0", "id": 3, "method": "logging/setLevel", "params": {"level": "error"}});
+    let (_, out, _) = raw_session(
+        &env,
+        &[init, json!({"jsonrpc": "2.0", "method": "notifications/initialized"}), set_error, failing],
+    );
+    assert!(out.iter().any(|m| m["id"] == 2), "{out:?}");
+    assert!(!out.iter().any(|m| m["method"] == "notifications/message"), "warnings are below `error`: {out:?}");
 }
 
 #[test]

@@ -6,6 +6,23 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+/// The `docspace-mcp` binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_docspace-mcp");
+
+/// A command for the binary that inherits none of the caller's `DOCSPACE_*`
+/// settings (or `RUST_LOG`), only `envs`.
+pub fn server_command(args: &[&str], envs: &[(&str, &str)]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DOCSPACE_") || k == "RUST_LOG" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(envs.iter().copied());
+    cmd
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

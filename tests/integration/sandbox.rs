@@ -13,22 +13,14 @@ use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_docspace-mcp");
+use crate::common::server_command;
 
 async fn portal() -> Sandbox {
     Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.unwrap()
 }
 
 fn command(args: &[&str], envs: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DOCSPACE_") || k == "RUST_LOG" {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.envs(envs.iter().copied());
-    cmd
+    Command::from(server_command(args, envs))
 }
 
 async fn client(cmd: Command) -> RunningService<RoleClient, ()> {

@@ -13,9 +13,8 @@ use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-use crate::common::{Reply, Upstream};
+use crate::common::{Reply, Upstream, server_command};
 
-const BIN: &str = env!("CARGO_BIN_EXE_docspace-mcp");
 const KEY: &str = "sk-e2e-secret-key";
 
 /// A tiny stateful portal: file 42 can be read and renamed; file 500 fails;
@@ -45,14 +44,7 @@ async fn portal() -> Upstream {
 }
 
 fn server(envs: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DOCSPACE_") || k == "RUST_LOG" {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.envs(envs.iter().copied());
-    cmd
+    Command::from(server_command(&[], envs))
 }
 
 async fn connect(cmd: Command) -> RunningService<RoleClient, ()> {
@@ -153,19 +145,8 @@ async fn an_unconfigured_server_lists_tools_and_explains_every_call() {
 /// Writes JSON-RPC lines to the binary, waits (like a real client) for a reply
 /// to every request, then closes stdin; returns (exit status, stdout messages, stderr).
 fn raw_session(envs: &[(&str, &str)], lines: &[Value]) -> (std::process::ExitStatus, Vec<Value>, String) {
-    let mut cmd = std::process::Command::new(BIN);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("DOCSPACE_") || k == "RUST_LOG" {
-            cmd.env_remove(k);
-        }
-    }
-    let mut child = cmd
-        .envs(envs.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        server_command(&[], envs).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::config::ServeArgs;
 use crate::tools::catalogue::{self, ToolDef};
+use crate::tools::selection;
 
 /// MCP server for ONLYOFFICE DocSpace: every DocSpace API operation as an MCP tool.
 ///
@@ -59,6 +60,14 @@ pub enum ToolsCommand {
     },
     /// Print the DocSpace API version, catalogue totals and what normalisation rewrote.
     Info,
+    /// Rank tools for a plain-language query, as the `search_tools` meta tool does.
+    Search {
+        /// What you want to do, e.g. "share a room with a user".
+        query: String,
+        /// How many tools to show.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
     /// List toolsets with their tool counts and descriptions.
     Toolsets {
         /// Print JSON instead of a table.
@@ -107,6 +116,9 @@ pub enum Error {
         /// Every valid name.
         valid: String,
     },
+    /// The selection is not valid.
+    #[error(transparent)]
+    Selection(selection::Error),
     /// Writing the output failed.
     #[error("cannot write the output: {0}")]
     Io(#[from] std::io::Error),
@@ -118,6 +130,7 @@ pub fn run_tools(command: ToolsCommand, out: &mut dyn Write) -> Result<(), Error
         ToolsCommand::List(args) => list(&args, out),
         ToolsCommand::Show { name } => show(&name, out),
         ToolsCommand::Info => info(out),
+        ToolsCommand::Search { query, limit } => search(&query, limit, out),
         ToolsCommand::Toolsets { json } => toolsets(json, out),
     };
     match result {
@@ -127,19 +140,12 @@ pub fn run_tools(command: ToolsCommand, out: &mut dyn Write) -> Result<(), Error
     }
 }
 
-/// The tools of `toolsets` (all tools when empty or `all`).
+/// The tools of `toolsets` (all tools when empty or `all`), as the server would select them.
 pub fn select(toolsets: &[String]) -> Result<Vec<&'static ToolDef>, Error> {
-    let wanted: BTreeSet<String> =
-        toolsets.iter().map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect();
-    if wanted.is_empty() || wanted.contains("all") {
-        return Ok(catalogue::TOOLS.iter().collect());
-    }
-    let unknown: Vec<&str> = wanted.iter().map(String::as_str).filter(|t| catalogue::toolset(t).is_none()).collect();
-    if !unknown.is_empty() {
-        let valid: Vec<&str> = catalogue::TOOLSETS.iter().map(|t| t.name).collect();
-        return Err(Error::UnknownToolsets { unknown: unknown.join(", "), valid: valid.join(", ") });
-    }
-    Ok(catalogue::TOOLS.iter().filter(|t| t.toolsets().any(|ts| wanted.contains(ts))).collect())
+    selection::select(toolsets, &[], &[], false).map_err(|e| match e {
+        selection::Error::UnknownToolsets { unknown, valid, .. } => Error::UnknownToolsets { unknown, valid },
+        other => Error::Selection(other),
+    })
 }
 
 fn hints(t: &ToolDef) -> String {
@@ -221,6 +227,13 @@ fn info(out: &mut dyn Write) -> Result<(), Error> {
         writeln!(out, "Excluded: {id} ({why})")?;
     }
     writeln!(out, "\nNormalisation of the description:\n{}", catalogue::NORMALISATION)?;
+    Ok(())
+}
+
+fn search(query: &str, limit: usize, out: &mut dyn Write) -> Result<(), Error> {
+    for (t, score) in crate::tools::search::search(query, |_| true, limit) {
+        writeln!(out, "{score:>6.2}  {:<40}  {}", t.name, t.title)?;
+    }
     Ok(())
 }
 

@@ -49,6 +49,13 @@ pub struct ServeArgs {
     /// Tools to remove from the selection (comma-separated names; applied last).
     #[arg(long, env = "DOCSPACE_DISABLED_TOOLS", value_delimiter = ',', value_name = "TOOLS")]
     pub disabled_tools: Vec<String>,
+    /// Offer six meta tools (list_toolsets, list_tools, search_tools, get_tool_input_schema,
+    /// get_tool_output_schema, call_tool) that reach every selected tool, instead of the tools themselves.
+    #[arg(long, env = "DOCSPACE_DYNAMIC", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = clap::builder::BoolishValueParser::new())]
+    pub dynamic: bool,
+    /// Offer only read-only tools (GET operations and those marked read-only), in every mode and through call_tool.
+    #[arg(long, env = "DOCSPACE_READ_ONLY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = clap::builder::BoolishValueParser::new())]
+    pub read_only: bool,
     /// User-Agent sent to DocSpace.
     #[arg(long, env = "DOCSPACE_USER_AGENT", value_name = "UA", default_value = concat!("docspace-mcp/", env!("CARGO_PKG_VERSION")))]
     pub user_agent: String,
@@ -65,6 +72,8 @@ pub struct ServeArgs {
 pub struct Config {
     /// The tools offered.
     pub tools: Vec<&'static ToolDef>,
+    /// Dynamic and read-only modes.
+    pub options: crate::server::Options,
     /// The DocSpace client, or why there is none.
     pub client: Result<Client, String>,
     /// Where requests go (for logs), when known.
@@ -80,7 +89,8 @@ fn secret(v: &Option<String>) -> Option<Secret> {
 impl ServeArgs {
     /// Validates the settings.
     pub fn into_config(self) -> Result<Config, selection::Error> {
-        let tools = selection::select(&self.toolsets, &self.enabled_tools, &self.disabled_tools)?;
+        let tools = selection::select(&self.toolsets, &self.enabled_tools, &self.disabled_tools, self.read_only)?;
+        let options = crate::server::Options { dynamic: self.dynamic, read_only: self.read_only };
         let credentials = auth::Settings {
             api_key: secret(&self.api_key),
             auth_token: secret(&self.auth_token),
@@ -99,6 +109,6 @@ impl ServeArgs {
             (Ok(_), Err(e)) => Err(e.to_string()),
             (Err(a), Err(b)) => Err(format!("{a}; {b}")),
         };
-        Ok(Config { tools, client, base_url, auth_method })
+        Ok(Config { tools, options, client, base_url, auth_method })
     }
 }

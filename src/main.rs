@@ -54,13 +54,15 @@ fn server_for(config: Config) -> DocSpaceServer {
     match &config.client {
         Ok(_) => tracing::info!(
             tools = config.tools.len(),
+            dynamic = config.options.dynamic,
+            read_only = config.options.read_only,
             portal = config.base_url.as_deref().unwrap_or_default(),
             auth = config.auth_method.unwrap_or_default(),
             "serving MCP over stdio"
         ),
         Err(message) => tracing::error!("not configured, every tool call will answer with this: {message}"),
     }
-    DocSpaceServer::new(config.tools, config.client)
+    DocSpaceServer::new(config.tools, config.client, config.options)
 }
 
 fn serve(args: ServeArgs) -> ExitCode {

@@ -4,7 +4,7 @@
 // `logging/setLevel` is deprecated by SEP-2577 (protocol 2026-07-28), but 2025 clients use it.
 #![allow(deprecated)]
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use docspace_mcp_client::Client;
@@ -18,6 +18,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use crate::tools::catalogue::ToolDef;
 use crate::tools::invoke::invoke;
+use crate::tools::meta;
 
 /// What the model is told about this server at `initialize`.
 pub const INSTRUCTIONS: &str = "\
@@ -33,11 +34,21 @@ body (when the operation takes one) under `body`. Results are DocSpace's JSON an
 /// The state shared by every session of one server.
 struct State {
     tools: Vec<&'static ToolDef>,
-    by_name: HashMap<&'static str, &'static ToolDef>,
+    by_name: BTreeMap<&'static str, &'static ToolDef>,
+    options: Options,
     listed: OnceLock<Vec<Tool>>,
     client: Result<Client, String>,
     /// Set by `logging/setLevel`; no log notifications until a client opts in.
     log_level: Mutex<Option<LoggingLevel>>,
+}
+
+/// How the server presents its tools.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Offer the six meta tools instead of the selected tools themselves.
+    pub dynamic: bool,
+    /// Only read-only tools were selected (affects the meta tools' annotations).
+    pub read_only: bool,
 }
 
 /// The DocSpace MCP server handler (cheap to clone).
@@ -50,22 +61,27 @@ impl DocSpaceServer {
     /// A server offering `tools`, calling DocSpace through `client` — or, when
     /// the configuration is broken, answering every call with that message
     /// (so catalogues that start servers unconfigured still get a tool list).
-    pub fn new(tools: Vec<&'static ToolDef>, client: Result<Client, String>) -> Self {
-        let mut by_name = HashMap::new();
+    pub fn new(tools: Vec<&'static ToolDef>, client: Result<Client, String>, options: Options) -> Self {
+        let mut by_name = BTreeMap::new();
         for t in &tools {
             by_name.insert(t.name, *t);
             for alias in t.aliases {
                 by_name.entry(*alias).or_insert(*t);
             }
         }
-        let state = State { tools, by_name, listed: OnceLock::new(), client, log_level: Mutex::new(None) };
+        let state = State { tools, by_name, options, listed: OnceLock::new(), client, log_level: Mutex::new(None) };
         Self { state: Arc::new(state) }
     }
 
     /// The tools as MCP `Tool`s (built on first use).
     pub fn tools(&self) -> &[Tool] {
         self.state.listed.get_or_init(|| {
-            self.state.tools.iter().filter_map(|t| serde_json::from_value::<Tool>(t.to_mcp()).ok()).collect()
+            let definitions: Vec<serde_json::Value> = if self.state.options.dynamic {
+                meta::definitions(self.state.options.read_only)
+            } else {
+                self.state.tools.iter().map(|t| t.to_mcp()).collect()
+            };
+            definitions.into_iter().filter_map(|d| serde_json::from_value::<Tool>(d).ok()).collect()
         })
     }
 
@@ -105,8 +121,8 @@ impl ServerHandler for DocSpaceServer {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        let def = self.state.by_name.get(name)?;
-        self.tools().iter().find(|t| t.name == def.name).cloned()
+        let canonical = if self.state.options.dynamic { name } else { self.state.by_name.get(name)?.name };
+        self.tools().iter().find(|t| t.name == canonical).cloned()
     }
 
     async fn call_tool(
@@ -114,11 +130,24 @@ impl ServerHandler for DocSpaceServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let Some(tool) = self.state.by_name.get(request.name.as_ref()).copied() else {
-            return Err(ErrorData::invalid_params(
+        let unknown = || {
+            ErrorData::invalid_params(
                 format!("unknown tool `{}`; tools/list shows the tools this server offers", request.name),
                 None,
-            ));
+            )
+        };
+        let (tool, arguments) = if self.state.options.dynamic {
+            let args = request.arguments.clone().unwrap_or_default();
+            match meta::handle(request.name.as_ref(), &args, &self.state.by_name) {
+                None => return Err(unknown()),
+                Some(meta::Action::Answer(result)) => return Ok(result.into()),
+                Some(meta::Action::Call(tool, input)) => (tool, Some(input)),
+            }
+        } else {
+            match self.state.by_name.get(request.name.as_ref()).copied() {
+                Some(tool) => (tool, request.arguments),
+                None => return Err(unknown()),
+            }
         };
         let client = match &self.state.client {
             Ok(client) => client,
@@ -131,7 +160,7 @@ impl ServerHandler for DocSpaceServer {
         };
         let started = std::time::Instant::now();
         let result = tokio::select! {
-            result = invoke(client, tool, request.arguments) => result,
+            result = invoke(client, tool, arguments) => result,
             () = context.ct.cancelled() => {
                 tracing::info!(tool = tool.name, "tool call cancelled by the client");
                 CallToolResult::error(vec![ContentBlock::text("the call was cancelled")])

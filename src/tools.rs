@@ -2,6 +2,8 @@
 
 pub mod catalogue;
 pub mod invoke;
+pub mod meta;
+pub mod search;
 pub mod selection;
 
 pub use catalogue::{ToolDef, ToolsetDef};

@@ -56,7 +56,18 @@ pub(crate) fn catalogue(catalogue: &Catalogue, api_version: &str, summary: &str)
     });
     let core = &catalogue.core;
     let excluded = catalogue.excluded.iter().map(|(id, why)| quote!((#id, #why)));
+    let index = crate::search::build(catalogue);
+    let terms = index.terms.iter().map(|(term, postings)| {
+        let docs = postings.iter().map(|(d, _)| *d);
+        let tfs = postings.iter().map(|(_, n)| *n);
+        quote!((#term, &[#((#docs, #tfs)),*]))
+    });
+    let doc_len = &index.doc_len;
     let tokens = quote! {
+        /// Search postings (term, [(tool index, term frequency)]), sorted by term.
+        pub static SEARCH_TERMS: &[(&str, &[(u16, u16)])] = &[#(#terms),*];
+        /// Weighted token count of each tool, in `TOOLS` order.
+        pub static SEARCH_DOC_LEN: &[u16] = &[#(#doc_len),*];
         /// Every tool, sorted by name.
         pub static TOOLS: &[ToolDef] = &[#(#tools),*];
         /// Every toolset, sorted by name.

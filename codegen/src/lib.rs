@@ -23,6 +23,7 @@ pub mod naming;
 pub mod normalise;
 pub mod overlay;
 pub mod schema;
+pub mod search;
 pub mod source;
 pub mod spec;
 

@@ -69,7 +69,7 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
 }
 
-pub use generated::{API_VERSION, CORE, EXCLUDED, NORMALISATION, TOOLS, TOOLSETS};
+pub use generated::{API_VERSION, CORE, EXCLUDED, NORMALISATION, SEARCH_DOC_LEN, SEARCH_TERMS, TOOLS, TOOLSETS};
 
 /// Looks a tool up by name or alias.
 pub fn find(name: &str) -> Option<&'static ToolDef> {

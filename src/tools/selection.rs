@@ -1,5 +1,6 @@
 //! Which tools a server offers: toolsets, then enabled tools, then disabled
-//! tools (in that order, each applied to the result of the previous one).
+//! tools, then read-only mode (in that order, each applied to the result of
+//! the previous one).
 //! No curated default exists yet, so an empty toolset list means every tool.
 
 use std::collections::BTreeSet;
@@ -40,8 +41,14 @@ fn names(list: &[String]) -> BTreeSet<String> {
     list.iter().map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect()
 }
 
-/// Applies the selection rules to the catalogue.
-pub fn select(toolsets: &[String], enabled: &[String], disabled: &[String]) -> Result<Vec<&'static ToolDef>, Error> {
+/// Applies the selection rules to the catalogue; `read_only` keeps only tools
+/// whose annotations say read-only (applied last, so nothing re-adds a write tool).
+pub fn select(
+    toolsets: &[String],
+    enabled: &[String],
+    disabled: &[String],
+    read_only: bool,
+) -> Result<Vec<&'static ToolDef>, Error> {
     let wanted = names(toolsets);
     let unknown: Vec<&str> =
         wanted.iter().map(String::as_str).filter(|t| *t != "all" && catalogue::toolset(t).is_none()).collect();
@@ -60,6 +67,7 @@ pub fn select(toolsets: &[String], enabled: &[String], disabled: &[String]) -> R
         .iter()
         .filter(|t| everything || t.toolsets().any(|ts| wanted.contains(ts)) || enabled.contains(t.name))
         .filter(|t| !disabled.contains(t.name))
+        .filter(|t| !read_only || t.read_only)
         .collect();
     if selected.is_empty() {
         return Err(Error::Empty);
@@ -134,10 +142,10 @@ mod tests {
 
     #[test]
     fn toolsets_then_enabled_then_disabled() {
-        assert_eq!(select(&[], &[], &[]).unwrap().len(), catalogue::TOOLS.len());
-        let rooms = select(&v(&["rooms"]), &[], &[]).unwrap();
+        assert_eq!(select(&[], &[], &[], false).unwrap().len(), catalogue::TOOLS.len());
+        let rooms = select(&v(&["rooms"]), &[], &[], false).unwrap();
         assert!(rooms.iter().all(|t| t.toolset == "rooms"));
-        let more = select(&v(&["rooms"]), &v(&["get_file_info"]), &v(&["create_room"])).unwrap();
+        let more = select(&v(&["rooms"]), &v(&["get_file_info"]), &v(&["create_room"]), false).unwrap();
         assert!(more.iter().any(|t| t.name == "get_file_info"));
         assert!(!more.iter().any(|t| t.name == "create_room"));
         assert_eq!(more.len(), rooms.len());
@@ -145,14 +153,16 @@ mod tests {
 
     #[test]
     fn unknown_names_are_errors_that_help() {
-        let e = select(&v(&["romos"]), &[], &[]).unwrap_err().to_string();
+        let e = select(&v(&["romos"]), &[], &[], false).unwrap_err().to_string();
         assert!(e.contains("DOCSPACE_TOOLSETS") && e.contains("romos") && e.contains("rooms"), "{e}");
-        let e = select(&[], &v(&["get_file_inf"]), &[]).unwrap_err().to_string();
+        let e = select(&[], &v(&["get_file_inf"]), &[], false).unwrap_err().to_string();
         assert!(e.contains("DOCSPACE_ENABLED_TOOLS") && e.contains("Did you mean: get_file_info"), "{e}");
-        let e = select(&[], &[], &v(&["zzzzzzzzzzzzzzzzzzzzzz"])).unwrap_err().to_string();
+        let e = select(&[], &[], &v(&["zzzzzzzzzzzzzzzzzzzzzz"]), false).unwrap_err().to_string();
         assert!(e.contains("DOCSPACE_DISABLED_TOOLS") && e.contains("tools list"), "{e}");
-        let only = select(&v(&["rooms"]), &[], &[]).unwrap();
+        let only = select(&v(&["rooms"]), &[], &[], false).unwrap();
         let all: Vec<String> = only.iter().map(|t| t.name.to_owned()).collect();
-        assert_eq!(select(&v(&["rooms"]), &[], &all), Err(Error::Empty));
+        assert_eq!(select(&v(&["rooms"]), &[], &all, false), Err(Error::Empty));
+        let ro = select(&[], &v(&["create_room"]), &[], true).unwrap();
+        assert!(ro.iter().all(|t| t.read_only) && !ro.is_empty());
     }
 }

@@ -232,3 +232,99 @@ async fn the_sandbox_command_is_a_working_server() {
     assert_eq!(my["current"]["title"], "My documents");
     c.cancel().await.unwrap();
 }
+
+fn names(tools: &[rmcp::model::Tool]) -> Vec<String> {
+    let mut n: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
+    n.sort();
+    n
+}
+
+#[tokio::test]
+async fn dynamic_mode_reaches_every_operation_through_six_tools() {
+    let p = portal().await;
+    let c = connect(&p, &[("DOCSPACE_API_KEY", sandbox::API_KEY), ("DOCSPACE_DYNAMIC", "1")]).await;
+    let tools = c.list_all_tools().await.unwrap();
+    assert_eq!(
+        names(&tools),
+        ["call_tool", "get_tool_input_schema", "get_tool_output_schema", "list_tools", "list_toolsets", "search_tools"]
+    );
+    let size = serde_json::to_string(&tools).unwrap().len();
+    assert!(size < 6000, "tools/list is {size} bytes (budget: 1,500 tokens = 6,000 bytes)");
+
+    let hits: Value = serde_json::from_str(&text(
+        &call(&c, "search_tools", json!({"query": "share a room with a user", "limit": 5})).await,
+    ))
+    .unwrap();
+    assert!(hits.as_array().unwrap().iter().any(|h| h["name"] == "set_room_security"), "{hits}");
+    let toolsets: Value = serde_json::from_str(&text(&call(&c, "list_toolsets", json!({})).await)).unwrap();
+    let total: u64 = toolsets.as_array().unwrap().iter().map(|t| t["tools"].as_u64().unwrap()).sum();
+    assert_eq!(total, 593, "every operation is reachable");
+    let rooms: Value = serde_json::from_str(&text(&call(&c, "list_tools", json!({"toolset": "rooms"})).await)).unwrap();
+    assert!(rooms.as_array().unwrap().iter().any(|t| t["name"] == "create_room"));
+    let schema: Value =
+        serde_json::from_str(&text(&call(&c, "get_tool_input_schema", json!({"tool": "get_all_profiles"})).await))
+            .unwrap();
+    assert!(schema["properties"]["filterValue"].is_object());
+    assert!(
+        text(&call(&c, "get_tool_output_schema", json!({"tool": "get_self_profile"})).await).contains("\"properties\"")
+    );
+
+    // A non-core operation, through call_tool, against the sandbox.
+    let r = call(&c, "call_tool", json!({"tool": "get_all_profiles", "input": {"filterValue": "sam"}})).await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let v: Value = serde_json::from_str(&text(&r)).unwrap();
+    assert_eq!(v["response"][0]["displayName"], "Sam Lee");
+    assert!(r.structured_content.is_some(), "structured content passes through call_tool");
+    let r = call(&c, "call_tool", json!({"tool": "get_file_info", "input": {"fileId": "x"}})).await;
+    assert!(r.is_error == Some(true) && text(&r).contains("`fileId`"), "{}", text(&r));
+    let r = call(&c, "call_tool", json!({"tool": "get_self_profil"})).await;
+    assert!(r.is_error == Some(true) && text(&r).contains("did you mean"), "{}", text(&r));
+    let r = call(&c, "list_tools", json!({"toolset": "nope"})).await;
+    assert_eq!(r.is_error, Some(true));
+    let e = c.call_tool(CallToolRequestParams::new("get_self_profile")).await.unwrap_err();
+    assert!(e.to_string().contains("unknown tool"), "in dynamic mode only the meta tools are tools: {e}");
+    c.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn read_only_mode_exposes_no_write_tool_by_any_path() {
+    let p = portal().await;
+    let c = connect(&p, &[("DOCSPACE_API_KEY", sandbox::API_KEY), ("DOCSPACE_READ_ONLY", "yes")]).await;
+    let tools = c.list_all_tools().await.unwrap();
+    assert!(!tools.is_empty());
+    assert!(tools.iter().all(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true)));
+    let e = c
+        .call_tool(
+            CallToolRequestParams::new("create_folder")
+                .with_arguments(json!({"folderId": 1, "body": {"title": "x"}}).as_object().cloned().unwrap()),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("unknown tool"), "{e}");
+    assert!(ok(&c, "get_self_profile", json!({})).await["displayName"] == "Alex Morgan");
+    c.cancel().await.unwrap();
+
+    let c = connect(
+        &p,
+        &[("DOCSPACE_API_KEY", sandbox::API_KEY), ("DOCSPACE_READ_ONLY", "1"), ("DOCSPACE_DYNAMIC", "true")],
+    )
+    .await;
+    let tools = c.list_all_tools().await.unwrap();
+    assert!(
+        tools.iter().all(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true)),
+        "call_tool is read-only here too"
+    );
+    let r =
+        call(&c, "call_tool", json!({"tool": "create_folder", "input": {"folderId": 1, "body": {"title": "x"}}})).await;
+    assert!(r.is_error == Some(true) && text(&r).contains("no tool `create_folder`"), "{}", text(&r));
+    let hits: Value = serde_json::from_str(&text(
+        &call(&c, "search_tools", json!({"query": "delete create update rename", "limit": 50})).await,
+    ))
+    .unwrap();
+    assert!(hits.as_array().unwrap().iter().all(|h| h["readOnly"] == true), "{hits}");
+    let toolsets: Value = serde_json::from_str(&text(&call(&c, "list_toolsets", json!({})).await)).unwrap();
+    let total: u64 = toolsets.as_array().unwrap().iter().map(|t| t["tools"].as_u64().unwrap()).sum();
+    assert_eq!(total, 252, "the 252 GET operations");
+    assert!(!p.inspect(|s| s.entries.values().any(|e| e.title == "x")).unwrap(), "nothing was written");
+    c.cancel().await.unwrap();
+}

@@ -1,0 +1,152 @@
+//! The search index behind the `search_tools` meta tool, built at compile
+//! time: BM25 postings over each tool's name, title, description, toolset,
+//! path segments and parameter names (name words weigh 3, title words 2, the
+//! rest 1).
+//!
+//! [`tokens`] is the one tokenizer; the runtime copy in the root crate's
+//! `tools/search.rs` must agree with it (a test there checks).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::catalogue::Catalogue;
+
+/// Words that carry no meaning for search.
+pub const STOPWORDS: &[&str] = &[
+    "a",
+    "an",
+    "and",
+    "are",
+    "as",
+    "at",
+    "be",
+    "by",
+    "for",
+    "from",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "of",
+    "on",
+    "or",
+    "the",
+    "this",
+    "that",
+    "to",
+    "with",
+    "specified",
+    "request",
+    "returns",
+    "return",
+];
+
+/// Lower-case search terms of `text`: words split at non-alphanumerics and at
+/// camelCase humps, stopwords dropped, simple plurals folded.
+pub fn tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut prev_lower = false;
+    let flush = |word: &mut String, out: &mut Vec<String>| {
+        if !word.is_empty() {
+            let w = fold(&word.to_lowercase());
+            if !STOPWORDS.contains(&w.as_str()) {
+                out.push(w);
+            }
+            word.clear();
+        }
+    };
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            if c.is_uppercase() && prev_lower {
+                flush(&mut word, &mut out);
+            }
+            prev_lower = c.is_lowercase() || c.is_ascii_digit();
+            word.push(c);
+        } else {
+            prev_lower = false;
+            flush(&mut word, &mut out);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// `rooms` → `room`, `entries` → `entry`; leaves `access`, `status`, `is` alone.
+fn fold(w: &str) -> String {
+    if w.len() > 4 && w.ends_with("ies") {
+        return format!("{}y", &w[..w.len() - 3]);
+    }
+    if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") {
+        return w[..w.len() - 1].to_owned();
+    }
+    w.to_owned()
+}
+
+/// Postings (tool index, term frequency) per term, and each tool's length.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Index {
+    /// Term → postings, sorted by term.
+    pub terms: BTreeMap<String, Vec<(u16, u16)>>,
+    /// Weighted token count per tool (same order as the catalogue's tools).
+    pub doc_len: Vec<u16>,
+}
+
+/// Builds the index over the catalogue's tools, in their order.
+pub fn build(catalogue: &Catalogue) -> Index {
+    let mut index = Index::default();
+    for (doc, tool) in catalogue.tools.iter().enumerate() {
+        let mut bag: Vec<String> = Vec::new();
+        for _ in 0..3 {
+            bag.extend(tokens(&tool.name));
+        }
+        for _ in 0..2 {
+            bag.extend(tokens(&tool.title));
+        }
+        bag.extend(tokens(&tool.description));
+        bag.extend(tokens(&tool.toolset));
+        // Paths carry DocSpace's own vocabulary (`/rooms/{id}/share`); parameters and `api/2.0` do not.
+        for segment in tool
+            .path
+            .split('/')
+            .filter(|s| !s.starts_with('{') && *s != "api" && !s.starts_with(|c: char| c.is_ascii_digit()))
+        {
+            bag.extend(tokens(segment));
+        }
+        for alias in &tool.aliases {
+            bag.extend(tokens(alias));
+        }
+        if let Some(props) = tool.input_schema.get("properties").and_then(Value::as_object) {
+            for name in props.keys() {
+                bag.extend(tokens(name));
+            }
+        }
+        let mut tf: BTreeMap<String, u16> = BTreeMap::new();
+        for t in &bag {
+            let n = tf.entry(t.clone()).or_default();
+            *n = n.saturating_add(1);
+        }
+        let doc = u16::try_from(doc).unwrap_or(u16::MAX);
+        for (term, n) in tf {
+            index.terms.entry(term).or_default().push((doc, n));
+        }
+        index.doc_len.push(u16::try_from(bag.len()).unwrap_or(u16::MAX));
+    }
+    index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokenizes_names_and_prose() {
+        assert_eq!(tokens("getFileInfo"), ["get", "file", "info"]);
+        assert_eq!(tokens("get_rooms_folder"), ["get", "room", "folder"]);
+        assert_eq!(tokens("Uploads a file to the specified folder."), ["upload", "file", "folder"]);
+        assert_eq!(tokens("Access entries, status"), ["access", "entry", "status"]);
+        assert_eq!(tokens("X-Mcp-Api-Key v2"), ["x", "mcp", "api", "key", "v2"]);
+    }
+}

@@ -216,8 +216,10 @@ fn info(out: &mut dyn Write) -> Result<(), Error> {
     writeln!(out, "DocSpace API version: {}", catalogue::API_VERSION)?;
     writeln!(
         out,
-        "Catalogue: {} tools in {} toolsets, {} bytes of tool definitions (~{} tokens); {} with an output schema",
+        "Catalogue: {} tools ({} operations, {} workflows) in {} toolsets, {} bytes of tool definitions (~{} tokens); {} with an output schema",
         catalogue::TOOLS.len(),
+        catalogue::TOOLS.iter().filter(|t| !t.workflow).count(),
+        catalogue::TOOLS.iter().filter(|t| t.workflow).count(),
         catalogue::TOOLSETS.len(),
         total,
         total / 4,

@@ -62,6 +62,14 @@ pub struct ServeArgs {
     /// Time limit for one DocSpace request, in seconds.
     #[arg(long, env = "DOCSPACE_REQUEST_TIMEOUT", value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout: u64,
+    /// How long a tool call waits for the file operations it started (copy, move, delete, archive,
+    /// download), in seconds; after that it answers with the operation ids to check later.
+    #[arg(long, env = "DOCSPACE_OPERATION_TIMEOUT", value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub operation_timeout: u64,
+    /// Largest MCP message accepted over stdio, in bytes (an upload travels base64-encoded in one
+    /// message, so this bounds the largest file `upload_file` takes: 64 MiB ≈ 48 MiB of file).
+    #[arg(long, env = "DOCSPACE_MAX_MESSAGE_BYTES", value_name = "BYTES", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024 * 1024..=1024 * 1024 * 1024))]
+    pub max_message_bytes: u64,
     /// Log level on stderr (error, warn, info, debug, trace); RUST_LOG overrides it.
     #[arg(long, env = "DOCSPACE_LOG_LEVEL", value_name = "LEVEL", default_value = "info")]
     pub log_level: String,
@@ -80,6 +88,8 @@ pub struct Config {
     pub base_url: Option<String>,
     /// The credential method (for logs), when known.
     pub auth_method: Option<&'static str>,
+    /// Largest MCP message accepted.
+    pub max_message_bytes: usize,
 }
 
 fn secret(v: &Option<String>) -> Option<Secret> {
@@ -90,7 +100,11 @@ impl ServeArgs {
     /// Validates the settings.
     pub fn into_config(self) -> Result<Config, selection::Error> {
         let tools = selection::select(&self.toolsets, &self.enabled_tools, &self.disabled_tools, self.read_only)?;
-        let options = crate::server::Options { dynamic: self.dynamic, read_only: self.read_only };
+        let options = crate::server::Options {
+            dynamic: self.dynamic,
+            read_only: self.read_only,
+            operation_timeout: Duration::from_secs(self.operation_timeout),
+        };
         let credentials = auth::Settings {
             api_key: secret(&self.api_key),
             auth_token: secret(&self.auth_token),
@@ -109,6 +123,7 @@ impl ServeArgs {
             (Ok(_), Err(e)) => Err(e.to_string()),
             (Err(a), Err(b)) => Err(format!("{a}; {b}")),
         };
-        Ok(Config { tools, options, client, base_url, auth_method })
+        let max_message_bytes = usize::try_from(self.max_message_bytes).unwrap_or(usize::MAX);
+        Ok(Config { tools, options, client, base_url, auth_method, max_message_bytes })
     }
 }

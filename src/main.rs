@@ -71,8 +71,9 @@ fn serve(args: ServeArgs) -> ExitCode {
         Ok(config) => config,
         Err(e) => return fail(&e),
     };
+    let max = config.max_message_bytes;
     let server = server_for(config);
-    let result = runtime().and_then(|rt| rt.block_on(transport::stdio::serve(server)));
+    let result = runtime().and_then(|rt| rt.block_on(transport::stdio::serve(server, max)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
@@ -104,7 +105,8 @@ fn run_sandbox(args: SandboxArgs) -> ExitCode {
         serve.api_key = Some(sandbox::API_KEY.to_owned());
         (serve.auth_token, serve.username, serve.password, serve.authorization) = (None, None, None, None);
         let config = serve.into_config().map_err(std::io::Error::other)?;
-        transport::stdio::serve(server_for(config)).await
+        let max = config.max_message_bytes;
+        transport::stdio::serve(server_for(config), max).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

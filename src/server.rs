@@ -17,8 +17,9 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use crate::tools::catalogue::ToolDef;
-use crate::tools::invoke::invoke;
+use crate::tools::invoke::{Context as InvokeContext, invoke};
 use crate::tools::meta;
+use crate::tools::operations::Progress;
 
 /// What the model is told about this server at `initialize`.
 pub const INSTRUCTIONS: &str = "\
@@ -49,6 +50,8 @@ pub struct Options {
     pub dynamic: bool,
     /// Only read-only tools were selected (affects the meta tools' annotations).
     pub read_only: bool,
+    /// How long a call waits for the file operations it started.
+    pub operation_timeout: std::time::Duration,
 }
 
 /// The DocSpace MCP server handler (cheap to clone).
@@ -158,9 +161,11 @@ impl ServerHandler for DocSpaceServer {
                 .into());
             }
         };
+        let progress = context.meta.get_progress_token().map(|token| Progress { peer: context.peer.clone(), token });
+        let cx = InvokeContext { operation_timeout: self.state.options.operation_timeout, progress };
         let started = std::time::Instant::now();
         let result = tokio::select! {
-            result = invoke(client, tool, arguments) => result,
+            result = invoke(client, tool, arguments, &cx) => result,
             () = context.ct.cancelled() => {
                 tracing::info!(tool = tool.name, "tool call cancelled by the client");
                 CallToolResult::error(vec![ContentBlock::text("the call was cancelled")])

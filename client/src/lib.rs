@@ -13,6 +13,7 @@
 
 pub mod dispatch;
 pub mod multipart;
+pub mod raw;
 
 use std::sync::{Arc, Mutex};
 

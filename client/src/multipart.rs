@@ -7,12 +7,12 @@
 //! (strings as they are, anything else as JSON).
 
 use base64::Engine as _;
-use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, encode_path};
+use progenitor_client::{ClientInfo, encode_path};
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
 use crate::Client;
-use crate::dispatch::{Args, CallError, Output, error_message, json_body, transport};
+use crate::dispatch::{Args, CallError, Output, error_message, json_body};
 
 /// A multipart operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,18 +62,14 @@ pub async fn send(client: &Client, op: &'static Operation, args: &Args) -> Resul
     let form = form(op, args.get("body"))?;
     let method =
         reqwest::Method::from_bytes(op.method.as_bytes()).map_err(|e| CallError::InvalidRequest(e.to_string()))?;
-    let mut request = client
+    let request = client
         .client()
         .request(method, url)
         .multipart(form)
         .build()
         .map_err(|e| CallError::InvalidRequest(e.to_string()))?;
-    let info = OperationInfo { operation_id: op.operation_id };
-    let hooks = &client;
-    hooks.pre::<()>(&mut request, &info).await.map_err(|e| CallError::InvalidRequest(e.to_string()))?;
-    let response = hooks.exec(request, &info).await.map_err(|e| transport(&e))?;
-    let status = response.status().as_u16();
-    let body = response.bytes().await.map_err(|e| transport(&e))?;
+    let raw = crate::raw::execute(&client, request, op.operation_id).await?;
+    let (status, body) = (raw.status, raw.body);
     if (200..300).contains(&status) {
         json_body(status, &body, None)
     } else {

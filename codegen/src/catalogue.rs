@@ -59,6 +59,8 @@ pub struct ToolSpec {
     pub multipart: bool,
     /// The operation needs no authentication.
     pub public: bool,
+    /// A handwritten workflow tool (no single operation behind it).
+    pub workflow: bool,
 }
 
 /// A toolset with its tools.
@@ -152,7 +154,7 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
             let name = curation.name.clone().unwrap_or_else(|| naming::tool_name(operation_id));
             let mut aliases = curation.aliases.clone();
             let generated = naming::tool_name(operation_id);
-            if name != generated && !aliases.contains(&generated) {
+            if name != generated && curation.generated_alias && !aliases.contains(&generated) {
                 aliases.push(generated);
             }
             let public = op.get("security").map_or(!global_security, |s| {
@@ -184,15 +186,19 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
                 defaults: curation.defaults.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
                 multipart: multipart_ids.contains(operation_id),
                 public,
+                workflow: false,
             });
         }
     }
     overlay.check_operations(|id| all_ids.contains(id))?;
+    for (name, w) in &overlay.workflows {
+        tools.push(workflow(name, w)?);
+    }
     tools.sort_by(|a, b| a.name.cmp(&b.name));
 
     let mut toolsets: BTreeMap<String, ToolsetSpec> = BTreeMap::new();
     for t in &tools {
-        let tag = tag_of(&tag_groups, &t.toolset, doc).unwrap_or_default();
+        let tag = if t.workflow { String::new() } else { tag_of(&tag_groups, &t.toolset, doc).unwrap_or_default() };
         toolsets.entry(t.toolset.clone()).or_insert_with(|| ToolsetSpec {
             name: t.toolset.clone(),
             description: tag_descriptions.get(&tag).cloned().unwrap_or_default(),
@@ -220,6 +226,38 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
         Catalogue { tools, toolsets: toolsets.into_values().collect(), core: overlay.core.tools.clone(), excluded };
     check(&catalogue)?;
     Ok(catalogue)
+}
+
+fn workflow(name: &str, w: &crate::overlay::WorkflowOverlay) -> Result<ToolSpec> {
+    let Some((primary, extra)) = w.toolsets.split_first() else {
+        return Err(Error::Overlay(format!("[workflows.{name}] needs at least one toolset")));
+    };
+    let input_schema = toml_to_json(&w.input_schema);
+    if input_schema.get("type").and_then(Value::as_str) != Some("object") {
+        return Err(Error::Overlay(format!("[workflows.{name}] input_schema must have type = \"object\"")));
+    }
+    Ok(ToolSpec {
+        name: name.to_owned(),
+        aliases: Vec::new(),
+        operation_id: String::new(),
+        title: w.title.trim().to_owned(),
+        description: w.description.trim().to_owned(),
+        toolset: primary.clone(),
+        group: primary.clone(),
+        extra_toolsets: extra.to_vec(),
+        method: String::new(),
+        path: String::new(),
+        input_schema,
+        output_schema: None,
+        read_only: w.read_only,
+        destructive: !w.read_only && w.destructive,
+        idempotent: !w.read_only && w.idempotent,
+        hidden: Vec::new(),
+        defaults: Map::new(),
+        multipart: false,
+        public: false,
+        workflow: true,
+    })
 }
 
 fn tag_of(groups: &BTreeMap<String, String>, toolset: &str, doc: &Value) -> Option<String> {

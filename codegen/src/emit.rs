@@ -24,8 +24,8 @@ pub(crate) fn catalogue(catalogue: &Catalogue, api_version: &str, summary: &str)
             None => quote!(None),
         };
         let defaults = serde_json::Value::Object(t.defaults.clone()).to_string();
-        let (read_only, destructive, idempotent, multipart, public) =
-            (t.read_only, t.destructive, t.idempotent, t.multipart, t.public);
+        let (read_only, destructive, idempotent, multipart, public, workflow) =
+            (t.read_only, t.destructive, t.idempotent, t.multipart, t.public, t.workflow);
         quote! {
             ToolDef {
                 name: #name,
@@ -47,6 +47,7 @@ pub(crate) fn catalogue(catalogue: &Catalogue, api_version: &str, summary: &str)
                 defaults: #defaults,
                 multipart: #multipart,
                 public: #public,
+                workflow: #workflow,
             }
         }
     });

@@ -23,6 +23,33 @@ pub struct Overlay {
     /// Per-operation curation, keyed by operationId.
     #[serde(default)]
     pub tools: BTreeMap<String, ToolOverlay>,
+    /// Handwritten workflow tools (one user action, several REST calls), keyed
+    /// by tool name; the runtime supplies a handler for each.
+    #[serde(default)]
+    pub workflows: BTreeMap<String, WorkflowOverlay>,
+}
+
+/// `[workflows.<name>]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkflowOverlay {
+    /// Human title.
+    pub title: String,
+    /// What the tool does, for the model.
+    pub description: String,
+    /// Toolsets it belongs to (the first is its primary toolset).
+    pub toolsets: Vec<String>,
+    /// JSON Schema of the arguments (object root).
+    pub input_schema: toml::Value,
+    /// Annotation.
+    #[serde(default)]
+    pub read_only: bool,
+    /// Annotation.
+    #[serde(default)]
+    pub destructive: bool,
+    /// Annotation.
+    #[serde(default)]
+    pub idempotent: bool,
 }
 
 /// `[core]`.
@@ -43,7 +70,7 @@ pub struct ToolsetOverlay {
 }
 
 /// `[tools.<operationId>]`.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ToolOverlay {
     /// A better tool name than snake_case(operationId).
@@ -69,6 +96,31 @@ pub struct ToolOverlay {
     /// Leaves the operation out of the catalogue.
     #[serde(default)]
     pub exclude: bool,
+    /// After a rename, whether the generated name stays an alias (set false to
+    /// free it for a workflow tool of that name).
+    #[serde(default = "yes")]
+    pub generated_alias: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for ToolOverlay {
+    fn default() -> Self {
+        Self {
+            name: None,
+            aliases: Vec::new(),
+            description: None,
+            title: None,
+            toolsets: Vec::new(),
+            hidden: Vec::new(),
+            defaults: BTreeMap::new(),
+            read_only: None,
+            exclude: false,
+            generated_alias: true,
+        }
+    }
 }
 
 impl Overlay {

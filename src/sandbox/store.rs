@@ -570,7 +570,8 @@ impl Store {
         let me = self.my_id();
         for id in files.iter().chain(folders) {
             let Some(src) = self.entries.get(id).cloned() else { continue };
-            let clash = self.children(dest).find(|e| e.title == src.title && e.id != src.id).map(|e| e.id);
+            // A copy into its own folder clashes with its source; a move there does not.
+            let clash = self.children(dest).find(|e| e.title == src.title && (copy || e.id != src.id)).map(|e| e.id);
             let title = match (clash, conflict) {
                 (Some(_), 0) => continue,
                 (Some(existing), 1) => {

@@ -48,6 +48,8 @@ pub struct ToolDef {
     pub multipart: bool,
     /// Needs no authentication.
     pub public: bool,
+    /// A handwritten workflow tool (see `tools::workflows`), not one operation.
+    pub workflow: bool,
 }
 
 /// One toolset.

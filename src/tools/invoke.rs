@@ -12,27 +12,93 @@ use docspace_mcp_client::{Client, dispatch, multipart};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::Value;
 
+use std::time::Duration;
+
 use crate::tools::catalogue::ToolDef;
+use crate::tools::operations::{self, Progress, Waited};
+use crate::tools::workflows;
+
+/// What a call may use besides its arguments.
+#[derive(Clone, Default)]
+pub struct Context {
+    /// How long to wait for file operations before answering with their ids.
+    pub operation_timeout: Duration,
+    /// Where progress goes, when the client sent a progress token.
+    pub progress: Option<Progress>,
+}
 
 /// Binary results larger than this are described, not inlined.
 pub const MAX_INLINE_BINARY: usize = 1024 * 1024;
 
 /// Calls `tool` with `arguments`.
-pub async fn invoke(client: &Client, tool: &ToolDef, arguments: Option<Args>) -> CallToolResult {
+pub async fn invoke(client: &Client, tool: &ToolDef, arguments: Option<Args>, cx: &Context) -> CallToolResult {
     let mut args = arguments.unwrap_or_default();
     if let Ok(Value::Object(defaults)) = serde_json::from_str::<Value>(tool.defaults) {
         for (k, v) in defaults {
             args.entry(k).or_insert(v);
         }
     }
+    if tool.workflow {
+        return workflows::run(tool.name, client, &args, cx.operation_timeout, cx.progress.as_ref()).await;
+    }
     let outcome = match multipart::operation(tool.operation_id) {
         Some(op) => multipart::send(client, op, &args).await,
         None => dispatch(client, tool.operation_id, &args).await,
     };
     match outcome {
+        Ok(Output::Json { status, value, mismatch }) => {
+            let pending = operations::pending(&value);
+            if pending.is_empty() {
+                return success(tool, Output::Json { status, value, mismatch });
+            }
+            finish_operations(client, tool, status, value, &pending, cx).await
+        }
         Ok(output) => success(tool, output),
         Err(e) => failure(tool, &e),
     }
+}
+
+/// Waits for the file operations a call started and answers with their final
+/// state (or, past the deadline, their latest state and how to check later).
+async fn finish_operations(
+    client: &Client,
+    tool: &ToolDef,
+    status: u16,
+    mut value: Value,
+    pending: &[String],
+    cx: &Context,
+) -> CallToolResult {
+    let (statuses, timed_out) =
+        match operations::wait(client, pending, cx.operation_timeout, cx.progress.as_ref()).await {
+            Ok(Waited::Finished(s)) => (s, false),
+            Ok(Waited::TimedOut(s)) => (s, true),
+            Err(e) => return failure(tool, &e),
+        };
+    if let Some(failed) = statuses.iter().find_map(operations::failure) {
+        return CallToolResult::error(vec![ContentBlock::text(format!(
+            "DocSpace started the operation but it failed: {failed}"
+        ))]);
+    }
+    let updated = |op: &Value| -> Value {
+        let id = op.get("id");
+        statuses.iter().find(|s| s.get("id") == id).cloned().unwrap_or_else(|| op.clone())
+    };
+    if let Some(response) = value.get_mut("response") {
+        let replaced = match &*response {
+            Value::Array(items) => Value::Array(items.iter().map(updated).collect()),
+            other => updated(other),
+        };
+        *response = replaced;
+    }
+    let mut result = success(tool, Output::Json { status, value, mismatch: None });
+    if timed_out {
+        result.content.push(ContentBlock::text(format!(
+            "Still running after {} s: file operation(s) {}. Check them later with get_operation_statuses (argument `id`).",
+            cx.operation_timeout.as_secs(),
+            pending.join(", ")
+        )));
+    }
+    result
 }
 
 fn success(tool: &ToolDef, output: Output) -> CallToolResult {

@@ -95,10 +95,13 @@ const SYNONYMS: &[(&str, &[&str])] = &[
     ("people", &["profile", "user"]),
 ];
 
+/// Score factor of workflow and core tools.
+pub const PRIOR: f64 = 1.25;
+
 /// The best `limit` tools for `query` among those `allowed`, with their scores.
 pub fn search(query: &str, allowed: impl Fn(&ToolDef) -> bool, limit: usize) -> Vec<(&'static ToolDef, f64)> {
     const K1: f64 = 1.2;
-    const B: f64 = 0.75;
+    const B: f64 = 0.4;
     let lens = catalogue::SEARCH_DOC_LEN;
     let n = lens.len() as f64;
     let avg = lens.iter().map(|l| f64::from(*l)).sum::<f64>() / n.max(1.0);
@@ -126,8 +129,11 @@ pub fn search(query: &str, allowed: impl Fn(&ToolDef) -> bool, limit: usize) -> 
             }
         }
     }
+    // Tools designed around a user action (workflows, the curated core) win ties
+    // with the many raw operations that share their words.
+    let prior = |t: &ToolDef| if t.workflow || catalogue::CORE.contains(&t.name) { PRIOR } else { 1.0 };
     let mut ranked: Vec<(&'static ToolDef, f64)> =
-        TOOLS.iter().zip(scores).filter(|(t, s)| *s > 0.0 && allowed(t)).collect();
+        TOOLS.iter().zip(scores).map(|(t, s)| (t, s * prior(t))).filter(|(t, s)| *s > 0.0 && allowed(t)).collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.name.cmp(b.0.name)));
     ranked.truncate(limit);
     ranked
@@ -156,7 +162,8 @@ mod tests {
 
     #[test]
     fn ranks_the_obvious_tools_first() {
-        assert!(top("upload a file", 5).contains(&"upload_file"), "{:?}", top("upload a file", 5));
+        assert_eq!(top("upload a file", 1), ["upload_file"]);
+        assert_eq!(top("download a file as text", 1), ["download_file_as_text"]);
         assert!(top("archive a room", 3).contains(&"archive_room"), "{:?}", top("archive a room", 3));
         assert!(
             top("room members access", 5).contains(&"get_room_security_info"),

@@ -2,12 +2,17 @@
 //! stderr), and end of input ends the server with success.
 
 use rmcp::ServiceExt;
+use rmcp::transport::async_rw::AsyncRwTransport;
 
 use crate::server::DocSpaceServer;
 
-/// Serves `server` on stdin/stdout until the client closes stdin.
-pub async fn serve(server: DocSpaceServer) -> Result<(), std::io::Error> {
-    let running = server.serve(rmcp::transport::stdio()).await.map_err(std::io::Error::other)?;
+/// Serves `server` on stdin/stdout until the client closes stdin. A message
+/// longer than `max_message_bytes` is dropped by the transport (and logged):
+/// uploads travel as one base64 line, so the limit sets the largest upload.
+pub async fn serve(server: DocSpaceServer, max_message_bytes: usize) -> Result<(), std::io::Error> {
+    let (stdin, stdout) = rmcp::transport::stdio();
+    let transport = AsyncRwTransport::new_server(stdin, stdout).with_max_line_length(max_message_bytes);
+    let running = server.serve(transport).await.map_err(std::io::Error::other)?;
     let reason = running.waiting().await.map_err(std::io::Error::other)?;
     tracing::info!(?reason, "stdio session ended");
     Ok(())

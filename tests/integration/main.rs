@@ -24,3 +24,4 @@ mod mcp_schema;
 mod python_client;
 mod sandbox;
 mod stdio;
+mod workflows;

@@ -142,8 +142,9 @@ async fn an_unconfigured_server_lists_tools_and_explains_every_call() {
     client.cancel().await.unwrap();
 }
 
-/// Writes JSON-RPC lines to the binary, waits (like a real client) for a reply
-/// to every request, then closes stdin; returns (exit status, stdout messages, stderr).
+/// Sends JSON-RPC lines to the binary one request at a time (waiting for each
+/// reply, like a real client), then closes stdin; returns (exit status, stdout
+/// messages, stderr).
 fn raw_session(envs: &[(&str, &str)], lines: &[Value]) -> (std::process::ExitStatus, Vec<Value>, String) {
     let mut child =
         server_command(&[], envs).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
@@ -161,17 +162,23 @@ fn raw_session(envs: &[(&str, &str)], lines: &[Value]) -> (std::process::ExitSta
         let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
         text
     });
+    // Like a real client: each request waits for its reply before the next goes out
+    // (requests run concurrently on the server, so pipelining them would race).
+    let mut out: Vec<Value> = Vec::new();
+    let mut sent = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let replies = |out: &[Value]| out.iter().filter(|m| m.get("result").is_some() || m.get("error").is_some()).count();
     for l in lines {
         writeln!(stdin, "{l}").unwrap();
-    }
-    stdin.flush().unwrap();
-    let expected = lines.iter().filter(|l| l.get("id").is_some() && l.get("method").is_some()).count();
-    let mut out: Vec<Value> = Vec::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while out.iter().filter(|m| m.get("result").is_some() || m.get("error").is_some()).count() < expected {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let Ok(line) = rx.recv_timeout(left) else { break };
-        out.push(serde_json::from_str(&line).expect("stdout carries only JSON-RPC"));
+        stdin.flush().unwrap();
+        if l.get("id").is_some() && l.get("method").is_some() {
+            sent += 1;
+        }
+        while replies(&out) < sent {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let Ok(line) = rx.recv_timeout(left) else { break };
+            out.push(serde_json::from_str(&line).expect("stdout carries only JSON-RPC"));
+        }
     }
     drop(stdin);
     let status = child.wait().unwrap();

@@ -114,3 +114,43 @@ fn non_object_root_fails_the_check() {
     assert!(matches!(e, Error::Catalogue(_)));
     assert!(e.to_string().contains("object root"), "{e}");
 }
+
+#[test]
+fn workflows_join_the_catalogue_and_can_take_a_renamed_tool_s_name() {
+    let p = prepare("mini-3.0.yaml");
+    let c = catalogue(
+        &p,
+        r#"
+        [tools.uploadFile]
+        name = "upload_file_multipart"
+        generated_alias = false
+        [workflows.upload_file]
+        title = "Upload a file"
+        description = "Chunked upload."
+        toolsets = ["files_files", "files"]
+        input_schema = { type = "object", properties = { parentId = { type = "integer" } }, required = ["parentId"] }
+        "#,
+    );
+    let w = tool(&c, "upload_file");
+    assert!(w.workflow && w.operation_id.is_empty());
+    assert_eq!((w.toolset.as_str(), w.extra_toolsets.as_slice()), ("files_files", &["files".to_owned()][..]));
+    assert_eq!(w.input_schema["required"], json!(["parentId"]));
+    assert!(!w.read_only && !w.destructive);
+    assert!(tool(&c, "upload_file_multipart").aliases.is_empty(), "the generated name is free for the workflow");
+}
+
+#[test]
+fn a_workflow_that_collides_or_is_malformed_fails() {
+    let e = build_error(
+        "[workflows.upload_file]\ntitle = \"t\"\ndescription = \"d\"\ntoolsets = [\"files_files\"]\ninput_schema = { type = \"object\" }\n",
+    );
+    assert!(e.contains("`upload_file` is used by both"), "{e}");
+    let e = build_error(
+        "[workflows.x]\ntitle = \"t\"\ndescription = \"d\"\ntoolsets = []\ninput_schema = { type = \"object\" }\n",
+    );
+    assert!(e.contains("at least one toolset"), "{e}");
+    let e = build_error(
+        "[workflows.x]\ntitle = \"t\"\ndescription = \"d\"\ntoolsets = [\"a\"]\ninput_schema = { type = \"array\" }\n",
+    );
+    assert!(e.contains("type = \"object\""), "{e}");
+}

@@ -1,0 +1,185 @@
+//! Handwritten workflow tools: one user action, several REST calls. Their
+//! definitions (name, description, input schema) are in `openapi/tools.toml`
+//! `[workflows.*]`, so they are part of the generated catalogue, its
+//! snapshots and its search index; the handlers are here.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use docspace_mcp_client::dispatch::{Args, CallError, Output};
+use docspace_mcp_client::reqwest::multipart::{Form, Part};
+use docspace_mcp_client::{Client, dispatch, raw};
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde_json::{Value, json};
+
+use crate::tools::operations::{self, Progress, Waited};
+
+/// The workflow tools this build implements (each has a `[workflows.*]` entry).
+pub const NAMES: [&str; 2] = ["download_file_as_text", "upload_file"];
+
+/// Chunk size of upload sessions (DocSpace's own clients send 10 MiB chunks).
+pub const CHUNK: usize = 10 * 1024 * 1024;
+
+/// Runs the workflow `name`.
+pub async fn run(
+    name: &str,
+    client: &Client,
+    args: &Args,
+    timeout: Duration,
+    progress: Option<&Progress>,
+) -> CallToolResult {
+    let outcome = match name {
+        "upload_file" => upload_file(client, args, progress).await,
+        "download_file_as_text" => download_file_as_text(client, args, timeout, progress).await,
+        other => Err(format!("the workflow `{other}` is not implemented by this build")),
+    };
+    match outcome {
+        Ok(result) => result,
+        Err(message) => CallToolResult::error(vec![ContentBlock::text(message)]),
+    }
+}
+
+fn text(s: String) -> CallToolResult {
+    CallToolResult::success(vec![ContentBlock::text(s)])
+}
+
+fn err(e: &CallError) -> String {
+    e.to_string()
+}
+
+fn response(out: Output) -> Result<Value, String> {
+    match out {
+        Output::Json { value, .. } => Ok(value.get("response").cloned().unwrap_or(value)),
+        other => Err(format!("DocSpace answered something unexpected: {other:?}")),
+    }
+}
+
+async fn upload_file(client: &Client, args: &Args, progress: Option<&Progress>) -> Result<CallToolResult, String> {
+    let folder = args.get("parentId").and_then(|v| v.as_i64().or_else(|| v.as_str()?.trim().parse().ok()));
+    let folder = folder.ok_or("missing or invalid argument `parentId` (a folder id, an integer)")?;
+    let filename = args.get("filename").and_then(Value::as_str).map(str::trim).filter(|f| !f.is_empty());
+    let filename = filename.ok_or("missing required argument `filename`")?;
+    if !filename.contains('.') || filename.ends_with('.') {
+        return Err(format!(
+            "`filename` needs an extension (e.g. {filename}.txt): DocSpace decides the file type from it"
+        ));
+    }
+    let bytes = match (args.get("content").and_then(Value::as_str), args.get("contentBase64").and_then(Value::as_str)) {
+        (Some(_), Some(_)) => return Err("give either `content` or `contentBase64`, not both".into()),
+        (Some(t), None) => t.as_bytes().to_vec(),
+        (None, Some(b)) => base64::engine::general_purpose::STANDARD
+            .decode(b.trim())
+            .map_err(|e| format!("argument `contentBase64` is not valid base64: {e}"))?,
+        (None, None) => return Err("missing argument: give `content` (text) or `contentBase64` (bytes)".into()),
+    };
+    let create_new = args.get("createNewIfExist").and_then(Value::as_bool).unwrap_or(true);
+    let mut session_args = Args::new();
+    session_args.insert("folderId".into(), json!(folder));
+    session_args
+        .insert("body".into(), json!({"fileName": filename, "fileSize": bytes.len(), "createNewIfExist": create_new}));
+    let session = response(dispatch(client, "createUploadSession", &session_args).await.map_err(|e| err(&e))?)?;
+    let location = session
+        .pointer("/data/location")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("DocSpace did not return an upload location: {session}"))?;
+    let total = bytes.len();
+    let chunks: Vec<&[u8]> = if bytes.is_empty() { vec![&[][..]] } else { bytes.chunks(CHUNK).collect() };
+    let count = chunks.len();
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        let part = Part::bytes(chunk.to_vec())
+            .file_name(filename.to_owned())
+            .mime_str("application/octet-stream")
+            .map_err(|e| e.to_string())?;
+        let answer = raw::post_form(client, location, Form::new().part("file", part)).await.map_err(|e| err(&e))?;
+        let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+        let ok = (200..300).contains(&answer.status) && body.get("success").and_then(Value::as_bool) != Some(false);
+        if !ok {
+            let message = body
+                .get("message")
+                .and_then(Value::as_str)
+                .map_or_else(|| docspace_mcp_client::dispatch::error_message(&answer.body), str::to_owned);
+            return Err(format!("DocSpace refused chunk {} of {count} (HTTP {}): {message}", i + 1, answer.status));
+        }
+        let sent = (i * CHUNK + chunk.len()).min(total);
+        if let Some(p) = progress {
+            p.report(sent as f64, Some(total as f64), format!("uploaded {sent} of {total} bytes")).await;
+        }
+        if i + 1 == count {
+            let file = body.get("data").cloned().unwrap_or(body);
+            return Ok(text(json!({"uploaded": true, "bytes": total, "chunks": count, "file": file}).to_string()));
+        }
+    }
+    Err("the upload ended without a final answer from DocSpace".into())
+}
+
+/// Extensions returned as they are; others are converted by DocSpace.
+const PLAIN: &[&str] = &[".txt", ".csv", ".md", ".json", ".xml", ".html", ".htm", ".log", ".yaml", ".yml", ".tsv"];
+const SHEETS: &[&str] = &[".xlsx", ".xls", ".ods", ".xlsm", ".xltx", ".ots"];
+
+async fn download_file_as_text(
+    client: &Client,
+    args: &Args,
+    timeout: Duration,
+    progress: Option<&Progress>,
+) -> Result<CallToolResult, String> {
+    let id = args.get("fileId").and_then(|v| v.as_i64().or_else(|| v.as_str()?.trim().parse().ok()));
+    let id = id.ok_or("missing or invalid argument `fileId` (a file id, an integer)")?;
+    let max = args.get("maxChars").and_then(Value::as_u64).unwrap_or(100_000).clamp(1, 1_000_000);
+    let max = usize::try_from(max).unwrap_or(100_000);
+    let mut info_args = Args::new();
+    info_args.insert("fileId".into(), json!(id));
+    let info = response(dispatch(client, "getFileInfo", &info_args).await.map_err(|e| err(&e))?)?;
+    let title = info.get("title").and_then(Value::as_str).unwrap_or("the file").to_owned();
+    let ext = info.get("fileExst").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
+    let body = if PLAIN.contains(&ext.as_str()) {
+        json!({"fileIds": [id]})
+    } else {
+        let target = if SHEETS.contains(&ext.as_str()) { ".csv" } else { ".txt" };
+        json!({"fileConvertIds": [{"key": id, "value": target}]})
+    };
+    let mut dl_args = Args::new();
+    dl_args.insert("body".into(), body);
+    let started = dispatch(client, "bulkDownload", &dl_args).await.map_err(|e| err(&e))?;
+    let Output::Json { value: started, .. } = started else { return Err("DocSpace did not start the download".into()) };
+    let mut ops: Vec<Value> = match started.get("response") {
+        Some(Value::Array(a)) => a.clone(),
+        Some(o @ Value::Object(_)) => vec![o.clone()],
+        _ => Vec::new(),
+    };
+    let waiting = operations::pending(&started);
+    if !waiting.is_empty() {
+        match operations::wait(client, &waiting, timeout, progress).await.map_err(|e| err(&e))? {
+            Waited::Finished(done) => ops = done,
+            Waited::TimedOut(_) => {
+                return Err(format!(
+                    "DocSpace is still converting {title} (operation {}); try again later, or check it with get_operation_statuses",
+                    waiting.join(", ")
+                ));
+            }
+        }
+    }
+    if let Some(failed) = ops.iter().find_map(operations::failure) {
+        return Err(format!("DocSpace could not convert {title}: {failed}"));
+    }
+    let url = ops
+        .iter()
+        .find_map(|o| o.get("url").and_then(Value::as_str))
+        .ok_or_else(|| format!("DocSpace finished the download of {title} without a link"))?;
+    let file = raw::get(client, url).await.map_err(|e| err(&e))?;
+    if !(200..300).contains(&file.status) {
+        return Err(format!(
+            "downloading {title} failed: HTTP {}: {}",
+            file.status,
+            docspace_mcp_client::dispatch::error_message(&file.body)
+        ));
+    }
+    let content = String::from_utf8_lossy(&file.body);
+    let total = content.chars().count();
+    let mut out: String = content.chars().take(max).collect();
+    if total > max {
+        out.push_str(&format!(
+            "\n\n[truncated: showing {max} of {total} characters of {title}; ask for more with a larger maxChars]"
+        ));
+    }
+    Ok(text(out))
+}

@@ -1,0 +1,160 @@
+//! Workflow tools and long file operations against the sandbox: a 25 MB
+//! binary through a chunked upload session, download-as-text with
+//! conversion and truncation, waiting on file operations with progress
+//! notifications observed by the rmcp client, and the answer past the deadline.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use docspace_mcp::sandbox::{self, Sandbox};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, NumberOrString, ProgressNotificationParam, ProgressToken, RequestMetaObject,
+};
+use rmcp::service::{NotificationContext, RunningService};
+use rmcp::transport::TokioChildProcess;
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use serde_json::{Value, json};
+use tokio::process::Command;
+
+use crate::common::server_command;
+
+/// An MCP client that records the progress notifications it receives.
+#[derive(Clone, Default)]
+struct Recorder {
+    progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+}
+
+impl ClientHandler for Recorder {
+    async fn on_progress(&self, params: ProgressNotificationParam, _context: NotificationContext<RoleClient>) {
+        self.progress.lock().unwrap().push(params);
+    }
+}
+
+async fn start(extra: &[(&str, &str)]) -> (Sandbox, RunningService<RoleClient, Recorder>, Recorder) {
+    let p = Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.unwrap();
+    let mut envs = vec![("DOCSPACE_BASE_URL", p.base_url()), ("DOCSPACE_API_KEY", sandbox::API_KEY)];
+    envs.extend_from_slice(extra);
+    let cmd = Command::from(server_command(&[], &envs));
+    let (transport, _) = TokioChildProcess::builder(cmd).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let recorder = Recorder::default();
+    let client = recorder.clone().serve(transport).await.unwrap();
+    (p, client, recorder)
+}
+
+async fn call(
+    c: &RunningService<RoleClient, Recorder>,
+    name: &str,
+    args: Value,
+    progress: Option<&str>,
+) -> CallToolResult {
+    let mut params = CallToolRequestParams::new(name.to_owned()).with_arguments(args.as_object().cloned().unwrap());
+    if let Some(token) = progress {
+        let mut meta = RequestMetaObject::default();
+        meta.set_progress_token(ProgressToken(NumberOrString::String(token.to_owned().into())));
+        params.meta = Some(meta);
+    }
+    c.call_tool(params).await.unwrap()
+}
+
+fn text(r: &CallToolResult) -> String {
+    r.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n")
+}
+
+#[tokio::test]
+async fn a_25_mb_binary_uploads_in_chunks_with_progress() {
+    let (p, c, recorder) = start(&[]).await;
+    let bytes: Vec<u8> = (0..25 * 1024 * 1024).map(|i: usize| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    let r = call(
+        &c,
+        "upload_file",
+        json!({"parentId": 1, "filename": "dataset.bin", "contentBase64": encoded}),
+        Some("up"),
+    )
+    .await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let v: Value = serde_json::from_str(&text(&r)).unwrap();
+    assert_eq!(v["chunks"], 3, "25 MiB in 10 MiB chunks");
+    assert_eq!(v["file"]["title"], "dataset.bin");
+    let stored = p
+        .inspect(|s| s.entries.values().find(|e| e.title == "dataset.bin").and_then(|e| e.content.clone()))
+        .flatten()
+        .unwrap();
+    assert!(stored == bytes, "the portal has exactly the bytes sent");
+    let progress = recorder.progress.lock().unwrap().clone();
+    assert_eq!(progress.len(), 3, "{progress:?}");
+    assert_eq!(progress.last().map(|p| p.progress), Some(bytes.len() as f64));
+
+    // A clash makes a numbered file unless asked for a new version.
+    let again = call(&c, "upload_file", json!({"parentId": 1, "filename": "dataset.bin", "content": "v2"}), None).await;
+    assert!(text(&again).contains("dataset (1).bin"), "{}", text(&again));
+    c.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn text_round_trips_and_long_content_is_cut_with_a_marker() {
+    let (_p, c, _) = start(&[]).await;
+    let notes = "Meeting notes\n\n- ship the MCP server\n- ünïcödé survives\n";
+    let up = call(&c, "upload_file", json!({"parentId": 1, "filename": "notes.docx", "content": notes}), None).await;
+    let id = serde_json::from_str::<Value>(&text(&up)).unwrap()["file"]["id"].as_i64().unwrap();
+    let down = call(&c, "download_file_as_text", json!({"fileId": id}), None).await;
+    assert_ne!(down.is_error, Some(true), "{}", text(&down));
+    assert_eq!(text(&down), notes);
+    let cut = call(&c, "download_file_as_text", json!({"fileId": id, "maxChars": 13}), None).await;
+    assert!(text(&cut).starts_with("Meeting notes\n\n[truncated: showing 13 of "), "{}", text(&cut));
+
+    let bad = call(&c, "upload_file", json!({"parentId": 1, "filename": "noextension", "content": "x"}), None).await;
+    assert!(bad.is_error == Some(true) && text(&bad).contains("extension"), "{}", text(&bad));
+    let bad = call(&c, "upload_file", json!({"parentId": 1, "filename": "a.txt", "contentBase64": "***"}), None).await;
+    assert!(bad.is_error == Some(true) && text(&bad).contains("contentBase64"), "{}", text(&bad));
+    let missing = call(&c, "download_file_as_text", json!({"fileId": 999_999}), None).await;
+    assert!(missing.is_error == Some(true) && text(&missing).contains("HTTP 404"), "{}", text(&missing));
+    c.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn file_operations_are_awaited_with_progress() {
+    let (p, c, recorder) = start(&[]).await;
+    p.set_operation_latency(3);
+    let welcome = p.inspect(|s| s.entries.values().find(|e| e.title == "Welcome.txt").map(|e| e.id)).flatten().unwrap();
+    let r = call(
+        &c,
+        "copy_batch_items",
+        json!({"body": {"fileIds": [welcome], "destFolderId": docspace_mcp::sandbox::store::ROOMS, "conflictResolveType": "Duplicate"}}),
+        Some("copy"),
+    )
+    .await;
+    // The rooms root refuses copies: an immediate error, nothing to wait for.
+    assert_eq!(r.is_error, Some(true), "{}", text(&r));
+    let r = call(
+        &c,
+        "copy_batch_items",
+        json!({"body": {"fileIds": [welcome], "destFolderId": 1, "conflictResolveType": "Duplicate"}}),
+        Some("copy"),
+    )
+    .await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let v: Value = serde_json::from_str(&text(&r)).unwrap();
+    assert_eq!(v["response"][0]["finished"], true, "the answer is the finished operation: {v}");
+    let progress = recorder.progress.lock().unwrap().clone();
+    assert!(!progress.is_empty(), "progress notifications arrived");
+    // rmcp's client sends its own token (the request id); all notifications carry that one token.
+    assert!(progress.windows(2).all(|w| w[0].progress_token == w[1].progress_token), "{progress:?}");
+    assert_eq!(progress.last().map(|p| p.progress), Some(100.0));
+    assert!(p.inspect(|s| s.entries.values().any(|e| e.title == "Welcome (1).txt")).unwrap());
+    c.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn past_the_deadline_the_answer_names_the_operation() {
+    let (p, c, _) = start(&[("DOCSPACE_OPERATION_TIMEOUT", "1")]).await;
+    p.set_operation_latency(1000);
+    let started = std::time::Instant::now();
+    let r = call(&c, "archive_room", json!({"id": p.inspect(|s| s.entries.values().find(|e| e.title == "Contracts").map(|e| e.id)).flatten().unwrap()}), None).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_ne!(r.is_error, Some(true), "not a failure: {}", text(&r));
+    let t = text(&r);
+    assert!(t.contains("Still running after 1 s") && t.contains("get_operation_statuses"), "{t}");
+    c.cancel().await.unwrap();
+}

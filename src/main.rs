@@ -50,7 +50,25 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
 }
 
+/// More tools than this in `tools/list` deserves a warning: several clients pass
+/// only the first ~40 tools to the model, and every tool costs context.
+const MANY_TOOLS: usize = 80;
+
 fn server_for(config: Config) -> DocSpaceServer {
+    if !config.options.dynamic && config.tools.len() > MANY_TOOLS {
+        // The stored JSON texts' lengths: no schema is parsed at start-up.
+        let bytes: usize = config
+            .tools
+            .iter()
+            .map(|t| t.input_schema.len() + t.output_schema.map_or(0, str::len) + t.description.len() + 200)
+            .sum();
+        tracing::warn!(
+            "offering {} tools (about {} tokens of tool definitions); many clients pass only the first ~40 tools to the model. \
+             Narrow the selection with DOCSPACE_TOOLSETS, or set DOCSPACE_DYNAMIC=1 to reach them all through six meta tools",
+            config.tools.len(),
+            bytes / 4
+        );
+    }
     match &config.client {
         Ok(_) => tracing::info!(
             tools = config.tools.len(),

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::tools::operations::{self, Progress, Waited};
 
 /// The workflow tools this build implements (each has a `[workflows.*]` entry).
-pub const NAMES: [&str; 2] = ["download_file_as_text", "upload_file"];
+pub const NAMES: [&str; 4] = ["download_file_as_text", "get_room_access_levels", "get_room_types", "upload_file"];
 
 /// Chunk size of upload sessions (DocSpace's own clients send 10 MiB chunks).
 pub const CHUNK: usize = 10 * 1024 * 1024;
@@ -31,6 +31,8 @@ pub async fn run(
     let outcome = match name {
         "upload_file" => upload_file(client, args, progress).await,
         "download_file_as_text" => download_file_as_text(client, args, timeout, progress).await,
+        "get_room_types" => Ok(room_types()),
+        "get_room_access_levels" => room_access_levels(client, args).await,
         other => Err(format!("the workflow `{other}` is not implemented by this build")),
     };
     match outcome {
@@ -182,4 +184,76 @@ async fn download_file_as_text(
         ));
     }
     Ok(text(out))
+}
+
+/// DocSpace's room types (`RoomType`): value, enum name, label, purpose.
+const ROOM_TYPES: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "FillingFormsRoom",
+        "Form filling room",
+        "Collect forms filled in by people, with the results kept in the room.",
+    ),
+    (2, "EditingRoom", "Collaboration room", "Edit documents together, with editing, reviewing and viewing rights."),
+    (5, "CustomRoom", "Custom room", "Any purpose, with every access level available."),
+    (6, "PublicRoom", "Public room", "Share documents with anyone through an external link, without an account."),
+    (
+        8,
+        "VirtualDataRoom",
+        "Virtual data room",
+        "Share documents securely, with watermarks, lifetimes and form filling.",
+    ),
+    (9, "AiRoom", "AI room", "Work with documents through an AI agent."),
+];
+
+/// DocSpace's room access levels (`FileShare` values valid in rooms).
+const ACCESS_LEVELS: &[(i64, &str, &str)] = &[
+    (0, "None", "No access (removes the member)"),
+    (2, "Read", "Viewer"),
+    (5, "Review", "Reviewer"),
+    (6, "Comment", "Commenter"),
+    (7, "FillForms", "Form filler"),
+    (9, "RoomManager", "Room manager"),
+    (10, "Editing", "Editor"),
+    (11, "ContentCreator", "Content creator"),
+];
+
+/// The levels a room type allows (besides None, which removes a member).
+fn allowed_levels(room_type: i64) -> &'static [i64] {
+    match room_type {
+        1 => &[7, 9, 11],
+        2 => &[2, 9, 10, 11],
+        5 => &[2, 5, 6, 9, 10, 11],
+        6 => &[9, 11],
+        8 => &[2, 7, 9, 10, 11],
+        _ => &[2, 5, 6, 7, 9, 10, 11],
+    }
+}
+
+fn room_types() -> CallToolResult {
+    let list: Vec<Value> = ROOM_TYPES
+        .iter()
+        .map(|(value, name, title, purpose)| json!({"roomType": value, "name": name, "title": title, "purpose": purpose}))
+        .collect();
+    text(Value::Array(list).to_string())
+}
+
+async fn room_access_levels(client: &Client, args: &Args) -> Result<CallToolResult, String> {
+    let id = args.get("roomId").and_then(|v| v.as_i64().or_else(|| v.as_str()?.trim().parse().ok()));
+    let id = id.ok_or("missing or invalid argument `roomId` (a room id, an integer)")?;
+    let mut room_args = Args::new();
+    room_args.insert("id".into(), json!(id));
+    let room = response(dispatch(client, "getRoomInfo", &room_args).await.map_err(|e| err(&e))?)?;
+    let room_type = room
+        .get("roomType")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| format!("{id} is not a room (it has no roomType)"))?;
+    let allowed = allowed_levels(room_type);
+    let levels: Vec<Value> = ACCESS_LEVELS
+        .iter()
+        .filter(|(v, _, _)| *v == 0 || allowed.contains(v))
+        .map(|(value, name, title)| json!({"access": value, "name": name, "title": title}))
+        .collect();
+    let kind = ROOM_TYPES.iter().find(|t| t.0 == room_type).map_or("room", |t| t.2);
+    Ok(text(json!({"roomId": id, "roomType": room_type, "roomTypeTitle": kind, "accessLevels": levels}).to_string()))
 }

@@ -29,7 +29,7 @@ fn list_filters_by_toolset() {
     assert!(json.iter().all(|t| t["inputSchema"]["type"] == "object"));
     let all: Vec<Value> =
         serde_json::from_str(&run(&["tools", "list", "--toolsets", "all", "--json"]).unwrap()).unwrap();
-    assert_eq!(all.len(), 595);
+    assert_eq!(all.len(), 597);
 }
 
 #[test]
@@ -53,7 +53,7 @@ fn show_prints_the_definition() {
 fn info_reports_version_and_normalisation() {
     let text = run(&["tools", "info"]).unwrap();
     assert!(text.contains("DocSpace API version: 3.7.0"));
-    assert!(text.contains("Catalogue: 595 tools (593 operations, 2 workflows)"), "{text}");
+    assert!(text.contains("Catalogue: 597 tools (593 operations, 4 workflows)"), "{text}");
     assert!(text.contains("multipart-body"));
 }
 
@@ -61,7 +61,7 @@ fn info_reports_version_and_normalisation() {
 fn toolsets_lists_counts() {
     let json: Vec<Value> = serde_json::from_str(&run(&["tools", "toolsets", "--json"]).unwrap()).unwrap();
     let total: u64 = json.iter().map(|t| t["tools"].as_u64().unwrap()).sum();
-    assert_eq!(total, 595);
+    assert_eq!(total, 597);
 }
 
 #[test]

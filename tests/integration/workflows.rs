@@ -158,3 +158,20 @@ async fn past_the_deadline_the_answer_names_the_operation() {
     assert!(t.contains("Still running after 1 s") && t.contains("get_operation_statuses"), "{t}");
     c.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn room_types_and_the_access_levels_a_room_allows() {
+    let (p, c, _) = start(&[]).await;
+    let types: Value = serde_json::from_str(&text(&call(&c, "get_room_types", json!({}), None).await)).unwrap();
+    assert!(types.as_array().unwrap().iter().any(|t| t["roomType"] == 6 && t["title"] == "Public room"), "{types}");
+    let marketing = p.inspect(|s| s.entries.values().find(|e| e.title == "Marketing").map(|e| e.id)).flatten().unwrap();
+    let r = call(&c, "get_room_access_levels", json!({"roomId": marketing}), None).await;
+    let v: Value = serde_json::from_str(&text(&r)).unwrap();
+    assert_eq!(v["roomTypeTitle"], "Collaboration room");
+    let levels: Vec<i64> =
+        v["accessLevels"].as_array().unwrap().iter().map(|l| l["access"].as_i64().unwrap()).collect();
+    assert_eq!(levels, [0, 2, 9, 10, 11]);
+    let r = call(&c, "get_room_access_levels", json!({"roomId": 1}), None).await;
+    assert!(r.is_error == Some(true) && text(&r).contains("HTTP 404"), "My documents is not a room: {}", text(&r));
+    c.cancel().await.unwrap();
+}

@@ -177,7 +177,7 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
                 extra_toolsets: curation.toolsets.clone(),
                 method: method.to_uppercase(),
                 path: path.clone(),
-                output_schema: output_schema(doc, op),
+                output_schema: if curation.output_schema { output_schema(doc, op) } else { None },
                 input_schema: input,
                 read_only,
                 destructive: !read_only && destructive,
@@ -362,23 +362,25 @@ fn apply_curation(
     hidden: &[String],
     defaults: &BTreeMap<String, toml::Value>,
 ) -> Result<()> {
-    let Some(obj) = input.as_object_mut() else {
-        return Ok(());
-    };
+    let Some(obj) = input.as_object_mut() else { return Ok(()) };
     let known: BTreeSet<String> =
         obj.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default();
-    for name in hidden.iter().chain(defaults.keys()) {
+    let (nested, top): (Vec<&String>, Vec<&String>) = hidden.iter().partition(|h| h.contains('.'));
+    for name in top.iter().copied().chain(defaults.keys()) {
         if !known.contains(name) {
             return Err(Error::Overlay(format!(
-                "[tools.{operationId}] names parameter `{name}`, which the operation does not have (it has: {})",
-                known.iter().cloned().collect::<Vec<_>>().join(", "),
-                operationId = operation_id
+                "[tools.{operation_id}] names parameter `{name}`, which the operation does not have (it has: {})",
+                known.iter().cloned().collect::<Vec<_>>().join(", ")
             )));
         }
     }
+    for path in nested {
+        remove_member(obj, path)
+            .map_err(|why| Error::Overlay(format!("[tools.{operation_id}] hidden `{path}`: {why}")))?;
+    }
     if let Some(props) = obj.get_mut("properties").and_then(Value::as_object_mut) {
-        for name in hidden {
-            props.remove(name);
+        for name in &top {
+            props.remove(name.as_str());
         }
         for (name, value) in defaults {
             if let Some(p) = props.get_mut(name).and_then(Value::as_object_mut) {
@@ -387,12 +389,31 @@ fn apply_curation(
         }
     }
     if let Some(Value::Array(required)) = obj.get_mut("required") {
-        required.retain(|r| r.as_str().is_some_and(|r| !hidden.iter().any(|h| h == r) && !defaults.contains_key(r)));
+        required
+            .retain(|r| r.as_str().is_some_and(|r| !top.iter().any(|h| h.as_str() == r) && !defaults.contains_key(r)));
         if required.is_empty() {
             obj.remove("required");
         }
     }
     Ok(())
+}
+
+/// Removes `a.b.c` from an object schema (and from its parent's `required`).
+fn remove_member(schema: &mut Map<String, Value>, path: &str) -> std::result::Result<(), String> {
+    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
+    let props = schema.get_mut("properties").and_then(Value::as_object_mut).ok_or("not an object with properties")?;
+    if rest.is_empty() {
+        props.remove(head).ok_or_else(|| format!("no member `{head}`"))?;
+        if let Some(Value::Array(required)) = schema.get_mut("required") {
+            required.retain(|r| r.as_str() != Some(head));
+            if required.is_empty() {
+                schema.remove("required");
+            }
+        }
+        return Ok(());
+    }
+    let child = props.get_mut(head).and_then(Value::as_object_mut).ok_or_else(|| format!("no member `{head}`"))?;
+    remove_member(child, rest)
 }
 
 fn output_schema(doc: &Value, op: &Value) -> Option<Value> {

@@ -85,7 +85,8 @@ pub struct ToolOverlay {
     /// Further toolsets the tool belongs to (curated ones such as `files`).
     #[serde(default)]
     pub toolsets: Vec<String>,
-    /// Parameters removed from the input schema (their default, if any, is sent).
+    /// Parameters removed from the input schema (their default, if any, is
+    /// sent); `body.member` (or deeper, `body.a.b`) removes a body member.
     #[serde(default)]
     pub hidden: Vec<String>,
     /// Default values for parameters, shown in the schema and applied when absent.
@@ -100,6 +101,9 @@ pub struct ToolOverlay {
     /// free it for a workflow tool of that name).
     #[serde(default = "yes")]
     pub generated_alias: bool,
+    /// Whether the tool keeps its output schema (false saves its tokens in `tools/list`).
+    #[serde(default = "yes")]
+    pub output_schema: bool,
 }
 
 fn yes() -> bool {
@@ -119,6 +123,7 @@ impl Default for ToolOverlay {
             read_only: None,
             exclude: false,
             generated_alias: true,
+            output_schema: true,
         }
     }
 }

@@ -154,3 +154,27 @@ fn a_workflow_that_collides_or_is_malformed_fails() {
     );
     assert!(e.contains("type = \"object\""), "{e}");
 }
+
+#[test]
+fn nested_body_members_can_be_hidden_and_output_schemas_dropped() {
+    let p = prepare("mini-3.0.yaml");
+    let c = catalogue(
+        &p,
+        r#"
+        [tools.createRoom]
+        hidden = ["body.tags", "body.title"]
+        output_schema = false
+        "#,
+    );
+    let t = tool(&c, "create_room");
+    let body = &t.input_schema["properties"]["body"];
+    assert!(body["properties"].get("tags").is_none() && body["properties"].get("title").is_none());
+    assert!(body["properties"].get("roomType").is_some());
+    assert!(body.get("required").is_none(), "a hidden member leaves `required`");
+    assert!(t.output_schema.is_none());
+    assert!(tool(&c, "get_file_info").output_schema.is_some(), "other tools keep theirs");
+    let e = build_error("[tools.createRoom]\nhidden = [\"body.nope\"]\n");
+    assert!(e.contains("hidden `body.nope`") && e.contains("no member `nope`"), "{e}");
+    let e = build_error("[tools.getFileInfo]\nhidden = [\"fileId.x\"]\n");
+    assert!(e.contains("hidden `fileId.x`"), "{e}");
+}

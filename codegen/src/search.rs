@@ -3,87 +3,15 @@
 //! path segments and parameter names (name words weigh 3, title words 2, the
 //! rest 1).
 //!
-//! [`tokens`] is the one tokenizer; the runtime copy in the root crate's
-//! `tools/search.rs` must agree with it (a test there checks).
+//! [`tokens`] (in `tokens.rs`) is shared with the runtime, which includes the
+//! same file.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use crate::catalogue::Catalogue;
-
-/// Words that carry no meaning for search.
-pub const STOPWORDS: &[&str] = &[
-    "a",
-    "an",
-    "and",
-    "are",
-    "as",
-    "at",
-    "be",
-    "by",
-    "for",
-    "from",
-    "in",
-    "into",
-    "is",
-    "it",
-    "its",
-    "of",
-    "on",
-    "or",
-    "the",
-    "this",
-    "that",
-    "to",
-    "with",
-    "specified",
-    "request",
-    "returns",
-    "return",
-];
-
-/// Lower-case search terms of `text`: words split at non-alphanumerics and at
-/// camelCase humps, stopwords dropped, simple plurals folded.
-pub fn tokens(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut word = String::new();
-    let mut prev_lower = false;
-    let flush = |word: &mut String, out: &mut Vec<String>| {
-        if !word.is_empty() {
-            let w = fold(&word.to_lowercase());
-            if !STOPWORDS.contains(&w.as_str()) {
-                out.push(w);
-            }
-            word.clear();
-        }
-    };
-    for c in text.chars() {
-        if c.is_alphanumeric() {
-            if c.is_uppercase() && prev_lower {
-                flush(&mut word, &mut out);
-            }
-            prev_lower = c.is_lowercase() || c.is_ascii_digit();
-            word.push(c);
-        } else {
-            prev_lower = false;
-            flush(&mut word, &mut out);
-        }
-    }
-    flush(&mut word, &mut out);
-    out
-}
-
-/// `rooms` → `room`, `entries` → `entry`; leaves `access`, `status`, `is` alone.
-fn fold(w: &str) -> String {
-    if w.len() > 4 && w.ends_with("ies") {
-        return format!("{}y", &w[..w.len() - 3]);
-    }
-    if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") {
-        return w[..w.len() - 1].to_owned();
-    }
-    w.to_owned()
-}
+pub use crate::tokens::{STOPWORDS, tokens};
 
 /// Postings (tool index, term frequency) per term, and each tool's length.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -1,78 +1,12 @@
 //! `search_tools`: BM25 ranking over the index `codegen` built at compile
 //! time (`SEARCH_TERMS`, `SEARCH_DOC_LEN`). Only the query is tokenized at
-//! run time, with the same rules as `docspace_mcp_codegen::search::tokens`.
+//! run time, by the very file codegen uses (`codegen/src/tokens.rs`).
 
 use crate::tools::catalogue::{self, TOOLS, ToolDef};
 
-const STOPWORDS: &[&str] = &[
-    "a",
-    "an",
-    "and",
-    "are",
-    "as",
-    "at",
-    "be",
-    "by",
-    "for",
-    "from",
-    "in",
-    "into",
-    "is",
-    "it",
-    "its",
-    "of",
-    "on",
-    "or",
-    "the",
-    "this",
-    "that",
-    "to",
-    "with",
-    "specified",
-    "request",
-    "returns",
-    "return",
-];
-
-/// The query's terms (same rules as the compile-time tokenizer).
-pub fn tokens(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut word = String::new();
-    let mut prev_lower = false;
-    let flush = |word: &mut String, out: &mut Vec<String>| {
-        if !word.is_empty() {
-            let w = fold(&word.to_lowercase());
-            if !STOPWORDS.contains(&w.as_str()) {
-                out.push(w);
-            }
-            word.clear();
-        }
-    };
-    for c in text.chars() {
-        if c.is_alphanumeric() {
-            if c.is_uppercase() && prev_lower {
-                flush(&mut word, &mut out);
-            }
-            prev_lower = c.is_lowercase() || c.is_ascii_digit();
-            word.push(c);
-        } else {
-            prev_lower = false;
-            flush(&mut word, &mut out);
-        }
-    }
-    flush(&mut word, &mut out);
-    out
-}
-
-fn fold(w: &str) -> String {
-    if w.len() > 4 && w.ends_with("ies") {
-        return format!("{}y", w.get(..w.len() - 3).unwrap_or(w));
-    }
-    if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") {
-        return w.get(..w.len() - 1).unwrap_or(w).to_owned();
-    }
-    w.to_owned()
-}
+#[path = "../../codegen/src/tokens.rs"]
+mod tokens;
+pub use tokens::{STOPWORDS, tokens};
 
 /// Words people use for what DocSpace's API calls otherwise (query side only;
 /// an expansion counts half).
@@ -142,19 +76,6 @@ pub fn search(query: &str, allowed: impl Fn(&ToolDef) -> bool, limit: usize) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn agrees_with_the_compile_time_tokenizer() {
-        for text in [
-            "getFileInfo",
-            "Uploads a file to the specified folder.",
-            "Access entries, status of rooms; X-Mcp-Api-Key v2 éditions",
-            "get_room_security_info",
-            "",
-        ] {
-            assert_eq!(tokens(text), docspace_mcp_codegen::search::tokens(text), "{text}");
-        }
-    }
 
     fn top(query: &str, n: usize) -> Vec<&'static str> {
         search(query, |_| true, n).into_iter().map(|(t, _)| t.name).collect()

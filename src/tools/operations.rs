@@ -34,14 +34,18 @@ impl Progress {
     }
 }
 
-/// The ids of operations in a DocSpace answer that are not finished yet.
-pub fn pending(value: &Value) -> Vec<String> {
-    let items: Vec<&Value> = match value.get("response") {
+/// The items of a DocSpace answer's `response` (an array, or one object).
+pub fn items(value: &Value) -> Vec<&Value> {
+    match value.get("response") {
         Some(Value::Array(items)) => items.iter().collect(),
         Some(item @ Value::Object(_)) => vec![item],
         _ => Vec::new(),
-    };
-    items
+    }
+}
+
+/// The ids of operations in a DocSpace answer that are not finished yet.
+pub fn pending(value: &Value) -> Vec<String> {
+    items(value)
         .into_iter()
         .filter(|op| op.get("finished") == Some(&Value::Bool(false)) && op.get("progress").is_some())
         .filter_map(|op| op.get("id").and_then(Value::as_str).map(str::to_owned))

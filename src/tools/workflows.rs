@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use docspace_mcp_client::dispatch::{Args, CallError, Output};
+use docspace_mcp_client::dispatch::{Args, CallError, Output, optional, required};
 use docspace_mcp_client::reqwest::multipart::{Form, Part};
 use docspace_mcp_client::{Client, dispatch, raw};
 use rmcp::model::{CallToolResult, ContentBlock};
@@ -57,8 +57,7 @@ fn response(out: Output) -> Result<Value, String> {
 }
 
 async fn upload_file(client: &Client, args: &Args, progress: Option<&Progress>) -> Result<CallToolResult, String> {
-    let folder = args.get("parentId").and_then(|v| v.as_i64().or_else(|| v.as_str()?.trim().parse().ok()));
-    let folder = folder.ok_or("missing or invalid argument `parentId` (a folder id, an integer)")?;
+    let folder: i64 = required(args, "parentId").map_err(|e| err(&e))?;
     let filename = args.get("filename").and_then(Value::as_str).map(str::trim).filter(|f| !f.is_empty());
     let filename = filename.ok_or("missing required argument `filename`")?;
     if !filename.contains('.') || filename.ends_with('.') {
@@ -74,7 +73,7 @@ async fn upload_file(client: &Client, args: &Args, progress: Option<&Progress>) 
             .map_err(|e| format!("argument `contentBase64` is not valid base64: {e}"))?,
         (None, None) => return Err("missing argument: give `content` (text) or `contentBase64` (bytes)".into()),
     };
-    let create_new = args.get("createNewIfExist").and_then(Value::as_bool).unwrap_or(true);
+    let create_new = optional::<bool>(args, "createNewIfExist").map_err(|e| err(&e))?.unwrap_or(true);
     let mut session_args = Args::new();
     session_args.insert("folderId".into(), json!(folder));
     session_args
@@ -124,9 +123,8 @@ async fn download_file_as_text(
     timeout: Duration,
     progress: Option<&Progress>,
 ) -> Result<CallToolResult, String> {
-    let id = args.get("fileId").and_then(|v| v.as_i64().or_else(|| v.as_str()?.trim().parse().ok()));
-    let id = id.ok_or("missing or invalid argument `fileId` (a file id, an integer)")?;
-    let max = args.get("maxChars").and_then(Value::as_u64).unwrap_or(100_000).clamp(1, 1_000_000);
+    let id: i64 = required(args, "fileId").map_err(|e| err(&e))?;
+    let max = optional::<u64>(args, "maxChars").map_err(|e| err(&e))?.unwrap_or(100_000).clamp(1, 1_000_000);
     let max = usize::try_from(max).unwrap_or(100_000);
     let mut info_args = Args::new();
     info_args.insert("fileId".into(), json!(id));
@@ -143,11 +141,7 @@ async fn download_file_as_text(
     dl_args.insert("body".into(), body);
     let started = dispatch(client, "bulkDownload", &dl_args).await.map_err(|e| err(&e))?;
     let Output::Json { value: started, .. } = started else { return Err("DocSpace did not start the download".into()) };
-    let mut ops: Vec<Value> = match started.get("response") {
-        Some(Value::Array(a)) => a.clone(),
-        Some(o @ Value::Object(_)) => vec![o.clone()],
-        _ => Vec::new(),
-    };
+    let mut ops: Vec<Value> = operations::items(&started).into_iter().cloned().collect();
     let waiting = operations::pending(&started);
     if !waiting.is_empty() {
         match operations::wait(client, &waiting, timeout, progress).await.map_err(|e| err(&e))? {
@@ -239,8 +233,7 @@ fn room_types() -> CallToolResult {
 }
 
 async fn room_access_levels(client: &Client, args: &Args) -> Result<CallToolResult, String> {
-    let id = args.get("roomId").and_then(|v| v.as_i64().or_else(|| v.as_str()?.trim().parse().ok()));
-    let id = id.ok_or("missing or invalid argument `roomId` (a room id, an integer)")?;
+    let id: i64 = required(args, "roomId").map_err(|e| err(&e))?;
     let mut room_args = Args::new();
     room_args.insert("id".into(), json!(id));
     let room = response(dispatch(client, "getRoomInfo", &room_args).await.map_err(|e| err(&e))?)?;

@@ -107,6 +107,7 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
     let global_security = doc.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty());
 
     let mut all_ids = BTreeSet::new();
+    let mut toolset_tags: BTreeMap<String, String> = BTreeMap::new();
     let mut tools = Vec::new();
     let mut excluded = Vec::new();
     let paths = doc.get("paths").and_then(Value::as_object).ok_or_else(|| Error::Spec("no `paths`".into()))?;
@@ -133,6 +134,7 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
                 .and_then(Value::as_str)
                 .unwrap_or("Other");
             let toolset = naming::toolset_name(tag);
+            toolset_tags.entry(toolset.clone()).or_insert_with(|| tag.to_owned());
             let group = tag_groups.get(tag).map_or_else(|| toolset.clone(), |g| naming::toolset_name(g));
             let params: Vec<Value> = shared
                 .iter()
@@ -198,7 +200,7 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
 
     let mut toolsets: BTreeMap<String, ToolsetSpec> = BTreeMap::new();
     for t in &tools {
-        let tag = if t.workflow { String::new() } else { tag_of(&tag_groups, &t.toolset, doc).unwrap_or_default() };
+        let tag = toolset_tags.get(&t.toolset).cloned().unwrap_or_default();
         toolsets.entry(t.toolset.clone()).or_insert_with(|| ToolsetSpec {
             name: t.toolset.clone(),
             description: tag_descriptions.get(&tag).cloned().unwrap_or_default(),
@@ -258,26 +260,6 @@ fn workflow(name: &str, w: &crate::overlay::WorkflowOverlay) -> Result<ToolSpec>
         public: false,
         workflow: true,
     })
-}
-
-fn tag_of(groups: &BTreeMap<String, String>, toolset: &str, doc: &Value) -> Option<String> {
-    let mut tags: Vec<String> = groups.keys().cloned().collect();
-    tags.extend(
-        doc.get("tags")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|t| t.get("name")?.as_str().map(str::to_owned)),
-    );
-    // Tags used by operations but never declared (e.g. `People / Email`).
-    for item in doc.get("paths").and_then(Value::as_object).into_iter().flat_map(|p| p.values()) {
-        for m in METHODS {
-            if let Some(t) = item.get(m).and_then(|op| op.pointer("/tags/0")).and_then(Value::as_str) {
-                tags.push(t.to_owned());
-            }
-        }
-    }
-    tags.into_iter().find(|t| naming::toolset_name(t) == toolset)
 }
 
 fn tag_groups(doc: &Value) -> BTreeMap<String, String> {

@@ -124,6 +124,11 @@ fn answer(result: Result<Value, Refusal>) -> Response {
     }
 }
 
+/// Runs a store operation that can itself refuse.
+fn try_store<T>(s: &Shared, f: impl FnOnce(&mut Store) -> Result<T, Refusal>) -> Result<T, Refusal> {
+    with_store(s, f).and_then(|r| r)
+}
+
 fn with_store<T>(s: &Shared, f: impl FnOnce(&mut Store) -> T) -> Result<T, Refusal> {
     let mut guard = s.store.lock().map_err(|_| Refusal { status: 500, message: "sandbox state is poisoned".into() })?;
     Ok(f(&mut guard))
@@ -218,9 +223,7 @@ impl Paging {
 }
 
 async fn self_profile(State(s): St) -> Response {
-    answer(
-        with_store(&s, |st| st.me().map(store::User::full)).and_then(|u| u.ok_or_else(|| Refusal::not_found("user"))),
-    )
+    answer(try_store(&s, |st| st.me().map(store::User::full).ok_or_else(|| Refusal::not_found("user"))))
 }
 
 async fn people(State(s): St, Query(p): Query<Paging>) -> Response {
@@ -236,7 +239,7 @@ async fn people(State(s): St, Query(p): Query<Paging>) -> Response {
 
 fn content(s: &Shared, id: i64, p: &Paging) -> Response {
     let (filter, start, count) = p.parts();
-    answer(with_store(s, |st| st.content_json(id, &filter, start, count)).and_then(|r| r))
+    answer(try_store(s, |st| st.content_json(id, &filter, start, count)))
 }
 
 async fn my_documents(State(s): St, Query(p): Query<Paging>) -> Response {
@@ -293,39 +296,39 @@ async fn create_room(State(s): St, body: Bytes) -> Response {
     let run = || -> Result<Value, Refusal> {
         let b = body_of(&body)?;
         let room_type = int_of(&b, "roomType").unwrap_or(6);
-        with_store(&s, |st| st.create_room(str_of(&b, "title"), room_type))?
+        try_store(&s, |st| st.create_room(str_of(&b, "title"), room_type))
     };
     answer(run())
 }
 
 async fn room_info(State(s): St, Path(id): Path<i64>) -> Response {
-    answer(with_store(&s, |st| st.room(id).map(|r| st.folder_json(r))).and_then(|r| r))
+    answer(try_store(&s, |st| st.room(id).map(|r| st.folder_json(r))))
 }
 
 async fn update_room(State(s): St, Path(id): Path<i64>, body: Bytes) -> Response {
     let run = || -> Result<Value, Refusal> {
         let b = body_of(&body)?;
-        with_store(&s, |st| {
+        try_store(&s, |st| {
             st.room(id)?;
             match b.get("title").and_then(Value::as_str) {
                 Some(t) => st.rename(id, t, true),
                 None => st.room(id).map(|r| st.folder_json(r)),
             }
-        })?
+        })
     };
     answer(run())
 }
 
 async fn archive_room(State(s): St, Path(id): Path<i64>) -> Response {
-    answer(with_store(&s, |st| st.archive_room(id, true)).and_then(|r| r))
+    answer(try_store(&s, |st| st.archive_room(id, true)))
 }
 
 async fn unarchive_room(State(s): St, Path(id): Path<i64>) -> Response {
-    answer(with_store(&s, |st| st.archive_room(id, false)).and_then(|r| r))
+    answer(try_store(&s, |st| st.archive_room(id, false)))
 }
 
 async fn room_members(State(s): St, Path(id): Path<i64>) -> Response {
-    answer(with_store(&s, |st| st.members_json(id).map(Value::Array)).and_then(|r| r))
+    answer(try_store(&s, |st| st.members_json(id).map(Value::Array)))
 }
 
 async fn share_room(State(s): St, Path(id): Path<i64>, body: Bytes) -> Response {
@@ -344,19 +347,19 @@ async fn share_room(State(s): St, Path(id): Path<i64>, body: Bytes) -> Response 
                 )
             })
             .collect();
-        with_store(&s, |st| st.share_room(id, &invitations))?
+        try_store(&s, |st| st.share_room(id, &invitations))
     };
     answer(run())
 }
 
 async fn folder_info(State(s): St, Path(id): Path<i64>) -> Response {
-    answer(with_store(&s, |st| st.folder(id).map(|f| st.folder_json(f))).and_then(|r| r))
+    answer(try_store(&s, |st| st.folder(id).map(|f| st.folder_json(f))))
 }
 
 async fn create_folder(State(s): St, Path(id): Path<i64>, body: Bytes) -> Response {
     let run = || -> Result<Value, Refusal> {
         let b = body_of(&body)?;
-        with_store(&s, |st| st.create_folder(id, str_of(&b, "title")))?
+        try_store(&s, |st| st.create_folder(id, str_of(&b, "title")))
     };
     answer(run())
 }
@@ -364,29 +367,29 @@ async fn create_folder(State(s): St, Path(id): Path<i64>, body: Bytes) -> Respon
 async fn rename_folder(State(s): St, Path(id): Path<i64>, body: Bytes) -> Response {
     let run = || -> Result<Value, Refusal> {
         let b = body_of(&body)?;
-        with_store(&s, |st| st.rename(id, str_of(&b, "title"), true))?
+        try_store(&s, |st| st.rename(id, str_of(&b, "title"), true))
     };
     answer(run())
 }
 
 async fn delete_folder(State(s): St, Path(id): Path<i64>) -> Response {
-    answer(with_store(&s, |st| st.delete(&[], &[id]).map(|op| json!([op]))).and_then(|r| r))
+    answer(try_store(&s, |st| st.delete(&[], &[id]).map(|op| json!([op]))))
 }
 
 async fn file_info(State(s): St, Path(id): Path<i64>) -> Response {
-    answer(with_store(&s, |st| st.file(id).map(|f| st.file_json(f))).and_then(|r| r))
+    answer(try_store(&s, |st| st.file(id).map(|f| st.file_json(f))))
 }
 
 async fn update_file(State(s): St, Path(id): Path<i64>, body: Bytes) -> Response {
     let run = || -> Result<Value, Refusal> {
         let b = body_of(&body)?;
-        with_store(&s, |st| st.rename(id, str_of(&b, "title"), false))?
+        try_store(&s, |st| st.rename(id, str_of(&b, "title"), false))
     };
     answer(run())
 }
 
 async fn delete_file(State(s): St, Path(id): Path<i64>) -> Response {
-    answer(with_store(&s, |st| st.delete(&[id], &[]).map(|op| json!([op]))).and_then(|r| r))
+    answer(try_store(&s, |st| st.delete(&[id], &[]).map(|op| json!([op]))))
 }
 
 #[derive(Debug, Deserialize)]
@@ -410,7 +413,7 @@ async fn transfer(s: &Shared, body: &Bytes, copy: bool) -> Response {
             _ => int_of(&b, "conflictResolveType").unwrap_or(2),
         };
         let (files, folders) = (ids_of(&b, "fileIds"), ids_of(&b, "folderIds"));
-        with_store(s, |st| st.transfer(&files, &folders, dest, copy, conflict).map(|op| json!([op])))?
+        try_store(s, |st| st.transfer(&files, &folders, dest, copy, conflict).map(|op| json!([op])))
     };
     answer(run())
 }
@@ -427,7 +430,7 @@ async fn delete_items(State(s): St, body: Bytes) -> Response {
     let run = || -> Result<Value, Refusal> {
         let b = body_of(&body)?;
         let (files, folders) = (ids_of(&b, "fileIds"), ids_of(&b, "folderIds"));
-        with_store(&s, |st| st.delete(&files, &folders).map(|op| json!([op])))?
+        try_store(&s, |st| st.delete(&files, &folders).map(|op| json!([op])))
     };
     answer(run())
 }
@@ -446,7 +449,7 @@ async fn bulk_download(State(s): St, body: Bytes) -> Response {
             files.push((key, item.get("value").and_then(Value::as_str).map(str::to_owned)));
         }
         let base = base(&s);
-        with_store(&s, |st| st.bulk_download(&base, &files).map(|op| json!([op])))?
+        try_store(&s, |st| st.bulk_download(&base, &files).map(|op| json!([op])))
     };
     answer(run())
 }
@@ -494,7 +497,7 @@ async fn upload_into(s: &Shared, folder: i64, create_new: bool, form: Multipart)
         Err(r) => return refuse(&r),
     };
     let name = name.unwrap_or_else(|| "Upload.bin".into());
-    answer(with_store(s, |st| st.store_upload(folder, &name, &data, create_new)).and_then(|r| r))
+    answer(try_store(s, |st| st.store_upload(folder, &name, &data, create_new)))
 }
 
 async fn upload_file(State(s): St, Path(id): Path<i64>, Query(q): Query<UploadQuery>, form: Multipart) -> Response {
@@ -510,7 +513,7 @@ async fn create_session(State(s): St, Path(id): Path<i64>, body: Bytes) -> Respo
         let b = body_of(&body)?;
         let size = b.get("fileSize").and_then(Value::as_u64).ok_or_else(|| Refusal::bad("`fileSize` is required"))?;
         let create_new = b.get("createNewIfExist").and_then(Value::as_bool).unwrap_or(false);
-        let session = with_store(&s, |st| st.create_upload(id, str_of(&b, "fileName"), size, create_new))??;
+        let session = try_store(&s, |st| st.create_upload(id, str_of(&b, "fileName"), size, create_new))?;
         let location = format!("{}/ChunkedUploader.ashx?uid={session}", base(&s));
         Ok(
             json!({"success": true, "data": {"id": session, "path": [id], "created": "2025-06-02T09:30:00", "expired": "2025-06-03T09:30:00",
@@ -547,7 +550,7 @@ async fn chunked_uploader(State(s): St, Query(q): Query<UidQuery>, form: Multipa
         Ok((_, c)) => c,
         Err(r) => return chunk_answer(Err(r)),
     };
-    chunk_answer(with_store(&s, |st| st.upload_chunk(&uid, &chunk)).and_then(|r| r))
+    chunk_answer(try_store(&s, |st| st.upload_chunk(&uid, &chunk)))
 }
 
 async fn session_chunk(State(s): St, Path((_folder, session)): Path<(i64, String)>, form: Multipart) -> Response {
@@ -555,7 +558,7 @@ async fn session_chunk(State(s): St, Path((_folder, session)): Path<(i64, String
         Ok((_, c)) => c,
         Err(r) => return refuse(&r),
     };
-    match with_store(&s, |st| st.upload_chunk(&session, &chunk)).and_then(|r| r) {
+    match try_store(&s, |st| st.upload_chunk(&session, &chunk)) {
         Ok((received, file)) => ok(json!({"bytesUploaded": received, "file": file})),
         Err(r) => refuse(&r),
     }

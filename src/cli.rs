@@ -3,7 +3,6 @@
 //! Output goes to an explicit writer (stdout from `main`), never through
 //! `println!`: when the server speaks MCP over stdio, stdout is the protocol.
 
-use std::collections::BTreeSet;
 use std::io::Write;
 
 use clap::{Args, Parser, Subcommand};
@@ -108,14 +107,6 @@ pub enum Error {
     /// No tool has this name.
     #[error("no tool is named `{0}`; `docspace-mcp tools list` shows every name")]
     UnknownTool(String),
-    /// Unknown toolset names.
-    #[error("unknown toolset(s): {unknown}. Valid toolsets: all, {valid}")]
-    UnknownToolsets {
-        /// The names not found.
-        unknown: String,
-        /// Every valid name.
-        valid: String,
-    },
     /// The selection is not valid.
     #[error(transparent)]
     Selection(selection::Error),
@@ -140,12 +131,10 @@ pub fn run_tools(command: ToolsCommand, out: &mut dyn Write) -> Result<(), Error
     }
 }
 
-/// The tools of `toolsets` (all tools when empty or `all`), as the server would select them.
+/// The tools of `toolsets` as the server would select them (the default
+/// catalogue when empty, every tool for `all`).
 pub fn select(toolsets: &[String]) -> Result<Vec<&'static ToolDef>, Error> {
-    selection::select(toolsets, &[], &[], false).map_err(|e| match e {
-        selection::Error::UnknownToolsets { unknown, valid, .. } => Error::UnknownToolsets { unknown, valid },
-        other => Error::Selection(other),
-    })
+    selection::select(toolsets, &[], &[], false).map_err(Error::Selection)
 }
 
 fn hints(t: &ToolDef) -> String {
@@ -178,15 +167,7 @@ fn list(args: &ListArgs, out: &mut dyn Write) -> Result<(), Error> {
         total += size;
         writeln!(out, "{:<width$}  {:<ts_width$}  {:<8}  {:>6}", t.name, t.toolset, hints(t), size)?;
     }
-    let toolsets: BTreeSet<&str> = tools.iter().map(|t| t.toolset).collect();
-    writeln!(
-        out,
-        "{} tools in {} toolsets; {} bytes of tool definitions (~{} tokens)",
-        tools.len(),
-        toolsets.len(),
-        total,
-        total / 4
-    )?;
+    writeln!(out, "{} tools; {} bytes of tool definitions (~{} tokens)", tools.len(), total, total / 4)?;
     Ok(())
 }
 
@@ -202,6 +183,7 @@ fn show(name: &str, out: &mut dyn Write) -> Result<(), Error> {
                 "path": tool.path,
                 "toolsets": tool.toolsets().collect::<Vec<_>>(),
                 "aliases": tool.aliases,
+                "hiddenParameters": tool.hidden,
                 "multipart": tool.multipart,
                 "public": tool.public,
             }),
@@ -240,18 +222,33 @@ fn search(query: &str, limit: usize, out: &mut dyn Write) -> Result<(), Error> {
 }
 
 fn toolsets(json: bool, out: &mut dyn Write) -> Result<(), Error> {
-    let count = |name: &str| catalogue::TOOLS.iter().filter(|t| t.toolsets().any(|ts| ts == name)).count();
+    // (tools, bytes of their definitions) of a toolset.
+    let size = |name: &str| {
+        let tools: Vec<&ToolDef> = catalogue::TOOLS.iter().filter(|t| t.toolsets().any(|ts| ts == name)).collect();
+        (tools.len(), tools.iter().map(|t| t.mcp_size()).sum::<usize>())
+    };
+    let is_default = |name: &str| catalogue::CORE_TOOLSETS.contains(&name);
     if json {
         let all: Vec<Value> = catalogue::TOOLSETS
             .iter()
-            .map(|t| json!({"name": t.name, "group": t.group, "tag": t.tag, "tools": count(t.name), "description": t.description}))
+            .map(|t| {
+                let (tools, bytes) = size(t.name);
+                json!({
+                    "name": t.name, "group": t.group, "tag": t.tag, "curated": t.tag.is_empty(),
+                    "default": is_default(t.name), "tools": tools, "bytes": bytes, "description": t.description,
+                })
+            })
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&all).unwrap_or_default())?;
         return Ok(());
     }
     let width = catalogue::TOOLSETS.iter().map(|t| t.name.len()).max().unwrap_or(7);
+    writeln!(out, "{:<width$}  {:>5}  {:>7}  DESCRIPTION", "TOOLSET", "TOOLS", "~TOKENS")?;
     for t in catalogue::TOOLSETS {
-        writeln!(out, "{:<width$}  {:>3}  {}", t.name, count(t.name), t.description)?;
+        let (tools, bytes) = size(t.name);
+        let mark = if is_default(t.name) { "[default] " } else { "" };
+        writeln!(out, "{:<width$}  {tools:>5}  {:>7}  {mark}{}", t.name, bytes / 4, t.description)?;
     }
+    writeln!(out, "\nWith no DOCSPACE_TOOLSETS the server offers the [default] toolsets; `all` offers every tool.")?;
     Ok(())
 }

@@ -39,8 +39,9 @@ pub struct ServeArgs {
     /// A complete `Authorization` header value, sent as it is.
     #[arg(long, env = "DOCSPACE_AUTHORIZATION", hide_env_values = true, value_name = "VALUE")]
     pub authorization: Option<String>,
-    /// Toolsets to offer (comma-separated; `all` for every tool; default: all).
-    /// `docspace-mcp tools toolsets` lists them.
+    /// Toolsets to offer (comma-separated). Default: the curated `files`, `folders`, `rooms` and
+    /// `people` (about 36 tools, under 8,000 tokens); in dynamic mode, `all`. `all` offers every
+    /// operation (~450,000 tokens of tool definitions). `docspace-mcp tools toolsets` lists them.
     #[arg(long, env = "DOCSPACE_TOOLSETS", value_delimiter = ',', value_name = "TOOLSETS")]
     pub toolsets: Vec<String>,
     /// Tools to offer in addition to the toolsets (comma-separated names).
@@ -99,7 +100,13 @@ fn secret(v: &Option<String>) -> Option<Secret> {
 impl ServeArgs {
     /// Validates the settings.
     pub fn into_config(self) -> Result<Config, selection::Error> {
-        let tools = selection::select(&self.toolsets, &self.enabled_tools, &self.disabled_tools, self.read_only)?;
+        // The meta tools exist to reach every operation without listing them.
+        let toolsets = if self.dynamic && self.toolsets.iter().all(|t| t.trim().is_empty()) {
+            vec!["all".to_owned()]
+        } else {
+            self.toolsets.clone()
+        };
+        let tools = selection::select(&toolsets, &self.enabled_tools, &self.disabled_tools, self.read_only)?;
         let options = crate::server::Options {
             dynamic: self.dynamic,
             read_only: self.read_only,

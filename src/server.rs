@@ -25,12 +25,11 @@ use crate::tools::operations::Progress;
 pub const INSTRUCTIONS: &str = "\
 This server connects to an ONLYOFFICE DocSpace portal: a document workspace of rooms (shared spaces with \
 member access levels), folders and files (documents, spreadsheets, presentations, PDFs), and people and groups. \
-Every tool is one DocSpace REST operation; names follow the API (get_file_info, create_room, \
-get_folder_by_folder_id, …) and are grouped in toolsets named after the API's sections (files_files, \
-files_folders, rooms, people_profiles, …). Arguments: path and query parameters by name, and a JSON request \
-body (when the operation takes one) under `body`. Results are DocSpace's JSON answers, usually an envelope whose \
-`response` member holds the data. Ids are integers for files, folders and rooms and UUIDs for people. \
-\"My documents\" is a folder id you get from get_my_folder; rooms come from get_rooms_folder.";
+Each tool is one DocSpace REST operation (or a few, for upload_file and download_file_as_text). Results are \
+DocSpace's JSON answers, usually an envelope whose `response` member holds the data. Ids are integers for files, \
+folders and rooms and UUIDs for people. \"My documents\" is a folder you list with get_my_folder; rooms come from \
+get_rooms_folder; get_folder_content lists and searches any folder or room. Tools beyond the curated ones take \
+path and query parameters by name and a JSON request body under `body`.";
 
 /// The state shared by every session of one server.
 struct State {

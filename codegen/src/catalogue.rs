@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value, json};
 
 use crate::naming;
-use crate::overlay::{Overlay, toml_to_json};
+use crate::overlay::{Overlay, ToolOverlay, toml_to_json};
 use crate::schema::{self, Mode, cut};
 use crate::spec::{METHODS, deref};
 use crate::{Error, Result};
@@ -53,6 +53,11 @@ pub struct ToolSpec {
     pub idempotent: bool,
     /// Parameters hidden from the schema.
     pub hidden: Vec<String>,
+    /// Arguments the schema names differently from the operation:
+    /// (argument, where it goes: a parameter name or `body.member`).
+    pub arguments: Vec<(String, String)>,
+    /// The body's members are top-level arguments (the call rebuilds the body).
+    pub flatten_body: bool,
     /// Defaults applied to absent arguments.
     pub defaults: Map<String, Value>,
     /// Served by the multipart client.
@@ -83,7 +88,9 @@ pub struct Catalogue {
     pub tools: Vec<ToolSpec>,
     /// Toolsets sorted by name.
     pub toolsets: Vec<ToolsetSpec>,
-    /// The default core tool names (from the overlay).
+    /// The curated toolsets of the default catalogue (from the overlay).
+    pub core_toolsets: Vec<String>,
+    /// The tools of those toolsets, by name.
     pub core: Vec<String>,
     /// Operations left out, with the reason.
     pub excluded: Vec<(String, String)>,
@@ -108,6 +115,7 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
 
     let mut all_ids = BTreeSet::new();
     let mut toolset_tags: BTreeMap<String, String> = BTreeMap::new();
+    let mut seen_tags = BTreeSet::new();
     let mut tools = Vec::new();
     let mut excluded = Vec::new();
     let paths = doc.get("paths").and_then(Value::as_object).ok_or_else(|| Error::Spec("no `paths`".into()))?;
@@ -133,7 +141,8 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
                 .and_then(|t| t.first())
                 .and_then(Value::as_str)
                 .unwrap_or("Other");
-            let toolset = naming::toolset_name(tag);
+            let toolset = overlay.tags.get(tag).cloned().unwrap_or_else(|| naming::toolset_name(tag));
+            seen_tags.insert(tag.to_owned());
             toolset_tags.entry(toolset.clone()).or_insert_with(|| tag.to_owned());
             let group = tag_groups.get(tag).map_or_else(|| toolset.clone(), |g| naming::toolset_name(g));
             let params: Vec<Value> = shared
@@ -142,7 +151,7 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
                 .map(|p| deref(doc, p).clone())
                 .collect();
             let mut input = input_schema(doc, operation_id, &params, op.get("requestBody").map(|b| deref(doc, b)))?;
-            apply_curation(operation_id, &mut input, &curation.hidden, &curation.defaults)?;
+            let arguments = apply_curation(operation_id, &mut input, &curation)?;
             let (read_only, destructive, idempotent) = annotations(method);
             let read_only = curation.read_only.unwrap_or(read_only);
             let summary = op.get("summary").and_then(Value::as_str).unwrap_or("").trim().to_owned();
@@ -185,6 +194,8 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
                 destructive: !read_only && destructive,
                 idempotent: !read_only && idempotent,
                 hidden: curation.hidden.clone(),
+                arguments,
+                flatten_body: curation.flatten_body,
                 defaults: curation.defaults.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
                 multipart: multipart_ids.contains(operation_id),
                 public,
@@ -193,11 +204,17 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
         }
     }
     overlay.check_operations(|id| all_ids.contains(id))?;
+    let unknown_tags: Vec<&str> = overlay.tags.keys().map(String::as_str).filter(|t| !seen_tags.contains(*t)).collect();
+    if !unknown_tags.is_empty() {
+        return Err(Error::Overlay(format!("[tags] names tags no operation has: {}", unknown_tags.join(", "))));
+    }
     for (name, w) in &overlay.workflows {
         tools.push(workflow(name, w)?);
     }
     tools.sort_by(|a, b| a.name.cmp(&b.name));
 
+    // Tag-derived toolsets first, so a curated name can never take the place
+    // of a generated one.
     let mut toolsets: BTreeMap<String, ToolsetSpec> = BTreeMap::new();
     for t in &tools {
         let tag = toolset_tags.get(&t.toolset).cloned().unwrap_or_default();
@@ -207,6 +224,8 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
             tag,
             group: t.group.clone(),
         });
+    }
+    for t in &tools {
         for extra in &t.extra_toolsets {
             toolsets.entry(extra.clone()).or_insert_with(|| ToolsetSpec {
                 name: extra.clone(),
@@ -224,8 +243,31 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
             entry.description = d.trim().to_owned();
         }
     }
-    let catalogue =
-        Catalogue { tools, toolsets: toolsets.into_values().collect(), core: overlay.core.tools.clone(), excluded };
+    for name in &overlay.core.toolsets {
+        match toolsets.get(name) {
+            None => return Err(Error::Overlay(format!("[core] toolsets names `{name}`, which no tool belongs to"))),
+            Some(ts) if !ts.tag.is_empty() => {
+                return Err(Error::Overlay(format!(
+                    "[core] toolsets names `{name}`, the toolset derived from tag `{}`: the default catalogue is made of \
+                     curated toolsets; give the tag another toolset name under [tags]",
+                    ts.tag
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    let core = tools
+        .iter()
+        .filter(|t| std::iter::once(&t.toolset).chain(&t.extra_toolsets).any(|ts| overlay.core.toolsets.contains(ts)))
+        .map(|t| t.name.clone())
+        .collect();
+    let catalogue = Catalogue {
+        tools,
+        toolsets: toolsets.into_values().collect(),
+        core_toolsets: overlay.core.toolsets.clone(),
+        core,
+        excluded,
+    };
     check(&catalogue)?;
     Ok(catalogue)
 }
@@ -255,6 +297,8 @@ fn workflow(name: &str, w: &crate::overlay::WorkflowOverlay) -> Result<ToolSpec>
         destructive: !w.read_only && w.destructive,
         idempotent: !w.read_only && w.idempotent,
         hidden: Vec::new(),
+        arguments: Vec::new(),
+        flatten_body: false,
         defaults: Map::new(),
         multipart: false,
         public: false,
@@ -338,46 +382,134 @@ fn input_schema(doc: &Value, operation_id: &str, params: &[Value], body: Option<
     Ok(Value::Object(out))
 }
 
-fn apply_curation(
-    operation_id: &str,
-    input: &mut Value,
-    hidden: &[String],
-    defaults: &BTreeMap<String, toml::Value>,
-) -> Result<()> {
-    let Some(obj) = input.as_object_mut() else { return Ok(()) };
-    let known: BTreeSet<String> =
-        obj.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default();
-    let (nested, top): (Vec<&String>, Vec<&String>) = hidden.iter().partition(|h| h.contains('.'));
-    for name in top.iter().copied().chain(defaults.keys()) {
-        if !known.contains(name) {
-            return Err(Error::Overlay(format!(
-                "[tools.{operation_id}] names parameter `{name}`, which the operation does not have (it has: {})",
-                known.iter().cloned().collect::<Vec<_>>().join(", ")
+/// Applies `hidden`, `flatten_body`, `params` and `defaults` to an input
+/// schema, in that order; returns the arguments whose names or places differ
+/// from the operation's.
+fn apply_curation(operation_id: &str, input: &mut Value, c: &ToolOverlay) -> Result<Vec<(String, String)>> {
+    let fail = |why: String| Error::Overlay(format!("[tools.{operation_id}] {why}"));
+    let Some(obj) = input.as_object_mut() else { return Ok(Vec::new()) };
+    let known = |obj: &Map<String, Value>| -> Vec<String> {
+        obj.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default()
+    };
+    let has = |obj: &Map<String, Value>, name: &str| known(obj).iter().any(|k| k == name);
+
+    // Hidden body members of a lifted body are still accepted by name.
+    let original_members: Vec<String> = if c.flatten_body {
+        obj.get("properties")
+            .and_then(|p| p.get("body"))
+            .and_then(|b| b.get("properties"))
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let (nested, top): (Vec<&String>, Vec<&String>) = c.hidden.iter().partition(|h| h.contains('.'));
+    for path in nested {
+        remove_member(obj, path).map_err(|why| fail(format!("hidden `{path}`: {why}")))?;
+    }
+    for name in top {
+        if !has(obj, name) {
+            return Err(fail(format!(
+                "hides parameter `{name}`, which the operation does not have ({})",
+                known(obj).join(", ")
             )));
         }
+        remove_member(obj, name).map_err(|why| fail(format!("hidden `{name}`: {why}")))?;
     }
-    for path in nested {
-        remove_member(obj, path)
-            .map_err(|why| Error::Overlay(format!("[tools.{operation_id}] hidden `{path}`: {why}")))?;
+
+    let mut required: Vec<String> =
+        obj.remove("required").and_then(|r| serde_json::from_value(r).ok()).unwrap_or_default();
+    let old = match obj.remove("properties") {
+        Some(Value::Object(p)) => p,
+        _ => Map::new(),
+    };
+    if c.flatten_body && !old.contains_key("body") {
+        return Err(fail("flatten_body: the operation has no request body".into()));
     }
-    if let Some(props) = obj.get_mut("properties").and_then(Value::as_object_mut) {
-        for name in &top {
-            props.remove(name.as_str());
+    let mut props = Map::new();
+    let mut arguments = Vec::new();
+    let mut renamed = BTreeSet::new();
+    let mut rename = |name: &str| match c.params.get(name) {
+        Some(to) => {
+            renamed.insert(name.to_owned());
+            to.clone()
         }
-        for (name, value) in defaults {
-            if let Some(p) = props.get_mut(name).and_then(Value::as_object_mut) {
-                p.insert("default".into(), toml_to_json(value));
+        None => name.to_owned(),
+    };
+    for (name, schema) in old {
+        if name == "body" && c.flatten_body {
+            let Value::Object(mut body) = schema else {
+                return Err(fail("flatten_body: the request body is not an object schema".into()));
+            };
+            let Some(Value::Object(members)) = body.remove("properties") else {
+                return Err(fail("flatten_body: the request body has no properties to lift".into()));
+            };
+            let body_required = required.iter().any(|r| r == "body");
+            let members_required: Vec<String> =
+                body.get("required").and_then(|r| serde_json::from_value(r.clone()).ok()).unwrap_or_default();
+            for (member, s) in members {
+                let key = format!("body.{member}");
+                let to = if c.params.contains_key(&key) { rename(&key) } else { member.clone() };
+                if body_required && members_required.contains(&member) {
+                    required.push(to.clone());
+                }
+                arguments.push((to.clone(), format!("body.{member}")));
+                if props.insert(to.clone(), s).is_some() {
+                    return Err(fail(format!(
+                        "flatten_body: argument `{to}` would be defined twice; rename one with params"
+                    )));
+                }
+            }
+            continue;
+        }
+        let to = rename(&name);
+        if to != name {
+            arguments.push((to.clone(), name.clone()));
+            for r in &mut required {
+                if *r == name {
+                    r.clone_from(&to);
+                }
             }
         }
-    }
-    if let Some(Value::Array(required)) = obj.get_mut("required") {
-        required
-            .retain(|r| r.as_str().is_some_and(|r| !top.iter().any(|h| h.as_str() == r) && !defaults.contains_key(r)));
-        if required.is_empty() {
-            obj.remove("required");
+        if props.insert(to.clone(), schema).is_some() {
+            return Err(fail(format!("argument `{to}` would be defined twice; rename one with params")));
         }
     }
-    Ok(())
+    required.retain(|r| r != "body" || !c.flatten_body);
+    for member in original_members {
+        let target = format!("body.{member}");
+        if !props.contains_key(&member) && !arguments.iter().any(|(_, to)| *to == target) {
+            arguments.push((member, target));
+        }
+    }
+    let unused: Vec<&str> = c.params.keys().map(String::as_str).filter(|p| !renamed.contains(*p)).collect();
+    if !unused.is_empty() {
+        return Err(fail(format!(
+            "params renames `{}`, which the operation does not have as an argument ({}); body members need \
+             flatten_body and are written `body.member`",
+            unused.join("`, `"),
+            props.keys().cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    for (name, value) in &c.defaults {
+        let list = props_list(&props);
+        let p = props
+            .get_mut(name)
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| fail(format!("sets a default for `{name}`, which is not an argument ({list})")))?;
+        p.insert("default".into(), toml_to_json(value));
+        required.retain(|r| r != name);
+    }
+    obj.insert("properties".into(), Value::Object(props));
+    if !required.is_empty() {
+        obj.insert("required".into(), Value::from(required));
+    }
+    Ok(arguments)
+}
+
+fn props_list(props: &Map<String, Value>) -> String {
+    props.keys().cloned().collect::<Vec<_>>().join(", ")
 }
 
 /// Removes `a.b.c` from an object schema (and from its parent's `required`).
@@ -385,7 +517,7 @@ fn remove_member(schema: &mut Map<String, Value>, path: &str) -> std::result::Re
     let (head, rest) = path.split_once('.').unwrap_or((path, ""));
     let props = schema.get_mut("properties").and_then(Value::as_object_mut).ok_or("not an object with properties")?;
     if rest.is_empty() {
-        props.remove(head).ok_or_else(|| format!("no member `{head}`"))?;
+        props.shift_remove(head).ok_or_else(|| format!("no member `{head}`"))?;
         if let Some(Value::Array(required)) = schema.get_mut("required") {
             required.retain(|r| r.as_str() != Some(head));
             if required.is_empty() {
@@ -406,8 +538,8 @@ fn output_schema(doc: &Value, op: &Value) -> Option<Value> {
     (converted.get("type").and_then(Value::as_str) == Some("object")).then_some(converted)
 }
 
-/// The build-time checks: names valid and unique (aliases included), core
-/// names known, every input schema an object.
+/// The build-time checks: names valid and unique (aliases included), every
+/// input schema an object.
 pub fn check(catalogue: &Catalogue) -> Result<()> {
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for t in &catalogue.tools {
@@ -430,10 +562,6 @@ pub fn check(catalogue: &Catalogue) -> Result<()> {
         if let Some(problem) = naming::check(&ts.name) {
             return Err(Error::Catalogue(format!("toolset: {problem}")));
         }
-    }
-    let unknown: Vec<&str> = catalogue.core.iter().map(String::as_str).filter(|c| !seen.contains_key(c)).collect();
-    if !unknown.is_empty() {
-        return Err(Error::Overlay(format!("[core] tools names unknown tools: {}", unknown.join(", "))));
     }
     Ok(())
 }

@@ -15,6 +15,8 @@ pub(crate) fn catalogue(catalogue: &Catalogue, api_version: &str, summary: &str)
         let aliases = &t.aliases;
         let extra = &t.extra_toolsets;
         let hidden = &t.hidden;
+        let arguments = t.arguments.iter().map(|(from, to)| quote!((#from, #to)));
+        let flatten_body = t.flatten_body;
         let input = t.input_schema.to_string();
         let output = match &t.output_schema {
             Some(s) => {
@@ -44,6 +46,8 @@ pub(crate) fn catalogue(catalogue: &Catalogue, api_version: &str, summary: &str)
                 destructive: #destructive,
                 idempotent: #idempotent,
                 hidden: &[#(#hidden),*],
+                arguments: &[#(#arguments),*],
+                flatten_body: #flatten_body,
                 defaults: #defaults,
                 multipart: #multipart,
                 public: #public,
@@ -56,6 +60,7 @@ pub(crate) fn catalogue(catalogue: &Catalogue, api_version: &str, summary: &str)
         quote!(ToolsetDef { name: #name, tag: #tag, group: #group, description: #description })
     });
     let core = &catalogue.core;
+    let core_toolsets = &catalogue.core_toolsets;
     let excluded = catalogue.excluded.iter().map(|(id, why)| quote!((#id, #why)));
     let index = crate::search::build(catalogue);
     let terms = index.terms.iter().map(|(term, postings)| {
@@ -73,7 +78,9 @@ pub(crate) fn catalogue(catalogue: &Catalogue, api_version: &str, summary: &str)
         pub static TOOLS: &[ToolDef] = &[#(#tools),*];
         /// Every toolset, sorted by name.
         pub static TOOLSETS: &[ToolsetDef] = &[#(#toolsets),*];
-        /// The default (core) tool names, from `openapi/tools.toml`.
+        /// The curated toolsets of the default catalogue, from `openapi/tools.toml`.
+        pub static CORE_TOOLSETS: &[&str] = &[#(#core_toolsets),*];
+        /// The tools of the default catalogue, by name (sorted).
         pub static CORE: &[&str] = &[#(#core),*];
         /// Operations left out of the catalogue, with the reason.
         pub static EXCLUDED: &[(&str, &str)] = &[#(#excluded),*];

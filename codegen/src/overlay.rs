@@ -14,9 +14,13 @@ use crate::{Error, Result};
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Overlay {
-    /// The default (core) catalogue: tool names, after renames.
+    /// The default catalogue: the curated toolsets served when none is asked for.
     #[serde(default)]
     pub core: Core,
+    /// Toolset names for OpenAPI tags, replacing snake_case(tag) (e.g. to free
+    /// a name for a curated toolset).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
     /// Descriptions of toolsets, generated or curated, by name.
     #[serde(default)]
     pub toolsets: BTreeMap<String, ToolsetOverlay>,
@@ -56,9 +60,10 @@ pub struct WorkflowOverlay {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Core {
-    /// Tool names in the default catalogue.
+    /// The curated toolsets that make up the default catalogue. Each must be
+    /// curated (tools join it with `toolsets = [...]`), not tag-derived.
     #[serde(default)]
-    pub tools: Vec<String>,
+    pub toolsets: Vec<String>,
 }
 
 /// `[toolsets.<name>]`.
@@ -104,6 +109,14 @@ pub struct ToolOverlay {
     /// Whether the tool keeps its output schema (false saves its tokens in `tools/list`).
     #[serde(default = "yes")]
     pub output_schema: bool,
+    /// Lifts the request body's members to top-level arguments (the call puts
+    /// them back into the body).
+    #[serde(default)]
+    pub flatten_body: bool,
+    /// Argument renames: `id = "roomId"` for a parameter, `"body.title" = "name"`
+    /// for a body member lifted by `flatten_body`.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
 }
 
 fn yes() -> bool {
@@ -124,6 +137,8 @@ impl Default for ToolOverlay {
             exclude: false,
             generated_alias: true,
             output_schema: true,
+            flatten_body: false,
+            params: BTreeMap::new(),
         }
     }
 }

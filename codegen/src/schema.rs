@@ -5,7 +5,8 @@
 //! object), every array has `items`, no nullable type arrays or
 //! `additionalProperties: false` in inputs, no regex `pattern`s (.NET
 //! patterns are not all ECMA-262), and integer enums keep their labels in
-//! `x-enum-varnames` and in the description.
+//! the description (`x-enum-varnames` is dropped: no client reads it, and the
+//! labels are already there).
 //!
 //! Output schemas are *lenient*: DocSpace's real responses differ from the
 //! description (missing members, `null`s, dates as objects), and a client
@@ -236,7 +237,6 @@ impl Cx<'_> {
         }
         out.insert("enum".into(), Value::Array(values.to_vec()));
         if let Some(names) = names.filter(|n| n.len() == values.len()) {
-            out.insert("x-enum-varnames".into(), Value::Array(names.clone()));
             // DocSpace usually lists the labels already: "[0 - None, 1 - Read and write, …]".
             let labelled = description.as_deref().is_some_and(|d| {
                 values.iter().all(|v| d.contains(&format!("{v} - ")))
@@ -393,7 +393,7 @@ mod tests {
         assert!(s.get("additionalProperties").is_none());
         let share = &s["properties"]["share"];
         assert_eq!(share["enum"], json!([0, 2]));
-        assert_eq!(share["x-enum-varnames"], json!(["None", "Read"]));
+        assert!(share.get("x-enum-varnames").is_none(), "the labels are in the description");
         assert_eq!(share["description"], "Access\nValues: 0 = None, 2 = Read.");
     }
 

@@ -42,6 +42,11 @@ pub struct ToolDef {
     pub idempotent: bool,
     /// Parameters hidden from the schema.
     pub hidden: &'static [&'static str],
+    /// Arguments named or placed differently from the operation's
+    /// parameters: (argument, parameter name or `body.member`).
+    pub arguments: &'static [(&'static str, &'static str)],
+    /// The body's members are top-level arguments.
+    pub flatten_body: bool,
     /// Defaults for absent arguments, a JSON object as text.
     pub defaults: &'static str,
     /// Served by the multipart client.
@@ -71,7 +76,9 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
 }
 
-pub use generated::{API_VERSION, CORE, EXCLUDED, NORMALISATION, SEARCH_DOC_LEN, SEARCH_TERMS, TOOLS, TOOLSETS};
+pub use generated::{
+    API_VERSION, CORE, CORE_TOOLSETS, EXCLUDED, NORMALISATION, SEARCH_DOC_LEN, SEARCH_TERMS, TOOLS, TOOLSETS,
+};
 
 /// Looks a tool up by name or alias.
 pub fn find(name: &str) -> Option<&'static ToolDef> {
@@ -105,12 +112,12 @@ impl ToolDef {
 
     /// The MCP `Tool` object (as in `tools/list`).
     pub fn to_mcp(&self) -> Value {
-        // destructiveHint and idempotentHint mean nothing for read-only tools.
+        // destructiveHint and idempotentHint mean nothing for read-only tools;
+        // the title is the tool's own `title` (not repeated in the annotations).
         let annotations = if self.read_only {
-            json!({ "title": self.title, "readOnlyHint": true, "openWorldHint": false })
+            json!({ "readOnlyHint": true, "openWorldHint": false })
         } else {
             json!({
-                "title": self.title,
                 "readOnlyHint": false,
                 "destructiveHint": self.destructive,
                 "idempotentHint": self.idempotent,
@@ -128,6 +135,11 @@ impl ToolDef {
             obj.insert("outputSchema".into(), Value::Object(schema));
         }
         tool
+    }
+
+    /// Whether the tool is in the default catalogue.
+    pub fn is_core(&self) -> bool {
+        self.toolsets().any(|ts| CORE_TOOLSETS.contains(&ts))
     }
 
     /// The size of [`Self::to_mcp`] as compact JSON, in bytes.

@@ -32,12 +32,7 @@ pub const MAX_INLINE_BINARY: usize = 1024 * 1024;
 
 /// Calls `tool` with `arguments`.
 pub async fn invoke(client: &Client, tool: &ToolDef, arguments: Option<Args>, cx: &Context) -> CallToolResult {
-    let mut args = arguments.unwrap_or_default();
-    if let Ok(Value::Object(defaults)) = serde_json::from_str::<Value>(tool.defaults) {
-        for (k, v) in defaults {
-            args.entry(k).or_insert(v);
-        }
-    }
+    let args = prepare(tool, arguments.unwrap_or_default());
     if tool.workflow {
         return workflows::run(tool.name, client, &args, cx.operation_timeout, cx.progress.as_ref()).await;
     }
@@ -56,6 +51,48 @@ pub async fn invoke(client: &Client, tool: &ToolDef, arguments: Option<Args>, cx
         Ok(output) => success(tool, output),
         Err(e) => failure(tool, &e),
     }
+}
+
+/// The tool's arguments as the operation takes them: the reference server's
+/// nested `filters` object spread out, defaults filled in, and renamed or
+/// lifted body members put back under their parameter names and into `body`.
+pub fn prepare(tool: &ToolDef, mut args: Args) -> Args {
+    // The reference server nests query options under `filters` (with a
+    // partial-response `fields` list we do not need); accept that shape too.
+    if let Some(Value::Object(filters)) = args.get("filters")
+        && !tool.input_schema().get("properties").and_then(Value::as_object).is_some_and(|p| p.contains_key("filters"))
+    {
+        let filters = filters.clone();
+        args.remove("filters");
+        for (k, v) in filters {
+            if k != "fields" {
+                args.entry(k).or_insert(v);
+            }
+        }
+    }
+    if let Ok(Value::Object(defaults)) = serde_json::from_str::<Value>(tool.defaults) {
+        for (k, v) in defaults {
+            args.entry(k).or_insert(v);
+        }
+    }
+    for (argument, target) in tool.arguments {
+        let Some(value) = args.remove(*argument) else { continue };
+        match target.strip_prefix("body.") {
+            Some(member) => {
+                let body = args.entry("body").or_insert_with(|| Value::Object(serde_json::Map::new()));
+                if let Value::Object(body) = body {
+                    body.entry(member).or_insert(value);
+                }
+            }
+            None => {
+                args.entry(*target).or_insert(value);
+            }
+        }
+    }
+    if tool.flatten_body {
+        args.entry("body").or_insert_with(|| Value::Object(serde_json::Map::new()));
+    }
+    args
 }
 
 /// Waits for the file operations a call started and answers with their final

@@ -65,7 +65,7 @@ pub fn search(query: &str, allowed: impl Fn(&ToolDef) -> bool, limit: usize) -> 
     }
     // Tools designed around a user action (workflows, the curated core) win ties
     // with the many raw operations that share their words.
-    let prior = |t: &ToolDef| if t.workflow || catalogue::CORE.contains(&t.name) { PRIOR } else { 1.0 };
+    let prior = |t: &ToolDef| if t.workflow || t.is_core() { PRIOR } else { 1.0 };
     let mut ranked: Vec<(&'static ToolDef, f64)> =
         TOOLS.iter().zip(scores).map(|(t, s)| (t, s * prior(t))).filter(|(t, s)| *s > 0.0 && allowed(t)).collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.name.cmp(b.0.name)));
@@ -93,9 +93,9 @@ mod tests {
         );
         assert!(top("who am I", 5).contains(&"get_self_profile"), "{:?}", top("who am I", 5));
         assert!(
-            top("list files in a folder", 10).contains(&"get_folder_by_folder_id"),
+            top("list files in a folder", 3).contains(&"get_folder_content"),
             "{:?}",
-            top("list files in a folder", 10)
+            top("list files in a folder", 3)
         );
         assert!(top("zzzz qqqq", 5).is_empty());
     }

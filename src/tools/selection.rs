@@ -1,7 +1,8 @@
 //! Which tools a server offers: toolsets, then enabled tools, then disabled
 //! tools, then read-only mode (in that order, each applied to the result of
-//! the previous one).
-//! No curated default exists yet, so an empty toolset list means every tool.
+//! the previous one). No toolsets named means the default catalogue: the
+//! curated toolsets of `[core]` in `openapi/tools.toml`; `all` means every
+//! operation.
 
 use std::collections::BTreeSet;
 
@@ -62,10 +63,16 @@ pub fn select(
     }
     let enabled = resolve_tools(&names(enabled), "DOCSPACE_ENABLED_TOOLS")?;
     let disabled = resolve_tools(&names(disabled), "DOCSPACE_DISABLED_TOOLS")?;
-    let everything = wanted.is_empty() || wanted.contains("all");
+    let everything = wanted.contains("all");
+    let default = wanted.is_empty();
     let selected: Vec<&'static ToolDef> = catalogue::TOOLS
         .iter()
-        .filter(|t| everything || t.toolsets().any(|ts| wanted.contains(ts)) || enabled.contains(t.name))
+        .filter(|t| {
+            everything
+                || (default && t.is_core())
+                || t.toolsets().any(|ts| wanted.contains(ts))
+                || enabled.contains(t.name)
+        })
         .filter(|t| !disabled.contains(t.name))
         .filter(|t| !read_only || t.read_only)
         .collect();
@@ -142,9 +149,15 @@ mod tests {
 
     #[test]
     fn toolsets_then_enabled_then_disabled() {
-        assert_eq!(select(&[], &[], &[], false).unwrap().len(), catalogue::TOOLS.len());
+        assert_eq!(select(&v(&["all"]), &[], &[], false).unwrap().len(), catalogue::TOOLS.len());
+        let default = select(&[], &[], &[], false).unwrap();
+        let core: Vec<&str> = default.iter().map(|t| t.name).collect();
+        assert_eq!(core, catalogue::CORE, "no toolsets = the curated default");
+        assert_eq!(select(&v(&["files", "folders", "rooms", "people"]), &[], &[], false).unwrap(), default);
         let rooms = select(&v(&["rooms"]), &[], &[], false).unwrap();
-        assert!(rooms.iter().all(|t| t.toolset == "rooms"));
+        assert!(rooms.iter().all(|t| t.toolsets().any(|ts| ts == "rooms")));
+        let generated = select(&v(&["rooms_api"]), &[], &[], false).unwrap();
+        assert!(generated.len() > rooms.len() && generated.iter().all(|t| t.toolset == "rooms_api"));
         let more = select(&v(&["rooms"]), &v(&["get_file_info"]), &v(&["create_room"]), false).unwrap();
         assert!(more.iter().any(|t| t.name == "get_file_info"));
         assert!(!more.iter().any(|t| t.name == "create_room"));

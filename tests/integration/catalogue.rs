@@ -77,9 +77,11 @@ fn index() {
     for t in TOOLS {
         let size = t.mcp_size();
         total += size;
-        let entry = per_toolset.entry(t.toolset).or_default();
-        entry.0 += 1;
-        entry.1 += size;
+        for ts in t.toolsets() {
+            let entry = per_toolset.entry(ts).or_default();
+            entry.0 += 1;
+            entry.1 += size;
+        }
         writeln!(
             out,
             "{} | {} | {} | {} | {} | {}",
@@ -92,10 +94,21 @@ fn index() {
         )
         .unwrap();
     }
-    writeln!(out, "\ntoolset | tools | bytes | ~tokens").unwrap();
+    writeln!(out, "\ntoolset | tools | bytes | ~tokens (tools of several toolsets count in each)").unwrap();
     for (ts, (n, bytes)) in &per_toolset {
-        writeln!(out, "{ts} | {n} | {bytes} | {}", bytes / 4).unwrap();
+        let curated = if catalogue::CORE_TOOLSETS.contains(ts) { " (default)" } else { "" };
+        writeln!(out, "{ts}{curated} | {n} | {bytes} | {}", bytes / 4).unwrap();
     }
+    let default: Vec<&ToolDef> = TOOLS.iter().filter(|t| t.is_core()).collect();
+    let default_bytes: usize = default.iter().map(|t| t.mcp_size()).sum();
+    writeln!(
+        out,
+        "\ndefault catalogue ({}) | {} | {default_bytes} | {}",
+        catalogue::CORE_TOOLSETS.join(", "),
+        default.len(),
+        default_bytes / 4
+    )
+    .unwrap();
     writeln!(out, "\ntotal | {} | {total} | {}", TOOLS.len(), total / 4).unwrap();
     writeln!(out, "\nnormalisation:\n{}", catalogue::NORMALISATION).unwrap();
     insta::with_settings!({ snapshot_path => root().join("tests/snapshots"), prepend_module_to_snapshot => false, omit_expression => true }, {

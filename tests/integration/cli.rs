@@ -22,7 +22,10 @@ fn list_filters_by_toolset() {
     assert!(text.contains("create_room"));
     assert!(!text.contains("get_file_info"));
     let last = text.lines().last().unwrap();
-    assert!(last.contains(" tools in 1 toolsets;"), "{last}");
+    assert!(last.contains(" tools; ") && last.contains("tokens"), "{last}");
+    let default = run(&["tools", "list"]).unwrap();
+    assert!(default.contains("get_folder_content") && default.contains("get_all_people"));
+    assert!(!default.contains("get_backup_history"), "the default is the curated catalogue");
     let json: Vec<Value> =
         serde_json::from_str(&run(&["tools", "list", "--toolsets", "rooms,files_files", "--json"]).unwrap()).unwrap();
     assert!(json.iter().any(|t| t["name"] == "create_room") && json.iter().any(|t| t["name"] == "get_file_info"));
@@ -35,7 +38,7 @@ fn list_filters_by_toolset() {
 #[test]
 fn unknown_toolsets_list_the_valid_ones() {
     let e = run(&["tools", "list", "--toolsets", "rooms,nope"]).unwrap_err().to_string();
-    assert!(e.contains("unknown toolset(s): nope") && e.contains("files_files"), "{e}");
+    assert!(e.contains("unknown toolset(s)") && e.contains("nope") && e.contains("files_files"), "{e}");
 }
 
 #[test]
@@ -60,8 +63,13 @@ fn info_reports_version_and_normalisation() {
 #[test]
 fn toolsets_lists_counts() {
     let json: Vec<Value> = serde_json::from_str(&run(&["tools", "toolsets", "--json"]).unwrap()).unwrap();
-    let total: u64 = json.iter().map(|t| t["tools"].as_u64().unwrap()).sum();
-    assert_eq!(total, 597);
+    let generated: u64 = json.iter().filter(|t| t["curated"] == false).map(|t| t["tools"].as_u64().unwrap()).sum();
+    assert_eq!(generated, 593, "every operation is in exactly one tag-derived toolset");
+    let default: Vec<&str> =
+        json.iter().filter(|t| t["default"] == true).map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(default, ["files", "folders", "people", "rooms"]);
+    let text = run(&["tools", "toolsets"]).unwrap();
+    assert!(text.lines().any(|l| l.starts_with("rooms ") && l.contains("[default]")), "{text}");
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! - `mcp_schema`: every tool validates against the official MCP schemas and
 //!   every schema is a valid JSON Schema 2020-12.
 //! - `cli`: `docspace-mcp tools …`, in-process and as a spawned binary.
+//! - `core`: the default catalogue (budget, the reference's 23 tools and arguments).
 //! - `client`: the generated client's hooks and dispatch against an HTTP
 //!   server on 127.0.0.1.
 
@@ -20,6 +21,7 @@ mod catalogue;
 mod cli;
 mod client;
 mod common;
+mod core;
 mod mcp_schema;
 mod python_client;
 mod sandbox;

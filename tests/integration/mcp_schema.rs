@@ -91,13 +91,27 @@ fn input_schemas_suit_strict_clients() {
 
 #[test]
 fn integer_enums_carry_their_labels() {
-    let tool = TOOLS.iter().find(|t| t.name == "set_room_security").unwrap();
-    let input: Value = serde_json::from_str(tool.input_schema).unwrap();
-    let mut labelled = 0;
-    walk(&input, &mut |m| {
-        if m.contains_key("x-enum-varnames") {
-            labelled += 1;
-        }
-    });
-    assert!(labelled > 0, "set_room_security has access-level enums with labels");
+    // DocSpace's integer enums mean nothing without their names: each value is
+    // labelled in the description ("9 - Room manager" or "9 = RoomManager").
+    let mut checked = 0;
+    let mut unlabelled = Vec::new();
+    for tool in TOOLS {
+        let input: Value = serde_json::from_str(tool.input_schema).unwrap();
+        walk(&input, &mut |m| {
+            let Some(values) = m.get("enum").and_then(Value::as_array) else { return };
+            if !values.iter().all(Value::is_i64) {
+                return;
+            }
+            checked += 1;
+            let description = m.get("description").and_then(Value::as_str).unwrap_or_default();
+            if !values
+                .iter()
+                .all(|v| description.contains(&format!("{v} - ")) || description.contains(&format!("{v} = ")))
+            {
+                unlabelled.push(format!("{}: {description:?}", tool.name));
+            }
+        });
+    }
+    assert!(checked > 100, "{checked}");
+    assert!(unlabelled.is_empty(), "integer enums without labels: {unlabelled:#?}");
 }

@@ -35,6 +35,10 @@ async fn portal() -> Upstream {
                 }
                 Reply::json(200, file(&title.lock().unwrap()))
             }
+            ("GET", "/api/2.0/files/file/42/link") => Reply::json(
+                200,
+                json!({"response": {"access": 2, "sharedTo": {"id": "a1", "title": "Share link", "shareLink": "https://x.example/s/a1"}}, "status": 0, "statusCode": 200}),
+            ),
             ("GET", "/api/2.0/files/file/500") => Reply::json(500, json!({"error": {"message": "Internal failure"}})),
             ("GET", "/api/2.0/files/file/7") => Reply { delay_ms: 3000, ..Reply::json(200, file("late")) },
             _ => Reply::json(404, json!({"error": {"message": "The required file was not found"}})),
@@ -67,7 +71,7 @@ async fn a_client_lists_reads_writes_and_sees_errors() {
     let client = connect(server(&[
         ("DOCSPACE_BASE_URL", &format!("{}/", upstream.base_url)),
         ("DOCSPACE_API_KEY", KEY),
-        ("DOCSPACE_TOOLSETS", "files_files,rooms"),
+        ("DOCSPACE_TOOLSETS", "files_files,rooms_api"),
         ("DOCSPACE_REQUEST_TIMEOUT", "1"),
     ]))
     .await;
@@ -86,13 +90,20 @@ async fn a_client_lists_reads_writes_and_sees_errors() {
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
     let value: Value = serde_json::from_str(&text(&r)).unwrap();
     assert_eq!(value["response"]["title"], "Report.docx");
+    assert!(r.structured_content.is_none(), "get_file_info has no output schema (the default catalogue's budget)");
+    let r = call(&client, "get_file_primary_external_link", json!({"id": 42})).await;
+    let value: Value = serde_json::from_str(&text(&r)).unwrap();
     assert_eq!(r.structured_content.as_ref(), Some(&value), "structured content mirrors the text");
 
-    // Write, then see the change.
-    let r = call(&client, "update_file", json!({"fileId": 42, "body": {"title": "Renamed.docx"}})).await;
+    // Write, then see the change: with the curated flat arguments and with the
+    // generated `body` shape.
+    let r = call(&client, "update_file", json!({"fileId": 42, "title": "Renamed.docx"})).await;
     assert_ne!(r.is_error, Some(true), "{}", text(&r));
     let r = call(&client, "get_file_info", json!({"fileId": "42"})).await;
     assert!(text(&r).contains("Renamed.docx"), "{}", text(&r));
+    let r = call(&client, "update_file", json!({"fileId": 42, "body": {"title": "Again.docx"}})).await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    assert!(text(&call(&client, "get_file_info", json!({"fileId": 42})).await).contains("Again.docx"));
 
     // Bad arguments: a clear tool error, no structured content.
     let r = call(&client, "get_file_info", json!({"fileId": "forty-two"})).await;
@@ -191,7 +202,12 @@ fn raw_session(envs: &[(&str, &str)], lines: &[Value]) -> (std::process::ExitSta
 fn stdout_is_protocol_only_and_eof_exits_zero() {
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}});
     let (status, out, stderr) = raw_session(
-        &[("DOCSPACE_BASE_URL", "http://127.0.0.1:9"), ("DOCSPACE_API_KEY", KEY), ("DOCSPACE_LOG_LEVEL", "debug")],
+        &[
+            ("DOCSPACE_BASE_URL", "http://127.0.0.1:9"),
+            ("DOCSPACE_API_KEY", KEY),
+            ("DOCSPACE_LOG_LEVEL", "debug"),
+            ("DOCSPACE_TOOLSETS", "all"),
+        ],
         &[
             init,
             json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),

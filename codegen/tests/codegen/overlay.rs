@@ -13,7 +13,7 @@ fn curation_keys_apply() {
         &p,
         r#"
         [core]
-        tools = ["file_info", "create_room"]
+        toolsets = ["files"]
         [toolsets.files]
         description = "Files: read, rename, delete."
         [tools.getFileInfo]
@@ -42,7 +42,8 @@ fn curation_keys_apply() {
     assert!(!tool(&c, "check_batch").read_only);
     assert!(!c.tools.iter().any(|t| t.operation_id == "deleteFile"));
     assert_eq!(c.excluded, [("deleteFile".to_owned(), "excluded in openapi/tools.toml".to_owned())]);
-    assert_eq!(c.core, ["file_info", "create_room"]);
+    assert_eq!(c.core, ["file_info"], "the tools of the core toolsets");
+    assert_eq!(c.core_toolsets, ["files"]);
     let files = c.toolsets.iter().find(|t| t.name == "files").unwrap();
     assert_eq!(files.description, "Files: read, rename, delete.");
 }
@@ -78,9 +79,86 @@ fn unknown_key_fails() {
 }
 
 #[test]
-fn unknown_core_tool_fails() {
-    let e = build_error("[core]\ntools = [\"get_everything\"]\n");
-    assert!(e.contains("get_everything"), "{e}");
+fn core_toolsets_must_exist_and_be_curated() {
+    let e = build_error("[core]\ntoolsets = [\"everything\"]\n");
+    assert!(e.contains("`everything`") && e.contains("no tool belongs to"), "{e}");
+    let e = build_error("[core]\ntoolsets = [\"rooms\"]\n");
+    assert!(e.contains("tag `Rooms`") && e.contains("[tags]"), "{e}");
+    let e = build_error("[core]\ntools = [\"get_file_info\"]\n");
+    assert!(e.contains("tools"), "the old key is refused: {e}");
+}
+
+#[test]
+fn tags_rename_generated_toolsets_and_free_the_name_for_a_curated_one() {
+    let p = prepare("mini-3.0.yaml");
+    let c = catalogue(
+        &p,
+        r#"
+        [core]
+        toolsets = ["rooms"]
+        [tags]
+        Rooms = "rooms_api"
+        [tools.createRoom]
+        toolsets = ["rooms"]
+        "#,
+    );
+    let t = tool(&c, "create_room");
+    assert_eq!((t.toolset.as_str(), t.extra_toolsets.as_slice()), ("rooms_api", &["rooms".to_owned()][..]));
+    let rooms = c.toolsets.iter().find(|t| t.name == "rooms").unwrap();
+    assert!(rooms.tag.is_empty(), "the curated toolset");
+    assert_eq!(c.toolsets.iter().find(|t| t.name == "rooms_api").unwrap().tag, "Rooms");
+    assert_eq!(c.core, ["create_room"]);
+    let e = build_error("[tags]\nNope = \"x\"\n");
+    assert!(e.contains("[tags]") && e.contains("Nope"), "{e}");
+}
+
+#[test]
+fn bodies_flatten_and_arguments_rename() {
+    let p = prepare("mini-3.0.yaml");
+    let c = catalogue(
+        &p,
+        r#"
+        [tools.updateFile]
+        flatten_body = true
+        params = { "body.title" = "name" }
+        [tools.getFileInfo]
+        params = { fileId = "id" }
+        defaults = { id = 7 }
+        "#,
+    );
+    let t = tool(&c, "update_file");
+    let props = t.input_schema["properties"].as_object().unwrap();
+    assert!(props.get("body").is_none());
+    assert_eq!(props.keys().next().map(String::as_str), Some("fileId"), "parameters keep their order");
+    assert!(props.contains_key("name") && !props.contains_key("title"));
+    assert!(t.flatten_body);
+    assert!(t.arguments.contains(&("name".to_owned(), "body.title".to_owned())), "{:?}", t.arguments);
+    let required: Vec<&str> =
+        t.input_schema["required"].as_array().unwrap().iter().filter_map(|r| r.as_str()).collect();
+    assert!(required.contains(&"fileId") && !required.contains(&"body"), "{required:?}");
+    let g = tool(&c, "get_file_info");
+    assert_eq!(g.arguments, [("id".to_owned(), "fileId".to_owned())]);
+    assert_eq!(g.input_schema["properties"]["id"]["default"], 7);
+    assert!(g.input_schema.get("required").is_none(), "a defaulted argument is not required");
+
+    let c = catalogue(&p, "[tools.createRoom]\nflatten_body = true\nhidden = [\"body.tags\"]\n");
+    let t = tool(&c, "create_room");
+    assert!(t.input_schema["properties"].get("tags").is_none());
+    assert!(
+        t.arguments.contains(&("tags".to_owned(), "body.tags".to_owned())),
+        "a hidden member of a lifted body is still accepted by name: {:?}",
+        t.arguments
+    );
+    let e = build_error("[tools.getFileInfo]\nflatten_body = true\n");
+    assert!(e.contains("no request body"), "{e}");
+    let e = build_error("[tools.getFileInfo]\nparams = { nope = \"x\" }\n");
+    assert!(e.contains("`nope`") && e.contains("fileId"), "{e}");
+    let e = build_error("[tools.updateFile]\nparams = { \"body.title\" = \"x\" }\n");
+    assert!(e.contains("flatten_body"), "a body member cannot be renamed without lifting it: {e}");
+    let e = build_error("[tools.updateFile]\nflatten_body = true\nparams = { \"body.title\" = \"fileId\" }\n");
+    assert!(e.contains("`fileId` would be defined twice"), "{e}");
+    let e = build_error("[tools.getFileInfo]\ndefaults = { nope = 1 }\n");
+    assert!(e.contains("`nope`"), "{e}");
 }
 
 #[test]

@@ -89,7 +89,7 @@ fn catalogue_shape() {
     assert_eq!(body["properties"]["title"], json!({"type": "string", "description": "The room title."}));
     let room_type = &body["properties"]["roomType"];
     assert_eq!(room_type["enum"], json!([1, 2, 6]));
-    assert_eq!(room_type["x-enum-varnames"], json!(["FillingFormsRoom", "EditingRoom", "PublicRoom"]));
+    assert!(room_type.get("x-enum-varnames").is_none(), "labels live in the description");
     assert!(room_type["description"].as_str().unwrap().contains("6 = PublicRoom"));
 
     let update = tool(&c, "update_file");

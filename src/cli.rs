@@ -37,10 +37,11 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve MCP over stdio (the default command).
+    /// Serve MCP (the default command): over stdio, or over HTTP with --transport.
     Serve(Box<ServeArgs>),
-    /// Try it with no portal: start the embedded sandbox portal on 127.0.0.1 and serve MCP over
-    /// stdio against it. The sandbox lives in memory and is gone when the process ends.
+    /// Try it with no portal: start the embedded sandbox portal on 127.0.0.1 and serve MCP against
+    /// it (over stdio, or HTTP with --transport). The sandbox lives in memory and is gone when the
+    /// process ends.
     Sandbox(Box<SandboxArgs>),
     /// Inspect the tool catalogue generated from the DocSpace OpenAPI description.
     #[command(subcommand)]
@@ -79,8 +80,8 @@ pub enum ToolsCommand {
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
     /// Port of the sandbox portal on 127.0.0.1 (0 picks a free port).
-    #[arg(long, env = "DOCSPACE_SANDBOX_PORT", default_value_t = 0)]
-    pub port: u16,
+    #[arg(long, env = "DOCSPACE_SANDBOX_PORT", default_value_t = 0, value_name = "PORT")]
+    pub portal_port: u16,
     /// Run only the portal (print its address and credentials on stderr) without an MCP server,
     /// e.g. to point another `docspace-mcp` or curl at it. Stops on Ctrl-C.
     #[arg(long)]

@@ -74,6 +74,136 @@ pub struct ServeArgs {
     /// Log level on stderr (error, warn, info, debug, trace); RUST_LOG overrides it.
     #[arg(long, env = "DOCSPACE_LOG_LEVEL", value_name = "LEVEL", default_value = "info")]
     pub log_level: String,
+    /// The HTTP transports' settings.
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// How MCP is served.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum TransportKind {
+    /// stdin/stdout, for a client that starts the server.
+    #[default]
+    Stdio,
+    /// Streamable HTTP at `/mcp`.
+    StreamableHttp,
+    /// The legacy HTTP+SSE transport at `/sse` and `/messages`.
+    Sse,
+    /// Both HTTP transports.
+    Http,
+}
+
+impl TransportKind {
+    /// Serves Streamable HTTP.
+    pub fn streamable(self) -> bool {
+        matches!(self, Self::StreamableHttp | Self::Http)
+    }
+
+    /// Serves the legacy SSE transport.
+    pub fn sse(self) -> bool {
+        matches!(self, Self::Sse | Self::Http)
+    }
+}
+
+fn boolish() -> clap::builder::BoolishValueParser {
+    clap::builder::BoolishValueParser::new()
+}
+
+/// Settings of the HTTP transports (one server, many users: each session may
+/// bring its own portal, credentials and tool selection).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "HTTP transports")]
+pub struct HttpArgs {
+    /// stdio, streamable-http (`/mcp`), sse (legacy `/sse` + `/messages`) or http (both).
+    #[arg(long, env = "DOCSPACE_TRANSPORT", value_enum, default_value = "stdio", value_name = "TRANSPORT")]
+    pub transport: TransportKind,
+    /// Address to listen on.
+    #[arg(long, env = "DOCSPACE_HOST", default_value = "127.0.0.1", value_name = "ADDRESS")]
+    pub host: String,
+    /// Port to listen on (0 picks a free one, printed on stderr).
+    #[arg(long, env = "DOCSPACE_PORT", default_value_t = 8080, value_name = "PORT")]
+    pub port: u16,
+    /// `Host` header values accepted (DNS-rebinding guard; comma-separated hostnames, a port is
+    /// ignored). Empty accepts any host. Browser `Origin`s must name one of these hosts too, unless
+    /// listed in DOCSPACE_SERVER_CORS_MCP_ORIGIN.
+    #[arg(
+        long,
+        env = "DOCSPACE_SERVER_ALLOWED_HOSTNAMES",
+        value_delimiter = ',',
+        default_value = "localhost,127.0.0.1,[::1]",
+        value_name = "HOSTS"
+    )]
+    pub allowed_hostnames: Vec<String>,
+    /// Browser origins allowed by CORS (comma-separated, e.g. https://app.example.com); `*` allows any
+    /// origin whose host is an allowed hostname; empty turns CORS off.
+    #[arg(
+        long,
+        env = "DOCSPACE_SERVER_CORS_MCP_ORIGIN",
+        value_delimiter = ',',
+        default_value = "*",
+        value_name = "ORIGINS"
+    )]
+    pub cors_origins: Vec<String>,
+    /// How long browsers may cache a CORS preflight, in milliseconds.
+    #[arg(long, env = "DOCSPACE_SERVER_CORS_MCP_MAX_AGE", default_value_t = 86_400_000, value_name = "MS")]
+    pub cors_max_age_ms: u64,
+    /// Requests per client IP per window (0 = no limit), checked before any DocSpace call.
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_MCP_CAPACITY", default_value_t = 1000, value_name = "N")]
+    pub rate_limit: u32,
+    /// The rate-limit window, in milliseconds.
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_MCP_WINDOW", default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate_window_ms: u64,
+    /// Proxies in front of this server whose `X-Forwarded-For` entries are trusted for the client IP.
+    #[arg(long, env = "DOCSPACE_PROXY_HOPS", default_value_t = 0, value_name = "N")]
+    pub proxy_hops: usize,
+    /// A session idle this long (seconds) is closed; 0 = never.
+    #[arg(long, env = "DOCSPACE_SESSION_IDLE_TIMEOUT", default_value_t = 1800, value_name = "SECONDS")]
+    pub session_idle_timeout: u64,
+    /// The most sessions open at once (new ones get 503 beyond it); 0 = no cap.
+    #[arg(long, env = "DOCSPACE_MAX_SESSIONS", default_value_t = 10_000, value_name = "N")]
+    pub max_sessions: usize,
+    /// Accept configuration from query parameters (base_url, toolsets, enabled_tools, disabled_tools,
+    /// dynamic, read_only).
+    #[arg(long, env = "DOCSPACE_REQUEST_QUERY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = boolish())]
+    pub request_query: bool,
+    /// Accept a client's own `Authorization` header and send it to DocSpace as it is.
+    #[arg(long, env = "DOCSPACE_REQUEST_AUTHORIZATION_HEADER", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = boolish())]
+    pub request_authorization_header: bool,
+    /// Prefix of the configuration headers (X-Mcp-Base-Url, X-Mcp-Api-Key, …); empty turns them off.
+    #[arg(long, env = "DOCSPACE_REQUEST_HEADER_PREFIX", default_value = "x-mcp-", value_name = "PREFIX")]
+    pub header_prefix: String,
+    /// Portals a client may name with base_url / X-Mcp-Base-Url: host patterns, comma-separated
+    /// (`*.onlyoffice.com`, `docs.example.org`, `https://x.example:8443`, `*` for any). Empty: only
+    /// DOCSPACE_BASE_URL.
+    #[arg(long, env = "DOCSPACE_ALLOWED_BASE_URLS", value_delimiter = ',', value_name = "PATTERNS")]
+    pub allowed_base_urls: Vec<String>,
+    /// Let client-named portals be private, loopback or link-local addresses (refused by default,
+    /// so the server cannot be used to reach an internal network).
+    #[arg(long, env = "DOCSPACE_ALLOW_PRIVATE_BASE_URLS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = boolish())]
+    pub allow_private_base_urls: bool,
+}
+
+impl Default for HttpArgs {
+    fn default() -> Self {
+        Self {
+            transport: TransportKind::Stdio,
+            host: "127.0.0.1".into(),
+            port: 8080,
+            allowed_hostnames: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
+            cors_origins: vec!["*".into()],
+            cors_max_age_ms: 86_400_000,
+            rate_limit: 1000,
+            rate_window_ms: 1000,
+            proxy_hops: 0,
+            session_idle_timeout: 1800,
+            max_sessions: 10_000,
+            request_query: true,
+            request_authorization_header: true,
+            header_prefix: "x-mcp-".into(),
+            allowed_base_urls: Vec::new(),
+            allow_private_base_urls: false,
+        }
+    }
 }
 
 /// The validated configuration of one server.

@@ -2,6 +2,7 @@
 //! HTTP client (User-Agent, timeouts, connection pool). Clients for a given
 //! identity are cheap views over it.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use docspace_mcp_client::Client;
@@ -62,17 +63,84 @@ pub enum Error {
     Http(String),
 }
 
+/// The HTTP client for DocSpace requests. With `public_only`, host names
+/// that resolve to private, loopback or link-local addresses are refused at
+/// connection time (portals named by MCP clients, so that the server cannot be
+/// pointed at an internal network, even through DNS rebinding).
+pub fn http_client(user_agent: &str, timeout: Duration, public_only: bool) -> Result<reqwest::Client, Error> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(user_agent)
+        .connect_timeout(timeout.min(Duration::from_secs(15)))
+        .timeout(timeout);
+    if public_only {
+        builder = builder.dns_resolver(PublicOnly);
+    }
+    builder.build().map_err(|e| Error::Http(e.to_string()))
+}
+
+/// Whether `ip` is an address on the public internet (not private,
+/// loopback, link-local, shared, documentation, multicast or unspecified).
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)) // shared address space (RFC 6598)
+                || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let [first, second, ..] = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link-local
+                || (first == 0x2001 && second == 0x0db8)) // documentation
+        }
+    }
+}
+
+/// A DNS resolver that keeps only public addresses.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<SocketAddr> = addrs.into_iter().filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() {
+                return Err(
+                    format!("`{host}` resolves only to private or local addresses, which are not allowed").into()
+                );
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 impl Portal {
     /// Connects (lazily) to the portal at `base_url`.
     pub fn new(base_url: &str, user_agent: &str, timeout: Duration) -> Result<Self, Error> {
         let base_url = normalise_base_url(base_url)?;
-        let http = reqwest::Client::builder()
-            .user_agent(user_agent)
-            .connect_timeout(timeout.min(Duration::from_secs(15)))
-            .timeout(timeout)
-            .build()
-            .map_err(|e| Error::Http(e.to_string()))?;
-        Ok(Self { base_url, http })
+        Ok(Self { base_url, http: http_client(user_agent, timeout, false)? })
+    }
+
+    /// The portal at `base_url`, reached through an existing HTTP client
+    /// (one connection pool shared by many sessions).
+    pub fn with_http(base_url: &str, http: reqwest::Client) -> Result<Self, Error> {
+        Ok(Self { base_url: normalise_base_url(base_url)?, http })
     }
 
     /// The normalised base URL.
@@ -99,5 +167,28 @@ mod tests {
             assert!(normalise_base_url(bad).is_err(), "{bad}");
         }
         assert!(normalise_base_url("https://u:p@x").unwrap_err().to_string().contains("DOCSPACE_USERNAME"));
+    }
+
+    #[test]
+    fn public_addresses() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+            "224.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
     }
 }

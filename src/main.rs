@@ -3,12 +3,13 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use docspace_mcp::cli::{self, Cli, Command, SandboxArgs};
-use docspace_mcp::config::{Config, ServeArgs};
+use docspace_mcp::config::{Config, ServeArgs, TransportKind};
 use docspace_mcp::sandbox::{self, Sandbox};
-use docspace_mcp::server::DocSpaceServer;
+use docspace_mcp::server::{DocSpaceServer, Selection, Setup};
 use docspace_mcp::transport;
 use tracing_subscriber::EnvFilter;
 
@@ -54,9 +55,9 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// only the first ~40 tools to the model, and every tool costs context.
 const MANY_TOOLS: usize = 80;
 
-fn server_for(config: Config) -> DocSpaceServer {
+/// Logs what the server offers (and warns about a very large tool list).
+fn announce(config: &Config, transport: TransportKind) {
     if !config.options.dynamic && config.tools.len() > MANY_TOOLS {
-        // The stored JSON texts' lengths: no schema is parsed at start-up.
         let bytes: usize = config
             .tools
             .iter()
@@ -76,22 +77,50 @@ fn server_for(config: Config) -> DocSpaceServer {
             read_only = config.options.read_only,
             portal = config.base_url.as_deref().unwrap_or_default(),
             auth = config.auth_method.unwrap_or_default(),
-            "serving MCP over stdio"
+            "serving MCP over {}",
+            if transport == TransportKind::Stdio { "stdio" } else { "HTTP" }
         ),
-        Err(message) => tracing::error!("not configured, every tool call will answer with this: {message}"),
+        Err(message) if transport == TransportKind::Stdio => {
+            tracing::error!("not configured, every tool call will answer with this: {message}");
+        }
+        Err(message) => tracing::info!(
+            "no DocSpace connection of the server's own ({message}); each client brings its portal and credentials"
+        ),
     }
-    DocSpaceServer::new(config.tools, config.client, config.options)
+}
+
+/// Serves MCP on the configured transport.
+async fn run(args: ServeArgs, config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let transport = args.http.transport;
+    announce(&config, transport);
+    if transport == TransportKind::Stdio {
+        let max = config.max_message_bytes;
+        let setup = Setup { selection: Arc::new(Selection::new(config.tools, config.options)), client: config.client };
+        transport::stdio::serve(DocSpaceServer::new(setup), max).await?;
+    } else {
+        if config.client.is_ok() && !is_loopback(&args.http.host) {
+            tracing::warn!(
+                "DocSpace credentials are configured and the server listens on {}: anyone who can reach it acts as that \
+                 DocSpace user",
+                args.http.host
+            );
+        }
+        transport::http::serve(args, config).await?;
+    }
+    Ok(())
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn serve(args: ServeArgs) -> ExitCode {
     init_logging(&args.log_level);
-    let config = match args.into_config() {
+    let config = match args.clone().into_config() {
         Ok(config) => config,
         Err(e) => return fail(&e),
     };
-    let max = config.max_message_bytes;
-    let server = server_for(config);
-    let result = runtime().and_then(|rt| rt.block_on(transport::stdio::serve(server, max)));
+    let result = runtime().map_err(Into::into).and_then(|rt| rt.block_on(run(args, config)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
@@ -104,8 +133,8 @@ fn run_sandbox(args: SandboxArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&e),
     };
-    let result = rt.block_on(async move {
-        let portal = Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port))).await?;
+    let result: Result<(), Box<dyn std::error::Error>> = rt.block_on(async move {
+        let portal = Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, args.portal_port))).await?;
         tracing::info!(
             "sandbox portal at {} (API key {}, token {}, user {} / {})",
             portal.base_url(),
@@ -122,9 +151,8 @@ fn run_sandbox(args: SandboxArgs) -> ExitCode {
         serve.base_url = Some(portal.base_url().to_owned());
         serve.api_key = Some(sandbox::API_KEY.to_owned());
         (serve.auth_token, serve.username, serve.password, serve.authorization) = (None, None, None, None);
-        let config = serve.into_config().map_err(std::io::Error::other)?;
-        let max = config.max_message_bytes;
-        transport::stdio::serve(server_for(config), max).await
+        let config = serve.clone().into_config()?;
+        run(serve, config).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

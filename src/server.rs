@@ -1,5 +1,5 @@
-//! The MCP server: an rmcp `ServerHandler` over the selected tools. No HTTP or
-//! transport types here; stdio (and later HTTP) serve the same handler.
+//! The MCP server: an rmcp `ServerHandler` over the selected tools. No
+//! transport here: stdio and both HTTP transports serve the same handler.
 
 // `logging/setLevel` is deprecated by SEP-2577 (protocol 2026-07-28), but 2025 clients use it.
 #![allow(deprecated)]
@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use docspace_mcp_client::Client;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ListToolsResult,
-    LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams, ServerCapabilities, ServerConfig,
-    SetLevelRequestParams, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, InitializeRequestParams,
+    InitializeResult, ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams,
+    ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -31,19 +31,66 @@ folders and rooms and UUIDs for people. \"My documents\" is a folder you list wi
 get_rooms_folder; get_folder_content lists and searches any folder or room. Tools beyond the curated ones take \
 path and query parameters by name and a JSON request body under `body`.";
 
-/// The state shared by every session of one server.
-struct State {
+/// The tools one configuration offers, with their MCP definitions built once
+/// (shared by every session with the same selection).
+#[derive(Debug)]
+pub struct Selection {
     tools: Vec<&'static ToolDef>,
     by_name: BTreeMap<&'static str, &'static ToolDef>,
     options: Options,
-    listed: OnceLock<Vec<Tool>>,
+    listed: Vec<Tool>,
+}
+
+impl Selection {
+    /// The selection of `tools`, presented as `options` say.
+    pub fn new(tools: Vec<&'static ToolDef>, options: Options) -> Self {
+        let mut by_name = BTreeMap::new();
+        for t in &tools {
+            by_name.insert(t.name, *t);
+            for alias in t.aliases {
+                by_name.entry(*alias).or_insert(*t);
+            }
+        }
+        let definitions: Vec<serde_json::Value> = if options.dynamic {
+            meta::definitions(options.read_only)
+        } else {
+            tools.iter().map(|t| t.to_mcp()).collect()
+        };
+        let listed = definitions.into_iter().filter_map(|d| serde_json::from_value::<Tool>(d).ok()).collect();
+        Self { tools, by_name, options, listed }
+    }
+
+    /// The selected tools.
+    pub fn tools(&self) -> &[&'static ToolDef] {
+        &self.tools
+    }
+
+    /// How the tools are presented.
+    pub fn options(&self) -> Options {
+        self.options
+    }
+}
+
+/// What one session serves: a selection, and the DocSpace client it calls
+/// (or why there is none).
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The tools.
+    pub selection: Arc<Selection>,
+    /// The DocSpace client, or the configuration problem every call reports.
+    pub client: Result<Client, String>,
+}
+
+/// The state of one session.
+struct State {
+    selection: Arc<Selection>,
     client: Result<Client, String>,
     /// Set by `logging/setLevel`; no log notifications until a client opts in.
     log_level: Mutex<Option<LoggingLevel>>,
 }
 
 /// How the server presents its tools.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Options {
     /// Offer the six meta tools instead of the selected tools themselves.
     pub dynamic: bool,
@@ -54,42 +101,63 @@ pub struct Options {
 }
 
 /// The DocSpace MCP server handler (cheap to clone).
+///
+/// Over stdio it is built with its [`Setup`]. Over HTTP it is *deferred*: the
+/// HTTP layer resolves each session's setup from the request (query, headers,
+/// credentials) and attaches it to the request's extensions, and the handler
+/// adopts it on the session's first message (`initialize`, or any message of
+/// a stateless request).
 #[derive(Clone)]
 pub struct DocSpaceServer {
-    state: Arc<State>,
+    state: Arc<OnceLock<State>>,
 }
 
 impl DocSpaceServer {
-    /// A server offering `tools`, calling DocSpace through `client` — or, when
-    /// the configuration is broken, answering every call with that message
-    /// (so catalogues that start servers unconfigured still get a tool list).
-    pub fn new(tools: Vec<&'static ToolDef>, client: Result<Client, String>, options: Options) -> Self {
-        let mut by_name = BTreeMap::new();
-        for t in &tools {
-            by_name.insert(t.name, *t);
-            for alias in t.aliases {
-                by_name.entry(*alias).or_insert(*t);
-            }
-        }
-        let state = State { tools, by_name, options, listed: OnceLock::new(), client, log_level: Mutex::new(None) };
-        Self { state: Arc::new(state) }
+    /// A server offering `selection`, calling DocSpace through `client` — or,
+    /// when the configuration is broken, answering every call with that
+    /// message (so catalogues that start servers unconfigured still get a tool list).
+    pub fn new(setup: Setup) -> Self {
+        let server = Self::deferred();
+        server.adopt(setup);
+        server
     }
 
-    /// The tools as MCP `Tool`s (built on first use).
-    pub fn tools(&self) -> &[Tool] {
-        self.state.listed.get_or_init(|| {
-            let definitions: Vec<serde_json::Value> = if self.state.options.dynamic {
-                meta::definitions(self.state.options.read_only)
-            } else {
-                self.state.tools.iter().map(|t| t.to_mcp()).collect()
-            };
-            definitions.into_iter().filter_map(|d| serde_json::from_value::<Tool>(d).ok()).collect()
+    /// A server whose setup comes with its first request (HTTP).
+    pub fn deferred() -> Self {
+        Self { state: Arc::new(OnceLock::new()) }
+    }
+
+    fn adopt(&self, setup: Setup) -> &State {
+        self.state.get_or_init(|| State {
+            selection: setup.selection,
+            client: setup.client,
+            log_level: Mutex::new(None),
         })
+    }
+
+    /// The session's state, adopting the setup the HTTP layer attached to
+    /// this request if there is none yet.
+    fn state(&self, context: &RequestContext<RoleServer>) -> Result<&State, ErrorData> {
+        if let Some(state) = self.state.get() {
+            return Ok(state);
+        }
+        let setup = context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts: &axum::http::request::Parts| parts.extensions.get::<Setup>())
+            .cloned()
+            .ok_or_else(|| ErrorData::internal_error("this session has no configuration", None))?;
+        Ok(self.adopt(setup))
+    }
+
+    /// The tools as MCP `Tool`s, when the session is set up.
+    pub fn tools(&self) -> &[Tool] {
+        self.state.get().map_or(&[], |s| &s.selection.listed)
     }
 
     /// The level set by `logging/setLevel`, if a client set one.
     pub fn log_level(&self) -> Option<LoggingLevel> {
-        self.state.log_level.lock().ok().and_then(|l| *l)
+        self.state.get().and_then(|s| s.log_level.lock().ok().and_then(|l| *l))
     }
 
     /// Sends `notifications/message` when the client asked for `level` or lower.
@@ -114,17 +182,28 @@ impl ServerHandler for DocSpaceServer {
             .with_instructions(INSTRUCTIONS)
     }
 
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        self.state(&context)?;
+        context.peer.set_peer_info(request.clone());
+        self.negotiate_initialize(&request)
+    }
+
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(self.tools().to_vec()))
+        Ok(ListToolsResult::with_all_items(self.state(&context)?.selection.listed.clone()))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        let canonical = if self.state.options.dynamic { name } else { self.state.by_name.get(name)?.name };
-        self.tools().iter().find(|t| t.name == canonical).cloned()
+        let selection = &self.state.get()?.selection;
+        let canonical = if selection.options.dynamic { name } else { selection.by_name.get(name)?.name };
+        selection.listed.iter().find(|t| t.name == canonical).cloned()
     }
 
     async fn call_tool(
@@ -138,20 +217,22 @@ impl ServerHandler for DocSpaceServer {
                 None,
             )
         };
-        let (tool, arguments) = if self.state.options.dynamic {
+        let state = self.state(&context)?;
+        let selection = &state.selection;
+        let (tool, arguments) = if selection.options.dynamic {
             let args = request.arguments.clone().unwrap_or_default();
-            match meta::handle(request.name.as_ref(), &args, &self.state.by_name) {
+            match meta::handle(request.name.as_ref(), &args, &selection.by_name) {
                 None => return Err(unknown()),
                 Some(meta::Action::Answer(result)) => return Ok(result.into()),
                 Some(meta::Action::Call(tool, input)) => (tool, Some(input)),
             }
         } else {
-            match self.state.by_name.get(request.name.as_ref()).copied() {
+            match selection.by_name.get(request.name.as_ref()).copied() {
                 Some(tool) => (tool, request.arguments),
                 None => return Err(unknown()),
             }
         };
-        let client = match &self.state.client {
+        let client = match &state.client {
             Ok(client) => client,
             Err(message) => {
                 return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
@@ -160,8 +241,19 @@ impl ServerHandler for DocSpaceServer {
                 .into());
             }
         };
+        // Over HTTP, DocSpace sees the MCP request's X-Request-ID.
+        let request_id =
+            context.extensions.get::<axum::http::request::Parts>().and_then(crate::transport::http::request_id);
+        let with_id;
+        let client = match request_id {
+            Some(id) => {
+                with_id = client.with_header(crate::transport::http::guard::REQUEST_ID.clone(), id);
+                &with_id
+            }
+            None => client,
+        };
         let progress = context.meta.get_progress_token().map(|token| Progress { peer: context.peer.clone(), token });
-        let cx = InvokeContext { operation_timeout: self.state.options.operation_timeout, progress };
+        let cx = InvokeContext { operation_timeout: selection.options.operation_timeout, progress };
         let started = std::time::Instant::now();
         let result = tokio::select! {
             result = invoke(client, tool, arguments, &cx) => result,
@@ -187,9 +279,9 @@ impl ServerHandler for DocSpaceServer {
     async fn set_level(
         &self,
         request: SetLevelRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        if let Ok(mut level) = self.state.log_level.lock() {
+        if let Ok(mut level) = self.state(&context)?.log_level.lock() {
             *level = Some(request.level);
         }
         Ok(())

@@ -74,6 +74,16 @@ impl Client {
         Self::new_with_client(base_url, http, Inner::with_headers(headers))
     }
 
+    /// A copy of this client that also sends `name: value` (e.g. the
+    /// `X-Request-ID` of the MCP request a call serves).
+    pub fn with_header(&self, name: reqwest::header::HeaderName, value: reqwest::header::HeaderValue) -> Self {
+        let mut inner = self.inner.clone();
+        let mut headers = (*inner.headers).clone();
+        headers.insert(name, value);
+        inner.headers = Arc::new(headers);
+        Self::new_with_client(&self.baseurl, self.client.clone(), inner)
+    }
+
     /// A copy of this client with a fresh capture slot, for one call.
     pub(crate) fn for_call(&self) -> Self {
         let mut inner = self.inner.clone();

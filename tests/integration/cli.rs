@@ -16,6 +16,12 @@ fn run(args: &[&str]) -> Result<String, cli::Error> {
 }
 
 #[test]
+fn the_command_line_definition_is_consistent() {
+    use clap::CommandFactory;
+    Cli::command().debug_assert();
+}
+
+#[test]
 fn list_filters_by_toolset() {
     let text = run(&["tools", "list", "--toolsets", "rooms"]).unwrap();
     assert!(text.starts_with("NAME"));

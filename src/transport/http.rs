@@ -1,0 +1,438 @@
+//! The HTTP transports: Streamable HTTP at `/mcp` (rmcp's service: the 2025
+//! session protocol and the 2026-07-28 stateless one on the same endpoint)
+//! and the legacy HTTP+SSE transport at `/sse` + `/messages` (bridged into
+//! the same handler), plus `/health`.
+//!
+//! One server, many users: each session is set up from its first request —
+//! the portal, credentials and tool selection it names (query, `X-Mcp-*`
+//! headers, a raw `Authorization`), or the operator's configuration — and
+//! keeps that identity: a request on the session from another identity is
+//! refused. Request-level selection only narrows the operator's.
+
+pub mod guard;
+pub mod request;
+pub mod sse;
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::RandomState;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use docspace_mcp_client::Client;
+use docspace_mcp_client::reqwest;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
+
+use crate::config::{Config, ServeArgs};
+use crate::docspace::{self, Portal};
+use crate::server::{DocSpaceServer, Options, Selection, Setup};
+use crate::tools::catalogue::ToolDef;
+use crate::tools::selection;
+use guard::{Guard, RequestId};
+use request::{BaseUrlPolicy, Refusal, Settings, Sources};
+
+/// `Mcp-Session-Id`.
+static SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+
+/// What every request handler shares.
+pub struct Shared {
+    sources: Sources,
+    policy: BaseUrlPolicy,
+    /// The operator's selection and its presentation.
+    operator: Arc<Selection>,
+    operator_names: BTreeSet<&'static str>,
+    /// The operator's toolsets (what a request without `toolsets` starts from).
+    operator_toolsets: Vec<String>,
+    operator_client: Result<Client, String>,
+    /// HTTP clients: for the operator's portal, and for portals clients name.
+    trusted_http: reqwest::Client,
+    guarded_http: reqwest::Client,
+    /// Selections requests asked for, by their settings.
+    selections: Mutex<HashMap<String, Arc<Selection>>>,
+    /// Streamable HTTP sessions → the identity that opened them.
+    owners: Mutex<HashMap<String, u64>>,
+    keys: RandomState,
+    max_sessions: usize,
+    max_body: usize,
+    sessions: Arc<LocalSessionManager>,
+    sse: sse::Registry,
+    shutdown: CancellationToken,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("tools", &self.operator.tools().len()).finish_non_exhaustive()
+    }
+}
+
+/// The HTTP server could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A setting is wrong.
+    #[error("{0}")]
+    Config(String),
+    /// Binding or serving failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+const SELECTION_CACHE: usize = 256;
+
+impl Shared {
+    /// The setup of a new session (or a stateless request) from its settings.
+    pub fn setup(&self, s: &Settings) -> Result<Setup, Refusal> {
+        let selection = self.selection(s)?;
+        let client = self.client(s)?;
+        Ok(Setup { selection, client: Ok(client) })
+    }
+
+    /// The identity key of a request.
+    pub fn identity(&self, s: &Settings) -> u64 {
+        s.identity(&self.keys)
+    }
+
+    fn client(&self, s: &Settings) -> Result<Client, Refusal> {
+        let configured = self.policy.configured.as_deref();
+        match (&s.base_url, &s.credentials) {
+            (base, Some(credentials)) => {
+                let base = base.as_deref().or(configured).ok_or_else(|| {
+                    Refusal::bad("credentials without a portal: pass base_url (query) or the X-Mcp-Base-Url header")
+                })?;
+                let trusted = self.policy.check(base)?;
+                let http = if trusted || self.policy.allow_private {
+                    self.trusted_http.clone()
+                } else {
+                    self.guarded_http.clone()
+                };
+                let portal = Portal::with_http(base, http).map_err(|e| Refusal::bad(e.to_string()))?;
+                portal.client(credentials).map_err(|e| Refusal::bad(e.to_string()))
+            }
+            (Some(base), None) if Some(base.as_str()) != configured => Err(Refusal::unauthorized(format!(
+                "no credentials for {base}: send X-Mcp-Api-Key, X-Mcp-Auth-Token, X-Mcp-Username + X-Mcp-Password \
+                 or an Authorization header"
+            ))),
+            _ => self.operator_client.clone().map_err(|_| {
+                Refusal::unauthorized(
+                    "this server has no DocSpace credentials of its own: send base_url and an API key \
+                     (X-Mcp-Base-Url, X-Mcp-Api-Key) or another credential header",
+                )
+            }),
+        }
+    }
+
+    fn selection(&self, s: &Settings) -> Result<Arc<Selection>, Refusal> {
+        if !s.selects_tools() {
+            return Ok(self.operator.clone());
+        }
+        let options = self.operator.options();
+        let read_only = options.read_only || s.read_only == Some(true);
+        let dynamic = s.dynamic.unwrap_or(options.dynamic);
+        let toolsets = s.toolsets.clone().unwrap_or_else(|| self.operator_toolsets.clone());
+        let enabled = s.enabled_tools.clone().unwrap_or_default();
+        let disabled = s.disabled_tools.clone().unwrap_or_default();
+        let key = format!("{toolsets:?}|{enabled:?}|{disabled:?}|{read_only}|{dynamic}");
+        if let Some(hit) = self.selections.lock().ok().and_then(|c| c.get(&key).cloned()) {
+            return Ok(hit);
+        }
+        let tools = selection::select(&toolsets, &enabled, &disabled, read_only).map_err(|e| {
+            Refusal::bad(
+                e.to_string()
+                    .replace("DOCSPACE_TOOLSETS", "toolsets")
+                    .replace("DOCSPACE_ENABLED_TOOLS", "enabled_tools")
+                    .replace("DOCSPACE_DISABLED_TOOLS", "disabled_tools"),
+            )
+        })?;
+        let outside: Vec<&str> = enabled
+            .iter()
+            .filter_map(|n| crate::tools::catalogue::find(n))
+            .map(|t| t.name)
+            .filter(|n| !self.operator_names.contains(n))
+            .collect();
+        if !outside.is_empty() {
+            return Err(Refusal::forbidden(format!(
+                "enabled_tools names tools this server does not offer: {}",
+                outside.join(", ")
+            )));
+        }
+        let tools: Vec<&'static ToolDef> = tools.into_iter().filter(|t| self.operator_names.contains(t.name)).collect();
+        if tools.is_empty() {
+            return Err(Refusal::bad("the requested tool selection leaves no tool this server offers"));
+        }
+        let selection = Arc::new(Selection::new(tools, Options { read_only, dynamic, ..options }));
+        if let Ok(mut cache) = self.selections.lock() {
+            if cache.len() >= SELECTION_CACHE {
+                cache.clear();
+            }
+            cache.insert(key, selection.clone());
+        }
+        Ok(selection)
+    }
+
+    fn session_count(&self) -> usize {
+        self.owners.lock().map_or(0, |o| o.len()) + self.sse.len()
+    }
+
+    /// 503 when a new session would exceed the cap.
+    fn admit(&self) -> Result<(), Refusal> {
+        if self.max_sessions > 0 && self.session_count() >= self.max_sessions {
+            return Err(Refusal::with_status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_sessions",
+                format!("the server has {} open sessions, its limit (DOCSPACE_MAX_SESSIONS)", self.max_sessions),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Forgets sessions rmcp has closed (idle expiry, DELETE, shutdown).
+    async fn sweep(&self) {
+        let live: BTreeSet<String> = self.sessions.sessions.read().await.keys().map(ToString::to_string).collect();
+        if let Ok(mut owners) = self.owners.lock() {
+            owners.retain(|id, _| live.contains(id));
+        }
+    }
+}
+
+/// The settings of a request, or its refusal.
+fn settings(shared: &Shared, req: &Request) -> Result<Settings, Refusal> {
+    request::parse(req.uri(), req.headers(), &shared.sources)
+}
+
+/// Streamable HTTP, before rmcp: checks the identity of requests on a
+/// session, and sets up new sessions (and stateless requests).
+async fn mcp_gate(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
+    let settings = match settings(&shared, &req) {
+        Ok(s) => s,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let identity = shared.identity(&settings);
+    let session = req.headers().get(&SESSION_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if let Some(id) = session {
+        let owner = shared.owners.lock().ok().and_then(|o| o.get(&id).copied());
+        if owner.is_some_and(|owner| owner != identity) {
+            tracing::warn!(session = %id, "refused a request from another identity on a session");
+            return Refusal::forbidden("this session was opened with other credentials or another portal")
+                .into_response();
+        }
+        let delete = req.method() == Method::DELETE;
+        let response = next.run(req).await;
+        if delete
+            && response.status().is_success()
+            && let Ok(mut owners) = shared.owners.lock()
+        {
+            owners.remove(&id);
+        }
+        return response;
+    }
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let setup = match shared.admit().and_then(|()| shared.setup(&settings)) {
+        Ok(setup) => setup,
+        Err(refusal) => {
+            tracing::info!(status = refusal.status.as_u16(), "refused: {}", refusal.message);
+            return refusal.into_response();
+        }
+    };
+    req.extensions_mut().insert(setup);
+    let response = next.run(req).await;
+    if let Some(id) = response.headers().get(&SESSION_ID).and_then(|v| v.to_str().ok())
+        && let Ok(mut owners) = shared.owners.lock()
+    {
+        tracing::info!(session = id, "session opened");
+        owners.insert(id.to_owned(), identity);
+    }
+    response
+}
+
+async fn health(State(shared): State<Arc<Shared>>) -> Response {
+    axum::Json(json!({"status": "ok", "sessions": shared.session_count(), "version": env!("CARGO_PKG_VERSION")}))
+        .into_response()
+}
+
+async fn not_found(req: Request) -> Response {
+    Refusal::with_status(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no such endpoint: {} {}", req.method(), req.uri().path()),
+    )
+    .into_response()
+}
+
+/// The router and its shared state, for `serve` and for tests.
+pub fn router(args: &ServeArgs, config: Config, shutdown: CancellationToken) -> Result<(Router, Arc<Shared>), Error> {
+    let http = &args.http;
+    let timeout = Duration::from_secs(args.request_timeout);
+    let trusted_http =
+        docspace::http_client(&args.user_agent, timeout, false).map_err(|e| Error::Config(e.to_string()))?;
+    let guarded_http =
+        docspace::http_client(&args.user_agent, timeout, true).map_err(|e| Error::Config(e.to_string()))?;
+    let policy = BaseUrlPolicy::new(config.base_url.clone(), &http.allowed_base_urls, http.allow_private_base_urls)
+        .map_err(Error::Config)?;
+    let mut prefix = http.header_prefix.trim().to_ascii_lowercase();
+    if !prefix.is_empty() && !prefix.ends_with('-') {
+        prefix.push('-');
+    }
+    let operator_toolsets = if args.dynamic && args.toolsets.iter().all(|t| t.trim().is_empty()) {
+        vec!["all".to_owned()]
+    } else {
+        args.toolsets.clone()
+    };
+    let idle = (http.session_idle_timeout > 0).then(|| Duration::from_secs(http.session_idle_timeout));
+    let mut manager = LocalSessionManager::default();
+    manager.session_config.keep_alive = idle;
+    let sessions = Arc::new(manager);
+    let shared = Arc::new(Shared {
+        sources: Sources {
+            query: http.request_query,
+            authorization_header: http.request_authorization_header,
+            header_prefix: prefix,
+        },
+        policy,
+        operator_names: config.tools.iter().map(|t| t.name).collect(),
+        operator: Arc::new(Selection::new(config.tools, config.options)),
+        operator_toolsets,
+        operator_client: config.client,
+        trusted_http,
+        guarded_http,
+        selections: Mutex::new(HashMap::new()),
+        owners: Mutex::new(HashMap::new()),
+        keys: RandomState::new(),
+        max_sessions: http.max_sessions,
+        max_body: config.max_message_bytes,
+        sessions: sessions.clone(),
+        sse: sse::Registry::default(),
+        shutdown: shutdown.clone(),
+    });
+    let guard = Arc::new(Guard::new(
+        &http.allowed_hostnames,
+        &http.cors_origins,
+        http.rate_limit,
+        Duration::from_millis(http.rate_window_ms),
+        http.proxy_hops,
+    ));
+
+    let mut app = Router::new().route("/health", get(health));
+    if http.transport.streamable() {
+        // Host and Origin are checked by our guard for every route, so rmcp's own
+        // checks (loopback-only by default) are off here.
+        let service_config = StreamableHttpServerConfig::default()
+            .disable_allowed_hosts()
+            .disable_allowed_origins()
+            .with_max_request_body_bytes(config.max_message_bytes)
+            .with_cancellation_token(shutdown.child_token());
+        let service = StreamableHttpService::new(|| Ok(DocSpaceServer::deferred()), sessions, service_config);
+        let mcp = Router::new()
+            .route_service("/mcp", service)
+            .layer(middleware::from_fn_with_state(shared.clone(), mcp_gate));
+        app = app.merge(mcp);
+    }
+    if http.transport.sse() {
+        app = app
+            .route("/sse", get(sse::open))
+            .route("/messages", post(sse::message))
+            .route("/message", post(sse::message));
+    }
+    let mut app =
+        app.fallback(not_found).with_state(shared.clone()).layer(DefaultBodyLimit::max(config.max_message_bytes));
+    let origins: Vec<String> =
+        http.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect();
+    if !origins.is_empty() {
+        let allow = if origins.iter().any(|o| o == "*") {
+            AllowOrigin::mirror_request()
+        } else {
+            AllowOrigin::list(origins.iter().filter_map(|o| o.parse().ok()))
+        };
+        let expose: Vec<HeaderName> =
+            ["mcp-session-id", "mcp-protocol-version", "www-authenticate", "x-request-id", "last-event-id"]
+                .iter()
+                .map(|h| HeaderName::from_static(h))
+                .collect();
+        let cors = CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+            .allow_headers(AllowHeaders::mirror_request())
+            .expose_headers(expose)
+            .max_age(Duration::from_millis(http.cors_max_age_ms));
+        app = app.layer(cors);
+    }
+    let app =
+        app.layer(middleware::from_fn_with_state(guard, guard::guard)).layer(middleware::from_fn(guard::request_id));
+    Ok((app, shared))
+}
+
+/// Serves MCP over HTTP until SIGINT or SIGTERM, then closes every session and exits.
+pub async fn serve(args: ServeArgs, config: Config) -> Result<(), Error> {
+    let shutdown = CancellationToken::new();
+    let (app, shared) = router(&args, config, shutdown.clone())?;
+    let address = format!("{}:{}", args.http.host, args.http.port);
+    let listener = tokio::net::TcpListener::bind(&address)
+        .await
+        .map_err(|e| Error::Config(format!("cannot listen on {address}: {e}")))?;
+    let local = listener.local_addr()?;
+    let kind = args.http.transport;
+    tracing::info!(
+        "serving MCP over HTTP on http://{local} ({})",
+        [kind.streamable().then_some("Streamable HTTP at /mcp"), kind.sse().then_some("SSE at /sse")]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let sweeper = {
+        let shared = shared.clone();
+        let stop = shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = tokio::time::sleep(Duration::from_secs(30)) => shared.sweep().await,
+                }
+            }
+        })
+    };
+    let stop = shutdown.clone();
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            signal().await;
+            tracing::info!("shutting down: closing sessions");
+            stop.cancel();
+        })
+        .await?;
+    sweeper.abort();
+    Ok(())
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn signal() {
+    #[cfg(unix)]
+    {
+        let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The request id attached by [`guard::request_id`], as a header for DocSpace.
+pub fn request_id(parts: &axum::http::request::Parts) -> Option<axum::http::HeaderValue> {
+    parts.extensions.get::<RequestId>().map(|r| r.0.clone())
+}

@@ -1,0 +1,433 @@
+//! What one HTTP request asks for: its portal, credentials and tool
+//! selection, read from the query and the `X-Mcp-*` headers (the reference
+//! server's names) and checked before anything reaches DocSpace.
+//!
+//! A malformed or conflicting value is a [`Refusal`] with status 400 naming
+//! it; no credentials at all is a 401 with `WWW-Authenticate`.
+
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::net::IpAddr;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::auth::{Credentials, Secret};
+use crate::docspace::{is_public, normalise_base_url};
+
+/// An HTTP answer that refuses a request, as JSON `{"error", "message"}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The status.
+    pub status: StatusCode,
+    /// A stable code (`invalid_request`, `unauthorized`, …).
+    pub code: &'static str,
+    /// What is wrong, for a person.
+    pub message: String,
+}
+
+impl Refusal {
+    /// 400: the request's configuration is malformed or conflicting.
+    pub fn bad(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, code: "invalid_request", message: message.into() }
+    }
+
+    /// 401: no credentials.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::UNAUTHORIZED, code: "unauthorized", message: message.into() }
+    }
+
+    /// 403.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self { status: StatusCode::FORBIDDEN, code: "forbidden", message: message.into() }
+    }
+
+    /// Any status.
+    pub fn with_status(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let mut response =
+            (self.status, axum::Json(json!({"error": self.code, "message": self.message}))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"docspace-mcp\""));
+        }
+        response
+    }
+}
+
+/// Where a request's settings may come from (the operator's switches).
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// Query parameters are read.
+    pub query: bool,
+    /// A raw `Authorization` header is sent to DocSpace as it is.
+    pub authorization_header: bool,
+    /// Prefix of the configuration headers, lower case (empty: none are read).
+    pub header_prefix: String,
+}
+
+/// The settings one request carries. Everything is optional: what is absent
+/// comes from the operator's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// The portal, normalised.
+    pub base_url: Option<String>,
+    /// Credentials for it.
+    pub credentials: Option<Credentials>,
+    /// Toolsets.
+    pub toolsets: Option<Vec<String>>,
+    /// Tools added.
+    pub enabled_tools: Option<Vec<String>>,
+    /// Tools removed.
+    pub disabled_tools: Option<Vec<String>>,
+    /// Meta tools instead of tools.
+    pub dynamic: Option<bool>,
+    /// Read-only tools only.
+    pub read_only: Option<bool>,
+}
+
+impl Settings {
+    /// Whether the request names any part of the tool selection.
+    pub fn selects_tools(&self) -> bool {
+        self.toolsets.is_some()
+            || self.enabled_tools.is_some()
+            || self.disabled_tools.is_some()
+            || self.dynamic.is_some()
+            || self.read_only.is_some()
+    }
+
+    /// Who the request acts as: a keyed hash of the portal and credentials
+    /// (no secret is kept), equal for requests of the same identity.
+    pub fn identity(&self, keys: &impl BuildHasher) -> u64 {
+        let mut h = keys.build_hasher();
+        self.base_url.hash(&mut h);
+        match &self.credentials {
+            None => 0u8.hash(&mut h),
+            Some(c) => {
+                1u8.hash(&mut h);
+                if let Ok(headers) = c.headers() {
+                    for (name, value) in &headers {
+                        name.as_str().hash(&mut h);
+                        value.as_bytes().hash(&mut h);
+                    }
+                }
+            }
+        }
+        h.finish()
+    }
+}
+
+/// One setting, found in the query or in a header.
+struct Found {
+    value: String,
+    from: String,
+}
+
+fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+    uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
+}
+
+/// Reads the settings of a request.
+pub fn parse(uri: &Uri, headers: &HeaderMap, sources: &Sources) -> Result<Settings, Refusal> {
+    let pairs = if sources.query { query_pairs(uri) } else { Vec::new() };
+    let header = |name: &str| -> Result<Option<String>, Refusal> {
+        if sources.header_prefix.is_empty() {
+            return Ok(None);
+        }
+        let full = format!("{}{name}", sources.header_prefix);
+        match headers.get(full.as_str()) {
+            None => Ok(None),
+            Some(v) => v
+                .to_str()
+                .map(|s| Some(s.trim().to_owned()))
+                .map_err(|_| Refusal::bad(format!("header {full} is not valid text"))),
+        }
+    };
+    // A setting may come from the query or from a header, never from both.
+    let find = |query: &str, head: &str| -> Result<Option<Found>, Refusal> {
+        let mut in_query = pairs.iter().filter(|(k, _)| k == query);
+        let q = in_query.next().map(|(_, v)| v.trim().to_owned());
+        if in_query.next().is_some() {
+            return Err(Refusal::bad(format!("query parameter `{query}` is given more than once")));
+        }
+        let h = header(head)?;
+        let h_name = format!("{}{head}", sources.header_prefix);
+        match (q, h) {
+            (Some(_), Some(_)) => Err(Refusal::bad(format!(
+                "`{query}` is given both as a query parameter and as the {h_name} header; give it once"
+            ))),
+            (Some(value), None) => Ok(Some(Found { value, from: format!("query parameter `{query}`") })),
+            (None, Some(value)) => Ok(Some(Found { value, from: format!("header {h_name}") })),
+            (None, None) => Ok(None),
+        }
+    };
+    let list = |f: Option<Found>| -> Option<Vec<String>> {
+        f.map(|f| f.value.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect())
+    };
+    let boolean = |f: Option<Found>| -> Result<Option<bool>, Refusal> {
+        let Some(f) = f else { return Ok(None) };
+        match f.value.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "y" | "on" => Ok(Some(true)),
+            "0" | "false" | "no" | "n" | "off" | "" => Ok(Some(false)),
+            other => Err(Refusal::bad(format!("{} is `{other}`; use true or false", f.from))),
+        }
+    };
+
+    let base_url = match find("base_url", "base-url")? {
+        None => None,
+        Some(f) => Some(normalise_base_url(&f.value).map_err(|e| {
+            Refusal::bad(format!("{}: {}", f.from, e.to_string().trim_start_matches("DOCSPACE_BASE_URL ")))
+        })?),
+    };
+
+    let api_key = header("api-key")?.filter(|v| !v.is_empty());
+    let auth_token = header("auth-token")?.filter(|v| !v.is_empty());
+    let username = header("username")?.filter(|v| !v.is_empty());
+    let password = header("password")?.filter(|v| !v.is_empty());
+    let authorization = if sources.authorization_header {
+        match headers.get(header::AUTHORIZATION) {
+            None => None,
+            Some(v) => Some(
+                v.to_str().map_err(|_| Refusal::bad("the Authorization header is not valid text"))?.trim().to_owned(),
+            )
+            .filter(|v| !v.is_empty()),
+        }
+    } else {
+        None
+    };
+    let p = &sources.header_prefix;
+    let mut given: Vec<(String, Credentials)> = Vec::new();
+    if let Some(k) = api_key {
+        given.push((format!("{p}api-key"), Credentials::ApiKey(Secret::new(k))));
+    }
+    if let Some(t) = auth_token {
+        given.push((format!("{p}auth-token"), Credentials::AuthToken(Secret::new(t))));
+    }
+    match (username, password) {
+        (Some(username), Some(password)) => {
+            given.push((
+                format!("{p}username + {p}password"),
+                Credentials::Basic { username, password: Secret::new(password) },
+            ));
+        }
+        (Some(_), None) => return Err(Refusal::bad(format!("{p}username is given without {p}password"))),
+        (None, Some(_)) => return Err(Refusal::bad(format!("{p}password is given without {p}username"))),
+        (None, None) => {}
+    }
+    if let Some(a) = authorization {
+        given.push(("Authorization".to_owned(), Credentials::Authorization(Secret::new(a))));
+    }
+    if given.len() > 1 {
+        let names: Vec<&str> = given.iter().map(|(n, _)| n.as_str()).collect();
+        return Err(Refusal::bad(format!(
+            "several DocSpace credentials are given ({}); give exactly one",
+            names.join(", ")
+        )));
+    }
+    let credentials = given.pop().map(|(name, c)| {
+        c.headers().map(|_| c).map_err(|_| Refusal::bad(format!("{name} is not a valid header value")))
+    });
+    let credentials = credentials.transpose()?;
+
+    Ok(Settings {
+        base_url,
+        credentials,
+        toolsets: list(find("toolsets", "toolsets")?),
+        enabled_tools: list(find("enabled_tools", "enabled-tools")?),
+        disabled_tools: list(find("disabled_tools", "disabled-tools")?),
+        dynamic: boolean(find("dynamic", "dynamic")?)?,
+        read_only: boolean(find("read_only", "read-only")?)?,
+    })
+}
+
+/// Which portals a client may name.
+#[derive(Debug, Clone, Default)]
+pub struct BaseUrlPolicy {
+    /// The operator's own portal (always allowed).
+    pub configured: Option<String>,
+    patterns: Vec<Pattern>,
+    /// Private and local addresses allowed.
+    pub allow_private: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pattern {
+    scheme: Option<String>,
+    host: String,
+    port: Option<u16>,
+}
+
+impl BaseUrlPolicy {
+    /// Parses `DOCSPACE_ALLOWED_BASE_URLS` entries.
+    pub fn new(configured: Option<String>, patterns: &[String], allow_private: bool) -> Result<Self, String> {
+        let mut parsed = Vec::new();
+        for raw in patterns.iter().map(|p| p.trim().to_ascii_lowercase()).filter(|p| !p.is_empty()) {
+            let (scheme, rest) = match raw.split_once("://") {
+                Some((s, r)) if s == "http" || s == "https" => (Some(s.to_owned()), r.to_owned()),
+                Some(_) => return Err(format!("DOCSPACE_ALLOWED_BASE_URLS: `{raw}` must be http(s) or a bare host")),
+                None => (None, raw.clone()),
+            };
+            let rest = rest.trim_end_matches('/');
+            let (host, port) = match rest.rsplit_once(':') {
+                Some((h, "*")) if !h.contains(':') || h.ends_with(']') => (h.to_owned(), None),
+                Some((h, p)) if !h.contains(':') || h.ends_with(']') => {
+                    let port = p.parse().map_err(|_| format!("DOCSPACE_ALLOWED_BASE_URLS: `{raw}` has a bad port"))?;
+                    (h.to_owned(), Some(port))
+                }
+                _ => (rest.to_owned(), None),
+            };
+            if host.is_empty() || host.contains('/') {
+                return Err(format!("DOCSPACE_ALLOWED_BASE_URLS: `{raw}` is not a host pattern"));
+            }
+            parsed.push(Pattern { scheme, host, port });
+        }
+        Ok(Self { configured, patterns: parsed, allow_private })
+    }
+
+    /// Whether a client may use `base_url` (normalised); `Ok(true)` for the
+    /// operator's own portal, which needs no address check.
+    pub fn check(&self, base_url: &str) -> Result<bool, Refusal> {
+        if self.configured.as_deref() == Some(base_url) {
+            return Ok(true);
+        }
+        let url = reqwest_url(base_url)?;
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let port = url.port_or_known_default();
+        let allowed = self.patterns.iter().any(|p| {
+            p.scheme.as_deref().is_none_or(|s| s == url.scheme())
+                && p.port.is_none_or(|want| Some(want) == port)
+                && (p.host == "*"
+                    || p.host == host
+                    || p.host.strip_prefix("*.").is_some_and(|suffix| host.ends_with(&format!(".{suffix}"))))
+        });
+        if !allowed {
+            return Err(Refusal::forbidden(format!(
+                "this server does not connect to {base_url}: the operator allows only {}",
+                self.describe()
+            )));
+        }
+        let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+        if !self.allow_private && (literal.is_some_and(|ip| !is_public(ip)) || host == "localhost") {
+            return Err(Refusal::forbidden(format!(
+                "{base_url} is a private or local address; the operator has not allowed those (DOCSPACE_ALLOW_PRIVATE_BASE_URLS)"
+            )));
+        }
+        Ok(false)
+    }
+
+    fn describe(&self) -> String {
+        let mut all: Vec<String> = self.configured.iter().cloned().collect();
+        all.extend(self.patterns.iter().map(|p| {
+            format!(
+                "{}{}{}",
+                p.scheme.as_deref().map(|s| format!("{s}://")).unwrap_or_default(),
+                p.host,
+                p.port.map(|p| format!(":{p}")).unwrap_or_default()
+            )
+        }));
+        if all.is_empty() {
+            "no portal named by a client (DOCSPACE_ALLOWED_BASE_URLS is empty)".into()
+        } else {
+            all.join(", ")
+        }
+    }
+}
+
+fn reqwest_url(base_url: &str) -> Result<docspace_mcp_client::reqwest::Url, Refusal> {
+    docspace_mcp_client::reqwest::Url::parse(base_url).map_err(|e| Refusal::bad(format!("{base_url}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources() -> Sources {
+        Sources { query: true, authorization_header: true, header_prefix: "x-mcp-".into() }
+    }
+
+    fn req(uri: &str, headers: &[(&str, &str)]) -> Result<Settings, Refusal> {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+        }
+        parse(&uri.parse().unwrap(), &map, &sources())
+    }
+
+    #[test]
+    fn reads_query_and_headers() {
+        let s = req(
+            "/mcp?base_url=https://a.example.com/&toolsets=Files,rooms&read_only=yes",
+            &[("x-mcp-api-key", "sk-1"), ("x-mcp-dynamic", "0")],
+        )
+        .unwrap();
+        assert_eq!(s.base_url.as_deref(), Some("https://a.example.com"));
+        assert_eq!(s.credentials, Some(Credentials::ApiKey(Secret::new("sk-1"))));
+        assert_eq!(s.toolsets, Some(vec!["files".to_owned(), "rooms".to_owned()]));
+        assert_eq!((s.read_only, s.dynamic), (Some(true), Some(false)));
+        let basic = req("/mcp", &[("authorization", "Basic dTpw")]).unwrap();
+        assert_eq!(basic.credentials, Some(Credentials::Authorization(Secret::new("Basic dTpw"))));
+        assert_eq!(req("/mcp", &[]).unwrap(), Settings::default());
+    }
+
+    #[test]
+    fn conflicts_and_malformed_values_are_refused() {
+        let e = req("/mcp?toolsets=files", &[("x-mcp-toolsets", "rooms")]).unwrap_err();
+        assert!(e.status == 400 && e.message.contains("both"), "{e:?}");
+        let e = req("/mcp", &[("x-mcp-api-key", "k"), ("x-mcp-auth-token", "t")]).unwrap_err();
+        assert!(e.message.contains("x-mcp-api-key, x-mcp-auth-token"), "{e:?}");
+        let e = req("/mcp", &[("x-mcp-username", "u")]).unwrap_err();
+        assert!(e.message.contains("without x-mcp-password"), "{e:?}");
+        let e = req("/mcp?dynamic=maybe", &[]).unwrap_err();
+        assert!(e.message.contains("`maybe`"), "{e:?}");
+        let e = req("/mcp?base_url=ftp://x", &[]).unwrap_err();
+        assert!(e.message.contains("query parameter `base_url`") && e.message.contains("https://"), "{e:?}");
+        let e = req("/mcp?base_url=https://a.example&base_url=https://b.example", &[]).unwrap_err();
+        assert!(e.message.contains("more than once"), "{e:?}");
+        let e = req("/mcp", &[("x-mcp-api-key", "k"), ("authorization", "Bearer x")]).unwrap_err();
+        assert!(e.message.contains("Authorization"), "{e:?}");
+    }
+
+    #[test]
+    fn identities_differ_by_portal_and_secret() {
+        let keys = std::hash::RandomState::new();
+        let a = req("/mcp?base_url=https://a.example", &[("x-mcp-api-key", "k1")]).unwrap();
+        let b = req("/mcp?base_url=https://a.example", &[("x-mcp-api-key", "k2")]).unwrap();
+        let c = req("/mcp?base_url=https://b.example", &[("x-mcp-api-key", "k1")]).unwrap();
+        assert_eq!(a.identity(&keys), a.clone().identity(&keys));
+        assert_ne!(a.identity(&keys), b.identity(&keys));
+        assert_ne!(a.identity(&keys), c.identity(&keys));
+    }
+
+    #[test]
+    fn base_url_policy() {
+        let p = BaseUrlPolicy::new(
+            Some("http://127.0.0.1:9".into()),
+            &["*.onlyoffice.com".into(), "https://docs.example.org:8443".into(), "10.0.0.5".into()],
+            false,
+        )
+        .unwrap();
+        assert_eq!(p.check("http://127.0.0.1:9"), Ok(true), "the operator's portal");
+        assert_eq!(p.check("https://team.onlyoffice.com"), Ok(false));
+        assert!(p.check("https://onlyoffice.com.evil.example").is_err());
+        assert!(p.check("https://evilonlyoffice.com").is_err());
+        assert_eq!(p.check("https://docs.example.org:8443"), Ok(false));
+        assert!(p.check("https://docs.example.org").is_err(), "another port");
+        assert!(p.check("http://docs.example.org:8443").is_err(), "another scheme");
+        let e = p.check("http://10.0.0.5").unwrap_err();
+        assert!(e.message.contains("private"), "{e:?}");
+        let any = BaseUrlPolicy::new(None, &["*".into()], false).unwrap();
+        assert!(any.check("http://169.254.169.254").is_err() && any.check("http://localhost:8080").is_err());
+        assert_eq!(any.check("https://x.example"), Ok(false));
+        let none = BaseUrlPolicy::new(None, &[], false).unwrap();
+        assert!(none.check("https://x.example").unwrap_err().message.contains("DOCSPACE_ALLOWED_BASE_URLS"));
+        let local = BaseUrlPolicy::new(None, &["127.0.0.1:*".into()], true).unwrap();
+        assert_eq!(local.check("http://127.0.0.1:4567"), Ok(false));
+        assert!(BaseUrlPolicy::new(None, &["ftp://x".into()], false).is_err());
+    }
+}

@@ -1,0 +1,169 @@
+//! The legacy HTTP+SSE transport (protocol 2024-11-05), which rmcp no longer
+//! ships: `GET /sse` opens a session and its event stream, whose first event
+//! (`endpoint`) names where to POST (`/messages?sessionId=…`; `session_id` is
+//! accepted too, as the Python SDK sends it). Each POST answers 202 and its
+//! reply arrives on the stream as an `event: message`. The session is bridged
+//! into the same rmcp handler as the other transports over a pair of channels.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::channel::mpsc;
+use futures::{SinkExt, StreamExt};
+use rmcp::ServiceExt;
+use rmcp::model::{ClientJsonRpcMessage, GetExtensions};
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+use super::request::{self, Refusal};
+use crate::server::DocSpaceServer;
+
+/// Open SSE sessions.
+#[derive(Debug, Default)]
+pub struct Registry {
+    sessions: Mutex<HashMap<String, Session>>,
+}
+
+#[derive(Debug, Clone)]
+struct Session {
+    inbound: mpsc::Sender<ClientJsonRpcMessage>,
+    identity: u64,
+}
+
+impl Registry {
+    /// How many sessions are open.
+    pub fn len(&self) -> usize {
+        self.sessions.lock().map_or(0, |s| s.len())
+    }
+
+    /// Whether no session is open.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn get(&self, id: &str) -> Option<Session> {
+        self.sessions.lock().ok().and_then(|s| s.get(id).cloned())
+    }
+}
+
+/// Removes a session when its event stream ends (client gone or shutdown).
+struct Closer {
+    shared: Arc<Shared>,
+    id: String,
+    stop: CancellationToken,
+}
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        if let Ok(mut sessions) = self.shared.sse.sessions.lock() {
+            sessions.remove(&self.id);
+        }
+        tracing::info!(session = %self.id, "SSE session closed");
+    }
+}
+
+/// `GET /sse`: a new session and its event stream.
+pub async fn open(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let settings = match request::parse(req.uri(), req.headers(), &shared.sources) {
+        Ok(s) => s,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let setup = match shared.admit().and_then(|()| shared.setup(&settings)) {
+        Ok(setup) => setup,
+        Err(refusal) => {
+            tracing::info!(status = refusal.status.as_u16(), "refused: {}", refusal.message);
+            return refusal.into_response();
+        }
+    };
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (inbound_tx, inbound_rx) = mpsc::channel::<ClientJsonRpcMessage>(32);
+    let (outbound_tx, outbound_rx) = mpsc::channel(32);
+    let stop = shared.shutdown.child_token();
+    if let Ok(mut sessions) = shared.sse.sessions.lock() {
+        sessions.insert(id.clone(), Session { inbound: inbound_tx, identity: shared.identity(&settings) });
+    }
+    let server = DocSpaceServer::new(setup);
+    let service_stop = stop.clone();
+    let session = id.clone();
+    tokio::spawn(async move {
+        match server.serve_with_ct((outbound_tx, inbound_rx), service_stop).await {
+            Ok(running) => {
+                let reason = running.waiting().await;
+                tracing::debug!(session = %session, ?reason, "SSE session's MCP service ended");
+            }
+            Err(e) => tracing::info!(session = %session, "SSE session ended before initialize: {e}"),
+        }
+    });
+    tracing::info!(session = %id, "SSE session opened");
+
+    let endpoint = Event::default().event("endpoint").data(format!("/messages?sessionId={id}"));
+    let closer = Closer { shared: shared.clone(), id, stop: stop.clone() };
+    let messages = outbound_rx.map(move |message| {
+        let _keep = &closer; // the stream owns the closer: dropping it closes the session
+        let data = serde_json::to_string(&message).unwrap_or_default();
+        Ok::<Event, Infallible>(Event::default().event("message").data(data))
+    });
+    let stream = futures::stream::once(async move { Ok(endpoint) })
+        .chain(messages)
+        .take_until(async move { stop.cancelled().await });
+    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+}
+
+/// `POST /messages?sessionId=…`: one client message into its session.
+pub async fn message(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let pairs: Vec<(String, String)> =
+        parts.uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
+    let Some(id) = pairs.iter().find(|(k, _)| k == "sessionId" || k == "session_id").map(|(_, v)| v.clone()) else {
+        return Refusal::bad("missing sessionId: POST to the endpoint the SSE stream announced").into_response();
+    };
+    let Some(session) = shared.sse.get(&id) else {
+        return Refusal::with_status(
+            StatusCode::NOT_FOUND,
+            "unknown_session",
+            format!("no SSE session `{id}`; open one with GET /sse"),
+        )
+        .into_response();
+    };
+    let settings = match request::parse(&parts.uri, &parts.headers, &shared.sources) {
+        Ok(s) => s,
+        Err(refusal) => return refusal.into_response(),
+    };
+    if shared.identity(&settings) != session.identity {
+        tracing::warn!(session = %id, "refused a message from another identity on an SSE session");
+        return Refusal::forbidden("this session was opened with other credentials or another portal").into_response();
+    }
+    let bytes: Bytes = match axum::body::to_bytes(body, shared.max_body).await {
+        Ok(b) => b,
+        Err(e) => {
+            return Refusal::with_status(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.to_string())
+                .into_response();
+        }
+    };
+    let mut message: ClientJsonRpcMessage = match serde_json::from_slice(&bytes) {
+        Ok(m) => m,
+        Err(e) => return Refusal::bad(format!("the body is not a JSON-RPC message: {e}")).into_response(),
+    };
+    match &mut message {
+        ClientJsonRpcMessage::Request(r) => {
+            r.request.extensions_mut().insert(parts);
+        }
+        ClientJsonRpcMessage::Notification(n) => {
+            n.notification.extensions_mut().insert(parts);
+        }
+        _ => {}
+    }
+    let mut inbound = session.inbound;
+    if inbound.send(message).await.is_err() {
+        return Refusal::with_status(StatusCode::NOT_FOUND, "unknown_session", format!("SSE session `{id}` has ended"))
+            .into_response();
+    }
+    StatusCode::ACCEPTED.into_response()
+}

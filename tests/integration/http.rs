@@ -1,0 +1,485 @@
+//! The HTTP transports over real sockets on 127.0.0.1: Streamable HTTP with
+//! the rmcp client and raw requests, the legacy SSE transport, per-request
+//! configuration and credentials, session identity, the base-URL allow-list,
+//! HTTP hygiene, and the binary's start-up and SIGTERM shutdown.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use docspace_mcp::cli::Cli;
+use docspace_mcp::sandbox::{self, Sandbox};
+use docspace_mcp::transport::http::{self, Shared};
+use docspace_mcp_client::reqwest::{self, header::HeaderMap};
+use futures::StreamExt;
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::common::{Reply, Upstream};
+
+/// A server on 127.0.0.1 in this process, with the sandbox portal beside it.
+struct Running {
+    base: String,
+    portal: Sandbox,
+    _shared: Arc<Shared>,
+    stop: CancellationToken,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// `operator`: the server has the sandbox as its own portal (with its API key).
+async fn start(operator: bool, args: &[&str]) -> Running {
+    let portal = Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.unwrap();
+    let mut argv: Vec<String> = ["docspace-mcp", "--transport", "http"].map(String::from).to_vec();
+    if operator {
+        argv.extend(["--base-url".into(), portal.base_url().to_owned(), "--api-key".into(), sandbox::API_KEY.into()]);
+    }
+    argv.extend(args.iter().map(|a| (*a).to_owned()));
+    let serve = Cli::try_parse_from(argv).unwrap().serve;
+    let config = serve.clone().into_config().unwrap();
+    let stop = CancellationToken::new();
+    let (app, shared) = http::router(&serve, config, stop.clone()).unwrap();
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let until = stop.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move { until.cancelled().await })
+            .await
+            .unwrap();
+    });
+    Running { base: format!("http://{addr}"), portal, _shared: shared, stop }
+}
+
+fn init(id: u64) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}})
+}
+
+/// One POST to `/mcp`; the JSON-RPC messages of the answer (JSON or SSE).
+struct Answer {
+    status: u16,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn messages(&self) -> Vec<Value> {
+        if self.body.trim_start().starts_with('{') {
+            return serde_json::from_str(&self.body).into_iter().collect();
+        }
+        self.body
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str(d.trim()).ok())
+            .collect()
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    fn session(&self) -> String {
+        self.headers.get("mcp-session-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+    }
+}
+
+async fn post(url: &str, session: Option<&str>, headers: &[(&str, &str)], body: &Value) -> Answer {
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-protocol-version", "2025-06-18")
+        .body(body.to_string());
+    if let Some(s) = session {
+        req = req.header("mcp-session-id", s);
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let r = req.send().await.unwrap();
+    Answer { status: r.status().as_u16(), headers: r.headers().clone(), body: r.text().await.unwrap() }
+}
+
+/// initialize + initialized; the session id.
+async fn open(url: &str, headers: &[(&str, &str)]) -> String {
+    let a = post(url, None, headers, &init(1)).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let session = a.session();
+    assert!(!session.is_empty());
+    let n = post(url, Some(&session), headers, &json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+    assert_eq!(n.status, 202, "{}", n.body);
+    session
+}
+
+fn call(id: u64, name: &str, args: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": args}})
+}
+
+fn list(id: u64) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"})
+}
+
+fn tool_names(a: &Answer) -> Vec<String> {
+    let m = a.messages();
+    m[0]["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn the_rmcp_client_works_over_streamable_http() {
+    let s = start(true, &[]).await;
+    let transport = StreamableHttpClientTransport::from_uri(format!("{}/mcp", s.base));
+    let client = ().serve(transport).await.unwrap();
+    let tools = client.list_all_tools().await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "get_folder_content") && tools.len() < 40, "the default catalogue");
+    let me = client.call_tool(CallToolRequestParams::new("get_self_profile")).await.unwrap();
+    assert!(format!("{me:?}").contains("Alex Morgan"), "{me:?}");
+    let created = client
+        .call_tool(
+            CallToolRequestParams::new("create_folder")
+                .with_arguments(json!({"parentId": 1, "title": "Over HTTP"}).as_object().cloned().unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_ne!(created.is_error, Some(true), "{created:?}");
+    assert_eq!(s.portal.inspect(|st| st.entries.values().any(|e| e.title == "Over HTTP")), Some(true));
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn per_request_credentials_selection_and_identity() {
+    // No portal of its own: each client brings one (the sandbox, allowed here).
+    let s = start(false, &["--allowed-base-urls", "127.0.0.1:*", "--allow-private-base-urls"]).await;
+    let mcp = format!("{}/mcp", s.base);
+    let portal = s.portal.base_url().to_owned();
+
+    let a = post(&mcp, None, &[], &init(1)).await;
+    assert_eq!(a.status, 401, "{}", a.body);
+    assert!(a.headers.get("www-authenticate").is_some_and(|v| v.to_str().unwrap().starts_with("Bearer")));
+    assert_eq!(a.json()["error"], "unauthorized");
+
+    let bad = post(&format!("{mcp}?toolsets=rooms"), None, &[("x-mcp-toolsets", "files")], &init(1)).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.json()["message"].as_str().unwrap().contains("both as a query parameter and as the x-mcp-toolsets"));
+    let bad =
+        post(&mcp, None, &[("x-mcp-base-url", &portal), ("x-mcp-api-key", "k"), ("x-mcp-auth-token", "t")], &init(1))
+            .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let bad =
+        post(&mcp, None, &[("x-mcp-base-url", &portal), ("x-mcp-api-key", "k"), ("x-mcp-toolsets", "nope")], &init(1))
+            .await;
+    assert!(bad.status == 400 && bad.json()["message"].as_str().unwrap().contains("nope"), "{}", bad.body);
+    let bad = post(&mcp, None, &[("x-mcp-base-url", &portal)], &init(1)).await;
+    assert_eq!(bad.status, 401, "a portal without credentials: {}", bad.body);
+    let far =
+        post(&mcp, None, &[("x-mcp-base-url", "https://intranet.example"), ("x-mcp-api-key", "k")], &init(1)).await;
+    assert_eq!(far.status, 403, "not on the allow-list: {}", far.body);
+
+    // Headers, as the reference names them; the selection narrowed by the query.
+    let me = [("x-mcp-base-url", portal.as_str()), ("x-mcp-api-key", sandbox::API_KEY)];
+    let session = open(&format!("{mcp}?toolsets=rooms"), &me).await;
+    let names = tool_names(&post(&mcp, Some(&session), &me, &list(2)).await);
+    assert!(names.contains(&"create_room".to_owned()) && !names.contains(&"get_file_info".to_owned()), "{names:?}");
+    let r = post(&mcp, Some(&session), &me, &call(3, "get_rooms_folder", json!({}))).await;
+    assert!(r.body.contains("Marketing"), "{}", r.body);
+
+    // The session keeps its identity.
+    let other = [("x-mcp-base-url", portal.as_str()), ("x-mcp-api-key", "sk-someone-else")];
+    let r = post(&mcp, Some(&session), &other, &list(4)).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = post(&mcp, Some(&session), &[], &list(5)).await;
+    assert_eq!(r.status, 403, "no credentials is another identity: {}", r.body);
+
+    // Wrong credentials reach DocSpace and come back as a tool error, not a transport one.
+    let wrong = open(&mcp, &other).await;
+    let r = post(&mcp, Some(&wrong), &other, &call(6, "get_self_profile", json!({}))).await;
+    let m = r.messages();
+    assert_eq!(m[0]["result"]["isError"], true, "{}", r.body);
+    assert!(m[0]["result"]["content"][0]["text"].as_str().unwrap().contains("401"));
+
+    // A raw Authorization header (user:password@ in a URL arrives as Basic) with ?base_url.
+    let basic = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{}:{}", sandbox::USERNAME, sandbox::PASSWORD)
+        )
+    );
+    let with_basic = [("authorization", basic.as_str())];
+    let url = format!("{mcp}?base_url={portal}&read_only=1");
+    let session = open(&url, &with_basic).await;
+    let names = tool_names(&post(&url, Some(&session), &with_basic, &list(7)).await);
+    assert!(names.contains(&"get_file_info".to_owned()) && !names.contains(&"create_folder".to_owned()), "{names:?}");
+    let r = post(&url, Some(&session), &with_basic, &call(8, "get_self_profile", json!({}))).await;
+    assert!(r.body.contains("Alex Morgan"), "{}", r.body);
+
+    // Sessions end with DELETE; an unknown session is 404.
+    let r = reqwest::Client::new()
+        .delete(&url)
+        .header("mcp-session-id", &session)
+        .header("authorization", &basic)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let r = post(&url, Some(&session), &with_basic, &list(9)).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = post(&url, Some("no-such-session"), &with_basic, &list(10)).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+}
+
+#[tokio::test]
+async fn request_selection_only_narrows_the_operators() {
+    let s = start(true, &["--toolsets", "rooms", "--read-only"]).await;
+    let mcp = format!("{}/mcp", s.base);
+    let r = post(&mcp, None, &[("x-mcp-enabled-tools", "create_room")], &init(1)).await;
+    assert_eq!(r.status, 403, "a write tool the operator did not enable: {}", r.body);
+    let r = post(&format!("{mcp}?read_only=false"), None, &[], &init(1)).await;
+    assert_eq!(r.status, 200, "asking for less strictness is ignored: {}", r.body);
+    let session = r.session();
+    let names = tool_names(&post(&mcp, Some(&session), &[], &list(2)).await);
+    assert!(!names.is_empty() && !names.contains(&"create_room".to_owned()), "{names:?}");
+    let r = post(&format!("{mcp}?dynamic=1"), None, &[], &init(1)).await;
+    let session = r.session();
+    let names = tool_names(&post(&mcp, Some(&session), &[], &list(2)).await);
+    assert_eq!(names.len(), 6, "dynamic per request: {names:?}");
+}
+
+#[tokio::test]
+async fn hygiene_host_origin_cors_limits_ids_and_errors() {
+    let s = start(true, &["--rate-limit", "30", "--rate-window-ms", "60000"]).await;
+    let client = reqwest::Client::new();
+    let health = client.get(format!("{}/health", s.base)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let id = health.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
+    assert!(!id.is_empty(), "a generated request id");
+    let echoed = client.get(format!("{}/health", s.base)).header("x-request-id", "trace-42").send().await.unwrap();
+    assert_eq!(echoed.headers().get("x-request-id").unwrap(), "trace-42");
+
+    let r = client.get(format!("{}/health", s.base)).header("host", "evil.example").send().await.unwrap();
+    assert_eq!(r.status(), 403, "DNS rebinding: a foreign Host");
+    let r = post(&format!("{}/mcp", s.base), None, &[("origin", "https://evil.example")], &init(1)).await;
+    assert_eq!(r.status, 403, "a foreign Origin: {}", r.body);
+    let r = post(&format!("{}/mcp", s.base), None, &[("origin", "http://localhost:6274")], &init(1)).await;
+    assert_eq!(r.status, 200, "a local browser client: {}", r.body);
+    assert_eq!(r.headers.get("access-control-allow-origin").unwrap(), "http://localhost:6274");
+    let exposed = r.headers.get("access-control-expose-headers").unwrap().to_str().unwrap().to_owned();
+    assert!(exposed.contains("mcp-session-id") && exposed.contains("www-authenticate"), "{exposed}");
+    let preflight = client
+        .request(reqwest::Method::OPTIONS, format!("{}/mcp", s.base))
+        .header("origin", "http://localhost:6274")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "mcp-session-id, x-mcp-api-key, content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    let allowed = preflight.headers().get("access-control-allow-headers").unwrap().to_str().unwrap().to_owned();
+    assert!(allowed.contains("x-mcp-api-key") && allowed.contains("mcp-session-id"), "{allowed}");
+
+    let r = client.get(format!("{}/nothing-here", s.base)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "not_found");
+
+    // Malformed JSON-RPC is a clean error and the server stays up.
+    let session = open(&format!("{}/mcp", s.base), &[]).await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/mcp", s.base))
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-session-id", &session)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+
+    // The rate limit answers 429 before anything reaches DocSpace.
+    let mut limited = None;
+    for _ in 0..40 {
+        let r = client.get(format!("{}/health", s.base)).send().await.unwrap();
+        if r.status() == 429 {
+            limited = Some(r);
+            break;
+        }
+    }
+    let limited = limited.expect("429 within the window");
+    assert!(limited.headers().get("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn x_request_id_reaches_docspace() {
+    let upstream = Upstream::start(|_| {
+        Reply::json(200, json!({"response": {"displayName": "Up Stream"}, "status": 0, "statusCode": 200}))
+    })
+    .await;
+    let s = start(false, &["--allowed-base-urls", "127.0.0.1:*", "--allow-private-base-urls"]).await;
+    let mut headers = HashMap::new();
+    headers.insert(reqwest::header::HeaderName::from_static("x-mcp-base-url"), upstream.base_url.parse().unwrap());
+    headers.insert(reqwest::header::HeaderName::from_static("x-mcp-api-key"), "sk-up".parse().unwrap());
+    headers.insert(reqwest::header::HeaderName::from_static("x-request-id"), "req-7".parse().unwrap());
+    let config = StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp", s.base)).custom_headers(headers);
+    let client = ().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap();
+    let r = client.call_tool(CallToolRequestParams::new("get_self_profile")).await.unwrap();
+    assert!(format!("{r:?}").contains("Up Stream"), "{r:?}");
+    let seen = upstream.requests();
+    let last = seen.last().unwrap();
+    assert_eq!(last.header("x-request-id"), Some("req-7"));
+    assert_eq!(last.header("authorization"), Some("Bearer sk-up"));
+    client.cancel().await.unwrap();
+}
+
+/// Reads SSE events (`event`, `data`) from a response body.
+struct Events {
+    stream: futures::stream::BoxStream<'static, reqwest::Result<axum::body::Bytes>>,
+    buffer: String,
+}
+
+impl Events {
+    fn new(r: reqwest::Response) -> Self {
+        Self { stream: r.bytes_stream().boxed(), buffer: String::new() }
+    }
+
+    async fn next(&mut self) -> (String, String) {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = String::from("message");
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(e) = line.strip_prefix("event:") {
+                        event = e.trim().to_owned();
+                    } else if let Some(d) = line.strip_prefix("data:") {
+                        data.push_str(d.trim_start());
+                    }
+                }
+                if data.is_empty() && event == "message" {
+                    continue; // keep-alive comment
+                }
+                return (event, data);
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(10), self.stream.next())
+                .await
+                .expect("an SSE event in time")
+                .expect("the stream stays open")
+                .unwrap();
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn legacy_sse_carries_a_whole_session() {
+    let s = start(true, &[]).await;
+    let client = reqwest::Client::new();
+    let r = client.get(format!("{}/sse", s.base)).header("accept", "text/event-stream").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let mut events = Events::new(r);
+    let (event, endpoint) = events.next().await;
+    assert_eq!(event, "endpoint");
+    assert!(endpoint.starts_with("/messages?sessionId="), "{endpoint}");
+    let url = format!("{}{endpoint}", s.base);
+    let send = |body: Value, url: String| {
+        let client = client.clone();
+        async move {
+            client.post(url).header("content-type", "application/json").body(body.to_string()).send().await.unwrap()
+        }
+    };
+    assert_eq!(send(init(1), url.clone()).await.status(), 202);
+    let (event, data) = events.next().await;
+    assert_eq!(event, "message");
+    let reply: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(reply["id"], 1);
+    assert_eq!(reply["result"]["serverInfo"]["name"], "docspace-mcp");
+    assert_eq!(send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}), url.clone()).await.status(), 202);
+    // `session_id`, as the Python SDK writes it, works too.
+    let python_style = url.replace("sessionId=", "session_id=");
+    assert_eq!(send(call(2, "get_self_profile", json!({})), python_style).await.status(), 202);
+    let (_, data) = events.next().await;
+    let reply: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(reply["id"], 2);
+    assert!(reply["result"]["content"][0]["text"].as_str().unwrap().contains("Alex Morgan"), "{reply}");
+
+    let r = client.post(&url).header("content-type", "application/json").body("{oops").send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let r = send(list(3), format!("{}/messages?sessionId=nope", s.base)).await;
+    assert_eq!(r.status(), 404);
+    let r = send(list(3), format!("{}/messages", s.base)).await;
+    assert_eq!(r.status(), 400);
+    let r = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("x-mcp-base-url", s.portal.base_url())
+        .header("x-mcp-api-key", "sk-other")
+        .body(list(4).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "another identity on the session");
+
+    // Closing the stream ends the session.
+    drop(events);
+    let mut gone = false;
+    for _ in 0..50 {
+        if send(list(5), url.clone()).await.status() == 404 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(gone, "the session ends with its stream");
+}
+
+#[tokio::test]
+async fn the_session_cap_answers_503() {
+    let s = start(true, &["--max-sessions", "2"]).await;
+    let mcp = format!("{}/mcp", s.base);
+    open(&mcp, &[]).await;
+    open(&mcp, &[]).await;
+    let r = post(&mcp, None, &[], &init(1)).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.json()["error"], "too_many_sessions");
+}
+
+#[test]
+fn the_binary_serves_http_and_exits_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let mut child = crate::common::server_command(&["sandbox", "--transport", "http", "--port", "0"], &[])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let address = loop {
+        let line = lines.next().expect("the server logs its address").unwrap();
+        if let Some(rest) = line.split("serving MCP over HTTP on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async { reqwest::get(format!("{address}/health")).await.unwrap().status() });
+    assert_eq!(status, 200);
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "SIGTERM ends the server with exit code 0: {status:?}");
+    assert!(
+        child.stdout.take().map(|mut o| {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut o, &mut s).unwrap();
+            s.is_empty()
+        }) == Some(true),
+        "nothing on stdout over HTTP"
+    );
+}

@@ -225,12 +225,14 @@ async fn mcp_gate(State(shared): State<Arc<Shared>>, mut req: Request, next: Nex
                 .into_response();
         }
         let delete = req.method() == Method::DELETE;
-        let response = next.run(req).await;
-        if delete
-            && response.status().is_success()
-            && let Ok(mut owners) = shared.owners.lock()
-        {
-            owners.remove(&id);
+        let mut response = next.run(req).await;
+        if delete && response.status().is_success() {
+            if let Ok(mut owners) = shared.owners.lock() {
+                owners.remove(&id);
+            }
+            // rmcp says 202; clients (the Python SDK among them) expect 200 for a finished DELETE.
+            *response.status_mut() = StatusCode::OK;
+            tracing::info!(session = %id, "session closed by the client");
         }
         return response;
     }

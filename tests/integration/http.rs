@@ -24,9 +24,9 @@ use tokio_util::sync::CancellationToken;
 use crate::common::{Reply, Upstream};
 
 /// A server on 127.0.0.1 in this process, with the sandbox portal beside it.
-struct Running {
-    base: String,
-    portal: Sandbox,
+pub(crate) struct Running {
+    pub(crate) base: String,
+    pub(crate) portal: Sandbox,
     _shared: Arc<Shared>,
     stop: CancellationToken,
 }
@@ -38,7 +38,7 @@ impl Drop for Running {
 }
 
 /// `operator`: the server has the sandbox as its own portal (with its API key).
-async fn start(operator: bool, args: &[&str]) -> Running {
+pub(crate) async fn start(operator: bool, args: &[&str]) -> Running {
     let portal = Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.unwrap();
     let mut argv: Vec<String> = ["docspace-mcp", "--transport", "http"].map(String::from).to_vec();
     if operator {

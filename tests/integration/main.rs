@@ -5,6 +5,7 @@
 //!   every schema is a valid JSON Schema 2020-12.
 //! - `cli`: `docspace-mcp tools …`, in-process and as a spawned binary.
 //! - `core`: the default catalogue (budget, the reference's 23 tools and arguments).
+//! - `conformance`: the official MCP conformance suite against `/mcp`.
 //! - `http`: Streamable HTTP, legacy SSE, per-request configuration, hygiene.
 //! - `client`: the generated client's hooks and dispatch against an HTTP
 //!   server on 127.0.0.1.
@@ -22,6 +23,7 @@ mod catalogue;
 mod cli;
 mod client;
 mod common;
+mod conformance;
 mod core;
 mod http;
 mod mcp_schema;

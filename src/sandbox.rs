@@ -49,6 +49,10 @@ impl Sandbox {
         let app = routes::app(shared.clone());
         let token = stop.clone();
         tokio::spawn(async move {
+            use axum::serve::ListenerExt as _;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let served =
                 axum::serve(listener, app).with_graceful_shutdown(async move { token.cancelled().await }).await;
             if let Err(e) = served {

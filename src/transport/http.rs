@@ -404,15 +404,32 @@ pub async fn serve(args: ServeArgs, config: Config) -> Result<(), Error> {
         })
     };
     let stop = shutdown.clone();
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            signal().await;
-            tracing::info!("shutting down: closing sessions");
-            stop.cancel();
-        })
-        .await?;
+    serve_on(listener, app, async move {
+        signal().await;
+        tracing::info!("shutting down: closing sessions");
+        stop.cancel();
+    })
+    .await?;
     sweeper.abort();
     Ok(())
+}
+
+/// Serves `app` on `listener` until `until` completes (then finishes the
+/// requests in flight). Responses go out without Nagle's delay: an SSE reply
+/// is written in pieces, and waiting for the client's delayed ACK would add
+/// 40 ms to every request.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    until: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt as _;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    });
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(until).await
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM.

@@ -53,10 +53,7 @@ pub(crate) async fn start(operator: bool, args: &[&str]) -> Running {
     let addr = listener.local_addr().unwrap();
     let until = stop.clone();
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move { until.cancelled().await })
-            .await
-            .unwrap();
+        http::serve_on(listener, app, async move { until.cancelled().await }).await.unwrap();
     });
     Running { base: format!("http://{addr}"), portal, _shared: shared, stop }
 }

@@ -1,0 +1,260 @@
+//! Load benchmarks for the HTTP transports (release build: `cargo bench --bench http`).
+//!
+//! The server runs as its own process (`docspace-mcp --transport http`, rate limit off) against
+//! the sandbox portal, which runs in this process on 127.0.0.1 beside the load generator — all on
+//! the same machine, so the figures include the client's and the portal's share of the CPU.
+//!
+//! - `tools/list` (the default catalogue, ~26 KB) over Streamable HTTP sessions, 8 concurrent clients;
+//! - `tools/call get_self_profile` (one DocSpace request each), 64 concurrent clients, p50/p99;
+//! - the same through the 2026-07-28 stateless protocol (no session);
+//! - the server's resident memory after 1k and after 50k tool calls;
+//! - the server's resident memory with 10,000 idle sessions.
+//!
+//! `BENCH_SECONDS` (default 5) sets the length of each throughput run.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::print_stdout,
+    missing_docs
+)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use docspace_mcp::sandbox::{self, Sandbox};
+use docspace_mcp_client::reqwest;
+
+const BIN: &str = env!("CARGO_BIN_EXE_docspace-mcp");
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// Starts the server; its base URL.
+fn server(portal: &str) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .env_clear()
+        .args(["--transport", "http", "--port", "0"])
+        .env("DOCSPACE_BASE_URL", portal)
+        .env("DOCSPACE_API_KEY", sandbox::API_KEY)
+        .env("DOCSPACE_LOG_LEVEL", "info")
+        .env("DOCSPACE_SERVER_RATE_LIMITS_MCP_CAPACITY", "0")
+        .env("DOCSPACE_MAX_SESSIONS", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = loop {
+        let line = lines.next().expect("the server logs its address").unwrap();
+        if let Some(rest) = line.split("serving MCP over HTTP on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+    (child, address)
+}
+
+#[derive(Clone)]
+struct Mcp {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl Mcp {
+    async fn post(&self, session: Option<&str>, body: String) -> (String, String) {
+        let mut req = self
+            .http
+            .post(&self.url)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(s) = session {
+            req = req.header("mcp-session-id", s).header("mcp-protocol-version", "2025-06-18");
+        }
+        let r = req.send().await.unwrap();
+        let session = r.headers().get("mcp-session-id").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert!(status.is_success(), "{status}: {text}");
+        (session, text)
+    }
+
+    async fn open(&self) -> String {
+        let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}"#;
+        let (session, _) = self.post(None, init.to_owned()).await;
+        self.post(Some(&session), r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.to_owned()).await;
+        session
+    }
+}
+
+const LIST: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
+const CALL: &str =
+    r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"get_self_profile","arguments":{}}}"#;
+const STATELESS_CALL: &str = r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"get_self_profile","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"bench","version":"0"}}}}"#;
+
+/// `clients` loops sending `body` for `seconds`; (requests per second, p50, p99).
+async fn load(
+    mcp: &Mcp,
+    clients: usize,
+    seconds: u64,
+    body: &'static str,
+    stateless: bool,
+) -> (f64, Duration, Duration) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (mcp, stop, count) = (mcp.clone(), stop.clone(), count.clone());
+        tasks.push(tokio::spawn(async move {
+            let session = if stateless { None } else { Some(mcp.open().await) };
+            let mut samples = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                let mut req = mcp
+                    .http
+                    .post(&mcp.url)
+                    .header("accept", "application/json, text/event-stream")
+                    .header("content-type", "application/json")
+                    .body(body);
+                req = match &session {
+                    Some(s) => req.header("mcp-session-id", s).header("mcp-protocol-version", "2025-06-18"),
+                    None => req
+                        .header("mcp-protocol-version", "2026-07-28")
+                        .header("mcp-method", "tools/call")
+                        .header("mcp-name", "get_self_profile"),
+                };
+                let r = req.send().await.unwrap();
+                assert!(r.status().is_success(), "{}", r.status());
+                let text = r.text().await.unwrap();
+                assert!(text.contains("\"result\""), "{text}");
+                samples.push(started.elapsed());
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+            samples
+        }));
+    }
+    // Warm-up second, then the measured window.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let start_count = count.load(Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let done = count.load(Ordering::Relaxed) - start_count;
+    let elapsed = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let mut all: Vec<Duration> = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    let p = |q: f64| all[((all.len() as f64 - 1.0) * q).round() as usize];
+    (done as f64 / elapsed.as_secs_f64(), p(0.5), p(0.99))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1e3)
+}
+
+fn main() {
+    let seconds: u64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async move {
+        let portal = Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.unwrap();
+        let (mut child, base) = server(portal.base_url());
+        let pid = child.id();
+        let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+        let mcp = Mcp { http, url: format!("{base}/mcp") };
+        println!("server: {base} (pid {pid}), {} s per run, 2 worker threads in the load generator", seconds);
+        println!("resident memory at start: {}", mib(rss_kib(pid)));
+
+        let (rps, p50, p99) = load(&mcp, 8, seconds, LIST, false).await;
+        println!("tools/list, 8 clients (sessions):        {rps:>8.0} req/s  p50 {}  p99 {}", ms(p50), ms(p99));
+        let (rps, p50, p99) = load(&mcp, 64, seconds, CALL, false).await;
+        println!("tools/call, 64 clients (sessions):       {rps:>8.0} req/s  p50 {}  p99 {}", ms(p50), ms(p99));
+        let (rps, p50, p99) = load(&mcp, 64, seconds, STATELESS_CALL, true).await;
+        println!("tools/call, 64 clients (2026 stateless): {rps:>8.0} req/s  p50 {}  p99 {}", ms(p50), ms(p99));
+
+        // Memory over requests: 1k, then 50k tool calls on one session per client.
+        let session = mcp.open().await;
+        let calls = |n: usize| {
+            let mcp = mcp.clone();
+            let session = session.clone();
+            async move {
+                // Requests in flight on one session need distinct JSON-RPC ids.
+                let per = n / 16;
+                let tasks: Vec<_> = (0..16)
+                    .map(|task| {
+                        let (mcp, session) = (mcp.clone(), session.clone());
+                        tokio::spawn(async move {
+                            for i in 0..per {
+                                let id = 1_000_000 + task * per + i;
+                                mcp.post(Some(&session), CALL.replace("\"id\":3", &format!("\"id\":{id}"))).await;
+                            }
+                        })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.unwrap();
+                }
+            }
+        };
+        calls(1_000).await;
+        let after_1k = rss_kib(pid);
+        calls(49_000).await;
+        let after_50k = rss_kib(pid);
+        println!(
+            "resident memory after 1k calls: {}, after 50k: {} ({:+.1}%)",
+            mib(after_1k),
+            mib(after_50k),
+            (after_50k as f64 / after_1k as f64 - 1.0) * 100.0
+        );
+
+        // Idle sessions.
+        let before = rss_kib(pid);
+        let opened = Arc::new(AtomicU64::new(0));
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (mcp, opened) = (mcp.clone(), opened.clone());
+                tokio::spawn(async move {
+                    for _ in 0..625 {
+                        mcp.open().await;
+                        opened.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let health: serde_json::Value =
+            mcp.http.get(format!("{base}/health")).send().await.unwrap().json().await.unwrap();
+        let with_sessions = rss_kib(pid);
+        println!(
+            "{} idle sessions ({} open per /health): resident memory {} (was {} before opening them)",
+            opened.load(Ordering::Relaxed),
+            health["sessions"],
+            mib(with_sessions),
+            mib(before)
+        );
+        let _ = child.kill();
+        let _ = child.wait();
+    });
+}

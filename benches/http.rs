@@ -4,11 +4,12 @@
 //! the sandbox portal, which runs in this process on 127.0.0.1 beside the load generator — all on
 //! the same machine, so the figures include the client's and the portal's share of the CPU.
 //!
+//! - the server's resident memory after 1k and after 50k tool calls;
 //! - `tools/list` (the default catalogue, ~26 KB) over Streamable HTTP sessions, 8 concurrent clients;
 //! - `tools/call get_self_profile` (one DocSpace request each), 64 concurrent clients, p50/p99;
 //! - the same through the 2026-07-28 stateless protocol (no session);
-//! - the server's resident memory after 1k and after 50k tool calls;
-//! - the server's resident memory with 10,000 idle sessions.
+//! - the server's resident memory with 10,000 sessions just opened, and once they are idle
+//!   (hibernated: their workers stopped, the sessions still open).
 //!
 //! `BENCH_SECONDS` (default 5) sets the length of each throughput run.
 
@@ -33,6 +34,10 @@ use docspace_mcp_client::reqwest;
 
 const BIN: &str = env!("CARGO_BIN_EXE_docspace-mcp");
 
+/// Seconds before a quiet session hibernates (the server's default is 300;
+/// shorter here so that the idle-session figure needs no five-minute wait).
+const HIBERNATE_AFTER: u64 = 3;
+
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
@@ -49,14 +54,19 @@ fn mib(kib: u64) -> String {
 
 /// Starts the server; its base URL.
 fn server(portal: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .env_clear()
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear();
+    for (k, v) in std::env::vars().filter(|(k, _)| k.starts_with("MALLOC_")) {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
         .args(["--transport", "http", "--port", "0"])
         .env("DOCSPACE_BASE_URL", portal)
         .env("DOCSPACE_API_KEY", sandbox::API_KEY)
         .env("DOCSPACE_LOG_LEVEL", "info")
         .env("DOCSPACE_SERVER_RATE_LIMITS_MCP_CAPACITY", "0")
         .env("DOCSPACE_MAX_SESSIONS", "0")
+        .env("DOCSPACE_SESSION_HIBERNATE_AFTER", HIBERNATE_AFTER.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -185,14 +195,8 @@ fn main() {
         println!("server: {base} (pid {pid}), {} s per run, 2 worker threads in the load generator", seconds);
         println!("resident memory at start: {}", mib(rss_kib(pid)));
 
-        let (rps, p50, p99) = load(&mcp, 8, seconds, LIST, false).await;
-        println!("tools/list, 8 clients (sessions):        {rps:>8.0} req/s  p50 {}  p99 {}", ms(p50), ms(p99));
-        let (rps, p50, p99) = load(&mcp, 64, seconds, CALL, false).await;
-        println!("tools/call, 64 clients (sessions):       {rps:>8.0} req/s  p50 {}  p99 {}", ms(p50), ms(p99));
-        let (rps, p50, p99) = load(&mcp, 64, seconds, STATELESS_CALL, true).await;
-        println!("tools/call, 64 clients (2026 stateless): {rps:>8.0} req/s  p50 {}  p99 {}", ms(p50), ms(p99));
-
-        // Memory over requests: 1k, then 50k tool calls on one session per client.
+        // Memory over requests (first, so that no earlier load's garbage is counted):
+        // 1k, then 50k tool calls, 16 in flight on one session.
         let session = mcp.open().await;
         let calls = |n: usize| {
             let mcp = mcp.clone();
@@ -227,6 +231,13 @@ fn main() {
             (after_50k as f64 / after_1k as f64 - 1.0) * 100.0
         );
 
+        let (rps, p50, p99) = load(&mcp, 8, seconds, LIST, false).await;
+        println!("tools/list, 8 clients (sessions):        {rps:>8.0} req/s  p50 {}  p99 {}", ms(p50), ms(p99));
+        let (rps, p50, p99) = load(&mcp, 64, seconds, CALL, false).await;
+        println!("tools/call, 64 clients (sessions):       {rps:>8.0} req/s  p50 {}  p99 {}", ms(p50), ms(p99));
+        let (rps, p50, p99) = load(&mcp, 64, seconds, STATELESS_CALL, true).await;
+        println!("tools/call, 64 clients (2026 stateless): {rps:>8.0} req/s  p50 {}  p99 {}", ms(p50), ms(p99));
+
         // Idle sessions.
         let before = rss_kib(pid);
         let opened = Arc::new(AtomicU64::new(0));
@@ -244,15 +255,27 @@ fn main() {
         for t in tasks {
             t.await.unwrap();
         }
+        let opened_at = Instant::now();
         let health: serde_json::Value =
             mcp.http.get(format!("{base}/health")).send().await.unwrap().json().await.unwrap();
         let with_sessions = rss_kib(pid);
         println!(
-            "{} idle sessions ({} open per /health): resident memory {} (was {} before opening them)",
+            "{} sessions just opened ({} open, {} live per /health): resident memory {} (was {} before)",
             opened.load(Ordering::Relaxed),
             health["sessions"],
+            health["live_sessions"],
             mib(with_sessions),
             mib(before)
+        );
+        // Hibernation, then the allocator's decay (jemalloc returns unused pages after ~10 s).
+        tokio::time::sleep(Duration::from_secs(HIBERNATE_AFTER + 15).saturating_sub(opened_at.elapsed())).await;
+        let health: serde_json::Value =
+            mcp.http.get(format!("{base}/health")).send().await.unwrap().json().await.unwrap();
+        println!(
+            "the same sessions idle (hibernated after {HIBERNATE_AFTER} s; {} open, {} live): resident memory {}",
+            health["sessions"],
+            health["live_sessions"],
+            mib(rss_kib(pid))
         );
         let _ = child.kill();
         let _ = child.wait();

@@ -159,6 +159,10 @@ pub struct HttpArgs {
     /// A session idle this long (seconds) is closed; 0 = never.
     #[arg(long, env = "DOCSPACE_SESSION_IDLE_TIMEOUT", default_value_t = 1800, value_name = "SECONDS")]
     pub session_idle_timeout: u64,
+    /// A session quiet this long (seconds) hibernates: its worker and buffers are freed and rebuilt
+    /// on its next request. Keep it above the longest tool call.
+    #[arg(long, env = "DOCSPACE_SESSION_HIBERNATE_AFTER", default_value_t = 300, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_hibernate_after: u64,
     /// The most sessions open at once (new ones get 503 beyond it); 0 = no cap.
     #[arg(long, env = "DOCSPACE_MAX_SESSIONS", default_value_t = 10_000, value_name = "N")]
     pub max_sessions: usize,
@@ -196,6 +200,7 @@ impl Default for HttpArgs {
             rate_window_ms: 1000,
             proxy_hops: 0,
             session_idle_timeout: 1800,
+            session_hibernate_after: 300,
             max_sessions: 10_000,
             request_query: true,
             request_authorization_header: true,

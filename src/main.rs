@@ -13,6 +13,11 @@ use docspace_mcp::server::{DocSpaceServer, Selection, Setup};
 use docspace_mcp::transport;
 use tracing_subscriber::EnvFilter;
 
+/// jemalloc returns freed memory to the system (glibc's malloc keeps it), so
+/// the server shrinks back after a burst of sessions hibernates or closes.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -95,7 +100,7 @@ async fn run(args: ServeArgs, config: Config) -> Result<(), Box<dyn std::error::
     announce(&config, transport);
     if transport == TransportKind::Stdio {
         let max = config.max_message_bytes;
-        let setup = Setup { selection: Arc::new(Selection::new(config.tools, config.options)), client: config.client };
+        let setup = Setup::new(Arc::new(Selection::new(config.tools, config.options)), config.client);
         transport::stdio::serve(DocSpaceServer::new(setup), max).await?;
     } else {
         if config.client.is_ok() && !is_loopback(&args.http.host) {

@@ -11,7 +11,7 @@ use docspace_mcp_client::Client;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, InitializeRequestParams,
     InitializeResult, ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams,
-    ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
+    ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -51,12 +51,14 @@ impl Selection {
                 by_name.entry(*alias).or_insert(*t);
             }
         }
-        let definitions: Vec<serde_json::Value> = if options.dynamic {
+        let listed = if options.dynamic {
             meta::definitions(options.read_only)
+                .into_iter()
+                .filter_map(|d| serde_json::from_value::<Tool>(d).ok())
+                .collect()
         } else {
-            tools.iter().map(|t| t.to_mcp()).collect()
+            tools.iter().map(|t| mcp_tool(t)).collect()
         };
-        let listed = definitions.into_iter().filter_map(|d| serde_json::from_value::<Tool>(d).ok()).collect();
         Self { tools, by_name, options, listed }
     }
 
@@ -71,22 +73,48 @@ impl Selection {
     }
 }
 
+/// The MCP `Tool` of a catalogue entry, equal to [`ToolDef::to_mcp`] but with
+/// its strings borrowed from the catalogue, so that each `tools/list` answer
+/// clones pointers rather than text.
+pub fn mcp_tool(t: &ToolDef) -> Tool {
+    let annotations = if t.read_only {
+        ToolAnnotations::new().read_only(true).open_world(false)
+    } else {
+        ToolAnnotations::new().read_only(false).destructive(t.destructive).idempotent(t.idempotent).open_world(false)
+    };
+    let tool =
+        Tool::new(t.name, t.description, Arc::new(t.input_schema())).with_title(t.title).with_annotations(annotations);
+    match t.output_schema() {
+        Some(schema) => tool.with_raw_output_schema(Arc::new(schema)),
+        None => tool,
+    }
+}
+
 /// What one session serves: a selection, and the DocSpace client it calls
-/// (or why there is none).
+/// (or why there is none). Clones share the session's log level, so a
+/// session that the HTTP layer rebuilds after hibernation keeps it.
 #[derive(Debug, Clone)]
 pub struct Setup {
     /// The tools.
     pub selection: Arc<Selection>,
     /// The DocSpace client, or the configuration problem every call reports.
     pub client: Result<Client, String>,
+    /// Set by `logging/setLevel`; no log notifications until a client opts in.
+    log_level: Arc<Mutex<Option<LoggingLevel>>>,
+}
+
+impl Setup {
+    /// A new session's setup.
+    pub fn new(selection: Arc<Selection>, client: Result<Client, String>) -> Self {
+        Self { selection, client, log_level: Arc::new(Mutex::new(None)) }
+    }
 }
 
 /// The state of one session.
 struct State {
     selection: Arc<Selection>,
     client: Result<Client, String>,
-    /// Set by `logging/setLevel`; no log notifications until a client opts in.
-    log_level: Mutex<Option<LoggingLevel>>,
+    log_level: Arc<Mutex<Option<LoggingLevel>>>,
 }
 
 /// How the server presents its tools.
@@ -131,7 +159,7 @@ impl DocSpaceServer {
         self.state.get_or_init(|| State {
             selection: setup.selection,
             client: setup.client,
-            log_level: Mutex::new(None),
+            log_level: setup.log_level,
         })
     }
 

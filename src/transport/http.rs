@@ -17,7 +17,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::hash::RandomState;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -27,7 +27,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use docspace_mcp_client::Client;
 use docspace_mcp_client::reqwest;
+use rmcp::transport::streamable_http_server::session::SessionId;
+use rmcp::transport::streamable_http_server::session::SessionManager as _;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::session::store::{SessionState, SessionStore, SessionStoreError};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -59,10 +62,14 @@ pub struct Shared {
     guarded_http: reqwest::Client,
     /// Selections requests asked for, by their settings.
     selections: Mutex<HashMap<String, Arc<Selection>>>,
-    /// Streamable HTTP sessions → the identity that opened them.
-    owners: Mutex<HashMap<String, u64>>,
+    /// Open Streamable HTTP sessions (live or hibernated).
+    owners: Mutex<HashMap<String, SessionRecord>>,
+    /// What rmcp needs to rebuild a hibernated session.
+    store: Arc<MemoryStore>,
     keys: RandomState,
     max_sessions: usize,
+    /// A session unused this long is closed (`None`: never).
+    idle_timeout: Option<Duration>,
     max_body: usize,
     sessions: Arc<LocalSessionManager>,
     sse: sse::Registry,
@@ -88,12 +95,52 @@ pub enum Error {
 
 const SELECTION_CACHE: usize = 256;
 
+/// One Streamable HTTP session, as this layer knows it.
+#[derive(Debug, Clone)]
+struct SessionRecord {
+    /// Who opened it.
+    identity: u64,
+    /// What it serves (handed to rmcp again when it rebuilds the session).
+    setup: Setup,
+    /// Last request.
+    last_seen: Instant,
+}
+
+/// The sessions' `initialize` parameters, kept while a session exists so that
+/// rmcp can rebuild a hibernated one (its worker stopped after a quiet spell
+/// to free its buffers) when the next request comes.
+#[derive(Debug, Default)]
+struct MemoryStore {
+    states: Mutex<HashMap<String, SessionState>>,
+}
+
+#[async_trait::async_trait]
+impl SessionStore for MemoryStore {
+    async fn load(&self, session_id: &str) -> Result<Option<SessionState>, SessionStoreError> {
+        Ok(self.states.lock().ok().and_then(|s| s.get(session_id).cloned()))
+    }
+
+    async fn store(&self, session_id: &str, state: &SessionState) -> Result<(), SessionStoreError> {
+        if let Ok(mut states) = self.states.lock() {
+            states.insert(session_id.to_owned(), state.clone());
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, session_id: &str) -> Result<(), SessionStoreError> {
+        if let Ok(mut states) = self.states.lock() {
+            states.remove(session_id);
+        }
+        Ok(())
+    }
+}
+
 impl Shared {
     /// The setup of a new session (or a stateless request) from its settings.
     pub fn setup(&self, s: &Settings) -> Result<Setup, Refusal> {
         let selection = self.selection(s)?;
         let client = self.client(s)?;
-        Ok(Setup { selection, client: Ok(client) })
+        Ok(Setup::new(selection, Ok(client)))
     }
 
     /// The identity key of a request.
@@ -194,12 +241,30 @@ impl Shared {
         Ok(())
     }
 
-    /// Forgets sessions rmcp has closed (idle expiry, DELETE, shutdown).
+    /// Closes sessions idle longer than the idle timeout.
     async fn sweep(&self) {
-        let live: BTreeSet<String> = self.sessions.sessions.read().await.keys().map(ToString::to_string).collect();
-        if let Ok(mut owners) = self.owners.lock() {
-            owners.retain(|id, _| live.contains(id));
+        let Some(limit) = self.idle_timeout else { return };
+        let expired: Vec<String> = match self.owners.lock() {
+            Ok(mut owners) => {
+                let ids: Vec<String> =
+                    owners.iter().filter(|(_, r)| r.last_seen.elapsed() > limit).map(|(id, _)| id.clone()).collect();
+                for id in &ids {
+                    owners.remove(id);
+                }
+                ids
+            }
+            Err(_) => Vec::new(),
+        };
+        for id in expired {
+            let _ = self.store.delete(&id).await;
+            let _ = self.sessions.close_session(&SessionId::from(id.as_str())).await;
+            tracing::info!(session = %id, "session closed after {} s idle", limit.as_secs());
         }
+    }
+
+    /// Live session workers (the others are hibernated).
+    pub async fn live_sessions(&self) -> usize {
+        self.sessions.sessions.read().await.len()
     }
 }
 
@@ -218,11 +283,21 @@ async fn mcp_gate(State(shared): State<Arc<Shared>>, mut req: Request, next: Nex
     let identity = shared.identity(&settings);
     let session = req.headers().get(&SESSION_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if let Some(id) = session {
-        let owner = shared.owners.lock().ok().and_then(|o| o.get(&id).copied());
-        if owner.is_some_and(|owner| owner != identity) {
-            tracing::warn!(session = %id, "refused a request from another identity on a session");
-            return Refusal::forbidden("this session was opened with other credentials or another portal")
-                .into_response();
+        let record = shared.owners.lock().ok().and_then(|mut o| {
+            o.get_mut(&id).map(|r| {
+                r.last_seen = Instant::now();
+                r.clone()
+            })
+        });
+        if let Some(record) = record {
+            if record.identity != identity {
+                tracing::warn!(session = %id, "refused a request from another identity on a session");
+                return Refusal::forbidden("this session was opened with other credentials or another portal")
+                    .into_response();
+            }
+            // Should rmcp rebuild a hibernated session for this request, the new
+            // handler takes the session's setup from here.
+            req.extensions_mut().insert(record.setup);
         }
         let delete = req.method() == Method::DELETE;
         let mut response = next.run(req).await;
@@ -246,20 +321,25 @@ async fn mcp_gate(State(shared): State<Arc<Shared>>, mut req: Request, next: Nex
             return refusal.into_response();
         }
     };
-    req.extensions_mut().insert(setup);
+    req.extensions_mut().insert(setup.clone());
     let response = next.run(req).await;
     if let Some(id) = response.headers().get(&SESSION_ID).and_then(|v| v.to_str().ok())
         && let Ok(mut owners) = shared.owners.lock()
     {
         tracing::info!(session = id, "session opened");
-        owners.insert(id.to_owned(), identity);
+        owners.insert(id.to_owned(), SessionRecord { identity, setup, last_seen: Instant::now() });
     }
     response
 }
 
 async fn health(State(shared): State<Arc<Shared>>) -> Response {
-    axum::Json(json!({"status": "ok", "sessions": shared.session_count(), "version": env!("CARGO_PKG_VERSION")}))
-        .into_response()
+    axum::Json(json!({
+        "status": "ok",
+        "sessions": shared.session_count(),
+        "live_sessions": shared.live_sessions().await + shared.sse.len(),
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+    .into_response()
 }
 
 async fn not_found(req: Request) -> Response {
@@ -271,7 +351,8 @@ async fn not_found(req: Request) -> Response {
     .into_response()
 }
 
-/// The router and its shared state, for `serve` and for tests.
+/// The router and its shared state, for `serve` and for tests (call it
+/// within a Tokio runtime: it starts the idle-session sweeper).
 pub fn router(args: &ServeArgs, config: Config, shutdown: CancellationToken) -> Result<(Router, Arc<Shared>), Error> {
     let http = &args.http;
     let timeout = Duration::from_secs(args.request_timeout);
@@ -290,10 +371,15 @@ pub fn router(args: &ServeArgs, config: Config, shutdown: CancellationToken) -> 
     } else {
         args.toolsets.clone()
     };
-    let idle = (http.session_idle_timeout > 0).then(|| Duration::from_secs(http.session_idle_timeout));
+    let idle_timeout = (http.session_idle_timeout > 0).then(|| Duration::from_secs(http.session_idle_timeout));
+    // A session's worker stops after a quiet spell (hibernation); the session
+    // lives on in `owners` and `store` until the idle timeout, and rmcp rebuilds
+    // the worker when the next request comes.
+    let hibernate = Duration::from_secs(http.session_hibernate_after.max(1));
     let mut manager = LocalSessionManager::default();
-    manager.session_config.keep_alive = idle;
+    manager.session_config.keep_alive = Some(idle_timeout.map_or(hibernate, |idle| idle.min(hibernate)));
     let sessions = Arc::new(manager);
+    let store = Arc::new(MemoryStore::default());
     let shared = Arc::new(Shared {
         sources: Sources {
             query: http.request_query,
@@ -309,8 +395,10 @@ pub fn router(args: &ServeArgs, config: Config, shutdown: CancellationToken) -> 
         guarded_http,
         selections: Mutex::new(HashMap::new()),
         owners: Mutex::new(HashMap::new()),
+        store: store.clone(),
         keys: RandomState::new(),
         max_sessions: http.max_sessions,
+        idle_timeout,
         max_body: config.max_message_bytes,
         sessions: sessions.clone(),
         sse: sse::Registry::default(),
@@ -328,11 +416,13 @@ pub fn router(args: &ServeArgs, config: Config, shutdown: CancellationToken) -> 
     if http.transport.streamable() {
         // Host and Origin are checked by our guard for every route, so rmcp's own
         // checks (loopback-only by default) are off here.
-        let service_config = StreamableHttpServerConfig::default()
+        let mut service_config = StreamableHttpServerConfig::default()
             .disable_allowed_hosts()
             .disable_allowed_origins()
+            .with_json_response(true)
             .with_max_request_body_bytes(config.max_message_bytes)
             .with_cancellation_token(shutdown.child_token());
+        service_config.session_store = Some(store);
         let service = StreamableHttpService::new(|| Ok(DocSpaceServer::deferred()), sessions, service_config);
         let mcp = Router::new()
             .route_service("/mcp", service)
@@ -370,13 +460,26 @@ pub fn router(args: &ServeArgs, config: Config, shutdown: CancellationToken) -> 
     }
     let app =
         app.layer(middleware::from_fn_with_state(guard, guard::guard)).layer(middleware::from_fn(guard::request_id));
+    // Idle sessions are closed by a sweeper, as often as the timeout needs.
+    if let Some(idle) = idle_timeout {
+        let every = (idle / 2).clamp(Duration::from_secs(1), Duration::from_secs(15));
+        let sweeper = shared.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(every) => sweeper.sweep().await,
+                }
+            }
+        });
+    }
     Ok((app, shared))
 }
 
 /// Serves MCP over HTTP until SIGINT or SIGTERM, then closes every session and exits.
 pub async fn serve(args: ServeArgs, config: Config) -> Result<(), Error> {
     let shutdown = CancellationToken::new();
-    let (app, shared) = router(&args, config, shutdown.clone())?;
+    let (app, _shared) = router(&args, config, shutdown.clone())?;
     let address = format!("{}:{}", args.http.host, args.http.port);
     let listener = tokio::net::TcpListener::bind(&address)
         .await
@@ -391,18 +494,6 @@ pub async fn serve(args: ServeArgs, config: Config) -> Result<(), Error> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let sweeper = {
-        let shared = shared.clone();
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    () = tokio::time::sleep(Duration::from_secs(30)) => shared.sweep().await,
-                }
-            }
-        })
-    };
     let stop = shutdown.clone();
     serve_on(listener, app, async move {
         signal().await;
@@ -410,7 +501,6 @@ pub async fn serve(args: ServeArgs, config: Config) -> Result<(), Error> {
         stop.cancel();
     })
     .await?;
-    sweeper.abort();
     Ok(())
 }
 

@@ -437,6 +437,60 @@ async fn legacy_sse_carries_a_whole_session() {
 }
 
 #[tokio::test]
+async fn sessions_hibernate_wake_up_as_they_were_and_expire() {
+    let s =
+        start(true, &["--session-hibernate-after", "1", "--session-idle-timeout", "4", "--toolsets", "rooms"]).await;
+    let mcp = format!("{}/mcp", s.base);
+    let health = || async { reqwest::get(format!("{}/health", s.base)).await.unwrap().json::<Value>().await.unwrap() };
+    let session = open(&format!("{mcp}?read_only=true"), &[]).await;
+    let r = post(
+        &mcp,
+        Some(&session),
+        &[],
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "logging/setLevel", "params": {"level": "warning"}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(health().await["live_sessions"], 1);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let h = health().await;
+    assert_eq!((h["sessions"].as_u64(), h["live_sessions"].as_u64()), (Some(1), Some(0)), "hibernated: {h}");
+
+    // The next request wakes it with the same selection and log level.
+    let names = tool_names(&post(&mcp, Some(&session), &[], &list(3)).await);
+    assert!(names.contains(&"get_room_info".to_owned()) && !names.contains(&"create_room".to_owned()), "{names:?}");
+    // Log notifications travel on the session's GET stream.
+    let stream = reqwest::Client::new()
+        .get(&mcp)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-06-18")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut events = Events::new(stream);
+    let r = post(&mcp, Some(&session), &[], &call(4, "get_room_info", json!({"roomId": 999_999}))).await;
+    assert!(r.body.contains("isError"), "{}", r.body);
+    let (_, data) = events.next().await;
+    let log: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(
+        (log["method"].as_str(), log["params"]["level"].as_str()),
+        (Some("notifications/message"), Some("warning")),
+        "the session's log level survived hibernation: {log}"
+    );
+    drop(events);
+    assert_eq!(health().await["live_sessions"], 1);
+    let other = [("x-mcp-base-url", s.portal.base_url()), ("x-mcp-api-key", "sk-other")];
+    assert_eq!(post(&mcp, Some(&session), &other, &list(5)).await.status, 403, "and its identity");
+
+    // Unused past the idle timeout, it is gone.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(health().await["sessions"], 0);
+    assert_eq!(post(&mcp, Some(&session), &[], &list(6)).await.status, 404);
+}
+
+#[tokio::test]
 async fn the_session_cap_answers_503() {
     let s = start(true, &["--max-sessions", "2"]).await;
     let mcp = format!("{}/mcp", s.base);

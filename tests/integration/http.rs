@@ -491,6 +491,25 @@ async fn sessions_hibernate_wake_up_as_they_were_and_expire() {
 }
 
 #[tokio::test]
+async fn an_idle_timeout_of_zero_means_never_and_bodies_are_bounded() {
+    let s = start(
+        true,
+        &["--session-idle-timeout", "0", "--session-hibernate-after", "1", "--max-message-bytes", "1048576"],
+    )
+    .await;
+    let mcp = format!("{}/mcp", s.base);
+    let session = open(&mcp, &[]).await;
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let r = post(&mcp, Some(&session), &[], &list(2)).await;
+    assert_eq!(r.status, 200, "0 = never: the session outlives any quiet spell: {}", r.body);
+    let big = call(3, "upload_file", json!({"parentId": 1, "filename": "big.txt", "content": "x".repeat(1_200_000)}));
+    let r = post(&mcp, Some(&session), &[], &big).await;
+    assert_eq!(r.status, 413, "a body over DOCSPACE_MAX_MESSAGE_BYTES: {}", r.body);
+    let r = post(&mcp, Some(&session), &[], &list(4)).await;
+    assert_eq!(r.status, 200, "and the session goes on: {}", r.body);
+}
+
+#[tokio::test]
 async fn the_session_cap_answers_503() {
     let s = start(true, &["--max-sessions", "2"]).await;
     let mcp = format!("{}/mcp", s.base);

@@ -19,6 +19,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod docspace;
+pub mod oauth;
 pub mod sandbox;
 pub mod server;
 pub mod tools;

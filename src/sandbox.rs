@@ -6,8 +6,11 @@
 //! server wired to it, and the integration tests run against it.
 //!
 //! It accepts only its own fixed credentials (below), one per method
-//! docspace-mcp can send; they mean nothing anywhere else.
+//! docspace-mcp can send, and access tokens from its own OAuth authorization
+//! server ([`oauth`], DocSpace's quirks included); they mean nothing anywhere
+//! else.
 
+pub mod oauth;
 mod routes;
 pub mod store;
 
@@ -43,6 +46,7 @@ impl Sandbox {
             store: Mutex::new(store::Store::seeded()),
             base_url: OnceLock::new(),
             faults: Mutex::new(Vec::new()),
+            oauth: Mutex::new(oauth::OAuthState::default()),
         });
         let _ = shared.base_url.set(base_url.clone());
         let stop = CancellationToken::new();
@@ -78,6 +82,14 @@ impl Sandbox {
     pub fn set_operation_latency(&self, reads: u32) {
         if let Ok(mut store) = self.shared.store.lock() {
             store.operation_latency = reads;
+        }
+    }
+
+    /// Registers a redirect URI for the OAuth application (as a DocSpace admin
+    /// does in Settings → Developer Tools → OAuth 2.0).
+    pub fn allow_oauth_redirect(&self, uri: &str) {
+        if let Ok(mut o) = self.shared.oauth.lock() {
+            o.redirect_uris.push(uri.to_owned());
         }
     }
 

@@ -1,5 +1,6 @@
 //! The sandbox's HTTP surface: DocSpace's paths and envelopes over [`Store`].
-//! Every `/api/2.0` request needs one of the sandbox credentials; unknown
+//! Every `/api/2.0` request needs one of the sandbox credentials (or an access
+//! token from its OAuth server, `super::oauth`); unknown
 //! operations get DocSpace's error envelope. `/sandbox/faults` lets tests
 //! make the next matching requests fail, hang or answer an HTTP-200 error
 //! envelope, the way a real portal sometimes does.
@@ -60,6 +61,8 @@ pub(super) struct Shared {
     pub(super) base_url: OnceLock<String>,
     /// Pending faults.
     pub(super) faults: Mutex<Vec<Fault>>,
+    /// The OAuth authorization server's grants and tokens.
+    pub(super) oauth: Mutex<super::oauth::OAuthState>,
 }
 
 type St = State<Arc<Shared>>;
@@ -100,8 +103,8 @@ pub(super) fn app(shared: Arc<Shared>) -> Router {
         .route("/sandbox/faults", post(add_fault))
         .fallback(unknown)
         .layer(middleware::from_fn_with_state(shared.clone(), faults))
-        .layer(middleware::from_fn(authenticate));
-    api.layer(DefaultBodyLimit::max(MAX_BODY)).with_state(shared)
+        .layer(middleware::from_fn_with_state(shared.clone(), authenticate));
+    api.layer(DefaultBodyLimit::max(MAX_BODY)).with_state(shared.clone()).merge(super::oauth::routes(shared))
 }
 
 /// DocSpace's success envelope.
@@ -138,8 +141,14 @@ fn base(s: &Shared) -> String {
     s.base_url.get().cloned().unwrap_or_default()
 }
 
-async fn authenticate(request: Request, next: Next) -> Response {
-    if accepted(request.headers()) {
+async fn authenticate(State(s): St, request: Request, next: Next) -> Response {
+    let oauth_token = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| s.oauth.lock().is_ok_and(|o| o.accepts(t.trim())));
+    if oauth_token || accepted(request.headers()) {
         next.run(request).await
     } else {
         refuse(&Refusal { status: 401, message: "Unauthorized: send the sandbox API key, token or password".into() })

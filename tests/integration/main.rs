@@ -29,5 +29,6 @@ mod http;
 mod mcp_schema;
 mod python_client;
 mod sandbox;
+mod sandbox_oauth;
 mod stdio;
 mod workflows;

@@ -214,6 +214,8 @@ impl Default for HttpArgs {
 /// The validated configuration of one server.
 #[derive(Debug)]
 pub struct Config {
+    /// The toolsets the selection starts from (the meta tools' default `all` applied).
+    pub toolsets: Vec<String>,
     /// The tools offered.
     pub tools: Vec<&'static ToolDef>,
     /// Dynamic and read-only modes.
@@ -266,6 +268,6 @@ impl ServeArgs {
             (Err(a), Err(b)) => Err(format!("{a}; {b}")),
         };
         let max_message_bytes = usize::try_from(self.max_message_bytes).unwrap_or(usize::MAX);
-        Ok(Config { tools, options, client, base_url, auth_method, max_message_bytes })
+        Ok(Config { toolsets, tools, options, client, base_url, auth_method, max_message_bytes })
     }
 }

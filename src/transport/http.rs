@@ -366,11 +366,6 @@ pub fn router(args: &ServeArgs, config: Config, shutdown: CancellationToken) -> 
     if !prefix.is_empty() && !prefix.ends_with('-') {
         prefix.push('-');
     }
-    let operator_toolsets = if args.dynamic && args.toolsets.iter().all(|t| t.trim().is_empty()) {
-        vec!["all".to_owned()]
-    } else {
-        args.toolsets.clone()
-    };
     let idle_timeout = (http.session_idle_timeout > 0).then(|| Duration::from_secs(http.session_idle_timeout));
     // A session's worker stops after a quiet spell (hibernation); the session
     // lives on in `owners` and `store` until the idle timeout, and rmcp rebuilds
@@ -389,7 +384,7 @@ pub fn router(args: &ServeArgs, config: Config, shutdown: CancellationToken) -> 
         policy,
         operator_names: config.tools.iter().map(|t| t.name).collect(),
         operator: Arc::new(Selection::new(config.tools, config.options)),
-        operator_toolsets,
+        operator_toolsets: config.toolsets,
         operator_client: config.client,
         trusted_http,
         guarded_http,

@@ -32,11 +32,34 @@ pub enum Error {
         hint: String,
     },
     /// Nothing left to offer.
-    #[error(
-        "the tool selection is empty: DOCSPACE_TOOLSETS, DOCSPACE_ENABLED_TOOLS and DOCSPACE_DISABLED_TOOLS leave no tool"
-    )]
-    Empty,
+    #[error("the tool selection is empty: {toolsets}, {enabled} and {disabled} leave no tool")]
+    Empty {
+        /// The toolsets setting.
+        toolsets: &'static str,
+        /// The enabled-tools setting.
+        enabled: &'static str,
+        /// The disabled-tools setting.
+        disabled: &'static str,
+    },
 }
+
+/// What the three lists are called where they came from, for error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// The toolsets list.
+    pub toolsets: &'static str,
+    /// The enabled-tools list.
+    pub enabled: &'static str,
+    /// The disabled-tools list.
+    pub disabled: &'static str,
+}
+
+/// The environment variables (and flags) of the server's own selection.
+pub const ENVIRONMENT: Settings =
+    Settings { toolsets: "DOCSPACE_TOOLSETS", enabled: "DOCSPACE_ENABLED_TOOLS", disabled: "DOCSPACE_DISABLED_TOOLS" };
+
+/// The query parameters (or `X-Mcp-*` headers) of an HTTP request's selection.
+pub const REQUEST: Settings = Settings { toolsets: "toolsets", enabled: "enabled_tools", disabled: "disabled_tools" };
 
 fn names(list: &[String]) -> BTreeSet<String> {
     list.iter().map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect()
@@ -50,19 +73,30 @@ pub fn select(
     disabled: &[String],
     read_only: bool,
 ) -> Result<Vec<&'static ToolDef>, Error> {
+    select_from(ENVIRONMENT, toolsets, enabled, disabled, read_only)
+}
+
+/// [`select`], with errors naming the lists as `from` calls them.
+pub fn select_from(
+    from: Settings,
+    toolsets: &[String],
+    enabled: &[String],
+    disabled: &[String],
+    read_only: bool,
+) -> Result<Vec<&'static ToolDef>, Error> {
     let wanted = names(toolsets);
     let unknown: Vec<&str> =
         wanted.iter().map(String::as_str).filter(|t| *t != "all" && catalogue::toolset(t).is_none()).collect();
     if !unknown.is_empty() {
         let valid: Vec<&str> = catalogue::TOOLSETS.iter().map(|t| t.name).collect();
         return Err(Error::UnknownToolsets {
-            var: "DOCSPACE_TOOLSETS",
+            var: from.toolsets,
             unknown: unknown.join(", "),
             valid: valid.join(", "),
         });
     }
-    let enabled = resolve_tools(&names(enabled), "DOCSPACE_ENABLED_TOOLS")?;
-    let disabled = resolve_tools(&names(disabled), "DOCSPACE_DISABLED_TOOLS")?;
+    let enabled = resolve_tools(&names(enabled), from.enabled)?;
+    let disabled = resolve_tools(&names(disabled), from.disabled)?;
     let everything = wanted.contains("all");
     let default = wanted.is_empty();
     let selected: Vec<&'static ToolDef> = catalogue::TOOLS
@@ -77,7 +111,7 @@ pub fn select(
         .filter(|t| !read_only || t.read_only)
         .collect();
     if selected.is_empty() {
-        return Err(Error::Empty);
+        return Err(Error::Empty { toolsets: from.toolsets, enabled: from.enabled, disabled: from.disabled });
     }
     Ok(selected)
 }
@@ -174,7 +208,14 @@ mod tests {
         assert!(e.contains("DOCSPACE_DISABLED_TOOLS") && e.contains("tools list"), "{e}");
         let only = select(&v(&["rooms"]), &[], &[], false).unwrap();
         let all: Vec<String> = only.iter().map(|t| t.name.to_owned()).collect();
-        assert_eq!(select(&v(&["rooms"]), &[], &all, false), Err(Error::Empty));
+        let empty = Error::Empty {
+            toolsets: "DOCSPACE_TOOLSETS",
+            enabled: "DOCSPACE_ENABLED_TOOLS",
+            disabled: "DOCSPACE_DISABLED_TOOLS",
+        };
+        assert_eq!(select(&v(&["rooms"]), &[], &all, false), Err(empty));
+        let e = select_from(REQUEST, &v(&["romos"]), &[], &[], false).unwrap_err().to_string();
+        assert!(e.contains("unknown toolset(s) in toolsets: romos"), "{e}");
         let ro = select(&[], &v(&["create_room"]), &[], true).unwrap();
         assert!(ro.iter().all(|t| t.read_only) && !ro.is_empty());
     }

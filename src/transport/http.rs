@@ -191,14 +191,8 @@ impl Shared {
         if let Some(hit) = self.selections.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return Ok(hit);
         }
-        let tools = selection::select(&toolsets, &enabled, &disabled, read_only).map_err(|e| {
-            Refusal::bad(
-                e.to_string()
-                    .replace("DOCSPACE_TOOLSETS", "toolsets")
-                    .replace("DOCSPACE_ENABLED_TOOLS", "enabled_tools")
-                    .replace("DOCSPACE_DISABLED_TOOLS", "disabled_tools"),
-            )
-        })?;
+        let tools = selection::select_from(selection::REQUEST, &toolsets, &enabled, &disabled, read_only)
+            .map_err(|e| Refusal::bad(e.to_string()))?;
         let outside: Vec<&str> = enabled
             .iter()
             .filter_map(|n| crate::tools::catalogue::find(n))

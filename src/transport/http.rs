@@ -136,6 +136,19 @@ impl SessionStore for MemoryStore {
 }
 
 impl Shared {
+    /// The settings a request carries, or its refusal.
+    pub fn settings(&self, uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> Result<Settings, Refusal> {
+        request::parse(uri, headers, &self.sources)
+    }
+
+    /// A new session (or a stateless request), within the session cap: its
+    /// setup, or the refusal (logged).
+    pub fn open(&self, s: &Settings) -> Result<Setup, Refusal> {
+        self.admit().and_then(|()| self.setup(s)).inspect_err(|refusal| {
+            tracing::info!(status = refusal.status.as_u16(), "refused: {}", refusal.message);
+        })
+    }
+
     /// The setup of a new session (or a stateless request) from its settings.
     pub fn setup(&self, s: &Settings) -> Result<Setup, Refusal> {
         let selection = self.selection(s)?;
@@ -262,15 +275,10 @@ impl Shared {
     }
 }
 
-/// The settings of a request, or its refusal.
-fn settings(shared: &Shared, req: &Request) -> Result<Settings, Refusal> {
-    request::parse(req.uri(), req.headers(), &shared.sources)
-}
-
 /// Streamable HTTP, before rmcp: checks the identity of requests on a
 /// session, and sets up new sessions (and stateless requests).
 async fn mcp_gate(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
-    let settings = match settings(&shared, &req) {
+    let settings = match shared.settings(req.uri(), req.headers()) {
         Ok(s) => s,
         Err(refusal) => return refusal.into_response(),
     };
@@ -308,12 +316,9 @@ async fn mcp_gate(State(shared): State<Arc<Shared>>, mut req: Request, next: Nex
     if req.method() != Method::POST {
         return next.run(req).await;
     }
-    let setup = match shared.admit().and_then(|()| shared.setup(&settings)) {
+    let setup = match shared.open(&settings) {
         Ok(setup) => setup,
-        Err(refusal) => {
-            tracing::info!(status = refusal.status.as_u16(), "refused: {}", refusal.message);
-            return refusal.into_response();
-        }
+        Err(refusal) => return refusal.into_response(),
     };
     req.extensions_mut().insert(setup.clone());
     let response = next.run(req).await;

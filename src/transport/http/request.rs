@@ -129,15 +129,19 @@ struct Found {
     from: String,
 }
 
-fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+/// The query's decoded name/value pairs.
+pub fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
     uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
 }
 
 /// Reads the settings of a request.
 pub fn parse(uri: &Uri, headers: &HeaderMap, sources: &Sources) -> Result<Settings, Refusal> {
     let pairs = if sources.query { query_pairs(uri) } else { Vec::new() };
+    // Most requests carry no configuration header: look for one once, not per setting.
+    let prefix = sources.header_prefix.as_str();
+    let prefixed = !prefix.is_empty() && headers.keys().any(|k| k.as_str().starts_with(prefix));
     let header = |name: &str| -> Result<Option<String>, Refusal> {
-        if sources.header_prefix.is_empty() {
+        if !prefixed {
             return Ok(None);
         }
         let full = format!("{}{name}", sources.header_prefix);
@@ -157,13 +161,12 @@ pub fn parse(uri: &Uri, headers: &HeaderMap, sources: &Sources) -> Result<Settin
             return Err(Refusal::bad(format!("query parameter `{query}` is given more than once")));
         }
         let h = header(head)?;
-        let h_name = format!("{}{head}", sources.header_prefix);
         match (q, h) {
             (Some(_), Some(_)) => Err(Refusal::bad(format!(
-                "`{query}` is given both as a query parameter and as the {h_name} header; give it once"
+                "`{query}` is given both as a query parameter and as the {prefix}{head} header; give it once"
             ))),
             (Some(value), None) => Ok(Some(Found { value, from: format!("query parameter `{query}`") })),
-            (None, Some(value)) => Ok(Some(Found { value, from: format!("header {h_name}") })),
+            (None, Some(value)) => Ok(Some(Found { value, from: format!("header {prefix}{head}") })),
             (None, None) => Ok(None),
         }
     };

@@ -71,16 +71,13 @@ impl Drop for Closer {
 
 /// `GET /sse`: a new session and its event stream.
 pub async fn open(State(shared): State<Arc<Shared>>, req: Request) -> Response {
-    let settings = match request::parse(req.uri(), req.headers(), &shared.sources) {
+    let settings = match shared.settings(req.uri(), req.headers()) {
         Ok(s) => s,
         Err(refusal) => return refusal.into_response(),
     };
-    let setup = match shared.admit().and_then(|()| shared.setup(&settings)) {
+    let setup = match shared.open(&settings) {
         Ok(setup) => setup,
-        Err(refusal) => {
-            tracing::info!(status = refusal.status.as_u16(), "refused: {}", refusal.message);
-            return refusal.into_response();
-        }
+        Err(refusal) => return refusal.into_response(),
     };
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (inbound_tx, inbound_rx) = mpsc::channel::<ClientJsonRpcMessage>(32);
@@ -119,9 +116,11 @@ pub async fn open(State(shared): State<Arc<Shared>>, req: Request) -> Response {
 /// `POST /messages?sessionId=…`: one client message into its session.
 pub async fn message(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    let pairs: Vec<(String, String)> =
-        parts.uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
-    let Some(id) = pairs.iter().find(|(k, _)| k == "sessionId" || k == "session_id").map(|(_, v)| v.clone()) else {
+    let Some(id) = request::query_pairs(&parts.uri)
+        .into_iter()
+        .find(|(k, _)| k == "sessionId" || k == "session_id")
+        .map(|(_, v)| v)
+    else {
         return Refusal::bad("missing sessionId: POST to the endpoint the SSE stream announced").into_response();
     };
     let Some(session) = shared.sse.get(&id) else {
@@ -132,7 +131,7 @@ pub async fn message(State(shared): State<Arc<Shared>>, req: Request) -> Respons
         )
         .into_response();
     };
-    let settings = match request::parse(&parts.uri, &parts.headers, &shared.sources) {
+    let settings = match shared.settings(&parts.uri, &parts.headers) {
         Ok(s) => s,
         Err(refusal) => return refusal.into_response(),
     };

@@ -11,7 +11,7 @@ use docspace_mcp_client::Client;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, InitializeRequestParams,
     InitializeResult, ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams,
-    ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool, ToolAnnotations,
+    ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -57,7 +57,7 @@ impl Selection {
                 .filter_map(|d| serde_json::from_value::<Tool>(d).ok())
                 .collect()
         } else {
-            tools.iter().map(|t| mcp_tool(t)).collect()
+            tools.iter().map(|t| t.to_tool()).collect()
         };
         Self { tools, by_name, options, listed }
     }
@@ -70,23 +70,6 @@ impl Selection {
     /// How the tools are presented.
     pub fn options(&self) -> Options {
         self.options
-    }
-}
-
-/// The MCP `Tool` of a catalogue entry, equal to [`ToolDef::to_mcp`] but with
-/// its strings borrowed from the catalogue, so that each `tools/list` answer
-/// clones pointers rather than text.
-pub fn mcp_tool(t: &ToolDef) -> Tool {
-    let annotations = if t.read_only {
-        ToolAnnotations::new().read_only(true).open_world(false)
-    } else {
-        ToolAnnotations::new().read_only(false).destructive(t.destructive).idempotent(t.idempotent).open_world(false)
-    };
-    let tool =
-        Tool::new(t.name, t.description, Arc::new(t.input_schema())).with_title(t.title).with_annotations(annotations);
-    match t.output_schema() {
-        Some(schema) => tool.with_raw_output_schema(Arc::new(schema)),
-        None => tool,
     }
 }
 

@@ -5,7 +5,10 @@
 //! listed or shown, so start-up does no work for the hundreds of tools a
 //! session never sees.
 
-use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+use rmcp::model::{Tool, ToolAnnotations};
+use serde_json::{Map, Value};
 
 /// One generated tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,31 +113,32 @@ impl ToolDef {
         self.output_schema.map(parse_object)
     }
 
-    /// The MCP `Tool` object (as in `tools/list`).
-    pub fn to_mcp(&self) -> Value {
+    /// The MCP `Tool` (as in `tools/list`), its strings borrowed from the
+    /// catalogue so that each `tools/list` answer clones pointers, not text.
+    pub fn to_tool(&self) -> Tool {
         // destructiveHint and idempotentHint mean nothing for read-only tools;
         // the title is the tool's own `title` (not repeated in the annotations).
         let annotations = if self.read_only {
-            json!({ "readOnlyHint": true, "openWorldHint": false })
+            ToolAnnotations::new().read_only(true).open_world(false)
         } else {
-            json!({
-                "readOnlyHint": false,
-                "destructiveHint": self.destructive,
-                "idempotentHint": self.idempotent,
-                "openWorldHint": false,
-            })
+            ToolAnnotations::new()
+                .read_only(false)
+                .destructive(self.destructive)
+                .idempotent(self.idempotent)
+                .open_world(false)
         };
-        let mut tool = json!({
-            "name": self.name,
-            "title": self.title,
-            "description": self.description,
-            "inputSchema": self.input_schema(),
-            "annotations": annotations,
-        });
-        if let (Some(schema), Some(obj)) = (self.output_schema(), tool.as_object_mut()) {
-            obj.insert("outputSchema".into(), Value::Object(schema));
+        let tool = Tool::new(self.name, self.description, Arc::new(self.input_schema()))
+            .with_title(self.title)
+            .with_annotations(annotations);
+        match self.output_schema() {
+            Some(schema) => tool.with_raw_output_schema(Arc::new(schema)),
+            None => tool,
         }
-        tool
+    }
+
+    /// [`Self::to_tool`] as JSON.
+    pub fn to_mcp(&self) -> Value {
+        serde_json::to_value(self.to_tool()).unwrap_or(Value::Null)
     }
 
     /// Whether the tool is in the default catalogue.

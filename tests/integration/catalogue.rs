@@ -156,11 +156,3 @@ fn every_workflow_tool_has_a_handler() {
     assert_eq!(declared, implemented, "openapi/tools.toml [workflows.*] and src/tools/workflows.rs must agree");
     assert!(TOOLS.iter().filter(|t| t.workflow).all(|t| t.operation_id.is_empty()));
 }
-
-#[test]
-fn the_served_tools_are_the_catalogue_s_definitions() {
-    for t in TOOLS {
-        let served = serde_json::to_value(docspace_mcp::server::mcp_tool(t)).unwrap();
-        assert_eq!(served, t.to_mcp(), "{}", t.name);
-    }
-}

@@ -32,21 +32,14 @@ use std::time::{Duration, Instant};
 use docspace_mcp::sandbox::{self, Sandbox};
 use docspace_mcp_client::reqwest;
 
-const BIN: &str = env!("CARGO_BIN_EXE_docspace-mcp");
+#[path = "support/process.rs"]
+mod process;
+
+use process::{BIN, rss_kib};
 
 /// Seconds before a quiet session hibernates (the server's default is 300;
 /// shorter here so that the idle-session figure needs no five-minute wait).
 const HIBERNATE_AFTER: u64 = 3;
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
 
 fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
@@ -90,17 +83,22 @@ struct Mcp {
 }
 
 impl Mcp {
-    async fn post(&self, session: Option<&str>, body: String) -> (String, String) {
-        let mut req = self
+    /// A POST of `body` to `/mcp`, on `session` when there is one.
+    fn request(&self, session: Option<&str>, body: impl Into<reqwest::Body>) -> reqwest::RequestBuilder {
+        let req = self
             .http
             .post(&self.url)
             .header("accept", "application/json, text/event-stream")
             .header("content-type", "application/json")
             .body(body);
-        if let Some(s) = session {
-            req = req.header("mcp-session-id", s).header("mcp-protocol-version", "2025-06-18");
+        match session {
+            Some(s) => req.header("mcp-session-id", s).header("mcp-protocol-version", "2025-06-18"),
+            None => req,
         }
-        let r = req.send().await.unwrap();
+    }
+
+    async fn post(&self, session: Option<&str>, body: String) -> (String, String) {
+        let r = self.request(session, body).send().await.unwrap();
         let session = r.headers().get("mcp-session-id").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
         let status = r.status();
         let text = r.text().await.unwrap();
@@ -139,15 +137,10 @@ async fn load(
             let mut samples = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 let started = Instant::now();
-                let mut req = mcp
-                    .http
-                    .post(&mcp.url)
-                    .header("accept", "application/json, text/event-stream")
-                    .header("content-type", "application/json")
-                    .body(body);
-                req = match &session {
-                    Some(s) => req.header("mcp-session-id", s).header("mcp-protocol-version", "2025-06-18"),
-                    None => req
+                let req = match &session {
+                    Some(s) => mcp.request(Some(s), body),
+                    None => mcp
+                        .request(None, body)
                         .header("mcp-protocol-version", "2026-07-28")
                         .header("mcp-method", "tools/call")
                         .header("mcp-name", "get_self_profile"),

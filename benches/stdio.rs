@@ -23,7 +23,10 @@ use std::time::{Duration, Instant};
 
 use docspace_mcp::sandbox::{self, Sandbox};
 
-const BIN: &str = env!("CARGO_BIN_EXE_docspace-mcp");
+#[path = "support/process.rs"]
+mod process;
+
+use process::{BIN, rss_kib};
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
@@ -60,16 +63,6 @@ fn rpc(stdin: &mut ChildStdin, stdout: &mut BufReader<ChildStdout>, line: &str) 
 }
 
 const INIT: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}"#;
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
 
 /// A bare keep-alive HTTP/1.1 GET, to time the upstream round trip alone.
 fn http_get(stream: &mut TcpStream, host: &str, path: &str) {

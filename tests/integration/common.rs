@@ -23,6 +23,11 @@ pub fn server_command(args: &[&str], envs: &[(&str, &str)]) -> std::process::Com
     cmd
 }
 
+/// The text content of a tool result, joined.
+pub fn text(r: &rmcp::model::CallToolResult) -> String {
+    r.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n")
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -6,14 +6,14 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use docspace_mcp::sandbox::{self, Sandbox};
-use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::model::CallToolRequestParams;
 use rmcp::service::RunningService;
 use rmcp::transport::TokioChildProcess;
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-use crate::common::server_command;
+use crate::common::{server_command, text};
 
 /// The reference server's tools (ONLYOFFICE docspace-mcp 3.2.0).
 const REFERENCE: [&str; 23] = [
@@ -51,10 +51,6 @@ async fn connect(portal: &Sandbox, envs: &[(&str, &str)]) -> RunningService<Role
     let cmd = Command::from(server_command(&[], &all));
     let (transport, _) = TokioChildProcess::builder(cmd).stderr(std::process::Stdio::null()).spawn().unwrap();
     ().serve(transport).await.unwrap()
-}
-
-fn text(r: &CallToolResult) -> String {
-    r.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n")
 }
 
 async fn ok(c: &RunningService<RoleClient, ()>, name: &str, args: Value) -> Value {

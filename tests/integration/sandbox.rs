@@ -13,7 +13,7 @@ use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-use crate::common::server_command;
+use crate::common::{server_command, text};
 
 async fn portal() -> Sandbox {
     Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.unwrap()
@@ -39,10 +39,6 @@ async fn connect(portal: &Sandbox, auth: &[(&str, &str)]) -> RunningService<Role
 async fn call(c: &RunningService<RoleClient, ()>, name: &str, args: Value) -> CallToolResult {
     let params = CallToolRequestParams::new(name.to_owned()).with_arguments(args.as_object().cloned().unwrap());
     c.call_tool(params).await.unwrap()
-}
-
-fn text(r: &CallToolResult) -> String {
-    r.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n")
 }
 
 /// The `response` member of a successful call.

@@ -13,7 +13,7 @@ use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-use crate::common::{Reply, Upstream, server_command};
+use crate::common::{Reply, Upstream, server_command, text};
 
 const KEY: &str = "sk-e2e-secret-key";
 
@@ -59,10 +59,6 @@ async fn connect(cmd: Command) -> RunningService<RoleClient, ()> {
 async fn call(client: &RunningService<RoleClient, ()>, name: &str, args: Value) -> CallToolResult {
     let params = CallToolRequestParams::new(name.to_owned()).with_arguments(args.as_object().cloned().unwrap());
     client.call_tool(params).await.unwrap()
-}
-
-fn text(r: &CallToolResult) -> String {
-    r.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n")
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-use crate::common::server_command;
+use crate::common::{server_command, text};
 
 /// An MCP client that records the progress notifications it receives.
 #[derive(Clone, Default)]
@@ -55,10 +55,6 @@ async fn call(
         params.meta = Some(meta);
     }
     c.call_tool(params).await.unwrap()
-}
-
-fn text(r: &CallToolResult) -> String {
-    r.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n")
 }
 
 #[tokio::test]

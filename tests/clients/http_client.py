@@ -13,6 +13,7 @@ import asyncio
 import json
 import sys
 
+from checks import check, finish, text
 from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
@@ -20,16 +21,6 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 SERVER, PORTAL, KEY = sys.argv[1], sys.argv[2], sys.argv[3]
 HEADERS = {"X-Mcp-Base-Url": PORTAL, "X-Mcp-Api-Key": KEY}
-results = []
-
-
-def check(name, condition, detail=""):
-    results.append(bool(condition))
-    print(("ok   " if condition else "FAIL ") + name + ("" if condition else f": {detail}"), flush=True)
-
-
-def text(result):
-    return "\n".join(getattr(c, "text", "") for c in result.content)
 
 
 async def session(label, transport, mode):
@@ -71,9 +62,7 @@ async def main():
         await session("sse", sse_client(f"{SERVER}/sse", headers=HEADERS), "legacy")
     except Exception as e:
         check("[sse] session completes", False, repr(e))
-    failed = results.count(False)
-    print(f"{len(results) - failed} passed, {failed} failed", flush=True)
-    sys.exit(1 if failed else 0)
+    finish()
 
 
 asyncio.run(main())

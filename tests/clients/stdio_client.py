@@ -11,20 +11,11 @@ import asyncio
 import json
 import sys
 
+from checks import check, finish, text
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
 BIN = sys.argv[1]
-results = []
-
-
-def check(name, condition, detail=""):
-    results.append(bool(condition))
-    print(("ok   " if condition else "FAIL ") + name + ("" if condition else f": {detail}"), flush=True)
-
-
-def text(result):
-    return "\n".join(getattr(c, "text", "") for c in result.content)
 
 
 async def session(mode):
@@ -70,10 +61,7 @@ async def main():
             await session(mode)
         except Exception as e:
             check(f"[{mode}] session", False, repr(e))
-    passed = sum(results)
-    failed = len(results) - passed
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed or not passed else 0)
+    finish()
 
 
 asyncio.run(main())

@@ -388,11 +388,6 @@ fn input_schema(doc: &Value, operation_id: &str, params: &[Value], body: Option<
 fn apply_curation(operation_id: &str, input: &mut Value, c: &ToolOverlay) -> Result<Vec<(String, String)>> {
     let fail = |why: String| Error::Overlay(format!("[tools.{operation_id}] {why}"));
     let Some(obj) = input.as_object_mut() else { return Ok(Vec::new()) };
-    let known = |obj: &Map<String, Value>| -> Vec<String> {
-        obj.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default()
-    };
-    let has = |obj: &Map<String, Value>, name: &str| known(obj).iter().any(|k| k == name);
-
     // Hidden body members of a lifted body are still accepted by name.
     let original_members: Vec<String> = if c.flatten_body {
         obj.get("properties")
@@ -409,10 +404,11 @@ fn apply_curation(operation_id: &str, input: &mut Value, c: &ToolOverlay) -> Res
         remove_member(obj, path).map_err(|why| fail(format!("hidden `{path}`: {why}")))?;
     }
     for name in top {
-        if !has(obj, name) {
+        let props = obj.get("properties").and_then(Value::as_object);
+        if !props.is_some_and(|p| p.contains_key(name.as_str())) {
             return Err(fail(format!(
                 "hides parameter `{name}`, which the operation does not have ({})",
-                known(obj).join(", ")
+                props.map(props_list).unwrap_or_default()
             )));
         }
         remove_member(obj, name).map_err(|why| fail(format!("hidden `{name}`: {why}")))?;
@@ -489,16 +485,19 @@ fn apply_curation(operation_id: &str, input: &mut Value, c: &ToolOverlay) -> Res
             "params renames `{}`, which the operation does not have as an argument ({}); body members need \
              flatten_body and are written `body.member`",
             unused.join("`, `"),
-            props.keys().cloned().collect::<Vec<_>>().join(", ")
+            props_list(&props)
         )));
     }
     for (name, value) in &c.defaults {
-        let list = props_list(&props);
-        let p = props
-            .get_mut(name)
-            .and_then(Value::as_object_mut)
-            .ok_or_else(|| fail(format!("sets a default for `{name}`, which is not an argument ({list})")))?;
-        p.insert("default".into(), toml_to_json(value));
+        if !props.get(name).is_some_and(Value::is_object) {
+            return Err(fail(format!(
+                "sets a default for `{name}`, which is not an argument ({})",
+                props_list(&props)
+            )));
+        }
+        if let Some(p) = props.get_mut(name).and_then(Value::as_object_mut) {
+            p.insert("default".into(), toml_to_json(value));
+        }
         required.retain(|r| r != name);
     }
     obj.insert("properties".into(), Value::Object(props));

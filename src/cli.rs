@@ -86,6 +86,15 @@ pub struct SandboxArgs {
     /// e.g. to point another `docspace-mcp` or curl at it. Stops on Ctrl-C.
     #[arg(long)]
     pub portal_only: bool,
+    /// Turn the OAuth proxy on against the sandbox's own authorization server (HTTP transports
+    /// only): MCP clients register with this server and sign in as the sandbox user through the
+    /// consent page and the sandbox's login page. A new signing key is made at each start.
+    #[arg(long)]
+    pub oauth: bool,
+    /// With --oauth: no shared application; clients enter the sandbox application's client id and
+    /// secret (`sandbox-oauth-client` / `sandbox-oauth-secret`) themselves.
+    #[arg(long, requires = "oauth")]
+    pub oauth_own_client: bool,
     /// Tool selection and logging as for `serve` (the portal address and credentials are the sandbox's).
     #[command(flatten)]
     pub serve: ServeArgs,

@@ -185,6 +185,63 @@ pub struct HttpArgs {
     /// so the server cannot be used to reach an internal network).
     #[arg(long, env = "DOCSPACE_ALLOW_PRIVATE_BASE_URLS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = boolish())]
     pub allow_private_base_urls: bool,
+    /// The OAuth proxy's settings.
+    #[command(flatten)]
+    pub oauth: OAuthArgs,
+}
+
+/// Settings of the OAuth proxy in front of DocSpace's authorization server
+/// (HTTP transports only; see README "OAuth").
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "OAuth proxy (HTTP transports)")]
+pub struct OAuthArgs {
+    /// DocSpace's authorization server (usually the portal URL; its endpoints are `oauth2/authorize`,
+    /// `oauth2/token`, …). Setting it turns the OAuth proxy on: MCP clients sign users in through this
+    /// server, which needs DOCSPACE_SERVER_BASE_URL and DOCSPACE_OAUTH_AUTH_TOKEN_SECRET_KEY.
+    #[arg(long, env = "DOCSPACE_OAUTH_BASE_URL", value_name = "URL")]
+    pub oauth_base_url: Option<String>,
+    /// Client id of the DocSpace OAuth application this server uses for every MCP client ("shared
+    /// application" mode: clients register here dynamically). Unset: each user enters the id and secret
+    /// of their own DocSpace application in their MCP client.
+    #[arg(long, env = "DOCSPACE_OAUTH_CLIENT_ID", value_name = "ID")]
+    pub oauth_client_id: Option<String>,
+    /// Secret of that application (never leaves this server).
+    #[arg(long, env = "DOCSPACE_OAUTH_CLIENT_SECRET", hide_env_values = true, value_name = "SECRET")]
+    pub oauth_client_secret: Option<String>,
+    /// Key that encrypts and authenticates the tokens and codes this server issues (at least 32
+    /// bytes, e.g. `openssl rand -base64 32`). Required with OAuth; give every replica the same key.
+    #[arg(long, env = "DOCSPACE_OAUTH_AUTH_TOKEN_SECRET_KEY", hide_env_values = true, value_name = "KEY")]
+    pub oauth_secret_key: Option<String>,
+    /// Key for the OAuth state, client ids and consent cookies (default: the token key).
+    #[arg(long, env = "DOCSPACE_OAUTH_STATE_TOKEN_SECRET_KEY", hide_env_values = true, value_name = "KEY")]
+    pub oauth_state_secret_key: Option<String>,
+    /// Longest lifetime of an access token this server issues, in milliseconds (DocSpace's own expiry
+    /// is kept when it is shorter).
+    #[arg(long, env = "DOCSPACE_OAUTH_AUTH_TOKEN_TTL", default_value_t = 3_600_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1000..))]
+    pub oauth_token_ttl_ms: u64,
+    /// How long a sign-in may take (consent, DocSpace login, code exchange), in milliseconds.
+    #[arg(long, env = "DOCSPACE_OAUTH_STATE_TOKEN_TTL", default_value_t = 600_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1000..))]
+    pub oauth_state_ttl_ms: u64,
+    /// This server's public URL, as clients reach it (e.g. https://mcp.example.com): the OAuth issuer
+    /// and the base of every URL in the OAuth metadata. Default with OAuth on a loopback address:
+    /// http://<address>:<port>.
+    #[arg(long, env = "DOCSPACE_SERVER_BASE_URL", value_name = "URL")]
+    pub server_base_url: Option<String>,
+}
+
+impl Default for OAuthArgs {
+    fn default() -> Self {
+        Self {
+            oauth_base_url: None,
+            oauth_client_id: None,
+            oauth_client_secret: None,
+            oauth_secret_key: None,
+            oauth_state_secret_key: None,
+            oauth_token_ttl_ms: 3_600_000,
+            oauth_state_ttl_ms: 600_000,
+            server_base_url: None,
+        }
+    }
 }
 
 impl Default for HttpArgs {
@@ -207,6 +264,7 @@ impl Default for HttpArgs {
             header_prefix: "x-mcp-".into(),
             allowed_base_urls: Vec::new(),
             allow_private_base_urls: false,
+            oauth: OAuthArgs::default(),
         }
     }
 }

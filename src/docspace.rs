@@ -78,6 +78,19 @@ pub fn http_client(user_agent: &str, timeout: Duration, public_only: bool) -> Re
     builder.build().map_err(|e| Error::Http(e.to_string()))
 }
 
+/// The HTTP client that fetches client metadata documents for the OAuth
+/// proxy: public addresses only, no redirects, short time limits.
+pub fn metadata_client(user_agent: &str) -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .user_agent(user_agent)
+        .connect_timeout(Duration::from_secs(3))
+        .timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(PublicOnly)
+        .build()
+        .map_err(|e| Error::Http(e.to_string()))
+}
+
 /// Whether `ip` is an address on the public internet (not private,
 /// loopback, link-local, shared, documentation, multicast or unspecified).
 pub fn is_public(ip: IpAddr) -> bool {

@@ -132,6 +132,49 @@ fn serve(args: ServeArgs) -> ExitCode {
     }
 }
 
+/// Points the OAuth proxy at the sandbox's authorization server, whose one
+/// application gets this server's callback as its redirect URI.
+fn sandbox_oauth(serve: &mut ServeArgs, portal: &Sandbox, own_client: bool) -> Result<(), Box<dyn std::error::Error>> {
+    if serve.http.transport == TransportKind::Stdio {
+        return Err("--oauth needs an HTTP transport: add --transport http (or streamable-http, sse)".into());
+    }
+    serve.api_key = None;
+    if serve.http.port == 0 {
+        // The callback URL must be known before the server starts.
+        serve.http.port = std::net::TcpListener::bind((serve.http.host.as_str(), 0))?.local_addr()?.port();
+    }
+    let host = if serve.http.host.contains(':') { format!("[{}]", serve.http.host) } else { serve.http.host.clone() };
+    let server = format!("http://{host}:{}", serve.http.port);
+    portal.allow_oauth_redirect(&format!("{server}/oauth/callback"));
+    let oauth = &mut serve.http.oauth;
+    oauth.oauth_base_url = Some(portal.base_url().to_owned());
+    oauth.server_base_url = Some(server);
+    oauth.oauth_secret_key = Some(format!("{}{}", oauth_key()?, oauth_key()?));
+    if !own_client {
+        oauth.oauth_client_id = Some(sandbox::oauth::CLIENT_ID.to_owned());
+        oauth.oauth_client_secret = Some(sandbox::oauth::CLIENT_SECRET.to_owned());
+    }
+    tracing::info!(
+        "OAuth: sign in as {} / {}{}",
+        sandbox::USERNAME,
+        sandbox::PASSWORD,
+        if own_client {
+            format!(
+                "; clients enter the client id {} and secret {}",
+                sandbox::oauth::CLIENT_ID,
+                sandbox::oauth::CLIENT_SECRET
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
+fn oauth_key() -> Result<String, Box<dyn std::error::Error>> {
+    docspace_mcp::oauth::pkce::verifier().map_err(|_| "the system's random source failed".into())
+}
+
 fn run_sandbox(args: SandboxArgs) -> ExitCode {
     init_logging(&args.serve.log_level);
     let rt = match runtime() {
@@ -156,6 +199,9 @@ fn run_sandbox(args: SandboxArgs) -> ExitCode {
         serve.base_url = Some(portal.base_url().to_owned());
         serve.api_key = Some(sandbox::API_KEY.to_owned());
         (serve.auth_token, serve.username, serve.password, serve.authorization) = (None, None, None, None);
+        if args.oauth {
+            sandbox_oauth(&mut serve, &portal, args.oauth_own_client)?;
+        }
         let config = serve.clone().into_config()?;
         run(serve, config).await
     });

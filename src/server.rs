@@ -73,6 +73,11 @@ impl Selection {
     }
 }
 
+/// The DocSpace client one HTTP request brings (an OAuth request's own
+/// token), preferred over its session's.
+#[derive(Debug, Clone)]
+pub struct RequestClient(pub Client);
+
 /// What one session serves: a selection, and the DocSpace client it calls
 /// (or why there is none). Clones share the session's log level, so a
 /// session that the HTTP layer rebuilds after hibernation keeps it.
@@ -243,7 +248,10 @@ impl ServerHandler for DocSpaceServer {
                 None => return Err(unknown()),
             }
         };
-        let client = match &state.client {
+        let parts = context.extensions.get::<axum::http::request::Parts>();
+        // An OAuth session's requests carry the latest DocSpace token (refreshes included).
+        let current = parts.and_then(|p| p.extensions.get::<RequestClient>()).map(|c| &c.0);
+        let client = match current.ok_or(()).or(state.client.as_ref()) {
             Ok(client) => client,
             Err(message) => {
                 return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
@@ -253,8 +261,7 @@ impl ServerHandler for DocSpaceServer {
             }
         };
         // Over HTTP, DocSpace sees the MCP request's X-Request-ID.
-        let request_id =
-            context.extensions.get::<axum::http::request::Parts>().and_then(crate::transport::http::request_id);
+        let request_id = parts.and_then(crate::transport::http::request_id);
         let with_id;
         let client = match request_id {
             Some(id) => {

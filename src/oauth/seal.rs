@@ -37,11 +37,13 @@ pub enum Purpose {
     RefreshToken,
     /// The consent cookie.
     Consent,
+    /// An authorization request waiting for the user's consent (in the consent form).
+    Pending,
 }
 
 impl Purpose {
-    const ALL: [Self; 6] =
-        [Self::State, Self::Code, Self::Client, Self::AccessToken, Self::RefreshToken, Self::Consent];
+    const ALL: [Self; 7] =
+        [Self::State, Self::Code, Self::Client, Self::AccessToken, Self::RefreshToken, Self::Consent, Self::Pending];
 
     fn label(self) -> &'static [u8] {
         match self {
@@ -51,6 +53,7 @@ impl Purpose {
             Self::AccessToken => b"docspace-mcp access token",
             Self::RefreshToken => b"docspace-mcp refresh token",
             Self::Consent => b"docspace-mcp consent",
+            Self::Pending => b"docspace-mcp pending authorization",
         }
     }
 }
@@ -73,6 +76,16 @@ pub enum Error {
     /// The system's random source or the cipher failed.
     #[error("cannot seal: {0}")]
     Crypto(&'static str),
+}
+
+/// Whether `token` has the wire form of a sealed token (whatever its key,
+/// purpose or expiry): how a proxy token is told from a DocSpace API key or
+/// token in an `Authorization` header.
+pub fn looks_sealed(token: &str) -> bool {
+    token.len() <= MAX_TOKEN_LEN
+        && URL_SAFE_NO_PAD
+            .decode(token.trim())
+            .is_ok_and(|b| b.first() == Some(&VERSION) && b.len() > 1 + NONCE_LEN + aead::AES_256_GCM.tag_len())
 }
 
 /// Seals and opens tokens with keys derived from one secret.
@@ -195,6 +208,9 @@ mod tests {
         assert_eq!(s.open::<String>(Purpose::AccessToken, "not a token!"), Err(Error::Malformed));
         assert_eq!(s.open::<String>(Purpose::AccessToken, ""), Err(Error::Malformed));
         assert_eq!(s.open::<String>(Purpose::AccessToken, &"A".repeat(MAX_TOKEN_LEN + 1)), Err(Error::Malformed));
+        assert!(looks_sealed(&token) && looks_sealed(&tampered));
+        assert!(!looks_sealed("sk-0123456789abcdef0123456789abcdef0123456789"), "an API key");
+        assert!(!looks_sealed("not a token!"));
         let expired = s.seal(Purpose::AccessToken, &"x", Duration::ZERO).unwrap();
         assert_eq!(s.open::<String>(Purpose::AccessToken, &expired), Err(Error::Expired));
     }

@@ -10,6 +10,7 @@
 //! refused. Request-level selection only narrows the operator's.
 
 pub mod guard;
+pub mod oauth;
 pub mod request;
 pub mod sse;
 
@@ -36,13 +37,15 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
+use crate::auth::Credentials;
 use crate::config::{Config, ServeArgs};
 use crate::docspace::{self, Portal};
-use crate::server::{DocSpaceServer, Options, Selection, Setup};
+use crate::oauth::proxy::{self, AuthError, Proxy};
+use crate::server::{DocSpaceServer, Options, RequestClient, Selection, Setup};
 use crate::tools::catalogue::ToolDef;
 use crate::tools::selection;
 use guard::{Guard, RequestId};
-use request::{BaseUrlPolicy, Refusal, Settings, Sources};
+use request::{BaseUrlPolicy, OAuthGrant, Refusal, Settings, Sources};
 
 /// `Mcp-Session-Id`.
 static SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
@@ -74,6 +77,8 @@ pub struct Shared {
     sessions: Arc<LocalSessionManager>,
     sse: sse::Registry,
     shutdown: CancellationToken,
+    /// The OAuth proxy, and the portal its tokens are for.
+    oauth: Option<(Arc<Proxy>, String)>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -136,9 +141,39 @@ impl SessionStore for MemoryStore {
 }
 
 impl Shared {
-    /// The settings a request carries, or its refusal.
-    pub fn settings(&self, uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> Result<Settings, Refusal> {
-        request::parse(uri, headers, &self.sources)
+    /// The settings a request carries (an OAuth token checked), or its refusal.
+    pub async fn settings(&self, uri: &axum::http::Uri, headers: &axum::http::HeaderMap) -> Result<Settings, Refusal> {
+        let mut s = request::parse(uri, headers, &self.sources)?;
+        let Some((proxy, _)) = &self.oauth else { return Ok(s) };
+        let path = if uri.path().starts_with("/mcp") { "/mcp" } else { "/sse" };
+        match s.bearer.take() {
+            Some(token) => match proxy.authenticate(token.expose()).await {
+                Ok(a) => s.oauth = Some(OAuthGrant { upstream: a.upstream, subject: a.subject }),
+                Err(AuthError::Invalid(why)) => {
+                    tracing::info!("refused an OAuth token: {why}");
+                    return Err(Refusal::challenge("invalid_token", why.clone(), proxy.challenge(path, Some(&why))));
+                }
+                Err(AuthError::Unavailable(why)) => {
+                    return Err(Refusal::with_status(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", why));
+                }
+            },
+            None if s.credentials.is_none() && s.base_url.is_none() => {
+                return Err(Refusal::challenge(
+                    "unauthorized",
+                    "sign in: this server authorizes with OAuth (or send DocSpace credentials with X-Mcp-* headers)",
+                    proxy.challenge(path, None),
+                ));
+            }
+            None => {}
+        }
+        Ok(s)
+    }
+
+    /// The DocSpace client of an OAuth request (`None` for other requests).
+    pub fn oauth_client(&self, s: &Settings) -> Result<Option<Client>, Refusal> {
+        let (Some(grant), Some((_, portal))) = (&s.oauth, &self.oauth) else { return Ok(None) };
+        let portal = Portal::with_http(portal, self.trusted_http.clone()).map_err(|e| Refusal::bad(e.to_string()))?;
+        portal.client(&Credentials::ApiKey(grant.upstream.clone())).map(Some).map_err(|e| Refusal::bad(e.to_string()))
     }
 
     /// A new session (or a stateless request), within the session cap: its
@@ -162,6 +197,9 @@ impl Shared {
     }
 
     fn client(&self, s: &Settings) -> Result<Client, Refusal> {
+        if let Some(client) = self.oauth_client(s)? {
+            return Ok(client);
+        }
         let configured = self.policy.configured.as_deref();
         match (&s.base_url, &s.credentials) {
             (base, Some(credentials)) => {
@@ -278,7 +316,7 @@ impl Shared {
 /// Streamable HTTP, before rmcp: checks the identity of requests on a
 /// session, and sets up new sessions (and stateless requests).
 async fn mcp_gate(State(shared): State<Arc<Shared>>, mut req: Request, next: Next) -> Response {
-    let settings = match shared.settings(req.uri(), req.headers()) {
+    let settings = match shared.settings(req.uri(), req.headers()).await {
         Ok(s) => s,
         Err(refusal) => return refusal.into_response(),
     };
@@ -300,6 +338,13 @@ async fn mcp_gate(State(shared): State<Arc<Shared>>, mut req: Request, next: Nex
             // Should rmcp rebuild a hibernated session for this request, the new
             // handler takes the session's setup from here.
             req.extensions_mut().insert(record.setup);
+            match shared.oauth_client(&settings) {
+                Ok(Some(client)) => {
+                    req.extensions_mut().insert(RequestClient(client));
+                }
+                Ok(None) => {}
+                Err(refusal) => return refusal.into_response(),
+            }
         }
         let delete = req.method() == Method::DELETE;
         let mut response = next.run(req).await;
@@ -365,6 +410,7 @@ pub fn router(args: &ServeArgs, config: Config, shutdown: CancellationToken) -> 
     if !prefix.is_empty() && !prefix.ends_with('-') {
         prefix.push('-');
     }
+    let oauth = oauth_proxy(args, &config, &policy)?;
     let idle_timeout = (http.session_idle_timeout > 0).then(|| Duration::from_secs(http.session_idle_timeout));
     // A session's worker stops after a quiet spell (hibernation); the session
     // lives on in `owners` and `store` until the idle timeout, and rmcp rebuilds
@@ -379,6 +425,7 @@ pub fn router(args: &ServeArgs, config: Config, shutdown: CancellationToken) -> 
             query: http.request_query,
             authorization_header: http.request_authorization_header,
             header_prefix: prefix,
+            oauth: oauth.is_some(),
         },
         policy,
         operator_names: config.tools.iter().map(|t| t.name).collect(),
@@ -397,6 +444,7 @@ pub fn router(args: &ServeArgs, config: Config, shutdown: CancellationToken) -> 
         sessions: sessions.clone(),
         sse: sse::Registry::default(),
         shutdown: shutdown.clone(),
+        oauth: oauth.clone(),
     });
     let guard = Arc::new(Guard::new(
         &http.allowed_hostnames,
@@ -428,6 +476,9 @@ pub fn router(args: &ServeArgs, config: Config, shutdown: CancellationToken) -> 
             .route("/sse", get(sse::open))
             .route("/messages", post(sse::message))
             .route("/message", post(sse::message));
+    }
+    if let Some((proxy, _)) = &oauth {
+        app = app.merge(oauth::routes(proxy.clone(), http.transport.streamable(), http.transport.sse()));
     }
     let mut app =
         app.fallback(not_found).with_state(shared.clone()).layer(DefaultBodyLimit::max(config.max_message_bytes));
@@ -470,15 +521,104 @@ pub fn router(args: &ServeArgs, config: Config, shutdown: CancellationToken) -> 
     Ok((app, shared))
 }
 
+/// The OAuth proxy, when DOCSPACE_OAUTH_BASE_URL is set, and the portal its
+/// tokens are used on; a setting that would make it unsafe stops the start.
+fn oauth_proxy(
+    args: &ServeArgs,
+    config: &Config,
+    policy: &BaseUrlPolicy,
+) -> Result<Option<(Arc<Proxy>, String)>, Error> {
+    let o = &args.http.oauth;
+    let Some(upstream) = o.oauth_base_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    let fail = |m: String| Err(Error::Config(m));
+    let upstream = match docspace::normalise_base_url(upstream) {
+        Ok(u) => format!("{}/", u.trim_end_matches('/')),
+        Err(e) => return fail(format!("DOCSPACE_OAUTH_BASE_URL: {e}")),
+    };
+    if let Some(method) = config.auth_method {
+        return fail(format!(
+            "DOCSPACE_OAUTH_BASE_URL and server credentials ({method}) are both set: with OAuth every user signs in \
+             as themselves, so remove the server's own DocSpace credentials"
+        ));
+    }
+    let Some(key) = o.oauth_secret_key.as_deref().filter(|k| !k.trim().is_empty()) else {
+        return fail(
+            "DOCSPACE_OAUTH_BASE_URL is set but DOCSPACE_OAUTH_AUTH_TOKEN_SECRET_KEY is not: the OAuth proxy does not \
+             issue unsigned tokens. Set it to at least 32 random bytes (e.g. `openssl rand -base64 32`), the same on \
+             every replica"
+                .into(),
+        );
+    };
+    let state_key = o.oauth_state_secret_key.as_deref().filter(|k| !k.trim().is_empty()).unwrap_or(key);
+    let app = match (&o.oauth_client_id, &o.oauth_client_secret) {
+        (Some(id), Some(secret)) if !id.trim().is_empty() && !secret.trim().is_empty() => {
+            Some(proxy::App { client_id: id.trim().to_owned(), client_secret: crate::auth::Secret::new(secret.trim()) })
+        }
+        (None, None) => None,
+        (Some(_), _) => return fail("DOCSPACE_OAUTH_CLIENT_ID is set but DOCSPACE_OAUTH_CLIENT_SECRET is not".into()),
+        (None, Some(_)) => {
+            return fail("DOCSPACE_OAUTH_CLIENT_SECRET is set but DOCSPACE_OAUTH_CLIENT_ID is not".into());
+        }
+    };
+    let Some(issuer) = o.server_base_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+        return fail(
+            "DOCSPACE_OAUTH_BASE_URL is set but DOCSPACE_SERVER_BASE_URL is not: give this server's public URL \
+             (e.g. https://mcp.example.com), which clients and DocSpace redirect to"
+                .into(),
+        );
+    };
+    let issuer = match reqwest::Url::parse(issuer) {
+        Ok(u) if (u.scheme() == "https" || u.scheme() == "http") && u.query().is_none() && u.fragment().is_none() => {
+            u.as_str().trim_end_matches('/').to_owned()
+        }
+        _ => return fail(format!("DOCSPACE_SERVER_BASE_URL `{issuer}` must be an http(s) URL without query")),
+    };
+    let mut resources = Vec::new();
+    if args.http.transport.streamable() {
+        resources.push(format!("{issuer}/mcp"));
+    }
+    if args.http.transport.sse() {
+        resources.push(format!("{issuer}/sse"));
+    }
+    let timeout = Duration::from_secs(args.request_timeout.min(30));
+    let http = docspace::http_client(&args.user_agent, timeout, false).map_err(|e| Error::Config(e.to_string()))?;
+    let documents = docspace::metadata_client(&args.user_agent).map_err(|e| Error::Config(e.to_string()))?;
+    let settings = proxy::Settings {
+        upstream: upstream.clone(),
+        app,
+        issuer,
+        resources,
+        token_ttl: Duration::from_millis(o.oauth_token_ttl_ms),
+        state_ttl: Duration::from_millis(o.oauth_state_ttl_ms),
+    };
+    let mode = if settings.app.is_some() { "shared application" } else { "users' own applications" };
+    let proxy = Proxy::new(settings, key, state_key, http, documents)
+        .map_err(|e| Error::Config(format!("DOCSPACE_OAUTH_*_SECRET_KEY: {e}")))?;
+    let portal = policy.configured.clone().unwrap_or_else(|| upstream.trim_end_matches('/').to_owned());
+    tracing::info!(
+        issuer = %proxy.settings().issuer,
+        authorization_server = %upstream,
+        portal = %portal,
+        "OAuth proxy on ({mode})"
+    );
+    Ok(Some((Arc::new(proxy), portal)))
+}
+
 /// Serves MCP over HTTP until SIGINT or SIGTERM, then closes every session and exits.
-pub async fn serve(args: ServeArgs, config: Config) -> Result<(), Error> {
+pub async fn serve(mut args: ServeArgs, config: Config) -> Result<(), Error> {
     let shutdown = CancellationToken::new();
-    let (app, _shared) = router(&args, config, shutdown.clone())?;
     let address = format!("{}:{}", args.http.host, args.http.port);
     let listener = tokio::net::TcpListener::bind(&address)
         .await
         .map_err(|e| Error::Config(format!("cannot listen on {address}: {e}")))?;
     let local = listener.local_addr()?;
+    let oauth = &mut args.http.oauth;
+    if oauth.oauth_base_url.is_some() && oauth.server_base_url.is_none() && local.ip().is_loopback() {
+        oauth.server_base_url = Some(format!("http://{local}"));
+    }
+    let (app, _shared) = router(&args, config, shutdown.clone())?;
     let kind = args.http.transport;
     tracing::info!(
         "serving MCP over HTTP on http://{local} ({})",

@@ -7,6 +7,7 @@
 //! - `core`: the default catalogue (budget, the reference's 23 tools and arguments).
 //! - `conformance`: the official MCP conformance suite against `/mcp`.
 //! - `http`: Streamable HTTP, legacy SSE, per-request configuration, hygiene.
+//! - `oauth`: the OAuth proxy: discovery, both registration modes, the attack suite.
 //! - `client`: the generated client's hooks and dispatch against an HTTP
 //!   server on 127.0.0.1.
 
@@ -27,6 +28,7 @@ mod conformance;
 mod core;
 mod http;
 mod mcp_schema;
+mod oauth;
 mod python_client;
 mod sandbox;
 mod sandbox_oauth;

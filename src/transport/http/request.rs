@@ -24,27 +24,34 @@ pub struct Refusal {
     pub code: &'static str,
     /// What is wrong, for a person.
     pub message: String,
+    /// The `WWW-Authenticate` value of a 401 (default: `Bearer realm="docspace-mcp"`).
+    pub challenge: Option<String>,
 }
 
 impl Refusal {
     /// 400: the request's configuration is malformed or conflicting.
     pub fn bad(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, code: "invalid_request", message: message.into() }
+        Self { status: StatusCode::BAD_REQUEST, code: "invalid_request", message: message.into(), challenge: None }
     }
 
     /// 401: no credentials.
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::UNAUTHORIZED, code: "unauthorized", message: message.into() }
+        Self { status: StatusCode::UNAUTHORIZED, code: "unauthorized", message: message.into(), challenge: None }
     }
 
     /// 403.
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::FORBIDDEN, code: "forbidden", message: message.into() }
+        Self { status: StatusCode::FORBIDDEN, code: "forbidden", message: message.into(), challenge: None }
     }
 
     /// Any status.
     pub fn with_status(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), challenge: None }
+    }
+
+    /// 401 with an OAuth challenge (`WWW-Authenticate` value).
+    pub fn challenge(code: &'static str, message: impl Into<String>, challenge: String) -> Self {
+        Self { status: StatusCode::UNAUTHORIZED, code, message: message.into(), challenge: Some(challenge) }
     }
 }
 
@@ -53,9 +60,11 @@ impl IntoResponse for Refusal {
         let mut response =
             (self.status, axum::Json(json!({"error": self.code, "message": self.message}))).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"docspace-mcp\""));
+            let value = self
+                .challenge
+                .and_then(|c| HeaderValue::from_str(&c).ok())
+                .unwrap_or_else(|| HeaderValue::from_static("Bearer realm=\"docspace-mcp\""));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
         response
     }
@@ -70,6 +79,8 @@ pub struct Sources {
     pub authorization_header: bool,
     /// Prefix of the configuration headers, lower case (empty: none are read).
     pub header_prefix: String,
+    /// The OAuth proxy is on: `Authorization: Bearer <proxy token>` is an OAuth token.
+    pub oauth: bool,
 }
 
 /// The settings one request carries. Everything is optional: what is absent
@@ -90,6 +101,19 @@ pub struct Settings {
     pub dynamic: Option<bool>,
     /// Read-only tools only.
     pub read_only: Option<bool>,
+    /// A bearer token issued by the OAuth proxy (not yet checked).
+    pub bearer: Option<Secret>,
+    /// The checked OAuth grant behind `bearer`.
+    pub oauth: Option<OAuthGrant>,
+}
+
+/// A request authorised through the OAuth proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthGrant {
+    /// DocSpace's access token.
+    pub upstream: Secret,
+    /// Who it acts for (stable across refreshes: a session keeps its user).
+    pub subject: String,
 }
 
 impl Settings {
@@ -107,6 +131,11 @@ impl Settings {
     pub fn identity(&self, keys: &impl BuildHasher) -> u64 {
         let mut h = keys.build_hasher();
         self.base_url.hash(&mut h);
+        if let Some(grant) = &self.oauth {
+            2u8.hash(&mut h);
+            grant.subject.hash(&mut h);
+            return h.finish();
+        }
         match &self.credentials {
             None => 0u8.hash(&mut h),
             Some(c) => {
@@ -193,17 +222,22 @@ pub fn parse(uri: &Uri, headers: &HeaderMap, sources: &Sources) -> Result<Settin
     let auth_token = header("auth-token")?.filter(|v| !v.is_empty());
     let username = header("username")?.filter(|v| !v.is_empty());
     let password = header("password")?.filter(|v| !v.is_empty());
-    let authorization = if sources.authorization_header {
-        match headers.get(header::AUTHORIZATION) {
-            None => None,
-            Some(v) => Some(
-                v.to_str().map_err(|_| Refusal::bad("the Authorization header is not valid text"))?.trim().to_owned(),
-            )
-            .filter(|v| !v.is_empty()),
+    let authorization = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => {
+            Some(v.to_str().map_err(|_| Refusal::bad("the Authorization header is not valid text"))?.trim().to_owned())
+                .filter(|v| !v.is_empty())
         }
-    } else {
-        None
     };
+    // A token this server's OAuth proxy issued is not a DocSpace credential.
+    let (authorization, bearer) = match authorization {
+        Some(a) if sources.oauth => match a.strip_prefix("Bearer ").or_else(|| a.strip_prefix("bearer ")) {
+            Some(t) if crate::oauth::seal::looks_sealed(t.trim()) => (None, Some(Secret::new(t.trim()))),
+            _ => (Some(a), None),
+        },
+        other => (other, None),
+    };
+    let authorization = authorization.filter(|_| sources.authorization_header);
     let p = &sources.header_prefix;
     let mut given: Vec<(String, Credentials)> = Vec::new();
     if let Some(k) = api_key {
@@ -237,6 +271,11 @@ pub fn parse(uri: &Uri, headers: &HeaderMap, sources: &Sources) -> Result<Settin
         c.headers().map(|_| c).map_err(|_| Refusal::bad(format!("{name} is not a valid header value")))
     });
     let credentials = credentials.transpose()?;
+    if bearer.is_some() && (credentials.is_some() || base_url.is_some()) {
+        return Err(Refusal::bad(
+            "an OAuth access token is given together with other DocSpace credentials or a base_url; send only the token",
+        ));
+    }
 
     Ok(Settings {
         base_url,
@@ -246,6 +285,8 @@ pub fn parse(uri: &Uri, headers: &HeaderMap, sources: &Sources) -> Result<Settin
         disabled_tools: list(find("disabled_tools", "disabled-tools")?),
         dynamic: boolean(find("dynamic", "dynamic")?)?,
         read_only: boolean(find("read_only", "read-only")?)?,
+        bearer,
+        oauth: None,
     })
 }
 
@@ -351,7 +392,7 @@ mod tests {
     use super::*;
 
     fn sources() -> Sources {
-        Sources { query: true, authorization_header: true, header_prefix: "x-mcp-".into() }
+        Sources { query: true, authorization_header: true, header_prefix: "x-mcp-".into(), oauth: false }
     }
 
     fn req(uri: &str, headers: &[(&str, &str)]) -> Result<Settings, Refusal> {

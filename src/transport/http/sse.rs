@@ -71,7 +71,7 @@ impl Drop for Closer {
 
 /// `GET /sse`: a new session and its event stream.
 pub async fn open(State(shared): State<Arc<Shared>>, req: Request) -> Response {
-    let settings = match shared.settings(req.uri(), req.headers()) {
+    let settings = match shared.settings(req.uri(), req.headers()).await {
         Ok(s) => s,
         Err(refusal) => return refusal.into_response(),
     };
@@ -123,6 +123,18 @@ pub async fn message(State(shared): State<Arc<Shared>>, req: Request) -> Respons
     else {
         return Refusal::bad("missing sessionId: POST to the endpoint the SSE stream announced").into_response();
     };
+    let settings = match shared.settings(&parts.uri, &parts.headers).await {
+        Ok(s) => s,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let mut parts = parts;
+    match shared.oauth_client(&settings) {
+        Ok(Some(client)) => {
+            parts.extensions.insert(crate::server::RequestClient(client));
+        }
+        Ok(None) => {}
+        Err(refusal) => return refusal.into_response(),
+    }
     let Some(session) = shared.sse.get(&id) else {
         return Refusal::with_status(
             StatusCode::NOT_FOUND,
@@ -131,10 +143,7 @@ pub async fn message(State(shared): State<Arc<Shared>>, req: Request) -> Respons
         )
         .into_response();
     };
-    let settings = match shared.settings(&parts.uri, &parts.headers) {
-        Ok(s) => s,
-        Err(refusal) => return refusal.into_response(),
-    };
+
     if shared.identity(&settings) != session.identity {
         tracing::warn!(session = %id, "refused a message from another identity on an SSE session");
         return Refusal::forbidden("this session was opened with other credentials or another portal").into_response();

@@ -1,0 +1,304 @@
+//! The OAuth proxy's routes: discovery (protected-resource metadata at the
+//! root and per endpoint, authorization-server metadata under both
+//! well-known names), `/authorize` (consent page and its form), the DocSpace
+//! callback, `/token`, `/register` and `/revoke` — at the origin root, where
+//! the metadata points and older clients guess, and under `/oauth/` (the
+//! reference server's paths).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::oauth::consent;
+use crate::oauth::proxy::{ClientAuth, OAuthError, Proxy, Step};
+
+type St = State<Arc<Proxy>>;
+
+/// The routes, for a server serving Streamable HTTP (`/mcp`) and/or SSE (`/sse`).
+pub fn routes<S: Clone + Send + Sync + 'static>(proxy: Arc<Proxy>, streamable: bool, sse: bool) -> Router<S> {
+    let mut router = Router::new()
+        .route("/.well-known/oauth-protected-resource", get(resource_root))
+        .route("/.well-known/oauth-authorization-server", get(server_metadata))
+        .route("/.well-known/openid-configuration", get(server_metadata))
+        .route("/authorize", get(authorize).post(consent_form))
+        .route("/oauth/authorize", get(authorize).post(consent_form))
+        .route(crate::oauth::proxy::CALLBACK_PATH, get(callback))
+        .route("/token", post(token))
+        .route("/oauth/token", post(token))
+        .route("/register", post(register))
+        .route("/oauth/register", post(register))
+        .route("/revoke", post(revoke))
+        .route("/oauth/revoke", post(revoke));
+    for (on, path) in [(streamable, "/mcp"), (sse, "/sse")] {
+        if on {
+            router = router
+                .route(&format!("/.well-known/oauth-protected-resource{path}"), get(resource_for))
+                .route(&format!("/.well-known/oauth-authorization-server{path}"), get(server_metadata))
+                .route(&format!("/.well-known/openid-configuration{path}"), get(server_metadata))
+                .route(&format!("{path}/.well-known/openid-configuration"), get(server_metadata))
+                .route(&format!("{path}/.well-known/oauth-authorization-server"), get(server_metadata));
+        }
+    }
+    router.with_state(proxy)
+}
+
+fn json(status: StatusCode, body: Value) -> Response {
+    let mut response = (status, axum::Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+fn metadata(body: Value) -> Response {
+    let mut response = axum::Json(body).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    response
+}
+
+fn oauth_error(e: &OAuthError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = json(status, e.body());
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"docspace-mcp\""));
+    }
+    response
+}
+
+async fn resource_root(State(proxy): St) -> Response {
+    // Gemini CLI reads the root document first and wants the endpoint's URL in it.
+    let resource = proxy.settings().resources.first().cloned().unwrap_or_else(|| proxy.settings().issuer.clone());
+    metadata(proxy.protected_resource_metadata(&resource))
+}
+
+async fn resource_for(State(proxy): St, uri: axum::http::Uri) -> Response {
+    let path = uri.path().trim_start_matches("/.well-known/oauth-protected-resource");
+    metadata(proxy.protected_resource_metadata(&format!("{}{path}", proxy.settings().issuer)))
+}
+
+async fn server_metadata(State(proxy): St) -> Response {
+    metadata(proxy.authorization_server_metadata())
+}
+
+/// The cookie names: `__Host-` (Secure, no Domain, Path=/) when served over https.
+fn cookie_name(proxy: &Proxy, name: &str) -> String {
+    if proxy.settings().issuer.starts_with("https://") { format!("__Host-{name}") } else { name.to_owned() }
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_owned())
+}
+
+fn set_cookie(proxy: &Proxy, name: &str, value: &str, max_age: u64, same_site: &str) -> Option<HeaderValue> {
+    let secure = if proxy.settings().issuer.starts_with("https://") { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}",
+        cookie_name(proxy, name)
+    ))
+    .ok()
+}
+
+/// Headers of every page: not framed, not cached, no scripts, no referrer.
+fn page(status: StatusCode, html: String) -> Response {
+    let mut response = (status, Html(html)).into_response();
+    let h = response.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+fn step(proxy: &Proxy, step: Step, after_post: bool, action: &str) -> Response {
+    match step {
+        Step::Consent(p) => {
+            let mut response = page(StatusCode::OK, consent::page(&p, action));
+            let ttl = proxy.settings().state_ttl.as_secs();
+            if let Some(c) = set_cookie(proxy, "docspace_mcp_csrf", &p.csrf, ttl, "Strict") {
+                response.headers_mut().append(header::SET_COOKIE, c);
+            }
+            response
+        }
+        Step::Redirect { location, cookie } => {
+            let status = if after_post { StatusCode::SEE_OTHER } else { StatusCode::FOUND };
+            let Ok(location) = HeaderValue::from_str(&location) else {
+                return page(StatusCode::BAD_REQUEST, consent::message_page("the redirect address is not valid"));
+            };
+            let mut response = status.into_response();
+            let h = response.headers_mut();
+            h.insert(header::LOCATION, location);
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+            if let Some(value) = cookie
+                && let Some(c) = set_cookie(proxy, "docspace_mcp_consent", &value, proxy.consent_ttl().as_secs(), "Lax")
+            {
+                h.append(header::SET_COOKIE, c);
+            }
+            response
+        }
+        Step::Refused { status, message } => {
+            tracing::info!(status, "sign-in refused: {message}");
+            page(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST), consent::message_page(&message))
+        }
+    }
+}
+
+async fn authorize(
+    State(proxy): St,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let consent_cookie = cookie(&headers, &cookie_name(&proxy, "docspace_mcp_consent"));
+    let answer = proxy.authorize(&params, consent_cookie.as_deref()).await;
+    step(&proxy, answer, false, uri.path())
+}
+
+async fn consent_form(State(proxy): St, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
+    // A browser's form POST names its origin: it must be this server.
+    let own_origin = docspace_mcp_client::reqwest::Url::parse(&proxy.settings().issuer)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok())
+        && origin != own_origin
+    {
+        return step(
+            &proxy,
+            Step::Refused { status: 403, message: "the consent form was posted from another site".into() },
+            true,
+            uri.path(),
+        );
+    }
+    let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let csrf = cookie(&headers, &cookie_name(&proxy, "docspace_mcp_csrf"));
+    let consent_cookie = cookie(&headers, &cookie_name(&proxy, "docspace_mcp_consent"));
+    let answer = proxy.consent(&form, csrf.as_deref(), consent_cookie.as_deref());
+    step(&proxy, answer, true, uri.path())
+}
+
+async fn callback(State(proxy): St, uri: axum::http::Uri, Query(params): Query<HashMap<String, String>>) -> Response {
+    let answer = proxy.callback(&params);
+    step(&proxy, answer, false, uri.path())
+}
+
+/// A token-endpoint body: form-encoded (RFC 6749), or a JSON object of strings.
+fn form(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, OAuthError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if content_type.starts_with("application/json") {
+        let value: Value = serde_json::from_slice(body).map_err(|e| OAuthError {
+            status: 400,
+            error: "invalid_request".into(),
+            description: format!("the body is not JSON: {e}"),
+        })?;
+        let obj = value.as_object().ok_or_else(|| OAuthError {
+            status: 400,
+            error: "invalid_request".into(),
+            description: "the body is not a JSON object".into(),
+        })?;
+        return Ok(obj
+            .iter()
+            .filter_map(|(k, v)| match v {
+                Value::String(s) => Some((k.clone(), s.clone())),
+                Value::Number(n) => Some((k.clone(), n.to_string())),
+                _ => None,
+            })
+            .collect());
+    }
+    let mut map = HashMap::new();
+    for (k, v) in form_urlencoded::parse(body) {
+        if map.insert(k.to_string(), v.into_owned()).is_some() {
+            return Err(OAuthError {
+                status: 400,
+                error: "invalid_request".into(),
+                description: format!("parameter `{k}` is given more than once"),
+            });
+        }
+    }
+    Ok(map)
+}
+
+/// HTTP Basic client credentials (RFC 6749 §2.3.1: each part form-encoded).
+fn basic(headers: &HeaderMap) -> Result<ClientAuth, OAuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+        return Ok(ClientAuth::default());
+    };
+    let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) else {
+        return Ok(ClientAuth::default());
+    };
+    let bad = || OAuthError {
+        status: 401,
+        error: "invalid_client".into(),
+        description: "malformed Basic credentials".into(),
+    };
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
+    let unescape = |s: &str| form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    Ok(ClientAuth { basic: Some((unescape(id).unwrap_or_default(), unescape(secret).unwrap_or_default())) })
+}
+
+async fn token(State(proxy): St, headers: HeaderMap, body: Bytes) -> Response {
+    let answer = async {
+        let form = form(&headers, &body)?;
+        let auth = basic(&headers)?;
+        proxy.token(&form, &auth).await
+    }
+    .await;
+    match answer {
+        Ok(tokens) => json(StatusCode::OK, tokens),
+        Err(e) => oauth_error(&e),
+    }
+}
+
+async fn register(State(proxy): St, body: Bytes) -> Response {
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return oauth_error(&OAuthError {
+                status: 400,
+                error: "invalid_client_metadata".into(),
+                description: format!("the registration request is not JSON: {e}"),
+            });
+        }
+    };
+    match proxy.register(&request) {
+        Ok(registration) => json(StatusCode::CREATED, registration),
+        Err(e) => oauth_error(&e),
+    }
+}
+
+async fn revoke(State(proxy): St, headers: HeaderMap, body: Bytes) -> Response {
+    let answer = async {
+        let form = form(&headers, &body)?;
+        let auth = basic(&headers)?;
+        proxy.revoke(&form, &auth).await
+    }
+    .await;
+    match answer {
+        Ok(()) => json(StatusCode::OK, serde_json::json!({})),
+        Err(e) => oauth_error(&e),
+    }
+}

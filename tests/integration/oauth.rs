@@ -1,0 +1,784 @@
+//! The OAuth proxy over real sockets, in front of the sandbox's authorization
+//! server: discovery as each client probes it, the whole flow (registration,
+//! consent, DocSpace sign-in, callback, code exchange, MCP calls with the
+//! token, refresh, revocation) in both registration modes, the attack suite
+//! (every attempt refused), and the settings the server refuses to start with.
+//! The flows here are driven with raw HTTP; the Python SDK's OAuth client and
+//! a real browser drive them in `python_client.rs` and `browser.rs`.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use docspace_mcp::cli::Cli;
+use docspace_mcp::oauth::pkce;
+use docspace_mcp::sandbox::{self, Sandbox, oauth as sandbox_oauth};
+use docspace_mcp::transport::http::{self, Shared};
+use docspace_mcp_client::reqwest::{self, redirect::Policy};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+pub(crate) const KEY: &str = "an-oauth-test-key-that-is-long-enough-0123456789";
+pub(crate) const REDIRECT: &str = "http://127.0.0.1:9/callback";
+
+/// A server with the OAuth proxy on, in front of its own sandbox portal.
+pub(crate) struct OAuthServer {
+    pub(crate) base: String,
+    pub(crate) portal: Arc<Sandbox>,
+    _shared: Arc<Shared>,
+    stop: CancellationToken,
+}
+
+impl Drop for OAuthServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// `shared`: the server has the sandbox's application (clients register);
+/// otherwise clients bring it. `portal`: reuse a portal (another replica).
+pub(crate) async fn start(shared: bool, portal: Option<Arc<Sandbox>>, extra: &[&str]) -> OAuthServer {
+    let portal = match portal {
+        Some(p) => p,
+        None => Arc::new(Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.unwrap()),
+    };
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    portal.allow_oauth_redirect(&format!("{base}/oauth/callback"));
+    let mut argv: Vec<String> =
+        ["docspace-mcp", "--transport", "http", "--oauth-base-url", portal.base_url()].map(String::from).to_vec();
+    // Defaults, unless `extra` overrides them.
+    for (flag, value) in [("--server-base-url", base.as_str()), ("--oauth-secret-key", KEY)] {
+        if !extra.contains(&flag) {
+            argv.extend([flag.to_owned(), value.to_owned()]);
+        }
+    }
+    if shared {
+        argv.extend([
+            "--oauth-client-id".into(),
+            sandbox_oauth::CLIENT_ID.into(),
+            "--oauth-client-secret".into(),
+            sandbox_oauth::CLIENT_SECRET.into(),
+        ]);
+    }
+    argv.extend(extra.iter().map(|a| (*a).to_owned()));
+    let serve = Cli::try_parse_from(argv).unwrap().serve;
+    let config = serve.clone().into_config().unwrap();
+    let stop = CancellationToken::new();
+    let (app, shared_state) = http::router(&serve, config, stop.clone()).unwrap();
+    let until = stop.clone();
+    tokio::spawn(async move {
+        http::serve_on(listener, app, async move { until.cancelled().await }).await.unwrap();
+    });
+    OAuthServer { base, portal, _shared: shared_state, stop }
+}
+
+pub(crate) fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
+}
+
+pub(crate) fn query_of(location: &str) -> HashMap<String, String> {
+    let query = location.split_once('?').map(|(_, q)| q).unwrap_or_default();
+    form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+/// The hidden inputs of a page's form.
+fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+    html.split("<input type=\"hidden\" ")
+        .skip(1)
+        .filter_map(|rest| {
+            let name = rest.strip_prefix("name=\"")?.split('"').next()?;
+            let value = rest.split("value=\"").nth(1)?.split('"').next()?;
+            Some((unescape(name), unescape(value)))
+        })
+        .collect()
+}
+
+fn set_cookies(r: &reqwest::Response) -> Vec<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next().map(str::to_owned))
+        .collect()
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+/// One client's side of a flow.
+pub(crate) struct Flow {
+    pub(crate) client_id: String,
+    pub(crate) redirect: String,
+    pub(crate) verifier: String,
+    pub(crate) state: String,
+}
+
+impl Flow {
+    pub(crate) fn new(client_id: &str, redirect: &str) -> Self {
+        Self {
+            client_id: client_id.to_owned(),
+            redirect: redirect.to_owned(),
+            verifier: pkce::verifier().unwrap(),
+            state: format!("st-{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
+
+    /// The authorization URL (with scopes DocSpace does not know, as clients send);
+    /// `extra` replaces or adds parameters, an empty value removes one.
+    pub(crate) fn url(&self, base: &str, extra: &[(&str, &str)]) -> String {
+        let mut pairs: Vec<(String, String)> = [
+            ("response_type", "code".to_owned()),
+            ("client_id", self.client_id.clone()),
+            ("redirect_uri", self.redirect.clone()),
+            ("state", self.state.clone()),
+            ("code_challenge", pkce::challenge(&self.verifier)),
+            ("code_challenge_method", "S256".to_owned()),
+            ("scope", "claudeai files:read openid".to_owned()),
+            ("resource", format!("{base}/mcp")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for (k, v) in extra {
+            match pairs.iter_mut().find(|(pk, _)| pk == k) {
+                Some(p) => p.1 = (*v).to_owned(),
+                None => pairs.push(((*k).to_owned(), (*v).to_owned())),
+            }
+        }
+        pairs.retain(|(_, v)| !v.is_empty());
+        let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        format!("{base}/authorize?{}", form(&refs))
+    }
+}
+
+pub(crate) async fn register(base: &str, redirects: &[&str], name: &str) -> String {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/register"))
+        .json(&json!({"redirect_uris": redirects, "client_name": name, "token_endpoint_auth_method": "none"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.unwrap()["client_id"].as_str().unwrap().to_owned()
+}
+
+/// The consent page's form, and the cookies it set.
+struct Consent {
+    fields: Vec<(String, String)>,
+    cookies: Vec<String>,
+}
+
+/// GET of the consent page: its headers, HTML and form.
+async fn consent_page(http: &reqwest::Client, url: &str) -> (reqwest::header::HeaderMap, String, Option<Consent>) {
+    let r = http.get(url).send().await.unwrap();
+    let ok = r.status() == 200;
+    let cookies = set_cookies(&r);
+    let headers = r.headers().clone();
+    let html = r.text().await.unwrap();
+    let consent = ok.then(|| Consent { fields: hidden_inputs(&html), cookies });
+    (headers, html, consent)
+}
+
+async fn decide(
+    http: &reqwest::Client,
+    base: &str,
+    consent: &Consent,
+    decision: &str,
+    cookies: bool,
+) -> reqwest::Response {
+    let mut pairs: Vec<(&str, &str)> = consent.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    pairs.push(("decision", decision));
+    let mut req = http
+        .post(format!("{base}/authorize"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", base)
+        .body(form(&pairs));
+    if cookies {
+        req = req.header("cookie", consent.cookies.join("; "));
+    }
+    req.send().await.unwrap()
+}
+
+/// Signs in on the sandbox's page at `upstream` and answers `decision`: the callback URL.
+async fn sandbox_login(http: &reqwest::Client, upstream: &str, decision: &str) -> String {
+    let page = http.get(upstream).send().await.unwrap();
+    assert_eq!(page.status(), 200, "the sandbox's sign-in page for {upstream}");
+    let html = page.text().await.unwrap();
+    let mut pairs = hidden_inputs(&html);
+    pairs.extend([
+        ("username".to_owned(), sandbox::USERNAME.to_owned()),
+        ("password".to_owned(), sandbox::PASSWORD.to_owned()),
+        ("decision".to_owned(), decision.to_owned()),
+    ]);
+    let action = upstream.split("/oauth2/").next().unwrap();
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = http
+        .post(format!("{action}/oauth2/authorize"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&refs))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    location(&r)
+}
+
+/// The whole browser part: consent (allow), sandbox sign-in, callback; the
+/// redirect to the client's URI.
+pub(crate) async fn authorize(base: &str, flow: &Flow) -> String {
+    let http = browser();
+    let (_, _, consent) = consent_page(&http, &flow.url(base, &[])).await;
+    let consent = consent.expect("the consent page");
+    let r = decide(&http, base, &consent, "allow", true).await;
+    assert_eq!(r.status(), 303);
+    let callback = sandbox_login(&http, &location(&r), "allow").await;
+    assert!(callback.starts_with(&format!("{base}/oauth/callback?")), "{callback}");
+    let r = http.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), 302);
+    location(&r)
+}
+
+pub(crate) async fn exchange(base: &str, pairs: &[(&str, &str)], basic: Option<(&str, &str)>) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(pairs));
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn code_for(base: &str, flow: &Flow) -> String {
+    let back = authorize(base, flow).await;
+    assert!(back.starts_with(&flow.redirect), "{back}");
+    let q = query_of(&back);
+    assert_eq!(q.get("state"), Some(&flow.state), "the client's own state comes back");
+    assert_eq!(q.get("iss").map(String::as_str), Some(base), "iss (RFC 9207)");
+    q["code"].clone()
+}
+
+async fn tokens(base: &str, flow: &Flow) -> Value {
+    let code = code_for(base, flow).await;
+    let (status, body) = exchange(
+        base,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", &flow.client_id),
+            ("redirect_uri", &flow.redirect),
+            ("code_verifier", &flow.verifier),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn mcp(base: &str, path: &str, token: Option<&str>, body: &Value, session: Option<&str>) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-protocol-version", "2025-06-18")
+        .body(body.to_string());
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(s) = session {
+        req = req.header("mcp-session-id", s);
+    }
+    req.send().await.unwrap()
+}
+
+fn initialize() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "oauth-test", "version": "0"}}})
+}
+
+/// initialize, initialized, `get_self_profile`: the tool's text.
+pub(crate) async fn whoami(base: &str, token: &str) -> Result<String, (u16, String)> {
+    let r = mcp(base, "/mcp", Some(token), &initialize(), None).await;
+    if r.status() != 200 {
+        let status = r.status().as_u16();
+        let challenge =
+            r.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        return Err((status, challenge));
+    }
+    let session = r.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let n = mcp(
+        base,
+        "/mcp",
+        Some(token),
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        Some(&session),
+    )
+    .await;
+    assert_eq!(n.status(), 202);
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "get_self_profile", "arguments": {}}});
+    let r = mcp(base, "/mcp", Some(token), &call, Some(&session)).await;
+    if r.status() != 200 {
+        return Err((r.status().as_u16(), String::new()));
+    }
+    // One JSON answer, or an SSE stream whose last `data:` is the answer.
+    let body = r.text().await.unwrap();
+    let json = if body.trim_start().starts_with('{') {
+        body
+    } else {
+        body.lines().filter_map(|l| l.strip_prefix("data:")).last().unwrap_or_default().trim().to_owned()
+    };
+    let v: Value = serde_json::from_str(&json).unwrap();
+    Ok(v["result"]["content"][0]["text"].as_str().unwrap_or_default().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discovery_answers_every_client_probe() {
+    let s = start(true, None, &[]).await;
+    let b = s.base.as_str();
+    let http = reqwest::Client::new();
+    let get = |path: &str| {
+        let http = http.clone();
+        let url = format!("{b}{path}");
+        async move {
+            let r = http.get(&url).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{url}");
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    // RFC 9728: root (Gemini CLI reads it first and wants the endpoint's URL), /mcp (Claude), /sse.
+    assert_eq!(get("/.well-known/oauth-protected-resource").await["resource"], format!("{b}/mcp"));
+    let prm = get("/.well-known/oauth-protected-resource/mcp").await;
+    assert_eq!(prm["resource"], format!("{b}/mcp"));
+    assert_eq!(prm["authorization_servers"], json!([b]), "the issuer, not an endpoint (the reference's bug)");
+    assert!(prm["scopes_supported"].as_array().unwrap().contains(&json!("offline_access")), "ChatGPT");
+    assert_eq!(get("/.well-known/oauth-protected-resource/sse").await["resource"], format!("{b}/sse"));
+    // RFC 8414 and OpenID discovery, at the root and in the forms older clients build.
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server/mcp",
+        "/.well-known/openid-configuration/mcp",
+        "/mcp/.well-known/openid-configuration",
+    ] {
+        let m = get(path).await;
+        assert_eq!(m["issuer"], b, "{path}: issuer equals the base URL exactly");
+        assert_eq!(m["authorization_endpoint"], format!("{b}/authorize"));
+        assert_eq!(m["token_endpoint"], format!("{b}/token"));
+        assert_eq!(m["registration_endpoint"], format!("{b}/register"));
+        assert_eq!(m["code_challenge_methods_supported"], json!(["S256"]));
+        assert!(
+            m["token_endpoint_auth_methods_supported"].as_array().unwrap().contains(&json!("none")),
+            "Claude's CIMD"
+        );
+        assert_eq!(m["client_id_metadata_document_supported"], true);
+        assert_eq!(m["authorization_response_iss_parameter_supported"], true);
+    }
+    // 401s name the metadata with an absolute URL, and the scopes.
+    let r = mcp(b, "/mcp", None, &initialize(), None).await;
+    assert_eq!(r.status(), 401);
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
+    assert!(
+        challenge.contains(&format!("resource_metadata=\"{b}/.well-known/oauth-protected-resource/mcp\"")),
+        "{challenge}"
+    );
+    assert!(challenge.contains("scope=\"docspace offline_access\""), "{challenge}");
+    let r = http.get(format!("{b}/sse")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("oauth-protected-resource/sse\""));
+    let r = http.post(format!("{b}/messages?sessionId=x")).body("{}").send().await.unwrap();
+    assert_eq!(r.status(), 401, "the SSE message endpoint too");
+    // The 2025-03-26 fallbacks on the origin: /authorize, /token, /register answer (not 404).
+    let r = http.get(format!("{b}/authorize")).send().await.unwrap();
+    assert_eq!(r.status(), 400, "no client_id: a page, not a redirect");
+    let r = http.post(format!("{b}/token")).body("grant_type=authorization_code").send().await.unwrap();
+    assert_eq!(r.status(), 401, "no client");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+
+    // Users' own applications: no registration offered, no CIMD; /register says why.
+    let own = start(false, None, &[]).await;
+    let m = reqwest::get(format!("{}/.well-known/oauth-authorization-server", own.base))
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert!(m.get("registration_endpoint").is_none(), "{m}");
+    assert_eq!(m["client_id_metadata_document_supported"], false);
+    let r =
+        http.post(format!("{}/register", own.base)).json(&json!({"redirect_uris": [REDIRECT]})).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("client id and secret of your DocSpace OAuth application"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_shared_application_flow_runs_end_to_end_with_refresh_and_revocation() {
+    let s = start(true, None, &[]).await;
+    let b = s.base.as_str();
+    let client =
+        register(b, &["cursor://anysphere.cursor-mcp/oauth/callback", "http://127.0.0.1:8787/callback"], "Cursor")
+            .await;
+    // Loopback redirects match on any port (VS Code, Copilot CLI).
+    let flow = Flow::new(&client, "http://127.0.0.1:41234/callback");
+    let t = tokens(b, &flow).await;
+    assert!(t.get("scope").is_none(), "scope removed from the token response: {t}");
+    assert_eq!(t["token_type"], "Bearer");
+    assert!(t["expires_in"].as_u64().unwrap() <= 3600);
+    let access = t["access_token"].as_str().unwrap();
+    let refresh = t["refresh_token"].as_str().unwrap();
+    assert!(!access.starts_with("sandbox-oauth-access"), "never the upstream token itself");
+    let me = whoami(b, access).await.unwrap();
+    assert!(me.contains(sandbox::USERNAME), "{me}");
+
+    // Refresh: a new access token that works; DocSpace rotated its refresh token.
+    let refresh_form = [("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", client.as_str())];
+    let (status, t2) = exchange(b, &refresh_form, None).await;
+    assert_eq!(status, 200, "{t2}");
+    assert!(t2.get("scope").is_none());
+    let access2 = t2["access_token"].as_str().unwrap();
+    assert!(whoami(b, access2).await.unwrap().contains(sandbox::USERNAME));
+    let (status, again) = exchange(b, &refresh_form, None).await;
+    assert_eq!((status, again["error"].as_str()), (400, Some("invalid_grant")), "a used refresh token: {again}");
+
+    // Revocation: the token is refused with 401 at once; revoking an unknown token is fine.
+    let r = reqwest::Client::new()
+        .post(format!("{b}/revoke"))
+        .form(&[("token", access2), ("client_id", client.as_str()), ("token_type_hint", "access_token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (status, challenge) = whoami(b, access2).await.unwrap_err();
+    assert_eq!(status, 401);
+    assert!(challenge.contains("error=\"invalid_token\"") && challenge.contains("revoked"), "{challenge}");
+    let r = reqwest::Client::new().post(format!("{b}/revoke")).form(&[("token", "nonsense")]).send().await.unwrap();
+    assert_eq!(r.status(), 200, "RFC 7009: an unknown token is not an error");
+    // The first access token still works (it was not revoked). Another replica
+    // (same key, same public URL) serves it with no shared store, and refuses the
+    // revoked one because DocSpace says it is no longer active.
+    assert!(whoami(b, access).await.is_ok());
+    let replica = start(true, Some(s.portal.clone()), &["--server-base-url", b]).await;
+    assert!(whoami(&replica.base, access).await.unwrap().contains(sandbox::USERNAME));
+    let (status, challenge) = whoami(&replica.base, access2).await.unwrap_err();
+    assert!(status == 401 && challenge.contains("no longer active"), "{challenge}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn users_own_application_is_forwarded() {
+    let s = start(false, None, &[]).await;
+    let b = s.base.as_str();
+    let flow = Flow::new(sandbox_oauth::CLIENT_ID, REDIRECT);
+    let code = code_for(b, &flow).await;
+    let base_form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", flow.verifier.as_str()),
+    ];
+    // No secret: the client must bring its application's secret.
+    let (status, e) = exchange(b, &[&base_form[..], &[("client_id", sandbox_oauth::CLIENT_ID)]].concat(), None).await;
+    assert_eq!((status, e["error"].as_str()), (401, Some("invalid_client")), "{e}");
+    // A wrong secret: DocSpace's refusal is relayed (the code is spent).
+    let (status, e) = exchange(b, &base_form, Some((sandbox_oauth::CLIENT_ID, "wrong"))).await;
+    assert_eq!((status, e["error"].as_str()), (401, Some("invalid_client")), "{e}");
+    // A fresh flow with the right secret (client_secret_basic).
+    let flow = Flow::new(sandbox_oauth::CLIENT_ID, REDIRECT);
+    let code = code_for(b, &flow).await;
+    let (status, t) = exchange(
+        b,
+        &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", &flow.verifier)],
+        Some((sandbox_oauth::CLIENT_ID, sandbox_oauth::CLIENT_SECRET)),
+    )
+    .await;
+    assert_eq!(status, 200, "{t}");
+    assert!(t.get("scope").is_none());
+    assert!(whoami(b, t["access_token"].as_str().unwrap()).await.unwrap().contains(sandbox::USERNAME));
+    // Refresh with client_secret_post.
+    let (status, t2) = exchange(
+        b,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ("client_id", sandbox_oauth::CLIENT_ID),
+            ("client_secret", sandbox_oauth::CLIENT_SECRET),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{t2}");
+    assert!(whoami(b, t2["access_token"].as_str().unwrap()).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_attack_suite_is_refused() {
+    let s = start(true, None, &[]).await;
+    let b = s.base.as_str();
+    let http = browser();
+    let client = register(b, &[REDIRECT, "https://app.example/cb"], "Honest client").await;
+
+    // Unregistered redirect URIs and open-redirect attempts: a page, never a redirect.
+    for evil in [
+        "https://evil.example/cb",
+        "https://app.example/cb/../../evil",
+        "https://app.example/cb?next=https://evil.example",
+        "https://app.example.evil.example/cb",
+        "http://127.0.0.1.evil.example:9/callback",
+        "http://localhost:9/callback",
+        "https://app.example/cb#frag",
+        "javascript:alert(1)",
+    ] {
+        let flow = Flow::new(&client, evil);
+        let r = http.get(flow.url(b, &[])).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{evil}");
+        assert!(r.headers().get("location").is_none(), "{evil}: no redirect to an unverified URI");
+    }
+    // Unknown, tampered or foreign client ids: a page (and 401 invalid_client at /token, so clients re-register).
+    let mut tampered = client.clone().into_bytes();
+    let last = tampered.len() - 2;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    for id in ["made-up", tampered.as_str(), sandbox_oauth::CLIENT_ID] {
+        let r = http.get(Flow::new(id, REDIRECT).url(b, &[])).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{id}");
+        let (status, e) =
+            exchange(b, &[("grant_type", "authorization_code"), ("code", "x"), ("client_id", id)], None).await;
+        assert_eq!((status, e["error"].as_str()), (401, Some("invalid_client")), "{id}: {e}");
+    }
+    // A client id from a server with another key is unknown here.
+    let other_key_server =
+        start(true, None, &["--oauth-secret-key", "another-key-that-is-also-long-enough-987654321"]).await;
+    let foreign = register(&other_key_server.base, &[REDIRECT], "Elsewhere").await;
+    assert_eq!(http.get(Flow::new(&foreign, REDIRECT).url(b, &[])).send().await.unwrap().status(), 400);
+
+    // PKCE is required, S256 only: refused by redirecting with an error (the URI is verified by now).
+    let flow = Flow::new(&client, REDIRECT);
+    for (extra, what) in [
+        (vec![("code_challenge", "")], "no challenge"),
+        (vec![("code_challenge_method", "plain")], "plain"),
+        (vec![("code_challenge_method", "")], "no method"),
+        (vec![("code_challenge", "short")], "malformed challenge"),
+        (vec![("response_type", "token")], "implicit"),
+        (vec![("resource", "https://other.example/mcp")], "another resource"),
+    ] {
+        let r = http.get(flow.url(b, &extra)).send().await.unwrap();
+        assert_eq!(r.status(), 302, "{what}");
+        let q = query_of(&location(&r));
+        assert!(location(&r).starts_with(REDIRECT), "{what}");
+        assert!(q.contains_key("error") && !q.contains_key("code"), "{what}: {q:?}");
+        assert_eq!(q.get("state"), Some(&flow.state), "{what}");
+    }
+
+    // Consent cannot be skipped: the form needs its CSRF cookie, our Origin, and an untampered request.
+    let (headers, page_html, consent) = consent_page(&http, &flow.url(b, &[])).await;
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert!(headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    let consent = consent.unwrap();
+    assert!(
+        page_html.contains("Honest client") && page_html.contains(REDIRECT),
+        "the page names the client and the redirect URI"
+    );
+    let r = decide(&http, b, &consent, "allow", false).await;
+    assert_eq!(r.status(), 403, "no CSRF cookie (a cross-site POST)");
+    let r = http
+        .post(format!("{b}/authorize"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://evil.example")
+        .header("cookie", consent.cookies.join("; "))
+        .body(form(&[("request", &consent.fields[0].1), ("csrf", &consent.fields[1].1), ("decision", "allow")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "another Origin");
+    let forged = Consent {
+        fields: vec![("request".into(), format!("{}x", consent.fields[0].1)), consent.fields[1].clone()],
+        cookies: consent.cookies.clone(),
+    };
+    assert_eq!(decide(&http, b, &forged, "allow", true).await.status(), 400, "a tampered request");
+    // Going to DocSpace directly with the server's application and callback: the callback refuses a state it did not seal.
+    let r = http.get(format!("{b}/oauth/callback?code=stolen&state=forged")).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none());
+    // Denying sends the client an error with its state.
+    let r = decide(&http, b, &consent, "deny", true).await;
+    assert_eq!(r.status(), 303);
+    let q = query_of(&location(&r));
+    assert_eq!(
+        (q["error"].as_str(), q["state"].as_str(), q["iss"].as_str()),
+        ("access_denied", flow.state.as_str(), b)
+    );
+    assert_eq!(decide(&http, b, &consent, "allow", true).await.status(), 400, "a consent form is single-use");
+
+    // DocSpace's own errors reach the client with its state and iss (the reference answers 400 instead).
+    let flow = Flow::new(&client, REDIRECT);
+    let (_, _, consent) = consent_page(&http, &flow.url(b, &[])).await;
+    let r = decide(&http, b, &consent.unwrap(), "allow", true).await;
+    let callback = sandbox_login(&http, &location(&r), "deny").await;
+    let r = http.get(&callback).send().await.unwrap();
+    let q = query_of(&location(&r));
+    assert!(location(&r).starts_with(REDIRECT));
+    assert_eq!(
+        (q["error"].as_str(), q["state"].as_str(), q["iss"].as_str()),
+        ("access_denied", flow.state.as_str(), b)
+    );
+    // …and a replayed callback (same state) is refused.
+    let r = http.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), 400, "replayed state");
+
+    // Code exchange: PKCE, client binding, single use.
+    let flow = Flow::new(&client, REDIRECT);
+    let code = code_for(b, &flow).await;
+    let mut tampered_code = code.clone();
+    tampered_code.insert(10, 'x');
+    let other = register(b, &[REDIRECT], "Other").await;
+    let attempt = |code: &str, client: &str, verifier: Option<&str>, redirect: &str| {
+        let mut pairs: Vec<(String, String)> = vec![
+            ("grant_type".into(), "authorization_code".into()),
+            ("code".into(), code.into()),
+            ("client_id".into(), client.into()),
+            ("redirect_uri".into(), redirect.into()),
+        ];
+        if let Some(v) = verifier {
+            pairs.push(("code_verifier".into(), v.into()));
+        }
+        async move {
+            let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            exchange(b, &refs, None).await
+        }
+    };
+    let wrong_verifier = pkce::verifier().unwrap();
+    for ((status, e), what) in [
+        (attempt(&code, &client, None, REDIRECT).await, "missing verifier"),
+        (attempt(&code, &client, Some(&wrong_verifier), REDIRECT).await, "wrong verifier"),
+        (attempt(&code, &other, Some(&flow.verifier), REDIRECT).await, "another client's code"),
+        (attempt(&code, &client, Some(&flow.verifier), "https://app.example/cb").await, "another redirect_uri"),
+        (attempt(&tampered_code, &client, Some(&flow.verifier), REDIRECT).await, "tampered code"),
+    ] {
+        assert!(status == 400 && e["error"] != "", "{what}: {status} {e}");
+        assert!(e.get("access_token").is_none(), "{what}");
+    }
+    let (status, t) = attempt(&code, &client, Some(&flow.verifier), REDIRECT).await;
+    assert_eq!(status, 200, "the rightful exchange still works after the failed ones: {t}");
+    let (status, e) = attempt(&code, &client, Some(&flow.verifier), REDIRECT).await;
+    assert_eq!((status, e["error"].as_str()), (400, Some("invalid_grant")), "replayed code: {e}");
+    let access = t["access_token"].as_str().unwrap().to_owned();
+
+    // Tokens: tampered, of another audience, expired; a refresh token is not an access token.
+    let mut bad = access.clone().into_bytes();
+    let mid = bad.len() / 2;
+    bad[mid] = if bad[mid] == b'A' { b'B' } else { b'A' };
+    let (status, challenge) = whoami(b, &String::from_utf8(bad).unwrap()).await.unwrap_err();
+    assert!(status == 401 && challenge.contains("invalid_token"), "tampered: {challenge}");
+    let (status, _) = whoami(b, t["refresh_token"].as_str().unwrap()).await.unwrap_err();
+    assert_eq!(status, 401, "a refresh token used as an access token");
+    // Another deployment with the same key (and the same DocSpace): its tokens are for its own resource.
+    let elsewhere = start(true, Some(s.portal.clone()), &[]).await;
+    let (status, challenge) = whoami(&elsewhere.base, &access).await.unwrap_err();
+    assert!(status == 401 && challenge.contains("another resource"), "wrong audience: {challenge}");
+    let short = start(true, None, &["--oauth-token-ttl-ms", "1000"]).await;
+    let short_client = register(&short.base, &[REDIRECT], "Short").await;
+    let t = tokens(&short.base, &Flow::new(&short_client, REDIRECT)).await;
+    assert_eq!(t["expires_in"], 1, "the shorter of the proxy's and DocSpace's lifetimes");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, challenge) = whoami(&short.base, t["access_token"].as_str().unwrap()).await.unwrap_err();
+    assert!(status == 401 && challenge.contains("expired"), "expired: {challenge}");
+    // A token with other credentials is a 400, not a silent choice.
+    let r = mcp(b, "/mcp", Some(&access), &initialize(), None).await;
+    assert_eq!(r.status(), 200);
+    let r = reqwest::Client::new()
+        .post(format!("{b}/mcp"))
+        .bearer_auth(&access)
+        .header("x-mcp-api-key", sandbox::API_KEY)
+        .header("accept", "application/json, text/event-stream")
+        .json(&initialize())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn consent_is_remembered_per_client() {
+    let s = start(true, None, &[]).await;
+    let b = s.base.as_str();
+    let http = browser();
+    let client = register(b, &[REDIRECT], "Remembered").await;
+    let flow = Flow::new(&client, REDIRECT);
+    let (_, _, consent) = consent_page(&http, &flow.url(b, &[])).await;
+    let r = decide(&http, b, &consent.unwrap(), "allow", true).await;
+    let consent_cookie =
+        set_cookies(&r).into_iter().find(|c| c.starts_with("docspace_mcp_consent=")).expect("a consent cookie");
+    // The same client again, with the cookie: straight to DocSpace.
+    let r = http.get(flow.url(b, &[])).header("cookie", &consent_cookie).send().await.unwrap();
+    assert_eq!(r.status(), 302);
+    assert!(location(&r).starts_with(&format!("{}/oauth2/authorize?", s.portal.base_url())));
+    let upstream = query_of(&location(&r));
+    assert!(upstream.get("scope").is_none(), "scopes are never sent to DocSpace");
+    assert_eq!(upstream["code_challenge_method"], "S256", "the proxy's own PKCE");
+    assert_ne!(upstream["code_challenge"], pkce::challenge(&flow.verifier), "not the client's challenge");
+    assert_eq!(upstream["redirect_uri"], format!("{b}/oauth/callback"));
+    // Another client (a new registration, as Claude makes per connection) asks again.
+    let other = register(b, &[REDIRECT], "Another").await;
+    let r = http.get(Flow::new(&other, REDIRECT).url(b, &[])).header("cookie", &consent_cookie).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the consent page again");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_metadata_documents_are_fetched_only_from_public_https() {
+    let s = start(true, None, &[]).await;
+    let http = browser();
+    for id in ["https://127.0.0.1:9/client.json", "https://localhost/client.json", "https://10.0.0.1/client.json"] {
+        let r = http.get(Flow::new(id, REDIRECT).url(&s.base, &[])).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{id}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains("private or local") || page.contains("local address"), "{id}: {page}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unsafe_oauth_settings_stop_the_start() {
+    let portal = "http://127.0.0.1:9";
+    let cases: [(&[&str], &str); 5] = [
+        (&["--server-base-url", "http://127.0.0.1:8080"], "DOCSPACE_OAUTH_AUTH_TOKEN_SECRET_KEY is not"),
+        (&["--server-base-url", "http://127.0.0.1:8080", "--oauth-secret-key", "short"], "at least 32 bytes"),
+        (&["--oauth-secret-key", KEY], "DOCSPACE_SERVER_BASE_URL is not"),
+        (
+            &["--server-base-url", "http://127.0.0.1:8080", "--oauth-secret-key", KEY, "--oauth-client-id", "x"],
+            "DOCSPACE_OAUTH_CLIENT_SECRET is not",
+        ),
+        (
+            &[
+                "--server-base-url",
+                "http://127.0.0.1:8080",
+                "--oauth-secret-key",
+                KEY,
+                "--base-url",
+                portal,
+                "--api-key",
+                "k",
+            ],
+            "remove the server's own DocSpace credentials",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let mut argv = vec!["docspace-mcp", "--transport", "http", "--oauth-base-url", portal];
+        argv.extend_from_slice(extra);
+        let serve = Cli::try_parse_from(&argv).unwrap().serve;
+        let config = serve.clone().into_config().unwrap();
+        let e = http::router(&serve, config, CancellationToken::new()).map(|_| ()).unwrap_err();
+        assert!(e.to_string().contains(expected), "{argv:?}: {e}");
+    }
+}

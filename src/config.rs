@@ -286,6 +286,8 @@ pub struct Config {
     pub auth_method: Option<&'static str>,
     /// Largest MCP message accepted.
     pub max_message_bytes: usize,
+    /// The OAuth proxy is configured (DOCSPACE_OAUTH_BASE_URL).
+    pub oauth: bool,
 }
 
 fn secret(v: &Option<String>) -> Option<Secret> {
@@ -326,6 +328,7 @@ impl ServeArgs {
             (Err(a), Err(b)) => Err(format!("{a}; {b}")),
         };
         let max_message_bytes = usize::try_from(self.max_message_bytes).unwrap_or(usize::MAX);
-        Ok(Config { toolsets, tools, options, client, base_url, auth_method, max_message_bytes })
+        let oauth = self.http.oauth.oauth_base_url.as_deref().is_some_and(|u| !u.trim().is_empty());
+        Ok(Config { toolsets, tools, options, client, base_url, auth_method, max_message_bytes, oauth })
     }
 }

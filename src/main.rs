@@ -75,6 +75,11 @@ fn announce(config: &Config, transport: TransportKind) {
             bytes / 4
         );
     }
+    if config.oauth && transport == TransportKind::Stdio {
+        tracing::warn!(
+            "DOCSPACE_OAUTH_BASE_URL is ignored over stdio: OAuth needs an HTTP transport (--transport http)"
+        );
+    }
     match &config.client {
         Ok(_) => tracing::info!(
             tools = config.tools.len(),
@@ -87,6 +92,11 @@ fn announce(config: &Config, transport: TransportKind) {
         ),
         Err(message) if transport == TransportKind::Stdio => {
             tracing::error!("not configured, every tool call will answer with this: {message}");
+        }
+        Err(_) if transport != TransportKind::Stdio && config.oauth => {
+            tracing::info!(
+                "each user signs in to DocSpace through the OAuth proxy (or sends credentials in X-Mcp-* headers)"
+            );
         }
         Err(message) => tracing::info!(
             "no DocSpace connection of the server's own ({message}); each client brings its portal and credentials"

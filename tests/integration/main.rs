@@ -7,6 +7,7 @@
 //! - `core`: the default catalogue (budget, the reference's 23 tools and arguments).
 //! - `conformance`: the official MCP conformance suite against `/mcp`.
 //! - `http`: Streamable HTTP, legacy SSE, per-request configuration, hygiene.
+//! - `browser`: the OAuth consent page in headless Chromium.
 //! - `oauth`: the OAuth proxy: discovery, both registration modes, the attack suite.
 //! - `client`: the generated client's hooks and dispatch against an HTTP
 //!   server on 127.0.0.1.
@@ -20,6 +21,7 @@
     unreachable_pub
 )]
 
+mod browser;
 mod catalogue;
 mod cli;
 mod client;

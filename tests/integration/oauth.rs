@@ -123,6 +123,8 @@ pub(crate) struct Flow {
     pub(crate) redirect: String,
     pub(crate) verifier: String,
     pub(crate) state: String,
+    /// Send `resource` (RFC 8707).
+    pub(crate) resource: bool,
 }
 
 impl Flow {
@@ -132,6 +134,7 @@ impl Flow {
             redirect: redirect.to_owned(),
             verifier: pkce::verifier().unwrap(),
             state: format!("st-{}", uuid::Uuid::new_v4().simple()),
+            resource: true,
         }
     }
 
@@ -146,7 +149,7 @@ impl Flow {
             ("code_challenge", pkce::challenge(&self.verifier)),
             ("code_challenge_method", "S256".to_owned()),
             ("scope", "claudeai files:read openid".to_owned()),
-            ("resource", format!("{base}/mcp")),
+            ("resource", if self.resource { format!("{base}/mcp") } else { String::new() }),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -495,8 +498,10 @@ async fn users_own_application_is_forwarded() {
     // A wrong secret: DocSpace's refusal is relayed (the code is spent).
     let (status, e) = exchange(b, &base_form, Some((sandbox_oauth::CLIENT_ID, "wrong"))).await;
     assert_eq!((status, e["error"].as_str()), (401, Some("invalid_client")), "{e}");
-    // A fresh flow with the right secret (client_secret_basic).
-    let flow = Flow::new(sandbox_oauth::CLIENT_ID, REDIRECT);
+    // A fresh flow with the right secret (client_secret_basic), without `resource`
+    // (Gemini Spark sends none: the audience defaults to `/mcp`).
+    let mut flow = Flow::new(sandbox_oauth::CLIENT_ID, REDIRECT);
+    flow.resource = false;
     let code = code_for(b, &flow).await;
     let (status, t) = exchange(
         b,

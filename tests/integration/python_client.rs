@@ -44,6 +44,40 @@ async fn the_python_sdk_client_works_over_streamable_http_and_sse() {
     assert!(stdout.contains("[sse] the write is visible"), "{stdout}");
 }
 
+/// The SDK's own OAuth client provider signs in headless (registration or the
+/// user's own application, consent page, the sandbox's sign-in, callback, code
+/// exchange), calls tools, refreshes, and calls again — in both registration
+/// modes, over Streamable HTTP and SSE.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_python_sdk_signs_in_with_oauth_in_both_modes_over_both_transports() {
+    use docspace_mcp::sandbox::{self, oauth};
+    let python = python_with_sdk();
+    let shared = crate::oauth::start(true, None, &[]).await;
+    let own = crate::oauth::start(false, None, &[]).await;
+    let runs: [(&str, &str, &str, &[&str]); 4] = [
+        (shared.base.as_str(), "/mcp", "shared", &[]),
+        (shared.base.as_str(), "/sse", "shared", &[]),
+        (own.base.as_str(), "/mcp", "own", &["--auth-method", "client_secret_basic"]),
+        (own.base.as_str(), "/sse", "own", &["--auth-method", "client_secret_post"]),
+    ];
+    for (base, path, mode, extra) in runs {
+        let transport = if path == "/mcp" { "streamable-http" } else { "sse" };
+        let mut cmd = tokio::process::Command::new(&python);
+        cmd.arg(root().join("tests/clients/oauth_client.py"))
+            .args(["--url", &format!("{base}{path}"), "--transport", transport, "--mode", mode])
+            .args(["--username", sandbox::USERNAME, "--password", sandbox::PASSWORD])
+            .args(extra);
+        if mode == "own" {
+            cmd.args(["--client-id", oauth::CLIENT_ID, "--client-secret", oauth::CLIENT_SECRET]);
+        }
+        let out = cmd.output().await.unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{mode} {path}: the Python OAuth client reported failures:\n{stdout}\n{stderr}");
+        assert!(stdout.contains(" passed, 0 failed") && !stdout.contains("FAIL"), "{mode} {path}: {stdout}");
+    }
+}
+
 #[test]
 fn the_python_sdk_client_works_over_stdio() {
     let python = python_with_sdk();

@@ -446,8 +446,18 @@ pub fn router(args: &ServeArgs, config: Config, shutdown: CancellationToken) -> 
         shutdown: shutdown.clone(),
         oauth: oauth.clone(),
     });
+    // The OAuth issuer's host is where browsers and clients reach this server: always allowed.
+    let mut hostnames = http.allowed_hostnames.clone();
+    let issuer_host = oauth.as_ref().and_then(|(p, _)| {
+        reqwest::Url::parse(&p.settings().issuer).ok().and_then(|u| u.host_str().map(str::to_owned))
+    });
+    if let Some(host) = issuer_host
+        && hostnames.iter().any(|h| !h.trim().is_empty())
+    {
+        hostnames.push(host);
+    }
     let guard = Arc::new(Guard::new(
-        &http.allowed_hostnames,
+        &hostnames,
         &http.cors_origins,
         http.rate_limit,
         Duration::from_millis(http.rate_window_ms),

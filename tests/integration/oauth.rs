@@ -342,7 +342,7 @@ pub(crate) async fn whoami(base: &str, token: &str) -> Result<String, (u16, Stri
     let json = if body.trim_start().starts_with('{') {
         body
     } else {
-        body.lines().filter_map(|l| l.strip_prefix("data:")).last().unwrap_or_default().trim().to_owned()
+        body.lines().filter_map(|l| l.strip_prefix("data:")).next_back().unwrap_or_default().trim().to_owned()
     };
     let v: Value = serde_json::from_str(&json).unwrap();
     Ok(v["result"]["content"][0]["text"].as_str().unwrap_or_default().to_owned())
@@ -411,6 +411,17 @@ async fn discovery_answers_every_client_probe() {
     let r = http.post(format!("{b}/token")).body("grant_type=authorization_code").send().await.unwrap();
     assert_eq!(r.status(), 401, "no client");
     assert_eq!(r.headers()["cache-control"], "no-store");
+
+    // Behind a public URL: the issuer is that URL, and its host is allowed by itself.
+    let public = start(true, None, &["--server-base-url", "https://mcp.example.test"]).await;
+    let at = |host: &'static str| {
+        let url = format!("{}/.well-known/oauth-authorization-server", public.base);
+        async move { reqwest::Client::new().get(url).header("host", host).send().await.unwrap() }
+    };
+    let r = at("mcp.example.test").await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["token_endpoint"], "https://mcp.example.test/token");
+    assert_eq!(at("other.example").await.status(), 403, "other hosts are still refused");
 
     // Users' own applications: no registration offered, no CIMD; /register says why.
     let own = start(false, None, &[]).await;
@@ -731,7 +742,7 @@ async fn consent_is_remembered_per_client() {
     assert_eq!(r.status(), 302);
     assert!(location(&r).starts_with(&format!("{}/oauth2/authorize?", s.portal.base_url())));
     let upstream = query_of(&location(&r));
-    assert!(upstream.get("scope").is_none(), "scopes are never sent to DocSpace");
+    assert!(!upstream.contains_key("scope"), "scopes are never sent to DocSpace");
     assert_eq!(upstream["code_challenge_method"], "S256", "the proxy's own PKCE");
     assert_ne!(upstream["code_challenge"], pkce::challenge(&flow.verifier), "not the client's challenge");
     assert_eq!(upstream["redirect_uri"], format!("{b}/oauth/callback"));

@@ -26,7 +26,7 @@ pub fn verify(verifier: &str, challenge_value: &str) -> bool {
 }
 
 /// Equality that takes the same time wherever the inputs differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 

@@ -18,9 +18,10 @@ use docspace_mcp_client::reqwest;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::cimd;
+use super::pkce::{self, same};
 use super::registration::{self, Registration};
 use super::seal::{self, Purpose, Sealer};
-use super::{cimd, pkce};
 use crate::auth::Secret;
 
 /// The scopes advertised. Clients' scopes are accepted and ignored (DocSpace
@@ -154,37 +155,43 @@ pub enum AuthError {
     Unavailable(String),
 }
 
-/// The authorization request waiting for consent.
+/// What the client asked for, carried sealed from step to step.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Pending {
+struct ClientRequest {
+    /// Client id.
     c: String,
+    /// Redirect URI.
     r: String,
+    /// The client's state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     s: Option<String>,
+    /// The client's PKCE challenge.
     ch: String,
+    /// The resource (audience).
     res: String,
+}
+
+/// The authorization request waiting for consent, with its CSRF token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Pending {
+    #[serde(flatten)]
+    q: ClientRequest,
     x: String,
 }
 
 /// The state sent to DocSpace: the client's request and the proxy's verifier.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct UpstreamState {
-    c: String,
-    r: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    s: Option<String>,
-    ch: String,
-    res: String,
+    #[serde(flatten)]
+    q: ClientRequest,
     v: String,
 }
 
 /// The code handed to the client: DocSpace's code and what its exchange needs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Code {
-    c: String,
-    r: String,
-    ch: String,
-    res: String,
+    #[serde(flatten)]
+    q: ClientRequest,
     u: String,
     v: String,
 }
@@ -469,21 +476,14 @@ impl Proxy {
             Ok(r) => r,
             Err(e) => return fail("invalid_target", &e),
         };
-        let pending = Pending {
-            c: client_id.clone(),
-            r: redirect_uri.clone(),
-            s: state,
-            ch: challenge,
-            res: resource,
-            x: String::new(),
-        };
+        let q = ClientRequest { c: client_id.clone(), r: redirect_uri.clone(), s: state, ch: challenge, res: resource };
         if consent.is_some_and(|c| self.consented(c, &client_id)) {
-            return self.upstream_redirect(&pending, None);
+            return self.upstream_redirect(q, None);
         }
         let Ok(csrf) = pkce::verifier() else {
             return refuse(500, "the system's random source failed".into());
         };
-        let pending = Pending { x: csrf.clone(), ..pending };
+        let pending = Pending { q, x: csrf.clone() };
         let request = match self.states.seal(Purpose::Pending, &pending, self.settings.state_ttl) {
             Ok(r) => r,
             Err(e) => return refuse(500, e.to_string()),
@@ -535,14 +535,14 @@ impl Proxy {
         }
         match field("decision") {
             "allow" => {
-                let cookie = self.remember_consent(consent_cookie, &pending.c);
-                self.upstream_redirect(&pending, cookie)
+                let cookie = self.remember_consent(consent_cookie, &pending.q.c);
+                self.upstream_redirect(pending.q, cookie)
             }
             "deny" => Step::Redirect {
                 location: self.client_redirect(
-                    &pending.r,
+                    &pending.q.r,
                     &[("error", "access_denied"), ("error_description", "the user declined")],
-                    &pending.s,
+                    &pending.q.s,
                 ),
                 cookie: None,
             },
@@ -551,24 +551,17 @@ impl Proxy {
     }
 
     /// Sends the browser to DocSpace with the proxy's own PKCE and sealed state.
-    fn upstream_redirect(&self, pending: &Pending, cookie: Option<String>) -> Step {
+    fn upstream_redirect(&self, q: ClientRequest, cookie: Option<String>) -> Step {
         let refuse = |message: String| Step::Refused { status: 500, message };
         let Ok(verifier) = pkce::verifier() else {
             return refuse("the system's random source failed".into());
         };
-        let state = UpstreamState {
-            c: pending.c.clone(),
-            r: pending.r.clone(),
-            s: pending.s.clone(),
-            ch: pending.ch.clone(),
-            res: pending.res.clone(),
-            v: verifier,
-        };
+        let state = UpstreamState { q, v: verifier };
         let sealed = match self.states.seal(Purpose::State, &state, self.settings.state_ttl) {
             Ok(s) => s,
             Err(e) => return refuse(e.to_string()),
         };
-        let client_id = self.settings.app.as_ref().map_or(pending.c.as_str(), |a| a.client_id.as_str());
+        let client_id = self.settings.app.as_ref().map_or(state.q.c.as_str(), |a| a.client_id.as_str());
         let challenge = pkce::challenge(&state.v);
         let callback = self.url(CALLBACK_PATH);
         let location = with_query(
@@ -611,7 +604,7 @@ impl Proxy {
             return refuse(400, "this sign-in was already completed: start it again from your MCP client");
         }
         let redirect = |pairs: &[(&str, &str)]| Step::Redirect {
-            location: self.client_redirect(&state.r, pairs, &state.s),
+            location: self.client_redirect(&state.q.r, pairs, &state.q.s),
             cookie: None,
         };
         if let Some(error) = get("error") {
@@ -629,14 +622,7 @@ impl Proxy {
         let Some(upstream_code) = get("code") else {
             return redirect(&[("error", "server_error"), ("error_description", "DocSpace returned no code")]);
         };
-        let code = Code {
-            c: state.c.clone(),
-            r: state.r.clone(),
-            ch: state.ch.clone(),
-            res: state.res.clone(),
-            u: upstream_code,
-            v: state.v.clone(),
-        };
+        let code = Code { q: state.q.clone(), u: upstream_code, v: state.v.clone() };
         match self.tokens.seal(Purpose::Code, &code, self.settings.state_ttl) {
             Ok(sealed_code) => redirect(&[("code", &sealed_code)]),
             Err(_) => redirect(&[("error", "server_error"), ("error_description", "cannot issue a code")]),
@@ -729,19 +715,19 @@ impl Proxy {
                     .tokens
                     .open(Purpose::Code, &sealed)
                     .map_err(|_| OAuthError::invalid_grant("the code is not valid or has expired"))?;
-                if code.c != client_id {
+                if code.q.c != client_id {
                     return Err(OAuthError::invalid_grant("the code was issued to another client"));
                 }
-                if field("redirect_uri").is_some_and(|r| r != code.r) {
+                if field("redirect_uri").is_some_and(|r| r != code.q.r) {
                     return Err(OAuthError::invalid_grant("redirect_uri differs from the authorization request's"));
                 }
                 let verifier = field("code_verifier")
                     .ok_or_else(|| OAuthError::new(400, "invalid_request", "code_verifier is required (PKCE)"))?;
-                if !pkce::verify(&verifier, &code.ch) {
+                if !pkce::verify(&verifier, &code.q.ch) {
                     return Err(OAuthError::invalid_grant("PKCE verification failed: code_verifier does not match"));
                 }
                 if let Some(r) = field("resource")
-                    && self.resource(Some(&r)).map_err(|e| OAuthError::new(400, "invalid_target", e))? != code.res
+                    && self.resource(Some(&r)).map_err(|e| OAuthError::new(400, "invalid_target", e))? != code.q.res
                 {
                     return Err(OAuthError::new(
                         400,
@@ -765,7 +751,7 @@ impl Proxy {
                         ],
                     )
                     .await?;
-                self.issue(&answer, &code.res, &client_id, own_secret, None)
+                self.issue(&answer, &code.q.res, &client_id, own_secret, None)
             }
             Some("refresh_token") => {
                 let sealed = field("refresh_token")
@@ -1000,11 +986,6 @@ impl Proxy {
     pub fn consent_ttl(&self) -> Duration {
         CONSENT_TTL
     }
-}
-
-/// Equality that takes the same time wherever the inputs differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -739,7 +739,7 @@ impl Proxy {
                     return Err(OAuthError::invalid_grant("the code was already used"));
                 }
                 let callback = self.url(CALLBACK_PATH);
-                let answer = self
+                let exchanged = self
                     .upstream(
                         "oauth2/token",
                         &credentials,
@@ -750,8 +750,15 @@ impl Proxy {
                             ("code_verifier", &code.v),
                         ],
                     )
-                    .await?;
-                self.issue(&answer, &code.q.res, &client_id, own_secret, None)
+                    .await
+                    .and_then(|answer| self.issue(&answer, &code.q.res, &client_id, own_secret, None));
+                // When DocSpace gave no usable answer, the client may try the code again.
+                if exchanged.as_ref().is_err_and(|e| e.status >= 500)
+                    && let Ok(mut used) = self.used.lock()
+                {
+                    used.remove(&digest(&sealed));
+                }
+                exchanged
             }
             Some("refresh_token") => {
                 let sealed = field("refresh_token")

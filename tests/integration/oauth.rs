@@ -20,6 +20,8 @@ use docspace_mcp_client::reqwest::{self, redirect::Policy};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::common::{Reply, Upstream};
+
 pub(crate) const KEY: &str = "an-oauth-test-key-that-is-long-enough-0123456789";
 pub(crate) const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
@@ -47,10 +49,11 @@ pub(crate) async fn start(shared: bool, portal: Option<Arc<Sandbox>>, extra: &[&
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     portal.allow_oauth_redirect(&format!("{base}/oauth/callback"));
-    let mut argv: Vec<String> =
-        ["docspace-mcp", "--transport", "http", "--oauth-base-url", portal.base_url()].map(String::from).to_vec();
+    let mut argv: Vec<String> = ["docspace-mcp", "--transport", "http"].map(String::from).to_vec();
     // Defaults, unless `extra` overrides them.
-    for (flag, value) in [("--server-base-url", base.as_str()), ("--oauth-secret-key", KEY)] {
+    for (flag, value) in
+        [("--oauth-base-url", portal.base_url()), ("--server-base-url", base.as_str()), ("--oauth-secret-key", KEY)]
+    {
         if !extra.contains(&flag) {
             argv.extend([flag.to_owned(), value.to_owned()]);
         }
@@ -797,4 +800,89 @@ async fn unsafe_oauth_settings_stop_the_start() {
         let e = http::router(&serve, config, CancellationToken::new()).map(|_| ()).unwrap_err();
         assert!(e.to_string().contains(expected), "{argv:?}: {e}");
     }
+}
+
+/// DocSpace's authorization server failing in every way (500 with HTML, a
+/// body that is not JSON, no access token, too slow, refusals, unreachable):
+/// clear OAuth errors, never a panic or a hang, and a code the failure did not
+/// consume can be exchanged again.
+#[tokio::test(flavor = "multi_thread")]
+async fn upstream_failures_are_clear_errors_and_lose_nothing() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let a = start(true, None, &[]).await;
+    let mode = Arc::new(AtomicUsize::new(0));
+    let m = mode.clone();
+    let fake = Upstream::start(move |_| match m.load(Ordering::SeqCst) {
+        0 => Reply { status: 500, content_type: "text/html", body: "<h1>Internal error</h1>".into(), delay_ms: 0 },
+        1 => Reply { status: 200, content_type: "application/json", body: "not json at all".into(), delay_ms: 0 },
+        2 => Reply::json(200, json!({"token_type": "Bearer"})),
+        3 => Reply { delay_ms: 2500, ..Reply::json(200, json!({"access_token": "late"})) },
+        4 => Reply::json(400, json!({"error": "invalid_grant", "error_description": "code expired"})),
+        5 => Reply::json(401, json!({"error": "invalid_client"})),
+        _ => Reply::json(200, json!({"access_token": "fresh-upstream", "expires_in": 60, "refresh_token": "r"})),
+    })
+    .await;
+    // A replica of `a` (same key, same public URL) whose DocSpace is the failing one.
+    let b = start(
+        true,
+        None,
+        &["--oauth-base-url", &fake.base_url, "--server-base-url", &a.base, "--request-timeout", "1"],
+    )
+    .await;
+    let client = register(&a.base, &[REDIRECT], "Patient").await;
+    let flow = Flow::new(&client, REDIRECT);
+    let code = code_for(&a.base, &flow).await;
+    let form = |code: &str| -> Vec<(String, String)> {
+        [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("client_id", &client),
+            ("code_verifier", &flow.verifier),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .to_vec()
+    };
+    let send = |base: String, pairs: Vec<(String, String)>| async move {
+        let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        exchange(&base, &refs, None).await
+    };
+    for (m, status, error, says) in [
+        (0, 502, "server_error", "HTTP 500"),
+        (1, 502, "server_error", "HTTP 200"),
+        (2, 502, "server_error", "no access_token"),
+        (3, 502, "temporarily_unavailable", "cannot be reached"),
+        (5, 502, "server_error", "DOCSPACE_OAUTH_CLIENT_ID"),
+    ] {
+        mode.store(m, Ordering::SeqCst);
+        let (got, e) = send(b.base.clone(), form(&code)).await;
+        assert_eq!((got, e["error"].as_str()), (status, Some(error)), "mode {m}: {e}");
+        assert!(e["error_description"].as_str().unwrap().contains(says), "mode {m}: {e}");
+    }
+    // After all that, the same code still goes through once DocSpace answers.
+    mode.store(9, Ordering::SeqCst);
+    let (got, t) = send(b.base.clone(), form(&code)).await;
+    assert_eq!(got, 200, "{t}");
+    assert_eq!(t["expires_in"], 60);
+    // A refusal is relayed as it is.
+    let code = code_for(&a.base, &flow).await;
+    mode.store(4, Ordering::SeqCst);
+    let (got, e) = send(b.base.clone(), form(&code)).await;
+    assert_eq!(
+        (got, e["error"].as_str(), e["error_description"].as_str()),
+        (400, Some("invalid_grant"), Some("code expired"))
+    );
+    // Introspection failing: 503 at /mcp, not a 401 that would send the user through sign-in again.
+    let good = tokens(&a.base, &Flow::new(&client, REDIRECT)).await;
+    mode.store(0, Ordering::SeqCst);
+    let r = mcp(&b.base, "/mcp", good["access_token"].as_str(), &initialize(), None).await;
+    assert_eq!(r.status(), 503);
+    // DocSpace's authorization server unreachable.
+    let closed = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let closed_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let c = start(true, None, &["--oauth-base-url", &closed_url, "--server-base-url", &a.base]).await;
+    let code = code_for(&a.base, &flow).await;
+    let (got, e) = send(c.base.clone(), form(&code)).await;
+    assert_eq!((got, e["error"].as_str()), (502, Some("temporarily_unavailable")), "{e}");
+    assert!(fake.requests().iter().all(|r| r.method == "POST"), "form POSTs to DocSpace");
 }

@@ -144,6 +144,12 @@ pub struct Authenticated {
     pub upstream: Secret,
     /// Who it acts for (DocSpace's `sub`).
     pub subject: String,
+    /// The client it was issued to.
+    pub client_id: String,
+    /// Its audience.
+    pub audience: String,
+    /// When it expires (Unix seconds).
+    pub expires_at: u64,
 }
 
 /// Why a bearer token is refused.
@@ -335,6 +341,7 @@ impl Proxy {
             "authorization_endpoint": self.url("/authorize"),
             "token_endpoint": self.url("/token"),
             "revocation_endpoint": self.url("/revoke"),
+            "introspection_endpoint": self.url("/introspect"),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "refresh_token"],
@@ -906,6 +913,28 @@ impl Proxy {
         Ok(())
     }
 
+    /// `POST /oauth/introspect` (RFC 7662; the reference server's endpoint): whether
+    /// a token this proxy issued is active, checked as `/mcp` checks it.
+    pub async fn introspect(&self, form: &HashMap<String, String>, auth: &ClientAuth) -> Result<Value, OAuthError> {
+        let client = self.client(form, auth, false).await?;
+        let value = form.get("token").map(|t| t.trim().to_owned()).unwrap_or_default();
+        if value.is_empty() {
+            return Err(OAuthError::new(400, "invalid_request", "token is required"));
+        }
+        match self.authenticate(&value).await {
+            Ok(a) if client.as_ref().is_none_or(|(id, _)| *id == a.client_id) => Ok(json!({
+                "active": true,
+                "token_type": "Bearer",
+                "exp": a.expires_at,
+                "aud": a.audience,
+                "sub": a.subject,
+                "iss": self.settings.issuer,
+            })),
+            Ok(_) | Err(AuthError::Invalid(_)) => Ok(json!({"active": false})),
+            Err(AuthError::Unavailable(why)) => Err(OAuthError::new(503, "temporarily_unavailable", why)),
+        }
+    }
+
     fn credentials_for(&self, token: &Token) -> (String, String) {
         match &self.settings.app {
             Some(app) => (app.client_id.clone(), app.client_secret.expose().to_owned()),
@@ -917,12 +946,13 @@ impl Proxy {
     /// proxy's key, unexpired, for this server, not revoked here, and active
     /// at DocSpace (asked at most every 30 seconds per token).
     pub async fn authenticate(&self, bearer: &str) -> Result<Authenticated, AuthError> {
-        let token: Token = self.tokens.open(Purpose::AccessToken, bearer).map_err(|e| {
-            AuthError::Invalid(match e {
-                seal::Error::Expired => "the access token has expired".into(),
-                _ => "the access token was not issued by this server".into(),
-            })
-        })?;
+        let (token, expires_at): (Token, u64) =
+            self.tokens.open_expiring(Purpose::AccessToken, bearer).map_err(|e| {
+                AuthError::Invalid(match e {
+                    seal::Error::Expired => "the access token has expired".into(),
+                    _ => "the access token was not issued by this server".into(),
+                })
+            })?;
         if !self.audience_ok(&token.a) {
             return Err(AuthError::Invalid(format!("the access token was issued for another resource ({})", token.a)));
         }
@@ -968,7 +998,13 @@ impl Proxy {
         if !introspection.active {
             return Err(AuthError::Invalid("DocSpace says the access token is no longer active".into()));
         }
-        Ok(Authenticated { upstream: Secret::new(token.t), subject: introspection.subject })
+        Ok(Authenticated {
+            upstream: Secret::new(token.t),
+            subject: introspection.subject,
+            client_id: token.c,
+            audience: token.a,
+            expires_at,
+        })
     }
 
     fn consented(&self, cookie: &str, client_id: &str) -> bool {

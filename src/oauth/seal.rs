@@ -150,6 +150,11 @@ impl Sealer {
 
     /// Opens a token sealed for `purpose`.
     pub fn open<T: DeserializeOwned>(&self, purpose: Purpose, token: &str) -> Result<T, Error> {
+        self.open_expiring(purpose, token).map(|(v, _)| v)
+    }
+
+    /// Opens a token sealed for `purpose`: its payload and its expiry (Unix seconds).
+    pub fn open_expiring<T: DeserializeOwned>(&self, purpose: Purpose, token: &str) -> Result<(T, u64), Error> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(Error::Malformed);
         }
@@ -169,7 +174,7 @@ impl Sealer {
         if now() >= envelope.exp {
             return Err(Error::Expired);
         }
-        Ok(envelope.v)
+        Ok((envelope.v, envelope.exp))
     }
 }
 

@@ -471,6 +471,22 @@ async fn the_shared_application_flow_runs_end_to_end_with_refresh_and_revocation
     let (status, again) = exchange(b, &refresh_form, None).await;
     assert_eq!((status, again["error"].as_str()), (400, Some("invalid_grant")), "a used refresh token: {again}");
 
+    // Introspection (RFC 7662, the reference's endpoint): active, with its expiry and audience.
+    let introspect = |token: String| {
+        let url = format!("{b}/introspect");
+        let client = client.clone();
+        async move {
+            let r =
+                reqwest::Client::new().post(url).form(&[("token", token), ("client_id", client)]).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let i = introspect(access2.to_owned()).await;
+    assert_eq!((i["active"].as_bool(), i["aud"].as_str()), (Some(true), Some(format!("{b}/mcp").as_str())), "{i}");
+    assert!(i["exp"].as_u64().unwrap() > 0 && i["sub"] == sandbox::USERNAME, "{i}");
+    assert_eq!(introspect("garbage".into()).await, json!({"active": false}));
+
     // Revocation: the token is refused with 401 at once; revoking an unknown token is fine.
     let r = reqwest::Client::new()
         .post(format!("{b}/revoke"))
@@ -482,6 +498,7 @@ async fn the_shared_application_flow_runs_end_to_end_with_refresh_and_revocation
     let (status, challenge) = whoami(b, access2).await.unwrap_err();
     assert_eq!(status, 401);
     assert!(challenge.contains("error=\"invalid_token\"") && challenge.contains("revoked"), "{challenge}");
+    assert_eq!(introspect(access2.to_owned()).await["active"], false, "revoked");
     let r = reqwest::Client::new().post(format!("{b}/revoke")).form(&[("token", "nonsense")]).send().await.unwrap();
     assert_eq!(r.status(), 200, "RFC 7009: an unknown token is not an error");
     // The first access token still works (it was not revoked). Another replica

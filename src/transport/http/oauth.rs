@@ -1,7 +1,7 @@
 //! The OAuth proxy's routes: discovery (protected-resource metadata at the
 //! root and per endpoint, authorization-server metadata under both
 //! well-known names), `/authorize` (consent page and its form), the DocSpace
-//! callback, `/token`, `/register` and `/revoke` — at the origin root, where
+//! callback, `/token`, `/register`, `/revoke` and `/introspect` — at the origin root, where
 //! the metadata points and older clients guess, and under `/oauth/` (the
 //! reference server's paths).
 
@@ -36,7 +36,9 @@ pub fn routes<S: Clone + Send + Sync + 'static>(proxy: Arc<Proxy>, streamable: b
         .route("/register", post(register))
         .route("/oauth/register", post(register))
         .route("/revoke", post(revoke))
-        .route("/oauth/revoke", post(revoke));
+        .route("/oauth/revoke", post(revoke))
+        .route("/introspect", post(introspect))
+        .route("/oauth/introspect", post(introspect));
     for (on, path) in [(streamable, "/mcp"), (sse, "/sse")] {
         if on {
             router = router
@@ -262,13 +264,16 @@ fn basic(headers: &HeaderMap) -> Result<ClientAuth, OAuthError> {
     Ok(ClientAuth { basic: Some((unescape(id).unwrap_or_default(), unescape(secret).unwrap_or_default())) })
 }
 
+/// The form and client credentials of a token, revocation or introspection request.
+fn client_request(headers: &HeaderMap, body: &Bytes) -> Result<(HashMap<String, String>, ClientAuth), OAuthError> {
+    Ok((form(headers, body)?, basic(headers)?))
+}
+
 async fn token(State(proxy): St, headers: HeaderMap, body: Bytes) -> Response {
-    let answer = async {
-        let form = form(&headers, &body)?;
-        let auth = basic(&headers)?;
-        proxy.token(&form, &auth).await
-    }
-    .await;
+    let answer = match client_request(&headers, &body) {
+        Ok((form, auth)) => proxy.token(&form, &auth).await,
+        Err(e) => Err(e),
+    };
     match answer {
         Ok(tokens) => json(StatusCode::OK, tokens),
         Err(e) => oauth_error(&e),
@@ -293,14 +298,23 @@ async fn register(State(proxy): St, body: Bytes) -> Response {
 }
 
 async fn revoke(State(proxy): St, headers: HeaderMap, body: Bytes) -> Response {
-    let answer = async {
-        let form = form(&headers, &body)?;
-        let auth = basic(&headers)?;
-        proxy.revoke(&form, &auth).await
-    }
-    .await;
+    let answer = match client_request(&headers, &body) {
+        Ok((form, auth)) => proxy.revoke(&form, &auth).await,
+        Err(e) => Err(e),
+    };
     match answer {
         Ok(()) => json(StatusCode::OK, serde_json::json!({})),
+        Err(e) => oauth_error(&e),
+    }
+}
+
+async fn introspect(State(proxy): St, headers: HeaderMap, body: Bytes) -> Response {
+    let answer = match client_request(&headers, &body) {
+        Ok((form, auth)) => proxy.introspect(&form, &auth).await,
+        Err(e) => Err(e),
+    };
+    match answer {
+        Ok(v) => json(StatusCode::OK, v),
         Err(e) => oauth_error(&e),
     }
 }

@@ -2,8 +2,14 @@
 //! server mode) against Streamable HTTP: every scenario that applies to a
 //! server without the suite's fixture tools. `scripts/test` installs the
 //! suite and the Node 22 it needs into `tests/clients/node_modules`.
+//! Also its authorization-server scenarios (`conformance authorization`)
+//! against the OAuth proxy: the metadata endpoint, and the authorization-code
+//! grant, whose browser part (consent page, the sandbox's sign-in) this test
+//! walks when the suite prints the URL.
 
 use std::path::PathBuf;
+
+use docspace_mcp_client::reqwest;
 
 use crate::common::root;
 
@@ -56,4 +62,52 @@ async fn the_conformance_suite_passes() {
         }
     }
     assert!(failures.is_empty(), "conformance scenarios failed:\n{}", failures.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_conformance_suite_s_authorization_server_scenarios_pass() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let bin = bin_dir();
+    assert!(bin.join("conformance").exists(), "the conformance suite is not installed: run scripts/test");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let s = crate::oauth::start(true, None, &[]).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let callback = format!("http://127.0.0.1:{port}/callback");
+    let client = crate::oauth::register(&s.base, &[&callback], "MCP conformance suite").await;
+    let mut child = tokio::process::Command::new(bin.join("conformance"))
+        .args(["authorization", "--url", &s.base, "--client-id", &client, "--port", &port.to_string()])
+        .args(["--resource", &format!("{}/mcp", s.base)])
+        .env("PATH", &path)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut output = Vec::new();
+    let prefix = format!("{}/authorize?", s.base);
+    let walked = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            output.push(line.clone());
+            if line.starts_with(&prefix) {
+                let back = crate::oauth::walk(&s.base, &line).await;
+                assert!(back.starts_with(&callback), "{back}");
+                // The suite's callback server receives the code.
+                reqwest::get(&back).await.unwrap();
+                break;
+            }
+        }
+        while let Some(line) = lines.next_line().await.unwrap() {
+            output.push(line);
+        }
+    })
+    .await;
+    let status = child.wait().await.unwrap();
+    let stdout = output.join("\n");
+    assert!(walked.is_ok(), "the suite did not finish:\n{stdout}");
+    let total = stdout.lines().find(|l| l.starts_with("Total:")).unwrap_or_default();
+    assert!(status.success() && total.contains(" 0 failed") && !total.contains(" 0 passed"), "{stdout}");
+    assert!(stdout.contains("authorization-code-grant: 1 passed, 0 failed"), "{stdout}");
+    println!("{stdout}");
 }

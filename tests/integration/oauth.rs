@@ -244,8 +244,13 @@ async fn sandbox_login(http: &reqwest::Client, upstream: &str, decision: &str) -
 /// The whole browser part: consent (allow), sandbox sign-in, callback; the
 /// redirect to the client's URI.
 pub(crate) async fn authorize(base: &str, flow: &Flow) -> String {
+    walk(base, &flow.url(base, &[])).await
+}
+
+/// The browser part for an authorization URL built by someone else.
+pub(crate) async fn walk(base: &str, url: &str) -> String {
     let http = browser();
-    let (_, _, consent) = consent_page(&http, &flow.url(base, &[])).await;
+    let (_, _, consent) = consent_page(&http, url).await;
     let consent = consent.expect("the consent page");
     let r = decide(&http, base, &consent, "allow", true).await;
     assert_eq!(r.status(), 303);

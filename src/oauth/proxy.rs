@@ -40,6 +40,8 @@ const CONSENT_CLIENTS: usize = 20;
 const INTROSPECTION_TTL: Duration = Duration::from_secs(30);
 /// How long a fetched client metadata document is reused.
 const DOCUMENT_TTL: Duration = Duration::from_secs(300);
+/// The longest `client_id` (own applications) or `state` carried through the flow.
+const MAX_PARAMETER_LEN: usize = 1024;
 /// Entries kept in each per-replica memory before the oldest are dropped.
 const MEMORY_LIMIT: usize = 100_000;
 
@@ -438,6 +440,9 @@ impl Proxy {
         let Some(client_id) = get("client_id") else {
             return refuse(400, "client_id is required".into());
         };
+        if client_id.len() > MAX_PARAMETER_LEN {
+            return refuse(400, "client_id is too long".into());
+        }
         let registration = if self.shared_app() {
             match self.registration(&client_id).await {
                 Ok(r) => Some(r),
@@ -459,6 +464,8 @@ impl Proxy {
             (None, _) => return refuse(400, "redirect_uri is required".into()),
         };
         let state = get("state");
+        let too_long = state.as_ref().is_some_and(|s| s.len() > MAX_PARAMETER_LEN);
+        let state = if too_long { None } else { state };
         let fail = |error: &str, description: &str| Step::Redirect {
             location: self.client_redirect(
                 &redirect_uri,
@@ -467,6 +474,9 @@ impl Proxy {
             ),
             cookie: None,
         };
+        if too_long {
+            return fail("invalid_request", "state is longer than 1024 characters");
+        }
         if get("response_type").as_deref() != Some("code") {
             return fail("unsupported_response_type", "response_type must be code");
         }

@@ -66,29 +66,37 @@ pub enum Error {
 /// The HTTP client for DocSpace requests. With `public_only`, host names
 /// that resolve to private, loopback or link-local addresses are refused at
 /// connection time (portals named by MCP clients, so that the server cannot be
-/// pointed at an internal network, even through DNS rebinding).
+/// pointed at an internal network, even through DNS rebinding). Such a
+/// client connects directly, never through `HTTPS_PROXY`: a proxy resolves
+/// names itself, which would bypass the check.
 pub fn http_client(user_agent: &str, timeout: Duration, public_only: bool) -> Result<reqwest::Client, Error> {
     let mut builder = reqwest::Client::builder()
         .user_agent(user_agent)
         .connect_timeout(timeout.min(Duration::from_secs(15)))
         .timeout(timeout);
     if public_only {
-        builder = builder.dns_resolver(PublicOnly);
+        builder = builder.dns_resolver(PublicOnly).no_proxy();
     }
     builder.build().map_err(|e| Error::Http(e.to_string()))
 }
 
 /// The HTTP client that fetches client metadata documents for the OAuth
-/// proxy: public addresses only, no redirects, short time limits.
+/// proxy: public addresses only (connecting directly, as above), no
+/// redirects, short time limits.
 pub fn metadata_client(user_agent: &str) -> Result<reqwest::Client, Error> {
+    metadata_client_builder(user_agent).build().map_err(|e| Error::Http(e.to_string()))
+}
+
+/// [`metadata_client`]'s settings, for an embedder that adds to them (a test
+/// naming its own document host and certificate).
+pub fn metadata_client_builder(user_agent: &str) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(user_agent)
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
         .dns_resolver(PublicOnly)
-        .build()
-        .map_err(|e| Error::Http(e.to_string()))
 }
 
 /// Whether `ip` is an address on the public internet (not private,
@@ -127,17 +135,22 @@ pub fn is_public(ip: IpAddr) -> bool {
 /// A DNS resolver that keeps only public addresses.
 struct PublicOnly;
 
+/// The public addresses among those `host` resolved to; none is an error, so
+/// that a name pointing inside the network fails rather than connects.
+fn only_public(host: &str, addrs: impl IntoIterator<Item = SocketAddr>) -> Result<Vec<SocketAddr>, String> {
+    let public: Vec<SocketAddr> = addrs.into_iter().filter(|a| is_public(a.ip())).collect();
+    if public.is_empty() {
+        return Err(format!("`{host}` resolves only to private or local addresses, which are not allowed"));
+    }
+    Ok(public)
+}
+
 impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let public: Vec<SocketAddr> = addrs.into_iter().filter(|a| is_public(a.ip())).collect();
-            if public.is_empty() {
-                return Err(
-                    format!("`{host}` resolves only to private or local addresses, which are not allowed").into()
-                );
-            }
+            let addrs = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let public = only_public(&host, addrs)?;
             Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
         })
     }
@@ -180,6 +193,18 @@ mod tests {
             assert!(normalise_base_url(bad).is_err(), "{bad}");
         }
         assert!(normalise_base_url("https://u:p@x").unwrap_err().to_string().contains("DOCSPACE_USERNAME"));
+    }
+
+    #[test]
+    fn names_resolving_only_inside_the_network_are_refused() {
+        let at = |ip: &str| SocketAddr::new(ip.parse().unwrap(), 443);
+        let e = only_public("rebind.example", [at("127.0.0.1"), at("10.0.0.7"), at("::1")]).unwrap_err();
+        assert!(e.contains("`rebind.example` resolves only to private or local addresses"), "{e}");
+        assert!(only_public("empty.example", []).is_err());
+        // Mixed answers keep only the public addresses, so a rebinding
+        // attacker's private one is never tried.
+        let kept = only_public("mixed.example", [at("192.168.1.1"), at("8.8.8.8"), at("fe80::1")]).unwrap();
+        assert_eq!(kept, [at("8.8.8.8")]);
     }
 
     #[test]

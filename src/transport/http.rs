@@ -395,9 +395,30 @@ async fn not_found(req: Request) -> Response {
     .into_response()
 }
 
+/// What an embedder (a test) may put in place of what the configuration
+/// builds.
+#[derive(Default)]
+pub struct Overrides {
+    /// The HTTP client that fetches client ID metadata documents for the
+    /// OAuth proxy; by default [`docspace::metadata_client`]. `cimd::fetch`
+    /// checks every URL itself, so only name resolution and trusted
+    /// certificates are the client's own.
+    pub metadata_client: Option<reqwest::Client>,
+}
+
 /// The router and its shared state, for `serve` and for tests (call it
 /// within a Tokio runtime: it starts the idle-session sweeper).
 pub fn router(args: &ServeArgs, config: Config, shutdown: CancellationToken) -> Result<(Router, Arc<Shared>), Error> {
+    router_with(args, config, shutdown, Overrides::default())
+}
+
+/// [`router`], with some of its parts supplied by the caller.
+pub fn router_with(
+    args: &ServeArgs,
+    config: Config,
+    shutdown: CancellationToken,
+    overrides: Overrides,
+) -> Result<(Router, Arc<Shared>), Error> {
     let http = &args.http;
     let timeout = Duration::from_secs(args.request_timeout);
     let trusted_http =
@@ -410,7 +431,7 @@ pub fn router(args: &ServeArgs, config: Config, shutdown: CancellationToken) -> 
     if !prefix.is_empty() && !prefix.ends_with('-') {
         prefix.push('-');
     }
-    let oauth = oauth_proxy(args, &config, &policy)?;
+    let oauth = oauth_proxy(args, &config, &policy, overrides.metadata_client)?;
     let idle_timeout = (http.session_idle_timeout > 0).then(|| Duration::from_secs(http.session_idle_timeout));
     // A session's worker stops after a quiet spell (hibernation); the session
     // lives on in `owners` and `store` until the idle timeout, and rmcp rebuilds
@@ -537,6 +558,7 @@ fn oauth_proxy(
     args: &ServeArgs,
     config: &Config,
     policy: &BaseUrlPolicy,
+    metadata_client: Option<reqwest::Client>,
 ) -> Result<Option<(Arc<Proxy>, String)>, Error> {
     let o = &args.http.oauth;
     let Some(upstream) = o.oauth_base_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
@@ -594,7 +616,10 @@ fn oauth_proxy(
     }
     let timeout = Duration::from_secs(args.request_timeout.min(30));
     let http = docspace::http_client(&args.user_agent, timeout, false).map_err(|e| Error::Config(e.to_string()))?;
-    let documents = docspace::metadata_client(&args.user_agent).map_err(|e| Error::Config(e.to_string()))?;
+    let documents = match metadata_client {
+        Some(client) => client,
+        None => docspace::metadata_client(&args.user_agent).map_err(|e| Error::Config(e.to_string()))?,
+    };
     let settings = proxy::Settings {
         upstream: upstream.clone(),
         app,

@@ -9,6 +9,7 @@
 //! - `http`: Streamable HTTP, legacy SSE, per-request configuration, hygiene.
 //! - `browser`: the OAuth consent page in headless Chromium.
 //! - `oauth`: the OAuth proxy: discovery, both registration modes, the attack suite.
+//! - `cimd`: client ID metadata documents fetched from an https host on 127.0.0.1.
 //! - `client`: the generated client's hooks and dispatch against an HTTP
 //!   server on 127.0.0.1.
 
@@ -23,6 +24,7 @@
 
 mod browser;
 mod catalogue;
+mod cimd;
 mod cli;
 mod client;
 mod common;

@@ -15,7 +15,7 @@ use clap::Parser;
 use docspace_mcp::cli::Cli;
 use docspace_mcp::oauth::pkce;
 use docspace_mcp::sandbox::{self, Sandbox, oauth as sandbox_oauth};
-use docspace_mcp::transport::http::{self, Shared};
+use docspace_mcp::transport::http::{self, Overrides, Shared};
 use docspace_mcp_client::reqwest::{self, redirect::Policy};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -42,6 +42,16 @@ impl Drop for OAuthServer {
 /// `shared`: the server has the sandbox's application (clients register);
 /// otherwise clients bring it. `portal`: reuse a portal (another replica).
 pub(crate) async fn start(shared: bool, portal: Option<Arc<Sandbox>>, extra: &[&str]) -> OAuthServer {
+    start_with(shared, portal, extra, Overrides::default()).await
+}
+
+/// [`start`], with parts of the server supplied by the test.
+pub(crate) async fn start_with(
+    shared: bool,
+    portal: Option<Arc<Sandbox>>,
+    extra: &[&str],
+    overrides: Overrides,
+) -> OAuthServer {
     let portal = match portal {
         Some(p) => p,
         None => Arc::new(Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.unwrap()),
@@ -70,7 +80,7 @@ pub(crate) async fn start(shared: bool, portal: Option<Arc<Sandbox>>, extra: &[&
     let serve = Cli::try_parse_from(argv).unwrap().serve;
     let config = serve.clone().into_config().unwrap();
     let stop = CancellationToken::new();
-    let (app, shared_state) = http::router(&serve, config, stop.clone()).unwrap();
+    let (app, shared_state) = http::router_with(&serve, config, stop.clone(), overrides).unwrap();
     let until = stop.clone();
     tokio::spawn(async move {
         http::serve_on(listener, app, async move { until.cancelled().await }).await.unwrap();
@@ -181,13 +191,16 @@ pub(crate) async fn register(base: &str, redirects: &[&str], name: &str) -> Stri
 }
 
 /// The consent page's form, and the cookies it set.
-struct Consent {
+pub(crate) struct Consent {
     fields: Vec<(String, String)>,
     cookies: Vec<String>,
 }
 
 /// GET of the consent page: its headers, HTML and form.
-async fn consent_page(http: &reqwest::Client, url: &str) -> (reqwest::header::HeaderMap, String, Option<Consent>) {
+pub(crate) async fn consent_page(
+    http: &reqwest::Client,
+    url: &str,
+) -> (reqwest::header::HeaderMap, String, Option<Consent>) {
     let r = http.get(url).send().await.unwrap();
     let ok = r.status() == 200;
     let cookies = set_cookies(&r);
@@ -283,7 +296,7 @@ async fn code_for(base: &str, flow: &Flow) -> String {
     q["code"].clone()
 }
 
-async fn tokens(base: &str, flow: &Flow) -> Value {
+pub(crate) async fn tokens(base: &str, flow: &Flow) -> Value {
     let code = code_for(base, flow).await;
     let (status, body) = exchange(
         base,

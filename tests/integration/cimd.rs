@@ -1,0 +1,213 @@
+//! Client ID metadata documents fetched for real: an https host on
+//! 127.0.0.1 (a self-signed certificate for `client.test`, which the proxy's
+//! document client resolves there and trusts; every other setting of that
+//! client is the production one) serves documents good and bad, and the
+//! proxy signs a client in with the good one and refuses the rest with a
+//! clear page, never following a redirect or reading past the size limit.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use docspace_mcp::docspace;
+use docspace_mcp::transport::http::Overrides;
+use docspace_mcp_client::reqwest;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::{self, pki_types::PrivatePkcs8KeyDer};
+use tokio_util::sync::CancellationToken;
+
+use crate::oauth::{Flow, REDIRECT, browser, consent_page, start_with, tokens, whoami};
+
+const HOST: &str = "client.test";
+
+/// The https host of the documents, and the paths it was asked for.
+struct DocumentHost {
+    port: u16,
+    certificate: Vec<u8>,
+    requests: Arc<Mutex<Vec<String>>>,
+    stop: CancellationToken,
+}
+
+impl Drop for DocumentHost {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl DocumentHost {
+    async fn start() -> Self {
+        let rcgen::CertifiedKey { cert, signing_key } =
+            rcgen::generate_simple_self_signed(vec![HOST.to_owned()]).unwrap();
+        let key = PrivatePkcs8KeyDer::from(signing_key.serialize_der());
+        let config =
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(vec![cert.der().clone()], key.into())
+                .unwrap();
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let stop = CancellationToken::new();
+        let (log, until) = (requests.clone(), stop.clone());
+        tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    () = until.cancelled() => break,
+                    a = listener.accept() => a,
+                };
+                let Ok((tcp, _)) = accepted else { continue };
+                let (acceptor, log) = (acceptor.clone(), log.clone());
+                tokio::spawn(async move {
+                    let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match tls.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    let path = head.split(' ').nth(1).unwrap_or_default().to_owned();
+                    log.lock().unwrap().push(path.clone());
+                    let response = respond(port, &path).await;
+                    let _ = tls.write_all(&response).await;
+                    let _ = tls.shutdown().await;
+                });
+            }
+        });
+        Self { port, certificate: cert.der().to_vec(), requests, stop }
+    }
+
+    fn url(&self, path: &str) -> String {
+        document_url(self.port, path)
+    }
+
+    /// The proxy's document client, resolving `client.test` here and trusting
+    /// only this host's certificate.
+    fn client(&self) -> reqwest::Client {
+        docspace::metadata_client_builder("cimd-test")
+            .resolve(HOST, SocketAddr::from((Ipv4Addr::LOCALHOST, self.port)))
+            .tls_certs_only([reqwest::Certificate::from_der(&self.certificate).unwrap()])
+            .build()
+            .unwrap()
+    }
+
+    fn requests_for(&self, path: &str) -> usize {
+        self.requests.lock().unwrap().iter().filter(|p| p.as_str() == path).count()
+    }
+}
+
+fn document_url(port: u16, path: &str) -> String {
+    format!("https://{HOST}:{port}{path}")
+}
+
+fn http_response(status: &str, headers: &[(&str, String)], body: &[u8]) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 {status}\r\nconnection: close\r\n");
+    for (name, value) in headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut out = out.into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+/// What the host answers for `path`.
+async fn respond(port: u16, path: &str) -> Vec<u8> {
+    let json = |v: serde_json::Value| {
+        let body = v.to_string();
+        http_response(
+            "200 OK",
+            &[("content-type", "application/json".into()), ("content-length", body.len().to_string())],
+            body.as_bytes(),
+        )
+    };
+    let own = document_url(port, path);
+    let big = vec![b' '; 70 * 1024];
+    match path {
+        "/client.json" => json(json!({
+            "client_id": own,
+            "client_name": "Docs <Client>",
+            "redirect_uris": [REDIRECT],
+            "token_endpoint_auth_method": "none",
+        })),
+        "/moved.json" => http_response("302 Found", &[("location", document_url(port, "/client.json"))], b""),
+        "/impostor.json" => json(json!({"client_id": document_url(port, "/client.json"), "redirect_uris": [REDIRECT]})),
+        "/open-redirect.json" => json(json!({"client_id": own, "redirect_uris": ["http://evil.example/cb"]})),
+        "/missing.json" => http_response("404 Not Found", &[("content-length", "0".into())], b""),
+        "/page.json" => http_response("200 OK", &[("content-type", "text/html".into())], b"<html>hello</html>"),
+        // Declared too large, and too large without a declared length.
+        "/huge.json" => http_response(
+            "200 OK",
+            &[("content-type", "application/json".into()), ("content-length", big.len().to_string())],
+            &big,
+        ),
+        "/endless.json" => http_response("200 OK", &[("content-type", "application/json".into())], &big),
+        "/slow.json" => {
+            tokio::time::sleep(Duration::from_secs(8)).await;
+            json(json!({"client_id": own, "redirect_uris": [REDIRECT]}))
+        }
+        _ => http_response("404 Not Found", &[("content-length", "0".into())], b""),
+    }
+}
+
+/// A client known only by its document's URL signs in and calls a tool; the
+/// document is fetched once for the whole flow and then served from memory.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_known_by_its_metadata_document_signs_in() {
+    let host = DocumentHost::start().await;
+    let s = start_with(true, None, &[], Overrides { metadata_client: Some(host.client()) }).await;
+    let b = s.base.as_str();
+    let flow = Flow::new(&host.url("/client.json"), REDIRECT);
+
+    let (_, html, consent) = consent_page(&browser(), &flow.url(b, &[])).await;
+    assert!(consent.is_some(), "{html}");
+    assert!(html.contains("Docs &lt;Client&gt;"), "the document's name, escaped: {html}");
+    assert!(html.contains(&host.url("/client.json")), "the document's URL names the client: {html}");
+
+    let body = tokens(b, &flow).await;
+    let token = body["access_token"].as_str().unwrap();
+    let me = whoami(b, token).await.unwrap();
+    assert!(me.contains(docspace_mcp::sandbox::USERNAME), "{me}");
+    assert_eq!(host.requests_for("/client.json"), 1, "one fetch for two authorizations and an exchange");
+
+    // A redirect URI the document does not list is refused on a page, never redirected to.
+    let other = Flow::new(&host.url("/client.json"), "http://127.0.0.1:9/elsewhere");
+    let r = browser().get(other.url(b, &[])).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none());
+}
+
+/// Every bad document is refused with a page that says why, and a redirect
+/// is never followed.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_metadata_documents_are_refused() {
+    let host = DocumentHost::start().await;
+    let s = start_with(true, None, &[], Overrides { metadata_client: Some(host.client()) }).await;
+    let cases = [
+        ("/moved.json", "answered HTTP 302"),
+        ("/impostor.json", "client_id differs from its URL"),
+        ("/open-redirect.json", "plain http is allowed only for loopback addresses"),
+        ("/missing.json", "answered HTTP 404"),
+        ("/page.json", "not JSON"),
+        ("/huge.json", "too large"),
+        ("/endless.json", "too large"),
+        ("/slow.json", "cannot fetch the client metadata document"),
+    ];
+    for (path, expected) in cases {
+        let flow = Flow::new(&host.url(path), REDIRECT);
+        let r = browser().get(flow.url(&s.base, &[])).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{path}");
+        assert!(r.headers().get("location").is_none(), "{path}: no redirect to an unverified client");
+        let page = r.text().await.unwrap();
+        assert!(page.contains(expected), "{path}: {page}");
+    }
+    assert_eq!(host.requests_for("/client.json"), 0, "the redirect was not followed");
+    assert_eq!(host.requests_for("/moved.json"), 1);
+}

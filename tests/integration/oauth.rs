@@ -793,6 +793,111 @@ async fn consent_is_remembered_per_client() {
     assert_eq!(r.status(), 200, "the consent page again");
 }
 
+/// Requests no client should send — repeated parameters, bodies that are not
+/// forms or JSON, unknown grants, broken Basic credentials, wrong methods —
+/// get an OAuth error (JSON for the API endpoints, a page for the browser
+/// ones) that says what is wrong, and never a redirect.
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_oauth_requests_get_clear_errors() {
+    let s = start(true, None, &[]).await;
+    let b = s.base.as_str();
+    let client = register(b, &[REDIRECT], "Sloppy client").await;
+    let http = reqwest::Client::new();
+    let post = |path: &str, content_type: &str, body: String| {
+        http.post(format!("{b}{path}")).header("content-type", content_type.to_owned()).body(body).send()
+    };
+    const FORM: &str = "application/x-www-form-urlencoded";
+    let cases = [
+        ("/token", FORM, String::new(), 401, "invalid_client", "client_id is required"),
+        ("/token", "application/json", "{".into(), 400, "invalid_request", "the body is not JSON"),
+        ("/token", "application/json", "[1]".into(), 400, "invalid_request", "not a JSON object"),
+        (
+            "/token",
+            FORM,
+            form(&[("grant_type", "authorization_code"), ("client_id", &client), ("code", "a"), ("code", "b")]),
+            400,
+            "invalid_request",
+            "parameter `code` is given more than once",
+        ),
+        (
+            "/token",
+            FORM,
+            form(&[("grant_type", "password"), ("client_id", &client), ("username", "u"), ("password", "p")]),
+            400,
+            "unsupported_grant_type",
+            "grant_type `password` is not supported",
+        ),
+        (
+            "/token",
+            FORM,
+            form(&[("grant_type", "authorization_code"), ("client_id", &client)]),
+            400,
+            "invalid_request",
+            "code is required",
+        ),
+        ("/register", "application/json", "nope".into(), 400, "invalid_client_metadata", "not JSON"),
+        (
+            "/register",
+            "application/json",
+            json!({"redirect_uris": ["javascript:alert(1)"]}).to_string(),
+            400,
+            "invalid_redirect_uri",
+            "javascript",
+        ),
+        ("/revoke", FORM, form(&[("client_id", &client)]), 400, "invalid_request", "token is required"),
+        ("/introspect", FORM, form(&[("client_id", &client)]), 400, "invalid_request", "token is required"),
+    ];
+    for (path, content_type, body, status, error, description) in cases {
+        let r = post(path, content_type, body.clone()).await.unwrap();
+        assert_eq!(r.status(), status, "{path} {body}");
+        assert_eq!(r.headers()["cache-control"], "no-store", "{path} {body}");
+        let answer: Value = r.json().await.unwrap();
+        assert_eq!(answer["error"], error, "{path} {body}: {answer}");
+        let text = answer["error_description"].as_str().unwrap_or_default();
+        assert!(text.contains(description), "{path} {body}: {answer}");
+    }
+
+    let r = http
+        .post(format!("{b}/token"))
+        .header("authorization", "Basic !!not-base64!!")
+        .header("content-type", FORM)
+        .body(form(&[("grant_type", "refresh_token"), ("refresh_token", "x")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
+    for path in ["/token", "/register", "/revoke", "/introspect"] {
+        let r = http.get(format!("{b}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 405, "GET {path}");
+    }
+
+    // The browser endpoints: a repeated parameter is a page, never a redirect
+    // (which of two redirect URIs would it go to?).
+    let flow = Flow::new(&client, REDIRECT);
+    let pages = [
+        flow.url(b, &[]).replacen("client_id=", &format!("client_id={}&client_id=", client), 1),
+        format!("{}&redirect_uri=https%3A%2F%2Fevil.example%2Fcb", flow.url(b, &[])),
+        format!("{b}/oauth/callback?code=a&state=x&state=y"),
+    ];
+    let browser = browser();
+    for url in pages {
+        let r = browser.get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{url}");
+        assert!(r.headers().get("location").is_none(), "{url}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains("is given more than once"), "{url}: {page}");
+    }
+    let (_, _, consent) = consent_page(&browser, &flow.url(b, &[])).await;
+    let mut consent = consent.expect("the consent page");
+    let first = consent.fields.first().cloned().unwrap();
+    consent.fields.push(first);
+    let r = decide(&browser, b, &consent, "allow", true).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none());
+    assert!(r.text().await.unwrap().contains("is given more than once"));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn client_metadata_documents_are_fetched_only_from_public_https() {
     let s = start(true, None, &[]).await;

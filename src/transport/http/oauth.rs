@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -170,12 +170,29 @@ fn step(proxy: &Proxy, step: Step, after_post: bool, action: &str) -> Response {
     }
 }
 
-async fn authorize(
-    State(proxy): St,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
+/// The parameters of a query or form body. RFC 6749 §3.1: none may be given
+/// twice — which of two `redirect_uri`s counts is exactly the ambiguity an
+/// attacker looks for — so a repeated one is refused, naming it.
+fn parameters(encoded: &[u8]) -> Result<HashMap<String, String>, String> {
+    let mut map = HashMap::new();
+    for (k, v) in form_urlencoded::parse(encoded) {
+        if map.insert(k.to_string(), v.into_owned()).is_some() {
+            return Err(format!("parameter `{k}` is given more than once"));
+        }
+    }
+    Ok(map)
+}
+
+/// A page refusing a request whose parameters cannot be read.
+fn bad_parameters(proxy: &Proxy, message: String, after_post: bool, action: &str) -> Response {
+    step(proxy, Step::Refused { status: 400, message }, after_post, action)
+}
+
+async fn authorize(State(proxy): St, uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    let params = match parameters(uri.query().unwrap_or_default().as_bytes()) {
+        Ok(p) => p,
+        Err(why) => return bad_parameters(&proxy, why, false, uri.path()),
+    };
     let consent_cookie = cookie(&headers, &cookie_name(&proxy, "docspace_mcp_consent"));
     let answer = proxy.authorize(&params, consent_cookie.as_deref()).await;
     step(&proxy, answer, false, uri.path())
@@ -196,14 +213,21 @@ async fn consent_form(State(proxy): St, uri: axum::http::Uri, headers: HeaderMap
             uri.path(),
         );
     }
-    let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let form = match parameters(&body) {
+        Ok(f) => f,
+        Err(why) => return bad_parameters(&proxy, why, true, uri.path()),
+    };
     let csrf = cookie(&headers, &cookie_name(&proxy, "docspace_mcp_csrf"));
     let consent_cookie = cookie(&headers, &cookie_name(&proxy, "docspace_mcp_consent"));
     let answer = proxy.consent(&form, csrf.as_deref(), consent_cookie.as_deref());
     step(&proxy, answer, true, uri.path())
 }
 
-async fn callback(State(proxy): St, uri: axum::http::Uri, Query(params): Query<HashMap<String, String>>) -> Response {
+async fn callback(State(proxy): St, uri: axum::http::Uri) -> Response {
+    let params = match parameters(uri.query().unwrap_or_default().as_bytes()) {
+        Ok(p) => p,
+        Err(why) => return bad_parameters(&proxy, why, false, uri.path()),
+    };
     let answer = proxy.callback(&params);
     step(&proxy, answer, false, uri.path())
 }
@@ -231,17 +255,7 @@ fn form(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, OA
             })
             .collect());
     }
-    let mut map = HashMap::new();
-    for (k, v) in form_urlencoded::parse(body) {
-        if map.insert(k.to_string(), v.into_owned()).is_some() {
-            return Err(OAuthError {
-                status: 400,
-                error: "invalid_request".into(),
-                description: format!("parameter `{k}` is given more than once"),
-            });
-        }
-    }
-    Ok(map)
+    parameters(body).map_err(|description| OAuthError { status: 400, error: "invalid_request".into(), description })
 }
 
 /// HTTP Basic client credentials (RFC 6749 §2.3.1: each part form-encoded).

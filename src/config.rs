@@ -227,6 +227,203 @@ pub struct OAuthArgs {
     /// http://<address>:<port>.
     #[arg(long, env = "DOCSPACE_SERVER_BASE_URL", value_name = "URL")]
     pub server_base_url: Option<String>,
+    /// CORS and rate limits of the OAuth endpoints.
+    #[command(flatten)]
+    pub edge: OAuthEdgeArgs,
+}
+
+/// CORS and per-client-IP rate limits of the OAuth endpoints (the reference
+/// server's settings and defaults). Behind a reverse proxy, set
+/// DOCSPACE_PROXY_HOPS so that clients are told apart by their own address.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "OAuth proxy: CORS and rate limits (per client IP, per window; 0 = no limit)")]
+pub struct OAuthEdgeArgs {
+    /// Browser origins allowed by CORS on the OAuth endpoints (metadata, /token, /register, /revoke,
+    /// /introspect), comma-separated; `*` allows any origin (browser-based MCP clients sign in from
+    /// their own); empty turns CORS off there.
+    #[arg(
+        long,
+        env = "DOCSPACE_SERVER_CORS_OAUTH_ORIGIN",
+        value_delimiter = ',',
+        default_value = "*",
+        value_name = "ORIGINS"
+    )]
+    pub oauth_cors_origins: Vec<String>,
+    /// How long browsers may cache a CORS preflight of the OAuth endpoints, in milliseconds.
+    #[arg(long, env = "DOCSPACE_SERVER_CORS_OAUTH_MAX_AGE", default_value_t = 86_400_000, value_name = "MS")]
+    pub oauth_cors_max_age_ms: u64,
+    /// Requests per window to the authorization-server metadata (`/.well-known/oauth-authorization-server`, `…/openid-configuration`).
+    #[arg(
+        long,
+        env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_SERVER_METADATA_CAPACITY",
+        default_value_t = 200,
+        value_name = "N"
+    )]
+    pub oauth_server_metadata_rate_limit: u32,
+    /// Its window, in milliseconds.
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_SERVER_METADATA_WINDOW", default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub oauth_server_metadata_rate_window_ms: u64,
+    /// Requests per window to the protected-resource metadata (`/.well-known/oauth-protected-resource…`).
+    #[arg(
+        long,
+        env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_RESOURCE_METADATA_CAPACITY",
+        default_value_t = 200,
+        value_name = "N"
+    )]
+    pub oauth_resource_metadata_rate_limit: u32,
+    /// Its window, in milliseconds.
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_RESOURCE_METADATA_WINDOW", default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub oauth_resource_metadata_rate_window_ms: u64,
+    /// Requests per window to `/authorize` (the consent page and its form).
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_AUTHORIZE_CAPACITY", default_value_t = 200, value_name = "N")]
+    pub oauth_authorize_rate_limit: u32,
+    /// Its window, in milliseconds.
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_AUTHORIZE_WINDOW", default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub oauth_authorize_rate_window_ms: u64,
+    /// Requests per window to `/oauth/callback` (DocSpace's redirect back).
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_CALLBACK_CAPACITY", default_value_t = 200, value_name = "N")]
+    pub oauth_callback_rate_limit: u32,
+    /// Its window, in milliseconds.
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_CALLBACK_WINDOW", default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub oauth_callback_rate_window_ms: u64,
+    /// Requests per window to `/introspect`.
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_INTROSPECT_CAPACITY", default_value_t = 10, value_name = "N")]
+    pub oauth_introspect_rate_limit: u32,
+    /// Its window, in milliseconds.
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_INTROSPECT_WINDOW", default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub oauth_introspect_rate_window_ms: u64,
+    /// Requests per window to `/register`.
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_REGISTER_CAPACITY", default_value_t = 10, value_name = "N")]
+    pub oauth_register_rate_limit: u32,
+    /// Its window, in milliseconds.
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_REGISTER_WINDOW", default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub oauth_register_rate_window_ms: u64,
+    /// Requests per window to `/revoke`.
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_REVOKE_CAPACITY", default_value_t = 10, value_name = "N")]
+    pub oauth_revoke_rate_limit: u32,
+    /// Its window, in milliseconds.
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_REVOKE_WINDOW", default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub oauth_revoke_rate_window_ms: u64,
+    /// Requests per window to `/token` (code exchange and refresh).
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_TOKEN_CAPACITY", default_value_t = 10, value_name = "N")]
+    pub oauth_token_rate_limit: u32,
+    /// Its window, in milliseconds.
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_TOKEN_WINDOW", default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub oauth_token_rate_window_ms: u64,
+}
+
+impl OAuthEdgeArgs {
+    /// (endpoint, requests per window, window) for each OAuth endpoint.
+    pub fn rate_limits(&self) -> [(OAuthEndpoint, u32, u64); 8] {
+        [
+            (
+                OAuthEndpoint::ServerMetadata,
+                self.oauth_server_metadata_rate_limit,
+                self.oauth_server_metadata_rate_window_ms,
+            ),
+            (
+                OAuthEndpoint::ResourceMetadata,
+                self.oauth_resource_metadata_rate_limit,
+                self.oauth_resource_metadata_rate_window_ms,
+            ),
+            (OAuthEndpoint::Authorize, self.oauth_authorize_rate_limit, self.oauth_authorize_rate_window_ms),
+            (OAuthEndpoint::Callback, self.oauth_callback_rate_limit, self.oauth_callback_rate_window_ms),
+            (OAuthEndpoint::Introspect, self.oauth_introspect_rate_limit, self.oauth_introspect_rate_window_ms),
+            (OAuthEndpoint::Register, self.oauth_register_rate_limit, self.oauth_register_rate_window_ms),
+            (OAuthEndpoint::Revoke, self.oauth_revoke_rate_limit, self.oauth_revoke_rate_window_ms),
+            (OAuthEndpoint::Token, self.oauth_token_rate_limit, self.oauth_token_rate_window_ms),
+        ]
+    }
+}
+
+impl Default for OAuthEdgeArgs {
+    fn default() -> Self {
+        Self {
+            oauth_cors_origins: vec!["*".into()],
+            oauth_cors_max_age_ms: 86_400_000,
+            oauth_server_metadata_rate_limit: 200,
+            oauth_server_metadata_rate_window_ms: 60_000,
+            oauth_resource_metadata_rate_limit: 200,
+            oauth_resource_metadata_rate_window_ms: 60_000,
+            oauth_authorize_rate_limit: 200,
+            oauth_authorize_rate_window_ms: 60_000,
+            oauth_callback_rate_limit: 200,
+            oauth_callback_rate_window_ms: 60_000,
+            oauth_introspect_rate_limit: 10,
+            oauth_introspect_rate_window_ms: 60_000,
+            oauth_register_rate_limit: 10,
+            oauth_register_rate_window_ms: 60_000,
+            oauth_revoke_rate_limit: 10,
+            oauth_revoke_rate_window_ms: 60_000,
+            oauth_token_rate_limit: 10,
+            oauth_token_rate_window_ms: 60_000,
+        }
+    }
+}
+
+/// The OAuth endpoints, as their rate limits and CORS policy group them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthEndpoint {
+    /// Authorization-server metadata.
+    ServerMetadata,
+    /// Protected-resource metadata.
+    ResourceMetadata,
+    /// `/authorize`.
+    Authorize,
+    /// `/oauth/callback`.
+    Callback,
+    /// `/introspect`.
+    Introspect,
+    /// `/register`.
+    Register,
+    /// `/revoke`.
+    Revoke,
+    /// `/token`.
+    Token,
+}
+
+impl OAuthEndpoint {
+    /// The endpoint `path` is served by, if it is an OAuth one.
+    pub fn of(path: &str) -> Option<Self> {
+        let path = path.trim_end_matches('/');
+        if path.contains("/.well-known/oauth-protected-resource") {
+            return Some(Self::ResourceMetadata);
+        }
+        if path.contains("/.well-known/oauth-authorization-server")
+            || path.contains("/.well-known/openid-configuration")
+        {
+            return Some(Self::ServerMetadata);
+        }
+        match path.strip_prefix("/oauth").unwrap_or(path) {
+            "/authorize" => Some(Self::Authorize),
+            "/callback" if path == "/oauth/callback" => Some(Self::Callback),
+            "/introspect" => Some(Self::Introspect),
+            "/register" => Some(Self::Register),
+            "/revoke" => Some(Self::Revoke),
+            "/token" => Some(Self::Token),
+            _ => None,
+        }
+    }
+
+    /// The part of its settings' names (`DOCSPACE_SERVER_RATE_LIMITS_OAUTH_<it>_CAPACITY`).
+    pub fn setting(self) -> &'static str {
+        match self {
+            Self::ServerMetadata => "SERVER_METADATA",
+            Self::ResourceMetadata => "RESOURCE_METADATA",
+            Self::Authorize => "AUTHORIZE",
+            Self::Callback => "CALLBACK",
+            Self::Introspect => "INTROSPECT",
+            Self::Register => "REGISTER",
+            Self::Revoke => "REVOKE",
+            Self::Token => "TOKEN",
+        }
+    }
+
+    /// Whether programs (rather than browser navigations) call it, so that
+    /// browser-based clients need CORS for it.
+    pub fn is_api(self) -> bool {
+        !matches!(self, Self::Authorize | Self::Callback)
+    }
 }
 
 impl Default for OAuthArgs {
@@ -240,6 +437,7 @@ impl Default for OAuthArgs {
             oauth_token_ttl_ms: 3_600_000,
             oauth_state_ttl_ms: 600_000,
             server_base_url: None,
+            edge: OAuthEdgeArgs::default(),
         }
     }
 }

@@ -477,13 +477,17 @@ pub fn router_with(
     {
         hostnames.push(host);
     }
-    let guard = Arc::new(Guard::new(
+    let mut guard = Guard::new(
         &hostnames,
         &http.cors_origins,
         http.rate_limit,
         Duration::from_millis(http.rate_window_ms),
         http.proxy_hops,
-    ));
+    );
+    if oauth.is_some() {
+        guard = guard.with_oauth(&http.oauth.edge);
+    }
+    let guard = Arc::new(guard);
 
     let mut app = Router::new().route("/health", get(health));
     if http.transport.streamable() {
@@ -508,32 +512,21 @@ pub fn router_with(
             .route("/messages", post(sse::message))
             .route("/message", post(sse::message));
     }
-    if let Some((proxy, _)) = &oauth {
-        app = app.merge(oauth::routes(proxy.clone(), http.transport.streamable(), http.transport.sse()));
-    }
-    let mut app =
-        app.fallback(not_found).with_state(shared.clone()).layer(DefaultBodyLimit::max(config.max_message_bytes));
-    let origins: Vec<String> =
-        http.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect();
-    if !origins.is_empty() {
-        let allow = if origins.iter().any(|o| o == "*") {
-            AllowOrigin::mirror_request()
-        } else {
-            AllowOrigin::list(origins.iter().filter_map(|o| o.parse().ok()))
-        };
-        let expose: Vec<HeaderName> =
-            ["mcp-session-id", "mcp-protocol-version", "www-authenticate", "x-request-id", "last-event-id"]
-                .iter()
-                .map(|h| HeaderName::from_static(h))
-                .collect();
-        let cors = CorsLayer::new()
-            .allow_origin(allow)
-            .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
-            .allow_headers(AllowHeaders::mirror_request())
-            .expose_headers(expose)
-            .max_age(Duration::from_millis(http.cors_max_age_ms));
+    let mut app = app.fallback(not_found).with_state(shared.clone());
+    if let Some(cors) = cors_layer(&http.cors_origins, http.cors_max_age_ms) {
         app = app.layer(cors);
     }
+    // The OAuth routes have their own CORS policy (browser-based clients
+    // sign in from their own origins).
+    if let Some((proxy, _)) = &oauth {
+        let mut routes = oauth::routes(proxy.clone(), http.transport.streamable(), http.transport.sse());
+        let edge = &http.oauth.edge;
+        if let Some(cors) = cors_layer(&edge.oauth_cors_origins, edge.oauth_cors_max_age_ms) {
+            routes = routes.layer(cors);
+        }
+        app = app.merge(routes);
+    }
+    let app = app.layer(DefaultBodyLimit::max(config.max_message_bytes));
     let app =
         app.layer(middleware::from_fn_with_state(guard, guard::guard)).layer(middleware::from_fn(guard::request_id));
     // Idle sessions are closed by a sweeper, as often as the timeout needs.
@@ -550,6 +543,32 @@ pub fn router_with(
         });
     }
     Ok((app, shared))
+}
+
+/// CORS for browser clients on `origins` (`*`: any; empty: none).
+fn cors_layer(origins: &[String], max_age_ms: u64) -> Option<CorsLayer> {
+    let origins: Vec<&str> = origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()).collect();
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.contains(&"*") {
+        AllowOrigin::mirror_request()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| o.parse().ok()))
+    };
+    let expose: Vec<HeaderName> =
+        ["mcp-session-id", "mcp-protocol-version", "www-authenticate", "x-request-id", "last-event-id", "retry-after"]
+            .iter()
+            .map(|h| HeaderName::from_static(h))
+            .collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+            .allow_headers(AllowHeaders::mirror_request())
+            .expose_headers(expose)
+            .max_age(Duration::from_millis(max_age_ms)),
+    )
 }
 
 /// The OAuth proxy, when DOCSPACE_OAUTH_BASE_URL is set, and the portal its

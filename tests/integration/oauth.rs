@@ -61,9 +61,22 @@ pub(crate) async fn start_with(
     portal.allow_oauth_redirect(&format!("{base}/oauth/callback"));
     let mut argv: Vec<String> = ["docspace-mcp", "--transport", "http"].map(String::from).to_vec();
     // Defaults, unless `extra` overrides them.
-    for (flag, value) in
-        [("--oauth-base-url", portal.base_url()), ("--server-base-url", base.as_str()), ("--oauth-secret-key", KEY)]
-    {
+    // The OAuth endpoints' rate limits are off unless a test sets them: the
+    // suites here make more requests from 127.0.0.1 than a person would.
+    let defaults = [
+        ("--oauth-base-url", portal.base_url()),
+        ("--server-base-url", base.as_str()),
+        ("--oauth-secret-key", KEY),
+        ("--oauth-server-metadata-rate-limit", "0"),
+        ("--oauth-resource-metadata-rate-limit", "0"),
+        ("--oauth-authorize-rate-limit", "0"),
+        ("--oauth-callback-rate-limit", "0"),
+        ("--oauth-introspect-rate-limit", "0"),
+        ("--oauth-register-rate-limit", "0"),
+        ("--oauth-revoke-rate-limit", "0"),
+        ("--oauth-token-rate-limit", "0"),
+    ];
+    for (flag, value) in defaults {
         if !extra.contains(&flag) {
             argv.extend([flag.to_owned(), value.to_owned()]);
         }
@@ -896,6 +909,85 @@ async fn malformed_oauth_requests_get_clear_errors() {
     assert_eq!(r.status(), 400);
     assert!(r.headers().get("location").is_none());
     assert!(r.text().await.unwrap().contains("is given more than once"));
+}
+
+/// Each OAuth endpoint has its own per-IP limit (the reference's settings),
+/// apart from the MCP one; the API endpoints answer browser-based clients
+/// on any origin by default while `/mcp` keeps its own origin policy.
+#[tokio::test(flavor = "multi_thread")]
+async fn oauth_endpoints_have_their_own_rate_limits_and_cors() {
+    let s = start(true, None, &["--oauth-register-rate-limit", "2", "--oauth-token-rate-limit", "3"]).await;
+    let b = s.base.as_str();
+    let http = reqwest::Client::new();
+    let registration = json!({"redirect_uris": [REDIRECT]}).to_string();
+    let register = || {
+        http.post(format!("{b}/register")).header("content-type", "application/json").body(registration.clone()).send()
+    };
+    let token = || {
+        http.post(format!("{b}/oauth/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("grant_type=refresh_token")
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(register().await.unwrap().status(), 201);
+    }
+    for _ in 0..3 {
+        assert_eq!(token().await.unwrap().status(), 401, "refused on its merits, not limited");
+    }
+    for (r, setting) in [
+        (register().await.unwrap(), "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_REGISTER_*"),
+        (token().await.unwrap(), "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_TOKEN_*"),
+    ] {
+        assert_eq!(r.status(), 429);
+        let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry), "{retry}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "rate_limited", "{body}");
+        assert!(body.to_string().contains(setting), "{body}");
+    }
+    // The other endpoints and /mcp count apart.
+    let r = http.get(format!("{b}/.well-known/oauth-authorization-server")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(mcp(b, "/mcp", None, &initialize(), None).await.status(), 401, "MCP: no token, not limited");
+
+    // CORS: the metadata and token endpoints answer a web client on its own origin…
+    let web = "https://web-client.example";
+    let r = http
+        .request(reqwest::Method::OPTIONS, format!("{b}/introspect"))
+        .header("origin", web)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(r.headers()["access-control-allow-origin"], web);
+    let r =
+        http.get(format!("{b}/.well-known/oauth-protected-resource/mcp")).header("origin", web).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["access-control-allow-origin"], web);
+    // …while /mcp keeps its own policy (allowed hostnames), and a listed OAuth
+    // origin list is enforced.
+    let r = http
+        .post(format!("{b}/mcp"))
+        .header("origin", web)
+        .header("content-type", "application/json")
+        .body(initialize().to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let listed = start(true, None, &["--oauth-cors-origins", "https://app.example"]).await;
+    let get = |origin: &'static str| {
+        http.get(format!("{}/.well-known/oauth-authorization-server", listed.base)).header("origin", origin).send()
+    };
+    let r = get("https://app.example").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["access-control-allow-origin"], "https://app.example");
+    let r = get(web).await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("DOCSPACE_SERVER_CORS_OAUTH_ORIGIN"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -13,6 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::request::Refusal;
+use crate::config::{OAuthEdgeArgs, OAuthEndpoint};
 
 /// `X-Request-ID`.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -39,7 +40,7 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
     response
 }
 
-/// The `Host`/`Origin` policy and the rate limiter.
+/// The `Host`/`Origin` policy and the rate limiters.
 #[derive(Debug)]
 pub struct Guard {
     /// Accepted hostnames, lower case (`[::1]` for IPv6); empty accepts any.
@@ -49,6 +50,21 @@ pub struct Guard {
     any_origin: bool,
     limiter: Option<RateLimiter>,
     proxy_hops: usize,
+    /// With the OAuth proxy on: its endpoints' own policy.
+    oauth: Option<OAuthPolicy>,
+}
+
+/// The OAuth endpoints' origins and rate limits.
+#[derive(Debug)]
+struct OAuthPolicy {
+    /// Origins listed for CORS on the API endpoints, or `any` for `*`.
+    origins: Vec<String>,
+    any_origin: bool,
+    limiters: Vec<(OAuthEndpoint, RateLimiter)>,
+}
+
+fn clean(v: &[String]) -> Vec<String> {
+    v.iter().map(|s| s.trim().trim_end_matches('/').to_ascii_lowercase()).filter(|s| !s.is_empty()).collect()
 }
 
 impl Guard {
@@ -60,9 +76,6 @@ impl Guard {
         window: Duration,
         proxy_hops: usize,
     ) -> Self {
-        let clean = |v: &[String]| -> Vec<String> {
-            v.iter().map(|s| s.trim().trim_end_matches('/').to_ascii_lowercase()).filter(|s| !s.is_empty()).collect()
-        };
         let origins = clean(cors_origins);
         Self {
             hostnames: clean(hostnames),
@@ -70,15 +83,41 @@ impl Guard {
             origins: origins.into_iter().filter(|o| o != "*").collect(),
             limiter: (rate_limit > 0).then(|| RateLimiter::new(rate_limit, window)),
             proxy_hops,
+            oauth: None,
         }
+    }
+
+    /// Adds the OAuth endpoints' policy (the proxy is on): their own rate
+    /// limits, and for the API endpoints their own CORS origins.
+    #[must_use]
+    pub fn with_oauth(mut self, edge: &OAuthEdgeArgs) -> Self {
+        let origins = clean(&edge.oauth_cors_origins);
+        self.oauth = Some(OAuthPolicy {
+            any_origin: origins.iter().any(|o| o == "*"),
+            origins: origins.into_iter().filter(|o| o != "*").collect(),
+            limiters: edge
+                .rate_limits()
+                .into_iter()
+                .filter(|(_, capacity, _)| *capacity > 0)
+                .map(|(endpoint, capacity, window)| {
+                    (endpoint, RateLimiter::new(capacity, Duration::from_millis(window.max(1))))
+                })
+                .collect(),
+        });
+        self
     }
 
     fn host_allowed(&self, host: &str) -> bool {
         self.hostnames.is_empty() || self.hostnames.iter().any(|h| h == host)
     }
 
-    /// Checks `Host` and `Origin`.
-    pub fn check_headers(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+    /// The OAuth endpoint serving `path`, when the proxy is on.
+    fn oauth_endpoint(&self, path: &str) -> Option<OAuthEndpoint> {
+        self.oauth.as_ref().and_then(|_| OAuthEndpoint::of(path))
+    }
+
+    /// Checks `Host` and `Origin` for a request to `path`.
+    pub fn check_headers(&self, path: &str, headers: &HeaderMap) -> Result<(), Refusal> {
         if let Some(host) = headers.get(header::HOST) {
             let host = host.to_str().map(hostname).unwrap_or_default();
             if !self.host_allowed(&host) {
@@ -89,16 +128,42 @@ impl Guard {
         }
         if let Some(origin) = headers.get(header::ORIGIN) {
             let origin = origin.to_str().unwrap_or_default().trim_end_matches('/').to_ascii_lowercase();
-            let listed = self.origins.contains(&origin);
             let host = origin.split_once("://").map(|(_, rest)| hostname(rest)).unwrap_or_default();
-            let by_host = (self.any_origin || self.origins.is_empty()) && !host.is_empty() && self.host_allowed(&host);
-            if !listed && !by_host {
+            let by_host = |any: bool, listed: &[String]| {
+                (any || listed.is_empty()) && !host.is_empty() && self.host_allowed(&host)
+            };
+            // The OAuth API endpoints answer browser-based clients on other
+            // origins (no cookies there; the Host check still applies).
+            if let (Some(policy), Some(endpoint)) = (&self.oauth, self.oauth_endpoint(path))
+                && endpoint.is_api()
+            {
+                if policy.any_origin || policy.origins.contains(&origin) || by_host(false, &policy.origins) {
+                    return Ok(());
+                }
+                return Err(Refusal::forbidden(format!(
+                    "Origin `{origin}` is not allowed (DOCSPACE_SERVER_CORS_OAUTH_ORIGIN)"
+                )));
+            }
+            if !self.origins.contains(&origin) && !by_host(self.any_origin, &self.origins) {
                 return Err(Refusal::forbidden(format!(
                     "Origin `{origin}` is not allowed (DOCSPACE_SERVER_CORS_MCP_ORIGIN, DOCSPACE_SERVER_ALLOWED_HOSTNAMES)"
                 )));
             }
         }
         Ok(())
+    }
+
+    /// The limiter for `path` (an OAuth endpoint's own, or the MCP one) and
+    /// the settings that size it.
+    fn limiter_for(&self, path: &str) -> Option<(&RateLimiter, String)> {
+        match (&self.oauth, self.oauth_endpoint(path)) {
+            (Some(policy), Some(endpoint)) => policy
+                .limiters
+                .iter()
+                .find(|(e, _)| *e == endpoint)
+                .map(|(_, l)| (l, format!("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_{}_*", endpoint.setting()))),
+            _ => self.limiter.as_ref().map(|l| (l, "DOCSPACE_SERVER_RATE_LIMITS_MCP_*".to_owned())),
+        }
     }
 
     /// The client's address: the peer, or with trusted proxies the entry of
@@ -162,19 +227,20 @@ impl RateLimiter {
 
 /// The middleware: `Host`/`Origin` (403), then the rate limit (429).
 pub async fn guard(State(guard): State<std::sync::Arc<Guard>>, req: Request, next: Next) -> Response {
-    if let Err(refusal) = guard.check_headers(req.headers()) {
+    if let Err(refusal) = guard.check_headers(req.uri().path(), req.headers()) {
         tracing::info!(status = 403, "refused: {}", refusal.message);
         return refusal.into_response();
     }
-    if let Some(limiter) = &guard.limiter {
+    if let Some((limiter, settings)) = guard.limiter_for(req.uri().path()) {
         let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         if let Some(ip) = guard.client_ip(peer, req.headers())
             && let Err(retry) = limiter.check(ip)
         {
+            tracing::info!(status = 429, %ip, path = req.uri().path(), "rate limited ({settings})");
             let mut response = Refusal::with_status(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
-                format!("too many requests from {ip}; retry in {} ms", retry.as_millis()),
+                format!("too many requests from {ip}; retry in {} ms ({settings})", retry.as_millis()),
             )
             .into_response();
             let seconds = retry.as_secs().max(1).to_string();
@@ -207,16 +273,67 @@ mod tests {
     #[test]
     fn hosts_and_origins() {
         let g = default_guard();
-        assert!(g.check_headers(&headers(&[("host", "127.0.0.1:8080")])).is_ok());
-        assert!(g.check_headers(&headers(&[("host", "[::1]:8080")])).is_ok());
-        assert!(g.check_headers(&headers(&[("host", "LOCALHOST")])).is_ok());
-        assert!(g.check_headers(&headers(&[("host", "evil.example")])).is_err());
-        assert!(g.check_headers(&headers(&[("host", "localhost"), ("origin", "http://localhost:6274")])).is_ok());
-        assert!(g.check_headers(&headers(&[("host", "localhost"), ("origin", "https://evil.example")])).is_err());
-        assert!(g.check_headers(&headers(&[("host", "localhost"), ("origin", "null")])).is_err());
+        assert!(g.check_headers("/mcp", &headers(&[("host", "127.0.0.1:8080")])).is_ok());
+        assert!(g.check_headers("/mcp", &headers(&[("host", "[::1]:8080")])).is_ok());
+        assert!(g.check_headers("/mcp", &headers(&[("host", "LOCALHOST")])).is_ok());
+        assert!(g.check_headers("/mcp", &headers(&[("host", "evil.example")])).is_err());
+        assert!(
+            g.check_headers("/mcp", &headers(&[("host", "localhost"), ("origin", "http://localhost:6274")])).is_ok()
+        );
+        assert!(
+            g.check_headers("/mcp", &headers(&[("host", "localhost"), ("origin", "https://evil.example")])).is_err()
+        );
+        assert!(g.check_headers("/mcp", &headers(&[("host", "localhost"), ("origin", "null")])).is_err());
         let listed = Guard::new(&[], &["https://app.example.com".to_owned()], 0, Duration::from_secs(1), 0);
-        assert!(listed.check_headers(&headers(&[("host", "anything"), ("origin", "https://app.example.com")])).is_ok());
-        assert!(listed.check_headers(&headers(&[("origin", "https://other.example.com")])).is_err());
+        assert!(
+            listed
+                .check_headers("/mcp", &headers(&[("host", "anything"), ("origin", "https://app.example.com")]))
+                .is_ok()
+        );
+        assert!(listed.check_headers("/mcp", &headers(&[("origin", "https://other.example.com")])).is_err());
+    }
+
+    #[test]
+    fn oauth_paths_and_their_settings() {
+        use OAuthEndpoint as E;
+        for (path, endpoint) in [
+            ("/.well-known/oauth-authorization-server", Some(E::ServerMetadata)),
+            ("/.well-known/openid-configuration/mcp", Some(E::ServerMetadata)),
+            ("/mcp/.well-known/openid-configuration", Some(E::ServerMetadata)),
+            ("/.well-known/oauth-protected-resource/sse", Some(E::ResourceMetadata)),
+            ("/authorize", Some(E::Authorize)),
+            ("/oauth/authorize", Some(E::Authorize)),
+            ("/oauth/callback", Some(E::Callback)),
+            ("/callback", None),
+            ("/token", Some(E::Token)),
+            ("/oauth/token/", Some(E::Token)),
+            ("/register", Some(E::Register)),
+            ("/oauth/revoke", Some(E::Revoke)),
+            ("/introspect", Some(E::Introspect)),
+            ("/mcp", None),
+            ("/tokens", None),
+        ] {
+            assert_eq!(E::of(path), endpoint, "{path}");
+        }
+        // The reference server's defaults: 200 per minute for metadata and
+        // the browser steps, 10 per minute for the token endpoints.
+        let limits = OAuthEdgeArgs::default().rate_limits();
+        assert!(
+            limits.iter().all(|(e, n, w)| *w == 60_000
+                && *n == if e.is_api() && !e.setting().ends_with("METADATA") { 10 } else { 200 })
+        );
+        let without = default_guard();
+        assert_eq!(without.limiter_for("/token").map(|(_, s)| s), None, "no limits configured, no OAuth");
+        let with = default_guard().with_oauth(&OAuthEdgeArgs::default());
+        assert_eq!(
+            with.limiter_for("/oauth/token").map(|(_, s)| s).as_deref(),
+            Some("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_TOKEN_*")
+        );
+        assert!(with.limiter_for("/mcp").is_none(), "MCP limit 0 = off");
+        let origin = headers(&[("host", "localhost"), ("origin", "https://web.example")]);
+        assert!(with.check_headers("/token", &origin).is_ok());
+        assert!(with.check_headers("/authorize", &origin).is_err(), "pages keep the MCP origin policy");
+        assert!(without.check_headers("/token", &origin).is_err(), "without OAuth, /token is nothing special");
     }
 
     #[test]

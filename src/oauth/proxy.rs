@@ -83,7 +83,8 @@ pub struct OAuthError {
 }
 
 impl OAuthError {
-    fn new(status: u16, error: &str, description: impl Into<String>) -> Self {
+    /// An error with its HTTP status, RFC 6749 code and description.
+    pub fn new(status: u16, error: &str, description: impl Into<String>) -> Self {
         Self { status, error: error.to_owned(), description: description.into() }
     }
 
@@ -91,7 +92,8 @@ impl OAuthError {
         Self::new(400, "invalid_grant", description)
     }
 
-    fn invalid_client(description: impl Into<String>) -> Self {
+    /// `401 invalid_client`.
+    pub fn invalid_client(description: impl Into<String>) -> Self {
         Self::new(401, "invalid_client", description)
     }
 

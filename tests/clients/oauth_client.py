@@ -299,6 +299,19 @@ async def preflight(args, server):
               and oidc.status_code == 200 and oidc.json().get("issuer") == server, asm)
 
 
+async def profile_session(label, seconds, args, provider, traffic):
+    """A session within `seconds` whose get_self_profile must return the user; whether it completed."""
+    try:
+        with anyio.fail_after(seconds):
+            me = await session(label, args, provider, traffic)
+    except Exception as e:
+        check(f"[{label}] completes", False, repr(e))
+        return False
+    check(f"[{label}] get_self_profile returns the user", not me.is_error and args.username in text(me),
+          text(me)[:500])
+    return True
+
+
 async def session(label, args, provider, traffic):
     """One MCP session through the provider; returns get_self_profile's result."""
     if args.transport == "sse":
@@ -347,13 +360,7 @@ async def main():
                                    callback_handler=browser.callback_handler)
 
     # First session: 401, discovery, (registration), consent, sign-in, code exchange.
-    try:
-        with anyio.fail_after(90):
-            me = await session("first session", args, provider, traffic)
-        check("[first session] get_self_profile returns the user", not me.is_error and args.username in text(me),
-              text(me)[:500])
-    except Exception as e:
-        check("[first session] completes", False, repr(e))
+    if not await profile_session("first session", 90, args, provider, traffic):
         print(f"     requests: {', '.join(traffic.log)}", flush=True)
         finish()  # nothing to refresh
     print(f"     requests: {', '.join(traffic.log)}", flush=True)
@@ -393,13 +400,7 @@ async def main():
     old = stored
     provider.context.token_expiry_time = time.time() - 1
     before, used_before = len(traffic.token_calls), len(traffic.bearers)
-    try:
-        with anyio.fail_after(60):
-            me = await session("after refresh", args, provider, traffic)
-        check("[after refresh] get_self_profile returns the user", not me.is_error and args.username in text(me),
-              text(me)[:500])
-    except Exception as e:
-        check("[after refresh] completes", False, repr(e))
+    await profile_session("after refresh", 60, args, provider, traffic)
     refreshes = [t for t in traffic.token_calls[before:] if t["grant_type"] == "refresh_token"]
     rbody = refreshes[0]["body"] if refreshes else {}
     if refreshes:

@@ -111,13 +111,15 @@ impl Guard {
         self.hostnames.is_empty() || self.hostnames.iter().any(|h| h == host)
     }
 
-    /// The OAuth endpoint serving `path`, when the proxy is on.
-    fn oauth_endpoint(&self, path: &str) -> Option<OAuthEndpoint> {
+    /// The OAuth endpoint serving `path`, when the proxy is on (worked out
+    /// once per request, for both checks).
+    pub fn oauth_endpoint(&self, path: &str) -> Option<OAuthEndpoint> {
         self.oauth.as_ref().and_then(|_| OAuthEndpoint::of(path))
     }
 
-    /// Checks `Host` and `Origin` for a request to `path`.
-    pub fn check_headers(&self, path: &str, headers: &HeaderMap) -> Result<(), Refusal> {
+    /// Checks `Host` and `Origin` for a request to `endpoint` (`None`: MCP
+    /// and everything that is not OAuth).
+    pub fn check_headers(&self, endpoint: Option<OAuthEndpoint>, headers: &HeaderMap) -> Result<(), Refusal> {
         if let Some(host) = headers.get(header::HOST) {
             let host = host.to_str().map(hostname).unwrap_or_default();
             if !self.host_allowed(&host) {
@@ -134,7 +136,7 @@ impl Guard {
             };
             // The OAuth API endpoints answer browser-based clients on other
             // origins (no cookies there; the Host check still applies).
-            if let (Some(policy), Some(endpoint)) = (&self.oauth, self.oauth_endpoint(path))
+            if let (Some(policy), Some(endpoint)) = (&self.oauth, endpoint)
                 && endpoint.is_api()
             {
                 if policy.any_origin || policy.origins.contains(&origin) || by_host(false, &policy.origins) {
@@ -153,10 +155,10 @@ impl Guard {
         Ok(())
     }
 
-    /// The limiter for `path` (an OAuth endpoint's own, or the MCP one) and
-    /// the settings that size it.
-    fn limiter_for(&self, path: &str) -> Option<(&RateLimiter, String)> {
-        match (&self.oauth, self.oauth_endpoint(path)) {
+    /// The limiter for `endpoint` (an OAuth endpoint's own, or the MCP one)
+    /// and the settings that size it.
+    fn limiter_for(&self, endpoint: Option<OAuthEndpoint>) -> Option<(&RateLimiter, String)> {
+        match (&self.oauth, endpoint) {
             (Some(policy), Some(endpoint)) => policy
                 .limiters
                 .iter()
@@ -227,11 +229,12 @@ impl RateLimiter {
 
 /// The middleware: `Host`/`Origin` (403), then the rate limit (429).
 pub async fn guard(State(guard): State<std::sync::Arc<Guard>>, req: Request, next: Next) -> Response {
-    if let Err(refusal) = guard.check_headers(req.uri().path(), req.headers()) {
+    let endpoint = guard.oauth_endpoint(req.uri().path());
+    if let Err(refusal) = guard.check_headers(endpoint, req.headers()) {
         tracing::info!(status = 403, "refused: {}", refusal.message);
         return refusal.into_response();
     }
-    if let Some((limiter, settings)) = guard.limiter_for(req.uri().path()) {
+    if let Some((limiter, settings)) = guard.limiter_for(endpoint) {
         let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         if let Some(ip) = guard.client_ip(peer, req.headers())
             && let Err(retry) = limiter.check(ip)
@@ -273,24 +276,20 @@ mod tests {
     #[test]
     fn hosts_and_origins() {
         let g = default_guard();
-        assert!(g.check_headers("/mcp", &headers(&[("host", "127.0.0.1:8080")])).is_ok());
-        assert!(g.check_headers("/mcp", &headers(&[("host", "[::1]:8080")])).is_ok());
-        assert!(g.check_headers("/mcp", &headers(&[("host", "LOCALHOST")])).is_ok());
-        assert!(g.check_headers("/mcp", &headers(&[("host", "evil.example")])).is_err());
-        assert!(
-            g.check_headers("/mcp", &headers(&[("host", "localhost"), ("origin", "http://localhost:6274")])).is_ok()
-        );
-        assert!(
-            g.check_headers("/mcp", &headers(&[("host", "localhost"), ("origin", "https://evil.example")])).is_err()
-        );
-        assert!(g.check_headers("/mcp", &headers(&[("host", "localhost"), ("origin", "null")])).is_err());
+        assert!(g.check_headers(None, &headers(&[("host", "127.0.0.1:8080")])).is_ok());
+        assert!(g.check_headers(None, &headers(&[("host", "[::1]:8080")])).is_ok());
+        assert!(g.check_headers(None, &headers(&[("host", "LOCALHOST")])).is_ok());
+        assert!(g.check_headers(None, &headers(&[("host", "evil.example")])).is_err());
+        assert!(g.check_headers(None, &headers(&[("host", "localhost"), ("origin", "http://localhost:6274")])).is_ok());
+        assert!(g.check_headers(None, &headers(&[("host", "localhost"), ("origin", "https://evil.example")])).is_err());
+        assert!(g.check_headers(None, &headers(&[("host", "localhost"), ("origin", "null")])).is_err());
         let listed = Guard::new(&[], &["https://app.example.com".to_owned()], 0, Duration::from_secs(1), 0);
         assert!(
             listed
-                .check_headers("/mcp", &headers(&[("host", "anything"), ("origin", "https://app.example.com")]))
+                .check_headers(None, &headers(&[("host", "anything"), ("origin", "https://app.example.com")]))
                 .is_ok()
         );
-        assert!(listed.check_headers("/mcp", &headers(&[("origin", "https://other.example.com")])).is_err());
+        assert!(listed.check_headers(None, &headers(&[("origin", "https://other.example.com")])).is_err());
     }
 
     #[test]
@@ -323,17 +322,27 @@ mod tests {
                 && *n == if e.is_api() && !e.setting().ends_with("METADATA") { 10 } else { 200 })
         );
         let without = default_guard();
-        assert_eq!(without.limiter_for("/token").map(|(_, s)| s), None, "no limits configured, no OAuth");
+        assert_eq!(
+            without.limiter_for(without.oauth_endpoint("/token")).map(|(_, s)| s),
+            None,
+            "no limits configured, no OAuth"
+        );
         let with = default_guard().with_oauth(&OAuthEdgeArgs::default());
         assert_eq!(
-            with.limiter_for("/oauth/token").map(|(_, s)| s).as_deref(),
+            with.limiter_for(with.oauth_endpoint("/oauth/token")).map(|(_, s)| s).as_deref(),
             Some("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_TOKEN_*")
         );
-        assert!(with.limiter_for("/mcp").is_none(), "MCP limit 0 = off");
+        assert!(with.limiter_for(with.oauth_endpoint("/mcp")).is_none(), "MCP limit 0 = off");
         let origin = headers(&[("host", "localhost"), ("origin", "https://web.example")]);
-        assert!(with.check_headers("/token", &origin).is_ok());
-        assert!(with.check_headers("/authorize", &origin).is_err(), "pages keep the MCP origin policy");
-        assert!(without.check_headers("/token", &origin).is_err(), "without OAuth, /token is nothing special");
+        assert!(with.check_headers(with.oauth_endpoint("/token"), &origin).is_ok());
+        assert!(
+            with.check_headers(with.oauth_endpoint("/authorize"), &origin).is_err(),
+            "pages keep the MCP origin policy"
+        );
+        assert!(
+            without.check_headers(without.oauth_endpoint("/token"), &origin).is_err(),
+            "without OAuth, /token is nothing special"
+        );
     }
 
     #[test]

@@ -236,16 +236,11 @@ async fn callback(State(proxy): St, uri: axum::http::Uri) -> Response {
 fn form(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, OAuthError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if content_type.starts_with("application/json") {
-        let value: Value = serde_json::from_slice(body).map_err(|e| OAuthError {
-            status: 400,
-            error: "invalid_request".into(),
-            description: format!("the body is not JSON: {e}"),
-        })?;
-        let obj = value.as_object().ok_or_else(|| OAuthError {
-            status: 400,
-            error: "invalid_request".into(),
-            description: "the body is not a JSON object".into(),
-        })?;
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| OAuthError::new(400, "invalid_request", format!("the body is not JSON: {e}")))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| OAuthError::new(400, "invalid_request", "the body is not a JSON object"))?;
         return Ok(obj
             .iter()
             .filter_map(|(k, v)| match v {
@@ -255,7 +250,7 @@ fn form(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, OA
             })
             .collect());
     }
-    parameters(body).map_err(|description| OAuthError { status: 400, error: "invalid_request".into(), description })
+    parameters(body).map_err(|description| OAuthError::new(400, "invalid_request", description))
 }
 
 /// HTTP Basic client credentials (RFC 6749 §2.3.1: each part form-encoded).
@@ -266,11 +261,7 @@ fn basic(headers: &HeaderMap) -> Result<ClientAuth, OAuthError> {
     let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) else {
         return Ok(ClientAuth::default());
     };
-    let bad = || OAuthError {
-        status: 401,
-        error: "invalid_client".into(),
-        description: "malformed Basic credentials".into(),
-    };
+    let bad = || OAuthError::invalid_client("malformed Basic credentials");
     let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
     let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
@@ -298,11 +289,11 @@ async fn register(State(proxy): St, body: Bytes) -> Response {
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
-            return oauth_error(&OAuthError {
-                status: 400,
-                error: "invalid_client_metadata".into(),
-                description: format!("the registration request is not JSON: {e}"),
-            });
+            return oauth_error(&OAuthError::new(
+                400,
+                "invalid_client_metadata",
+                format!("the registration request is not JSON: {e}"),
+            ));
         }
     };
     match proxy.register(&request) {

@@ -66,6 +66,9 @@ fn resolve(root: &Path) -> Result<codegen::source::Resolved, String> {
         env_path: env("DOCSPACE_OPENAPI"),
         url_override: env("DOCSPACE_OPENAPI_URL"),
         offline: codegen::source::truthy(env("DOCSPACE_OPENAPI_OFFLINE").as_deref()),
+        // This workspace keeps the descriptions beside the checkout (never
+        // committed here); the pinned one is picked by its sha256.
+        pinned_dirs: root.parent().map(|p| vec![p.join("shared/openapi")]).unwrap_or_default(),
     };
     let spec = codegen::source::resolve(&settings, &lock).map_err(|e| e.to_string())?;
     if settings.env_path.is_none() {

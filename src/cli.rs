@@ -262,3 +262,70 @@ fn toolsets(json: bool, out: &mut dyn Write) -> Result<(), Error> {
     writeln!(out, "\nWith no DOCSPACE_TOOLSETS the server offers the [default] toolsets; `all` offers every tool.")?;
     Ok(())
 }
+
+/// The configuration reference (`docs/configuration.md`), generated from the
+/// command line's own definitions so that `--help` and the docs cannot
+/// drift: every setting of `serve` (the default command) and `sandbox`, by
+/// `--help` heading, with its flag, environment variable and default.
+pub fn configuration_reference() -> String {
+    use clap::CommandFactory;
+    let cli = Cli::command();
+    let mut out = String::from(
+        "# Configuration reference\n\n\
+         <!-- Generated from the command line's definitions (src/config/args.rs, src/cli.rs) by the test \
+         `cli::the_configuration_reference_matches_the_command_line`. Do not edit: change the definitions and run \
+         `DOCSPACE_MCP_UPDATE_DOCS=1 cargo test --test integration configuration_reference`. -->\n\n\
+         Every setting is a flag of `docspace-mcp serve` (the default command) and an environment variable; a flag \
+         given on the command line wins over the variable. Prefer the environment for secrets: flags are visible \
+         in the process list, and `--help` never prints a secret variable's value. Booleans accept \
+         `true/false`, `1/0`, `yes/no`, `on/off`. The variable names are those of ONLYOFFICE's own server.\n",
+    );
+    if let Some(serve) = cli.find_subcommand("serve") {
+        section(&mut out, serve, "Server", &[]);
+    }
+    if let Some(sandbox) = cli.find_subcommand("sandbox") {
+        let serve_args: Vec<&str> = cli
+            .find_subcommand("serve")
+            .map(|s| s.get_arguments().map(|a| a.get_id().as_str()).collect())
+            .unwrap_or_default();
+        out.push_str(
+            "\n## `docspace-mcp sandbox`\n\nThe sandbox command takes the settings above (its portal address and \
+             credentials are the sandbox's own) and these:\n",
+        );
+        section(&mut out, sandbox, "", &serve_args);
+    }
+    out
+}
+
+/// The arguments of `command` (less `skip`), a table per help heading.
+fn section(out: &mut String, command: &clap::Command, first: &str, skip: &[&str]) {
+    let mut headings: Vec<Option<&str>> = Vec::new();
+    let args: Vec<&clap::Arg> = command
+        .get_arguments()
+        .filter(|a| a.get_long().is_some() && !matches!(a.get_id().as_str(), "help" | "version"))
+        .filter(|a| !skip.contains(&a.get_id().as_str()))
+        .collect();
+    for a in &args {
+        if !headings.contains(&a.get_help_heading()) {
+            headings.push(a.get_help_heading());
+        }
+    }
+    for heading in headings {
+        match heading.or(Some(first).filter(|f| !f.is_empty())) {
+            Some(title) => out.push_str(&format!("\n### {title}\n\n")),
+            None => out.push('\n'),
+        }
+        out.push_str("| flag | environment variable | default | meaning |\n|---|---|---|---|\n");
+        for a in args.iter().filter(|a| a.get_help_heading() == heading) {
+            let value = a.get_value_names().and_then(|v| v.first()).map(|v| format!(" <{v}>")).unwrap_or_default();
+            let env = a.get_env().map(|e| format!("`{}`", e.to_string_lossy())).unwrap_or_else(|| "–".into());
+            let defaults: Vec<String> =
+                a.get_default_values().iter().map(|d| d.to_string_lossy().into_owned()).collect();
+            let default = if defaults.is_empty() { "–".to_owned() } else { format!("`{}`", defaults.join(",")) };
+            let help = a.get_long_help().or_else(|| a.get_help()).map(ToString::to_string).unwrap_or_default();
+            let help = help.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|");
+            let long = a.get_long().unwrap_or_default();
+            out.push_str(&format!("| `--{long}{value}` | {env} | {default} | {help} |\n"));
+        }
+    }
+}

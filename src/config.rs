@@ -1,532 +1,433 @@
-//! Server configuration: clap flags, each with its `DOCSPACE_*` environment
-//! variable (the reference server's names, so the binary is a drop-in
-//! replacement), validated once into a [`Config`].
+//! Server configuration: the command line's flags and `DOCSPACE_*` variables
+//! ([`args`], as clap parses them) validated once, by [`Config::from_args`],
+//! into the [`Config`] everything else reads (ripgrep's low → high split).
+//! Every check of a setting lives here, and every refusal is an [`Error`]
+//! that names the variable to fix; no other module sees a clap type.
 //!
 //! Broken *connection* settings (no base URL, no or conflicting credentials)
 //! do not stop the server: it starts, says what is wrong on stderr, lists its
 //! tools and answers every call with the same message — MCP catalogues start
-//! servers before users configure them. A broken *tool selection* is an
-//! operator mistake and stops the start with a message listing valid names.
+//! servers before users configure them. A broken *tool selection*, or an
+//! HTTP or OAuth setting that would make the server unsafe, stops the start.
 
+pub mod args;
+
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use clap::Args;
 use docspace_mcp_client::Client;
 
+pub use args::{HttpArgs, OAuthArgs, OAuthEdgeArgs, OAuthEndpoint, ServeArgs, TransportKind};
+
 use crate::auth::{self, Secret};
-use crate::docspace::Portal;
+use crate::docspace::{self, Portal};
+use crate::egress::{BaseUrlPolicy, Denied};
+use crate::oauth::proxy::App;
+use crate::oauth::seal::Sealer;
+use crate::server::Options;
 use crate::tools::catalogue::ToolDef;
 use crate::tools::selection;
 
-/// Settings of the MCP server (`docspace-mcp serve`, the default command).
-#[derive(Debug, Clone, Args, Default)]
-pub struct ServeArgs {
-    /// Your DocSpace portal, e.g. https://example.onlyoffice.com (a path prefix is kept).
-    #[arg(long, env = "DOCSPACE_BASE_URL", value_name = "URL")]
-    pub base_url: Option<String>,
-    /// API key (Settings → Developer Tools → API keys); sent as `Authorization: Bearer <key>`.
-    #[arg(long, env = "DOCSPACE_API_KEY", hide_env_values = true, value_name = "KEY")]
-    pub api_key: Option<String>,
-    /// Personal access token; sent as the `Authorization` value and the `asc_auth_key` cookie.
-    #[arg(long, env = "DOCSPACE_AUTH_TOKEN", hide_env_values = true, value_name = "TOKEN")]
-    pub auth_token: Option<String>,
-    /// User name (e-mail) for HTTP Basic authentication, with --password.
-    #[arg(long, env = "DOCSPACE_USERNAME", value_name = "EMAIL")]
-    pub username: Option<String>,
-    /// Password for HTTP Basic authentication, with --username.
-    #[arg(long, env = "DOCSPACE_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
-    pub password: Option<String>,
-    /// A complete `Authorization` header value, sent as it is.
-    #[arg(long, env = "DOCSPACE_AUTHORIZATION", hide_env_values = true, value_name = "VALUE")]
-    pub authorization: Option<String>,
-    /// Toolsets to offer (comma-separated). Default: the curated `files`, `folders`, `rooms` and
-    /// `people` (about 36 tools, under 8,000 tokens); in dynamic mode, `all`. `all` offers every
-    /// operation (~450,000 tokens of tool definitions). `docspace-mcp tools toolsets` lists them.
-    #[arg(long, env = "DOCSPACE_TOOLSETS", value_delimiter = ',', value_name = "TOOLSETS")]
-    pub toolsets: Vec<String>,
-    /// Tools to offer in addition to the toolsets (comma-separated names).
-    #[arg(long, env = "DOCSPACE_ENABLED_TOOLS", value_delimiter = ',', value_name = "TOOLS")]
-    pub enabled_tools: Vec<String>,
-    /// Tools to remove from the selection (comma-separated names; applied last).
-    #[arg(long, env = "DOCSPACE_DISABLED_TOOLS", value_delimiter = ',', value_name = "TOOLS")]
-    pub disabled_tools: Vec<String>,
-    /// Offer six meta tools (list_toolsets, list_tools, search_tools, get_tool_input_schema,
-    /// get_tool_output_schema, call_tool) that reach every selected tool, instead of the tools themselves.
-    #[arg(long, env = "DOCSPACE_DYNAMIC", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = clap::builder::BoolishValueParser::new())]
-    pub dynamic: bool,
-    /// Offer only read-only tools (GET operations and those marked read-only), in every mode and through call_tool.
-    #[arg(long, env = "DOCSPACE_READ_ONLY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = clap::builder::BoolishValueParser::new())]
-    pub read_only: bool,
-    /// User-Agent sent to DocSpace.
-    #[arg(long, env = "DOCSPACE_USER_AGENT", value_name = "UA", default_value = concat!("docspace-mcp/", env!("CARGO_PKG_VERSION")))]
-    pub user_agent: String,
-    /// Time limit for one DocSpace request, in seconds.
-    #[arg(long, env = "DOCSPACE_REQUEST_TIMEOUT", value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub request_timeout: u64,
-    /// How long a tool call waits for the file operations it started (copy, move, delete, archive,
-    /// download), in seconds; after that it answers with the operation ids to check later.
-    #[arg(long, env = "DOCSPACE_OPERATION_TIMEOUT", value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
-    pub operation_timeout: u64,
-    /// Largest MCP message accepted over stdio, in bytes (an upload travels base64-encoded in one
-    /// message, so this bounds the largest file `upload_file` takes: 64 MiB ≈ 48 MiB of file).
-    #[arg(long, env = "DOCSPACE_MAX_MESSAGE_BYTES", value_name = "BYTES", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024 * 1024..=1024 * 1024 * 1024))]
-    pub max_message_bytes: u64,
-    /// Log level on stderr (error, warn, info, debug, trace); RUST_LOG overrides it.
-    #[arg(long, env = "DOCSPACE_LOG_LEVEL", value_name = "LEVEL", default_value = "info")]
-    pub log_level: String,
-    /// The HTTP transports' settings.
-    #[command(flatten)]
-    pub http: HttpArgs,
-}
-
-/// How MCP is served.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum TransportKind {
-    /// stdin/stdout, for a client that starts the server.
-    #[default]
-    Stdio,
-    /// Streamable HTTP at `/mcp`.
-    StreamableHttp,
-    /// The legacy HTTP+SSE transport at `/sse` and `/messages`.
-    Sse,
-    /// Both HTTP transports.
-    Http,
-}
-
-impl TransportKind {
-    /// Serves Streamable HTTP.
-    pub fn streamable(self) -> bool {
-        matches!(self, Self::StreamableHttp | Self::Http)
-    }
-
-    /// Serves the legacy SSE transport.
-    pub fn sse(self) -> bool {
-        matches!(self, Self::Sse | Self::Http)
-    }
-}
-
-fn boolish() -> clap::builder::BoolishValueParser {
-    clap::builder::BoolishValueParser::new()
-}
-
-/// Settings of the HTTP transports (one server, many users: each session may
-/// bring its own portal, credentials and tool selection).
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "HTTP transports")]
-pub struct HttpArgs {
-    /// stdio, streamable-http (`/mcp`), sse (legacy `/sse` + `/messages`) or http (both).
-    #[arg(long, env = "DOCSPACE_TRANSPORT", value_enum, default_value = "stdio", value_name = "TRANSPORT")]
-    pub transport: TransportKind,
-    /// Address to listen on.
-    #[arg(long, env = "DOCSPACE_HOST", default_value = "127.0.0.1", value_name = "ADDRESS")]
-    pub host: String,
-    /// Port to listen on (0 picks a free one, printed on stderr).
-    #[arg(long, env = "DOCSPACE_PORT", default_value_t = 8080, value_name = "PORT")]
-    pub port: u16,
-    /// `Host` header values accepted (DNS-rebinding guard; comma-separated hostnames, a port is
-    /// ignored). Empty accepts any host. Browser `Origin`s must name one of these hosts too, unless
-    /// listed in DOCSPACE_SERVER_CORS_MCP_ORIGIN.
-    #[arg(
-        long,
-        env = "DOCSPACE_SERVER_ALLOWED_HOSTNAMES",
-        value_delimiter = ',',
-        default_value = "localhost,127.0.0.1,[::1]",
-        value_name = "HOSTS"
+/// A setting the server cannot start with; the message names what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The tool selection names unknown toolsets or tools.
+    #[error(transparent)]
+    Selection(#[from] selection::Error),
+    /// `DOCSPACE_ALLOWED_BASE_URLS` has a malformed pattern.
+    #[error("{0}")]
+    AllowedBaseUrls(String),
+    /// `DOCSPACE_OAUTH_BASE_URL` is not a usable URL.
+    #[error("DOCSPACE_OAUTH_BASE_URL: {0}")]
+    OAuthBaseUrl(String),
+    /// OAuth and the server's own DocSpace credentials at once.
+    #[error(
+        "DOCSPACE_OAUTH_BASE_URL and server credentials ({0}) are both set: with OAuth every user signs in as \
+         themselves, so remove the server's own DocSpace credentials"
     )]
-    pub allowed_hostnames: Vec<String>,
-    /// Browser origins allowed by CORS (comma-separated, e.g. https://app.example.com); `*` allows any
-    /// origin whose host is an allowed hostname; empty turns CORS off.
-    #[arg(
-        long,
-        env = "DOCSPACE_SERVER_CORS_MCP_ORIGIN",
-        value_delimiter = ',',
-        default_value = "*",
-        value_name = "ORIGINS"
+    OAuthWithCredentials(&'static str),
+    /// OAuth without a signing key.
+    #[error(
+        "DOCSPACE_OAUTH_BASE_URL is set but DOCSPACE_OAUTH_AUTH_TOKEN_SECRET_KEY is not: the OAuth proxy does not \
+         issue unsigned tokens. Set it to at least 32 random bytes (e.g. `openssl rand -base64 32`), the same on \
+         every replica"
     )]
-    pub cors_origins: Vec<String>,
-    /// How long browsers may cache a CORS preflight, in milliseconds.
-    #[arg(long, env = "DOCSPACE_SERVER_CORS_MCP_MAX_AGE", default_value_t = 86_400_000, value_name = "MS")]
-    pub cors_max_age_ms: u64,
-    /// Requests per client IP per window (0 = no limit), checked before any DocSpace call.
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_MCP_CAPACITY", default_value_t = 1000, value_name = "N")]
-    pub rate_limit: u32,
-    /// The rate-limit window, in milliseconds.
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_MCP_WINDOW", default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub rate_window_ms: u64,
-    /// Proxies in front of this server whose `X-Forwarded-For` entries are trusted for the client IP.
-    #[arg(long, env = "DOCSPACE_PROXY_HOPS", default_value_t = 0, value_name = "N")]
-    pub proxy_hops: usize,
-    /// A session idle this long (seconds) is closed; 0 = never.
-    #[arg(long, env = "DOCSPACE_SESSION_IDLE_TIMEOUT", default_value_t = 1800, value_name = "SECONDS")]
-    pub session_idle_timeout: u64,
-    /// A session quiet this long (seconds) hibernates: its worker and buffers are freed and rebuilt
-    /// on its next request. Keep it above the longest tool call.
-    #[arg(long, env = "DOCSPACE_SESSION_HIBERNATE_AFTER", default_value_t = 300, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub session_hibernate_after: u64,
-    /// The most sessions open at once (new ones get 503 beyond it); 0 = no cap.
-    #[arg(long, env = "DOCSPACE_MAX_SESSIONS", default_value_t = 10_000, value_name = "N")]
-    pub max_sessions: usize,
-    /// Accept configuration from query parameters (base_url, toolsets, enabled_tools, disabled_tools,
-    /// dynamic, read_only).
-    #[arg(long, env = "DOCSPACE_REQUEST_QUERY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = boolish())]
-    pub request_query: bool,
-    /// Accept a client's own `Authorization` header and send it to DocSpace as it is.
-    #[arg(long, env = "DOCSPACE_REQUEST_AUTHORIZATION_HEADER", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = boolish())]
-    pub request_authorization_header: bool,
-    /// Prefix of the configuration headers (X-Mcp-Base-Url, X-Mcp-Api-Key, …); empty turns them off.
-    #[arg(long, env = "DOCSPACE_REQUEST_HEADER_PREFIX", default_value = "x-mcp-", value_name = "PREFIX")]
-    pub header_prefix: String,
-    /// Portals a client may name with base_url / X-Mcp-Base-Url: host patterns, comma-separated
-    /// (`*.onlyoffice.com`, `docs.example.org`, `https://x.example:8443`, `*` for any). Empty: only
-    /// DOCSPACE_BASE_URL.
-    #[arg(long, env = "DOCSPACE_ALLOWED_BASE_URLS", value_delimiter = ',', value_name = "PATTERNS")]
-    pub allowed_base_urls: Vec<String>,
-    /// Let client-named portals be private, loopback or link-local addresses (refused by default,
-    /// so the server cannot be used to reach an internal network).
-    #[arg(long, env = "DOCSPACE_ALLOW_PRIVATE_BASE_URLS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = boolish())]
-    pub allow_private_base_urls: bool,
-    /// The OAuth proxy's settings.
-    #[command(flatten)]
-    pub oauth: OAuthArgs,
-}
-
-/// Settings of the OAuth proxy in front of DocSpace's authorization server
-/// (HTTP transports only; see README "OAuth").
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "OAuth proxy (HTTP transports)")]
-pub struct OAuthArgs {
-    /// DocSpace's authorization server (usually the portal URL; its endpoints are `oauth2/authorize`,
-    /// `oauth2/token`, …). Setting it turns the OAuth proxy on: MCP clients sign users in through this
-    /// server, which needs DOCSPACE_SERVER_BASE_URL and DOCSPACE_OAUTH_AUTH_TOKEN_SECRET_KEY.
-    #[arg(long, env = "DOCSPACE_OAUTH_BASE_URL", value_name = "URL")]
-    pub oauth_base_url: Option<String>,
-    /// Client id of the DocSpace OAuth application this server uses for every MCP client ("shared
-    /// application" mode: clients register here dynamically). Unset: each user enters the id and secret
-    /// of their own DocSpace application in their MCP client.
-    #[arg(long, env = "DOCSPACE_OAUTH_CLIENT_ID", value_name = "ID")]
-    pub oauth_client_id: Option<String>,
-    /// Secret of that application (never leaves this server).
-    #[arg(long, env = "DOCSPACE_OAUTH_CLIENT_SECRET", hide_env_values = true, value_name = "SECRET")]
-    pub oauth_client_secret: Option<String>,
-    /// Key that encrypts and authenticates the tokens and codes this server issues (at least 32
-    /// bytes, e.g. `openssl rand -base64 32`). Required with OAuth; give every replica the same key.
-    #[arg(long, env = "DOCSPACE_OAUTH_AUTH_TOKEN_SECRET_KEY", hide_env_values = true, value_name = "KEY")]
-    pub oauth_secret_key: Option<String>,
-    /// Key for the OAuth state, client ids and consent cookies (default: the token key).
-    #[arg(long, env = "DOCSPACE_OAUTH_STATE_TOKEN_SECRET_KEY", hide_env_values = true, value_name = "KEY")]
-    pub oauth_state_secret_key: Option<String>,
-    /// Longest lifetime of an access token this server issues, in milliseconds (DocSpace's own expiry
-    /// is kept when it is shorter).
-    #[arg(long, env = "DOCSPACE_OAUTH_AUTH_TOKEN_TTL", default_value_t = 3_600_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1000..))]
-    pub oauth_token_ttl_ms: u64,
-    /// How long a sign-in may take (consent, DocSpace login, code exchange), in milliseconds.
-    #[arg(long, env = "DOCSPACE_OAUTH_STATE_TOKEN_TTL", default_value_t = 600_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1000..))]
-    pub oauth_state_ttl_ms: u64,
-    /// This server's public URL, as clients reach it (e.g. https://mcp.example.com): the OAuth issuer
-    /// and the base of every URL in the OAuth metadata. Default with OAuth on a loopback address:
-    /// http://<address>:<port>.
-    #[arg(long, env = "DOCSPACE_SERVER_BASE_URL", value_name = "URL")]
-    pub server_base_url: Option<String>,
-    /// CORS and rate limits of the OAuth endpoints.
-    #[command(flatten)]
-    pub edge: OAuthEdgeArgs,
-}
-
-/// CORS and per-client-IP rate limits of the OAuth endpoints (the reference
-/// server's settings and defaults). Behind a reverse proxy, set
-/// DOCSPACE_PROXY_HOPS so that clients are told apart by their own address.
-#[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "OAuth proxy: CORS and rate limits (per client IP, per window; 0 = no limit)")]
-pub struct OAuthEdgeArgs {
-    /// Browser origins allowed by CORS on the OAuth endpoints (metadata, /token, /register, /revoke,
-    /// /introspect), comma-separated; `*` allows any origin (browser-based MCP clients sign in from
-    /// their own); empty turns CORS off there.
-    #[arg(
-        long,
-        env = "DOCSPACE_SERVER_CORS_OAUTH_ORIGIN",
-        value_delimiter = ',',
-        default_value = "*",
-        value_name = "ORIGINS"
+    NoSecretKey,
+    /// A signing key that is too weak.
+    #[error("{variable}: {reason}")]
+    WeakSecretKey {
+        /// The variable.
+        variable: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Half of the shared application's credentials.
+    #[error("DOCSPACE_OAUTH_{given} is set but DOCSPACE_OAUTH_{missing} is not")]
+    HalfAnApplication {
+        /// The setting given.
+        given: &'static str,
+        /// The one missing.
+        missing: &'static str,
+    },
+    /// OAuth without this server's public URL, off loopback.
+    #[error(
+        "DOCSPACE_OAUTH_BASE_URL is set but DOCSPACE_SERVER_BASE_URL is not: give this server's public URL \
+         (e.g. https://mcp.example.com), which clients and DocSpace redirect to"
     )]
-    pub oauth_cors_origins: Vec<String>,
-    /// How long browsers may cache a CORS preflight of the OAuth endpoints, in milliseconds.
-    #[arg(long, env = "DOCSPACE_SERVER_CORS_OAUTH_MAX_AGE", default_value_t = 86_400_000, value_name = "MS")]
-    pub oauth_cors_max_age_ms: u64,
-    /// Requests per window to the authorization-server metadata (`/.well-known/oauth-authorization-server`, `…/openid-configuration`).
-    #[arg(
-        long,
-        env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_SERVER_METADATA_CAPACITY",
-        default_value_t = 200,
-        value_name = "N"
-    )]
-    pub oauth_server_metadata_rate_limit: u32,
-    /// Its window, in milliseconds.
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_SERVER_METADATA_WINDOW", default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub oauth_server_metadata_rate_window_ms: u64,
-    /// Requests per window to the protected-resource metadata (`/.well-known/oauth-protected-resource…`).
-    #[arg(
-        long,
-        env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_RESOURCE_METADATA_CAPACITY",
-        default_value_t = 200,
-        value_name = "N"
-    )]
-    pub oauth_resource_metadata_rate_limit: u32,
-    /// Its window, in milliseconds.
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_RESOURCE_METADATA_WINDOW", default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub oauth_resource_metadata_rate_window_ms: u64,
-    /// Requests per window to `/authorize` (the consent page and its form).
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_AUTHORIZE_CAPACITY", default_value_t = 200, value_name = "N")]
-    pub oauth_authorize_rate_limit: u32,
-    /// Its window, in milliseconds.
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_AUTHORIZE_WINDOW", default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub oauth_authorize_rate_window_ms: u64,
-    /// Requests per window to `/oauth/callback` (DocSpace's redirect back).
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_CALLBACK_CAPACITY", default_value_t = 200, value_name = "N")]
-    pub oauth_callback_rate_limit: u32,
-    /// Its window, in milliseconds.
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_CALLBACK_WINDOW", default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub oauth_callback_rate_window_ms: u64,
-    /// Requests per window to `/introspect`.
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_INTROSPECT_CAPACITY", default_value_t = 10, value_name = "N")]
-    pub oauth_introspect_rate_limit: u32,
-    /// Its window, in milliseconds.
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_INTROSPECT_WINDOW", default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub oauth_introspect_rate_window_ms: u64,
-    /// Requests per window to `/register`.
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_REGISTER_CAPACITY", default_value_t = 10, value_name = "N")]
-    pub oauth_register_rate_limit: u32,
-    /// Its window, in milliseconds.
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_REGISTER_WINDOW", default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub oauth_register_rate_window_ms: u64,
-    /// Requests per window to `/revoke`.
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_REVOKE_CAPACITY", default_value_t = 10, value_name = "N")]
-    pub oauth_revoke_rate_limit: u32,
-    /// Its window, in milliseconds.
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_REVOKE_WINDOW", default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub oauth_revoke_rate_window_ms: u64,
-    /// Requests per window to `/token` (code exchange and refresh).
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_TOKEN_CAPACITY", default_value_t = 10, value_name = "N")]
-    pub oauth_token_rate_limit: u32,
-    /// Its window, in milliseconds.
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_TOKEN_WINDOW", default_value_t = 60_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub oauth_token_rate_window_ms: u64,
-}
-
-impl OAuthEdgeArgs {
-    /// (endpoint, requests per window, window) for each OAuth endpoint.
-    pub fn rate_limits(&self) -> [(OAuthEndpoint, u32, u64); 8] {
-        [
-            (
-                OAuthEndpoint::ServerMetadata,
-                self.oauth_server_metadata_rate_limit,
-                self.oauth_server_metadata_rate_window_ms,
-            ),
-            (
-                OAuthEndpoint::ResourceMetadata,
-                self.oauth_resource_metadata_rate_limit,
-                self.oauth_resource_metadata_rate_window_ms,
-            ),
-            (OAuthEndpoint::Authorize, self.oauth_authorize_rate_limit, self.oauth_authorize_rate_window_ms),
-            (OAuthEndpoint::Callback, self.oauth_callback_rate_limit, self.oauth_callback_rate_window_ms),
-            (OAuthEndpoint::Introspect, self.oauth_introspect_rate_limit, self.oauth_introspect_rate_window_ms),
-            (OAuthEndpoint::Register, self.oauth_register_rate_limit, self.oauth_register_rate_window_ms),
-            (OAuthEndpoint::Revoke, self.oauth_revoke_rate_limit, self.oauth_revoke_rate_window_ms),
-            (OAuthEndpoint::Token, self.oauth_token_rate_limit, self.oauth_token_rate_window_ms),
-        ]
-    }
-}
-
-impl Default for OAuthEdgeArgs {
-    fn default() -> Self {
-        Self {
-            oauth_cors_origins: vec!["*".into()],
-            oauth_cors_max_age_ms: 86_400_000,
-            oauth_server_metadata_rate_limit: 200,
-            oauth_server_metadata_rate_window_ms: 60_000,
-            oauth_resource_metadata_rate_limit: 200,
-            oauth_resource_metadata_rate_window_ms: 60_000,
-            oauth_authorize_rate_limit: 200,
-            oauth_authorize_rate_window_ms: 60_000,
-            oauth_callback_rate_limit: 200,
-            oauth_callback_rate_window_ms: 60_000,
-            oauth_introspect_rate_limit: 10,
-            oauth_introspect_rate_window_ms: 60_000,
-            oauth_register_rate_limit: 10,
-            oauth_register_rate_window_ms: 60_000,
-            oauth_revoke_rate_limit: 10,
-            oauth_revoke_rate_window_ms: 60_000,
-            oauth_token_rate_limit: 10,
-            oauth_token_rate_window_ms: 60_000,
-        }
-    }
-}
-
-/// The OAuth endpoints, as their rate limits and CORS policy group them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OAuthEndpoint {
-    /// Authorization-server metadata.
-    ServerMetadata,
-    /// Protected-resource metadata.
-    ResourceMetadata,
-    /// `/authorize`.
-    Authorize,
-    /// `/oauth/callback`.
-    Callback,
-    /// `/introspect`.
-    Introspect,
-    /// `/register`.
-    Register,
-    /// `/revoke`.
-    Revoke,
-    /// `/token`.
-    Token,
-}
-
-impl OAuthEndpoint {
-    /// The endpoint `path` is served by, if it is an OAuth one.
-    pub fn of(path: &str) -> Option<Self> {
-        let path = path.trim_end_matches('/');
-        if path.contains("/.well-known/oauth-protected-resource") {
-            return Some(Self::ResourceMetadata);
-        }
-        if path.contains("/.well-known/oauth-authorization-server")
-            || path.contains("/.well-known/openid-configuration")
-        {
-            return Some(Self::ServerMetadata);
-        }
-        match path.strip_prefix("/oauth").unwrap_or(path) {
-            "/authorize" => Some(Self::Authorize),
-            "/callback" if path == "/oauth/callback" => Some(Self::Callback),
-            "/introspect" => Some(Self::Introspect),
-            "/register" => Some(Self::Register),
-            "/revoke" => Some(Self::Revoke),
-            "/token" => Some(Self::Token),
-            _ => None,
-        }
-    }
-
-    /// The part of its settings' names (`DOCSPACE_SERVER_RATE_LIMITS_OAUTH_<it>_CAPACITY`).
-    pub fn setting(self) -> &'static str {
-        match self {
-            Self::ServerMetadata => "SERVER_METADATA",
-            Self::ResourceMetadata => "RESOURCE_METADATA",
-            Self::Authorize => "AUTHORIZE",
-            Self::Callback => "CALLBACK",
-            Self::Introspect => "INTROSPECT",
-            Self::Register => "REGISTER",
-            Self::Revoke => "REVOKE",
-            Self::Token => "TOKEN",
-        }
-    }
-
-    /// Whether programs (rather than browser navigations) call it, so that
-    /// browser-based clients need CORS for it.
-    pub fn is_api(self) -> bool {
-        !matches!(self, Self::Authorize | Self::Callback)
-    }
-}
-
-impl Default for OAuthArgs {
-    fn default() -> Self {
-        Self {
-            oauth_base_url: None,
-            oauth_client_id: None,
-            oauth_client_secret: None,
-            oauth_secret_key: None,
-            oauth_state_secret_key: None,
-            oauth_token_ttl_ms: 3_600_000,
-            oauth_state_ttl_ms: 600_000,
-            server_base_url: None,
-            edge: OAuthEdgeArgs::default(),
-        }
-    }
-}
-
-impl Default for HttpArgs {
-    fn default() -> Self {
-        Self {
-            transport: TransportKind::Stdio,
-            host: "127.0.0.1".into(),
-            port: 8080,
-            allowed_hostnames: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
-            cors_origins: vec!["*".into()],
-            cors_max_age_ms: 86_400_000,
-            rate_limit: 1000,
-            rate_window_ms: 1000,
-            proxy_hops: 0,
-            session_idle_timeout: 1800,
-            session_hibernate_after: 300,
-            max_sessions: 10_000,
-            request_query: true,
-            request_authorization_header: true,
-            header_prefix: "x-mcp-".into(),
-            allowed_base_urls: Vec::new(),
-            allow_private_base_urls: false,
-            oauth: OAuthArgs::default(),
-        }
-    }
+    NoServerBaseUrl,
+    /// A malformed `DOCSPACE_SERVER_BASE_URL`.
+    #[error("DOCSPACE_SERVER_BASE_URL `{0}` must be an http(s) URL without query")]
+    ServerBaseUrl(String),
+    /// `docspace-mcp sandbox --oauth` over stdio.
+    #[error("--oauth needs an HTTP transport: add --transport http (or streamable-http, sse)")]
+    OAuthNeedsHttp,
 }
 
 /// The validated configuration of one server.
 #[derive(Debug)]
 pub struct Config {
+    /// What is offered.
+    pub tools: ToolsConfig,
+    /// The operator's own DocSpace connection.
+    pub portal: PortalConfig,
+    /// Largest MCP message accepted (stdio line, HTTP body).
+    pub max_message_bytes: usize,
+    /// How MCP is served.
+    pub transport: TransportKind,
+    /// The HTTP transports' settings (`None` over stdio).
+    pub http: Option<HttpConfig>,
+    /// Things worth a warning at start (the settings are usable, but maybe not meant).
+    pub warnings: Vec<String>,
+}
+
+/// The operator's tool selection.
+#[derive(Debug)]
+pub struct ToolsConfig {
     /// The toolsets the selection starts from (the meta tools' default `all` applied).
     pub toolsets: Vec<String>,
     /// The tools offered.
     pub tools: Vec<&'static ToolDef>,
     /// Dynamic and read-only modes.
-    pub options: crate::server::Options,
-    /// The DocSpace client, or why there is none.
+    pub options: Options,
+}
+
+/// The operator's DocSpace connection.
+#[derive(Debug)]
+pub struct PortalConfig {
+    /// The DocSpace client, or why there is none (what every call answers).
     pub client: Result<Client, String>,
-    /// Where requests go (for logs), when known.
+    /// Where requests go, normalised, when it is valid.
     pub base_url: Option<String>,
-    /// The credential method (for logs), when known.
+    /// The credential method (for logs), when valid.
     pub auth_method: Option<&'static str>,
-    /// Largest MCP message accepted.
-    pub max_message_bytes: usize,
-    /// The OAuth proxy is configured (DOCSPACE_OAUTH_BASE_URL).
+    /// User-Agent sent to DocSpace.
+    pub user_agent: String,
+    /// Time limit of one DocSpace request.
+    pub request_timeout: Duration,
+}
+
+/// CORS for browser clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cors {
+    /// Allowed origins (`*`: any; empty: CORS off).
+    pub origins: Vec<String>,
+    /// How long a preflight may be cached.
+    pub max_age: Duration,
+}
+
+/// A per-client-IP request budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests per window.
+    pub capacity: u32,
+    /// The window.
+    pub window: Duration,
+}
+
+impl RateLimit {
+    /// `None` for a capacity of 0 (no limit).
+    fn of(capacity: u32, window_ms: u64) -> Option<Self> {
+        (capacity > 0).then(|| Self { capacity, window: Duration::from_millis(window_ms.max(1)) })
+    }
+}
+
+/// Where a request's settings may come from (the operator's switches).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestSources {
+    /// Query parameters are read.
+    pub query: bool,
+    /// A raw `Authorization` header is sent to DocSpace as it is.
+    pub authorization_header: bool,
+    /// Prefix of the configuration headers, lower case, ending in `-` (empty: none are read).
+    pub header_prefix: String,
+    /// The OAuth proxy is on: `Authorization: Bearer <proxy token>` is an OAuth token.
     pub oauth: bool,
 }
 
-fn secret(v: &Option<String>) -> Option<Secret> {
-    v.as_ref().map(|s| Secret::new(s.clone()))
+/// Session lifetimes and the cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// A session unused this long is closed (`None`: never).
+    pub idle_timeout: Option<Duration>,
+    /// A session quiet this long hibernates.
+    pub hibernate_after: Duration,
+    /// The most sessions open at once (0: no cap).
+    pub max: usize,
 }
 
-impl ServeArgs {
-    /// Validates the settings.
-    pub fn into_config(self) -> Result<Config, selection::Error> {
-        // The meta tools exist to reach every operation without listing them.
-        let toolsets = if self.dynamic && self.toolsets.iter().all(|t| t.trim().is_empty()) {
-            vec!["all".to_owned()]
+/// The HTTP transports' validated settings.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Address to listen on.
+    pub host: String,
+    /// Port to listen on (0: any).
+    pub port: u16,
+    /// Serve Streamable HTTP at `/mcp`.
+    pub streamable: bool,
+    /// Serve the legacy SSE transport.
+    pub sse: bool,
+    /// Accepted `Host` names (the OAuth issuer's included); empty accepts any.
+    pub allowed_hostnames: Vec<String>,
+    /// CORS of `/mcp`, `/sse` and the OAuth pages.
+    pub cors: Cors,
+    /// The MCP endpoints' rate limit.
+    pub rate_limit: Option<RateLimit>,
+    /// Trusted proxies in front of the server.
+    pub proxy_hops: usize,
+    /// Session lifetimes and cap.
+    pub sessions: SessionLimits,
+    /// Where request settings come from.
+    pub sources: RequestSources,
+    /// Which portals clients may name.
+    pub base_urls: BaseUrlPolicy,
+    /// The OAuth proxy, when on.
+    pub oauth: Option<OAuthConfig>,
+}
+
+/// The OAuth proxy's validated settings.
+#[derive(Debug, Clone)]
+pub struct OAuthConfig {
+    /// DocSpace's authorization server, normalised, ending in `/`.
+    pub upstream: String,
+    /// The portal its tokens are used on (the operator's, or the authorization server).
+    pub portal: String,
+    /// The shared application (`None`: users bring their own).
+    pub app: Option<App>,
+    /// This server's public URL (`None` until bound: `http://<bound address>`, loopback only).
+    pub issuer: Option<String>,
+    /// Key of the tokens and codes issued.
+    pub key: Secret,
+    /// Key of the state, client ids and consent cookies.
+    pub state_key: Secret,
+    /// Longest access-token lifetime.
+    pub token_ttl: Duration,
+    /// Longest sign-in.
+    pub state_ttl: Duration,
+    /// CORS of the OAuth API endpoints.
+    pub cors: Cors,
+    /// Each endpoint's own rate limit (endpoints without one are unlimited).
+    pub rate_limits: Vec<(OAuthEndpoint, RateLimit)>,
+}
+
+impl Config {
+    /// Validates the settings (and builds the operator's DocSpace client).
+    pub fn from_args(args: ServeArgs) -> Result<Self, Error> {
+        let tools = tools_config(&args)?;
+        let portal = portal_config(&args);
+        let max_message_bytes = usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX);
+        let transport = args.http.transport;
+        let mut warnings = Vec::new();
+        let oauth_set = args.http.oauth.oauth_base_url.as_deref().is_some_and(|u| !u.trim().is_empty());
+        let http = if transport == TransportKind::Stdio {
+            if oauth_set {
+                warnings.push(
+                    "DOCSPACE_OAUTH_BASE_URL is ignored over stdio: OAuth needs an HTTP transport (--transport http)"
+                        .to_owned(),
+                );
+            }
+            None
         } else {
-            self.toolsets.clone()
+            if portal.client.is_ok() && !is_loopback(&args.http.host) {
+                warnings.push(format!(
+                    "DocSpace credentials are configured and the server listens on {}: anyone who can reach it acts \
+                     as that DocSpace user",
+                    args.http.host
+                ));
+            }
+            Some(http_config(&args.http, &portal)?)
         };
-        let tools = selection::select(&toolsets, &self.enabled_tools, &self.disabled_tools, self.read_only)?;
-        let options = crate::server::Options {
-            dynamic: self.dynamic,
-            read_only: self.read_only,
-            operation_timeout: Duration::from_secs(self.operation_timeout),
-        };
-        let credentials = auth::Settings {
-            api_key: secret(&self.api_key),
-            auth_token: secret(&self.auth_token),
-            username: self.username.clone(),
-            password: secret(&self.password),
-            authorization: secret(&self.authorization),
-        }
-        .resolve();
-        let timeout = Duration::from_secs(self.request_timeout);
-        let portal = Portal::new(self.base_url.as_deref().unwrap_or_default(), &self.user_agent, timeout);
-        let base_url = portal.as_ref().ok().map(|p| p.base_url().to_owned());
-        let auth_method = credentials.as_ref().ok().map(auth::Credentials::method);
-        let client = match (portal, credentials) {
-            (Ok(portal), Ok(credentials)) => portal.client(&credentials).map_err(|e| e.to_string()),
-            (Err(e), Ok(_)) => Err(e.to_string()),
-            (Ok(_), Err(e)) => Err(e.to_string()),
-            (Err(a), Err(b)) => Err(format!("{a}; {b}")),
-        };
-        let max_message_bytes = usize::try_from(self.max_message_bytes).unwrap_or(usize::MAX);
-        let oauth = self.http.oauth.oauth_base_url.as_deref().is_some_and(|u| !u.trim().is_empty());
-        Ok(Config { toolsets, tools, options, client, base_url, auth_method, max_message_bytes, oauth })
+        Ok(Self { tools, portal, max_message_bytes, transport, http, warnings })
     }
+}
+
+fn tools_config(args: &ServeArgs) -> Result<ToolsConfig, Error> {
+    // The meta tools exist to reach every operation without listing them.
+    let toolsets = if args.dynamic && args.toolsets.iter().all(|t| t.trim().is_empty()) {
+        vec!["all".to_owned()]
+    } else {
+        args.toolsets.clone()
+    };
+    let tools = selection::select(&toolsets, &args.enabled_tools, &args.disabled_tools, args.read_only)?;
+    let options = Options {
+        dynamic: args.dynamic,
+        read_only: args.read_only,
+        operation_timeout: Duration::from_secs(args.operation_timeout),
+    };
+    Ok(ToolsConfig { toolsets, tools, options })
+}
+
+fn portal_config(args: &ServeArgs) -> PortalConfig {
+    let credentials = auth::Settings {
+        api_key: args.api_key.clone(),
+        auth_token: args.auth_token.clone(),
+        username: args.username.clone(),
+        password: args.password.clone(),
+        authorization: args.authorization.clone(),
+    }
+    .resolve();
+    let request_timeout = Duration::from_secs(args.request_timeout);
+    let portal = Portal::new(args.base_url.as_deref().unwrap_or_default(), &args.user_agent, request_timeout);
+    let base_url = portal.as_ref().ok().map(|p| p.base_url().to_owned());
+    let auth_method = credentials.as_ref().ok().map(auth::Credentials::method);
+    let client = match (portal, credentials) {
+        (Ok(portal), Ok(credentials)) => portal.client(&credentials).map_err(|e| e.to_string()),
+        (Err(e), Ok(_)) => Err(e.to_string()),
+        (Ok(_), Err(e)) => Err(e.to_string()),
+        (Err(a), Err(b)) => Err(format!("{a}; {b}")),
+    };
+    PortalConfig { client, base_url, auth_method, user_agent: args.user_agent.clone(), request_timeout }
+}
+
+fn http_config(http: &HttpArgs, portal: &PortalConfig) -> Result<HttpConfig, Error> {
+    let base_urls = BaseUrlPolicy::new(portal.base_url.clone(), &http.allowed_base_urls, http.allow_private_base_urls)
+        .map_err(|(Denied::Malformed(m) | Denied::NotAllowed(m))| Error::AllowedBaseUrls(m))?;
+    let mut header_prefix = http.header_prefix.trim().to_ascii_lowercase();
+    if !header_prefix.is_empty() && !header_prefix.ends_with('-') {
+        header_prefix.push('-');
+    }
+    let oauth = oauth_config(http, portal)?;
+    let mut allowed_hostnames = http.allowed_hostnames.clone();
+    // The OAuth issuer's host is where browsers and clients reach this server: always allowed.
+    if let Some(issuer) = oauth.as_ref().and_then(|o| o.issuer.as_deref()) {
+        add_issuer_host(&mut allowed_hostnames, issuer);
+    }
+    Ok(HttpConfig {
+        host: http.host.clone(),
+        port: http.port,
+        streamable: http.transport.streamable(),
+        sse: http.transport.sse(),
+        allowed_hostnames,
+        cors: Cors { origins: http.cors_origins.clone(), max_age: Duration::from_millis(http.cors_max_age_ms) },
+        rate_limit: RateLimit::of(http.rate_limit, http.rate_window_ms),
+        proxy_hops: http.proxy_hops,
+        sessions: SessionLimits {
+            idle_timeout: (http.session_idle_timeout > 0).then(|| Duration::from_secs(http.session_idle_timeout)),
+            hibernate_after: Duration::from_secs(http.session_hibernate_after.max(1)),
+            max: http.max_sessions,
+        },
+        sources: RequestSources {
+            query: http.request_query,
+            authorization_header: http.request_authorization_header,
+            header_prefix,
+            oauth: oauth.is_some(),
+        },
+        base_urls,
+        oauth,
+    })
+}
+
+fn add_issuer_host(hostnames: &mut Vec<String>, issuer: &str) {
+    let host = docspace_mcp_client::reqwest::Url::parse(issuer).ok().and_then(|u| u.host_str().map(str::to_owned));
+    if let Some(host) = host
+        && hostnames.iter().any(|h| !h.trim().is_empty())
+    {
+        hostnames.push(host);
+    }
+}
+
+impl HttpConfig {
+    /// Fills in what depends on the address the server is bound to: the
+    /// OAuth issuer's loopback default, `http://<address>`.
+    pub fn bound_to(&mut self, local: SocketAddr) {
+        if let Some(oauth) = &mut self.oauth
+            && oauth.issuer.is_none()
+        {
+            let issuer = format!("http://{local}");
+            add_issuer_host(&mut self.allowed_hostnames, &issuer);
+            oauth.issuer = Some(issuer);
+        }
+    }
+}
+
+/// A signing key, checked (empty counts as unset).
+fn signing_key(value: Option<&Secret>, variable: &'static str) -> Result<Option<Secret>, Error> {
+    let Some(key) = value.filter(|k| !k.expose().trim().is_empty()) else { return Ok(None) };
+    Sealer::new(key.expose()).map_err(|e| Error::WeakSecretKey { variable, reason: e.to_string() })?;
+    Ok(Some(key.clone()))
+}
+
+fn oauth_config(http: &HttpArgs, portal: &PortalConfig) -> Result<Option<OAuthConfig>, Error> {
+    let o = &http.oauth;
+    let Some(upstream) = o.oauth_base_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    let upstream = match docspace::normalise_base_url(upstream) {
+        Ok(u) => format!("{}/", u.trim_end_matches('/')),
+        Err(e) => return Err(Error::OAuthBaseUrl(e.to_string().trim_start_matches("DOCSPACE_BASE_URL ").to_owned())),
+    };
+    if let Some(method) = portal.auth_method {
+        return Err(Error::OAuthWithCredentials(method));
+    }
+    let key =
+        signing_key(o.oauth_secret_key.as_ref(), "DOCSPACE_OAUTH_AUTH_TOKEN_SECRET_KEY")?.ok_or(Error::NoSecretKey)?;
+    let state_key = signing_key(o.oauth_state_secret_key.as_ref(), "DOCSPACE_OAUTH_STATE_TOKEN_SECRET_KEY")?;
+    let set = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let secret = o.oauth_client_secret.as_ref().map(|s| s.expose().trim()).filter(|s| !s.is_empty());
+    let app = match (set(&o.oauth_client_id), secret) {
+        (Some(client_id), Some(secret)) => Some(App { client_id, client_secret: Secret::new(secret) }),
+        (None, None) => None,
+        (Some(_), None) => return Err(Error::HalfAnApplication { given: "CLIENT_ID", missing: "CLIENT_SECRET" }),
+        (None, Some(_)) => return Err(Error::HalfAnApplication { given: "CLIENT_SECRET", missing: "CLIENT_ID" }),
+    };
+    let issuer = match o.server_base_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        Some(issuer) => Some(issuer_url(issuer)?),
+        None if is_loopback(&http.host) => None,
+        None => return Err(Error::NoServerBaseUrl),
+    };
+    let edge = &o.edge;
+    let rate_limits = edge
+        .rate_limits()
+        .into_iter()
+        .filter_map(|(endpoint, capacity, window)| RateLimit::of(capacity, window).map(|l| (endpoint, l)))
+        .collect();
+    Ok(Some(OAuthConfig {
+        portal: portal.base_url.clone().unwrap_or_else(|| upstream.trim_end_matches('/').to_owned()),
+        upstream,
+        app,
+        issuer,
+        state_key: state_key.unwrap_or_else(|| key.clone()),
+        key,
+        token_ttl: Duration::from_millis(o.oauth_token_ttl_ms),
+        state_ttl: Duration::from_millis(o.oauth_state_ttl_ms),
+        cors: Cors {
+            origins: edge.oauth_cors_origins.clone(),
+            max_age: Duration::from_millis(edge.oauth_cors_max_age_ms),
+        },
+        rate_limits,
+    }))
+}
+
+fn issuer_url(issuer: &str) -> Result<String, Error> {
+    match docspace_mcp_client::reqwest::Url::parse(issuer) {
+        Ok(u) if (u.scheme() == "https" || u.scheme() == "http") && u.query().is_none() && u.fragment().is_none() => {
+            Ok(u.as_str().trim_end_matches('/').to_owned())
+        }
+        _ => Err(Error::ServerBaseUrl(issuer.to_owned())),
+    }
+}
+
+/// `localhost` or a loopback address literal.
+pub fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }

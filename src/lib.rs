@@ -19,8 +19,12 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod docspace;
+pub mod egress;
 pub mod oauth;
+mod run;
 pub mod sandbox;
 pub mod server;
 pub mod tools;
 pub mod transport;
+
+pub use run::{Error, log_level, run, serve};

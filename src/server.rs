@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use docspace_mcp_client::Client;
+use docspace_mcp_client::reqwest::header::{HeaderName, HeaderValue};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, InitializeRequestParams,
     InitializeResult, ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams,
@@ -73,10 +74,26 @@ impl Selection {
     }
 }
 
-/// The DocSpace client one HTTP request brings (an OAuth request's own
-/// token), preferred over its session's.
-#[derive(Debug, Clone)]
-pub struct RequestClient(pub Client);
+/// What a transport hands the handling of one request, beside the MCP
+/// message: the HTTP transports put it in the request's extensions (rmcp
+/// passes the request's `http::request::Parts` on to the handler). The
+/// handler knows nothing else of the transport.
+#[derive(Debug, Clone, Default)]
+pub struct CallScope {
+    /// The session's setup, adopted by a handler that has none yet (a new
+    /// session, a stateless request, or one rebuilt after hibernation).
+    pub setup: Option<Setup>,
+    /// A DocSpace client for this request only (an OAuth request's newest
+    /// token, refreshes included), preferred over the session's.
+    pub client: Option<Client>,
+    /// Headers sent with this request's DocSpace calls (e.g. its request id).
+    pub upstream_headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// The scope the transport attached to the request being handled.
+fn scope(context: &RequestContext<RoleServer>) -> Option<&CallScope> {
+    context.extensions.get::<http::request::Parts>().and_then(|parts| parts.extensions.get::<CallScope>())
+}
 
 /// What one session serves: a selection, and the DocSpace client it calls
 /// (or why there is none). Clones share the session's log level, so a
@@ -157,11 +174,8 @@ impl DocSpaceServer {
         if let Some(state) = self.state.get() {
             return Ok(state);
         }
-        let setup = context
-            .extensions
-            .get::<axum::http::request::Parts>()
-            .and_then(|parts: &axum::http::request::Parts| parts.extensions.get::<Setup>())
-            .cloned()
+        let setup = scope(context)
+            .and_then(|scope| scope.setup.clone())
             .ok_or_else(|| ErrorData::internal_error("this session has no configuration", None))?;
         Ok(self.adopt(setup))
     }
@@ -248,10 +262,7 @@ impl ServerHandler for DocSpaceServer {
                 None => return Err(unknown()),
             }
         };
-        let parts = context.extensions.get::<axum::http::request::Parts>();
-        // An OAuth session's requests carry the latest DocSpace token (refreshes included).
-        let current = parts.and_then(|p| p.extensions.get::<RequestClient>()).map(|c| &c.0);
-        let client = match current.ok_or(()).or(state.client.as_ref()) {
+        let client = match resolve_client(state, scope(&context)) {
             Ok(client) => client,
             Err(message) => {
                 return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
@@ -260,16 +271,7 @@ impl ServerHandler for DocSpaceServer {
                 .into());
             }
         };
-        // Over HTTP, DocSpace sees the MCP request's X-Request-ID.
-        let request_id = parts.and_then(crate::transport::http::request_id);
-        let with_id;
-        let client = match request_id {
-            Some(id) => {
-                with_id = client.with_header(crate::transport::http::guard::REQUEST_ID.clone(), id);
-                &with_id
-            }
-            None => client,
-        };
+        let client = &client;
         let progress = context.meta.get_progress_token().map(|token| Progress { peer: context.peer.clone(), token });
         let cx = InvokeContext { operation_timeout: selection.options.operation_timeout, progress };
         let started = std::time::Instant::now();
@@ -304,6 +306,20 @@ impl ServerHandler for DocSpaceServer {
         }
         Ok(())
     }
+}
+
+/// The client a call uses: the request's own (an OAuth token), else the
+/// session's, with the request's upstream headers added.
+fn resolve_client(state: &State, scope: Option<&CallScope>) -> Result<Client, String> {
+    let own = scope.and_then(|s| s.client.as_ref());
+    let mut client = match own.ok_or(()).or(state.client.as_ref()) {
+        Ok(client) => client.clone(),
+        Err(message) => return Err(message.clone()),
+    };
+    for (name, value) in scope.map(|s| s.upstream_headers.as_slice()).unwrap_or_default() {
+        client = client.with_header(name.clone(), value.clone());
+    }
+    Ok(client)
 }
 
 /// Severity order of MCP log levels (RFC 5424).

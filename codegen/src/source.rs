@@ -1,7 +1,9 @@
 //! Where the build gets the DocSpace description from, and the pin that says
 //! which one it should be (`openapi/spec.lock`).
 //!
-//! Order: `$DOCSPACE_OPENAPI`, then `openapi/docspace.yaml`, then (unless
+//! Order: `$DOCSPACE_OPENAPI`, then `openapi/docspace.yaml`, then the pinned
+//! file in one of the folders the caller names beside the checkout (a file
+//! there counts only when its sha256 is the pinned one), then (unless
 //! offline) a download of the pinned URL, verified against the pinned
 //! sha256 and stored as `openapi/docspace.yaml`. A file the user supplies
 //! whose checksum differs from the pin is used with a warning, because
@@ -59,6 +61,10 @@ pub struct Settings {
     pub url_override: Option<String>,
     /// `$DOCSPACE_OPENAPI_OFFLINE` is set to a true value: never download.
     pub offline: bool,
+    /// Folders that may hold the pinned file under any name (e.g. the
+    /// workspace's `../shared/openapi/`); a file there is used only when its
+    /// sha256 is the pinned one.
+    pub pinned_dirs: Vec<PathBuf>,
 }
 
 /// Where the description came from.
@@ -68,6 +74,8 @@ pub enum Origin {
     Env,
     /// `openapi/docspace.yaml`, already present.
     Default,
+    /// The pinned file, found in one of [`Settings::pinned_dirs`].
+    Pinned,
     /// Downloaded into `openapi/docspace.yaml` by this build.
     Downloaded,
 }
@@ -109,6 +117,9 @@ pub fn resolve(settings: &Settings, lock: &Lock) -> Result<Resolved> {
     if default.is_file() {
         return read_local(default, Origin::Default, lock);
     }
+    if let Some(found) = find_pinned(&settings.pinned_dirs, lock) {
+        return Ok(found);
+    }
     if settings.offline {
         return Err(Error::Source(format!(
             "no DocSpace OpenAPI description: DOCSPACE_OPENAPI is not set, {DEFAULT_PATH} does not exist, and \
@@ -133,6 +144,27 @@ pub fn resolve(settings: &Settings, lock: &Lock) -> Result<Resolved> {
         .map_err(|_| Error::Source(format!("the file downloaded from {url} is not UTF-8 text")))?;
     write_atomically(&default, text.as_bytes())?;
     Ok(Resolved { path: default, text, origin: Origin::Downloaded, sha256: sum, warning: None })
+}
+
+/// The first file in `dirs` (sorted by name; not recursive) whose sha256 is
+/// the pinned one. Unreadable folders and files are skipped: this is a
+/// shortcut before downloading, never a reason to fail.
+fn find_pinned(dirs: &[PathBuf], lock: &Lock) -> Option<Resolved> {
+    let pinned = lock.sha256.to_ascii_lowercase();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(dir) else { continue };
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths.into_iter().filter(|p| p.is_file()) {
+            let Ok(bytes) = std::fs::read(&path) else { continue };
+            if sha256_hex(&bytes) != pinned {
+                continue;
+            }
+            let Ok(text) = String::from_utf8(bytes) else { continue };
+            return Some(Resolved { path, text, origin: Origin::Pinned, sha256: pinned, warning: None });
+        }
+    }
+    None
 }
 
 fn offline_hint(lock: &Lock) -> String {

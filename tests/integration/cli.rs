@@ -90,3 +90,29 @@ fn the_binary_explains_itself_and_fails_cleanly() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no tool is named `nope`"));
     assert!(bad.stdout.is_empty());
 }
+
+/// docs/configuration.md is generated from the command line's definitions;
+/// `DOCSPACE_MCP_UPDATE_DOCS=1` rewrites it.
+#[test]
+fn the_configuration_reference_matches_the_command_line() {
+    let path = crate::common::root().join("docs/configuration.md");
+    let generated = cli::configuration_reference();
+    if std::env::var_os("DOCSPACE_MCP_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "docs/configuration.md is not what the command line says; run \
+         DOCSPACE_MCP_UPDATE_DOCS=1 cargo test --test integration configuration_reference and review the diff"
+    );
+    // Every environment variable the server reads is in it.
+    for var in [
+        "DOCSPACE_BASE_URL",
+        "DOCSPACE_API_KEY",
+        "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_TOKEN_WINDOW",
+        "DOCSPACE_SANDBOX_PORT",
+    ] {
+        assert!(generated.contains(&format!("`{var}`")), "{var}");
+    }
+}

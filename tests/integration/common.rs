@@ -32,10 +32,11 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared/mcp-schema` (or `$MCP_SCHEMA_DIR`).
+/// An official MCP JSON schema: the copy under `tests/fixtures/mcp-schema`
+/// (or `$MCP_SCHEMA_DIR`, to check against another copy).
 pub fn mcp_schema(version: &str) -> serde_json::Value {
     let dir =
-        std::env::var("MCP_SCHEMA_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("../shared/mcp-schema"));
+        std::env::var("MCP_SCHEMA_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("tests/fixtures/mcp-schema"));
     let path = dir.join(format!("schema-{version}.json"));
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (set MCP_SCHEMA_DIR)", path.display()));

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use docspace_mcp::cli::Cli;
+use docspace_mcp::config::Config;
 use docspace_mcp::sandbox::{self, Sandbox};
-use docspace_mcp::transport::http::{self, Shared};
+use docspace_mcp::transport::http::{self, AppState, Overrides};
 use docspace_mcp_client::reqwest::{self, header::HeaderMap};
 use futures::StreamExt;
 use rmcp::ServiceExt;
@@ -27,7 +28,7 @@ use crate::common::{Reply, Upstream};
 pub(crate) struct Running {
     pub(crate) base: String,
     pub(crate) portal: Sandbox,
-    _shared: Arc<Shared>,
+    _state: Arc<AppState>,
     stop: CancellationToken,
 }
 
@@ -46,16 +47,16 @@ pub(crate) async fn start(operator: bool, args: &[&str]) -> Running {
     }
     argv.extend(args.iter().map(|a| (*a).to_owned()));
     let serve = Cli::try_parse_from(argv).unwrap().serve;
-    let config = serve.clone().into_config().unwrap();
+    let config = Config::from_args(serve).unwrap();
     let stop = CancellationToken::new();
-    let (app, shared) = http::router(&serve, config, stop.clone()).unwrap();
+    let (app, state) = http::app(config, stop.clone(), Overrides::default()).unwrap();
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let until = stop.clone();
     tokio::spawn(async move {
         http::serve_on(listener, app, async move { until.cancelled().await }).await.unwrap();
     });
-    Running { base: format!("http://{addr}"), portal, _shared: shared, stop }
+    Running { base: format!("http://{addr}"), portal, _state: state, stop }
 }
 
 fn init(id: u64) -> Value {

@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use docspace_mcp::cli::Cli;
+use docspace_mcp::config::Config;
 use docspace_mcp::oauth::pkce;
 use docspace_mcp::sandbox::{self, Sandbox, oauth as sandbox_oauth};
-use docspace_mcp::transport::http::{self, Overrides, Shared};
+use docspace_mcp::transport::http::{self, AppState, Overrides};
 use docspace_mcp_client::reqwest::{self, redirect::Policy};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -29,7 +30,7 @@ pub(crate) const REDIRECT: &str = "http://127.0.0.1:9/callback";
 pub(crate) struct OAuthServer {
     pub(crate) base: String,
     pub(crate) portal: Arc<Sandbox>,
-    _shared: Arc<Shared>,
+    _state: Arc<AppState>,
     stop: CancellationToken,
 }
 
@@ -91,14 +92,14 @@ pub(crate) async fn start_with(
     }
     argv.extend(extra.iter().map(|a| (*a).to_owned()));
     let serve = Cli::try_parse_from(argv).unwrap().serve;
-    let config = serve.clone().into_config().unwrap();
+    let config = Config::from_args(serve).unwrap();
     let stop = CancellationToken::new();
-    let (app, shared_state) = http::router_with(&serve, config, stop.clone(), overrides).unwrap();
+    let (app, state) = http::app(config, stop.clone(), overrides).unwrap();
     let until = stop.clone();
     tokio::spawn(async move {
         http::serve_on(listener, app, async move { until.cancelled().await }).await.unwrap();
     });
-    OAuthServer { base, portal, _shared: shared_state, stop }
+    OAuthServer { base, portal, _state: state, stop }
 }
 
 pub(crate) fn browser() -> reqwest::Client {
@@ -1008,7 +1009,8 @@ async fn unsafe_oauth_settings_stop_the_start() {
     let cases: [(&[&str], &str); 5] = [
         (&["--server-base-url", "http://127.0.0.1:8080"], "DOCSPACE_OAUTH_AUTH_TOKEN_SECRET_KEY is not"),
         (&["--server-base-url", "http://127.0.0.1:8080", "--oauth-secret-key", "short"], "at least 32 bytes"),
-        (&["--oauth-secret-key", KEY], "DOCSPACE_SERVER_BASE_URL is not"),
+        // Off loopback there is no default public URL.
+        (&["--host", "0.0.0.0", "--oauth-secret-key", KEY], "DOCSPACE_SERVER_BASE_URL is not"),
         (
             &["--server-base-url", "http://127.0.0.1:8080", "--oauth-secret-key", KEY, "--oauth-client-id", "x"],
             "DOCSPACE_OAUTH_CLIENT_SECRET is not",
@@ -1031,8 +1033,7 @@ async fn unsafe_oauth_settings_stop_the_start() {
         let mut argv = vec!["docspace-mcp", "--transport", "http", "--oauth-base-url", portal];
         argv.extend_from_slice(extra);
         let serve = Cli::try_parse_from(&argv).unwrap().serve;
-        let config = serve.clone().into_config().unwrap();
-        let e = http::router(&serve, config, CancellationToken::new()).map(|_| ()).unwrap_err();
+        let e = Config::from_args(serve).map(|_| ()).unwrap_err();
         assert!(e.to_string().contains(expected), "{argv:?}: {e}");
     }
 }

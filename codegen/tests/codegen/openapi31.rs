@@ -5,7 +5,7 @@
 use docspace_mcp_codegen::spec::for_each_schema;
 use serde_json::{Value, json};
 
-use crate::common::{catalogue, fixture, prepare, real_spec};
+use crate::common::{catalogue, fixture, pinned_spec, prepare};
 
 #[test]
 fn handwritten_31_fixture_matches_its_30_twin() {
@@ -66,7 +66,7 @@ fn converting_the_fixture_to_31_changes_nothing() {
 
 #[test]
 fn the_real_description_converted_to_31_gives_the_same_catalogue() {
-    let text = real_spec("DOCSPACE_OPENAPI", "openapi/docspace.yaml");
+    let text = pinned_spec();
     let v30 = docspace_mcp_codegen::prepare(&text).unwrap();
     let mut doc = docspace_mcp_codegen::spec::parse(&text).unwrap();
     to_31(&mut doc);

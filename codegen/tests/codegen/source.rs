@@ -38,7 +38,7 @@ fn lock(url: &str, sha: &str) -> Lock {
 
 fn settings(root: &std::path::Path) -> Settings {
     std::fs::create_dir_all(root.join("openapi")).unwrap();
-    Settings { root: root.to_path_buf(), env_path: None, url_override: None, offline: false }
+    Settings { root: root.to_path_buf(), env_path: None, url_override: None, offline: false, pinned_dirs: Vec::new() }
 }
 
 #[test]
@@ -151,4 +151,29 @@ fn truthy_values() {
         assert!(!source::truthy(Some(v)), "{v}");
     }
     assert!(!source::truthy(None));
+}
+
+#[test]
+fn finds_the_pinned_file_beside_the_checkout_by_its_checksum() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared/openapi");
+    std::fs::create_dir_all(&shared).unwrap();
+    // An older description comes first by name but is not the pinned one.
+    std::fs::write(shared.join("a-older.yaml"), "openapi: 3.0.4\ninfo: {title: t, version: 1.0.0}\npaths: {}\n")
+        .unwrap();
+    std::fs::write(shared.join("docspace-1.2.3.yaml"), SPEC).unwrap();
+    let (url, hits) = serve("500 Internal Server Error", "");
+    let mut s = settings(&dir.path().join("repo"));
+    s.pinned_dirs = vec![dir.path().join("missing"), shared.clone()];
+    let r = source::resolve(&s, &lock(&url, &sha256_hex(SPEC.as_bytes()))).unwrap();
+    assert_eq!(r.origin, Origin::Pinned);
+    assert_eq!(r.path, shared.join("docspace-1.2.3.yaml"));
+    assert!(r.warning.is_none());
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "found without downloading");
+    assert!(!dir.path().join("repo/openapi/docspace.yaml").exists(), "nothing copied into the checkout");
+    // Offline builds find it too; a folder without the pinned file is passed over.
+    s.offline = true;
+    assert_eq!(source::resolve(&s, &lock(&url, &sha256_hex(SPEC.as_bytes()))).unwrap().origin, Origin::Pinned);
+    let e = source::resolve(&s, &lock(&url, &"0".repeat(64))).unwrap_err().to_string();
+    assert!(e.contains("DOCSPACE_OPENAPI_OFFLINE"), "{e}");
 }

@@ -6,14 +6,14 @@
 //! it; no credentials at all is a 401 with `WWW-Authenticate`.
 
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::net::IpAddr;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::auth::{Credentials, Secret};
-use crate::docspace::{is_public, normalise_base_url};
+use crate::config::RequestSources as Sources;
+use crate::docspace::normalise_base_url;
 
 /// An HTTP answer that refuses a request, as JSON `{"error", "message"}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,19 +68,6 @@ impl IntoResponse for Refusal {
         }
         response
     }
-}
-
-/// Where a request's settings may come from (the operator's switches).
-#[derive(Debug, Clone)]
-pub struct Sources {
-    /// Query parameters are read.
-    pub query: bool,
-    /// A raw `Authorization` header is sent to DocSpace as it is.
-    pub authorization_header: bool,
-    /// Prefix of the configuration headers, lower case (empty: none are read).
-    pub header_prefix: String,
-    /// The OAuth proxy is on: `Authorization: Bearer <proxy token>` is an OAuth token.
-    pub oauth: bool,
 }
 
 /// The settings one request carries. Everything is optional: what is absent
@@ -290,103 +277,6 @@ pub fn parse(uri: &Uri, headers: &HeaderMap, sources: &Sources) -> Result<Settin
     })
 }
 
-/// Which portals a client may name.
-#[derive(Debug, Clone, Default)]
-pub struct BaseUrlPolicy {
-    /// The operator's own portal (always allowed).
-    pub configured: Option<String>,
-    patterns: Vec<Pattern>,
-    /// Private and local addresses allowed.
-    pub allow_private: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Pattern {
-    scheme: Option<String>,
-    host: String,
-    port: Option<u16>,
-}
-
-impl BaseUrlPolicy {
-    /// Parses `DOCSPACE_ALLOWED_BASE_URLS` entries.
-    pub fn new(configured: Option<String>, patterns: &[String], allow_private: bool) -> Result<Self, String> {
-        let mut parsed = Vec::new();
-        for raw in patterns.iter().map(|p| p.trim().to_ascii_lowercase()).filter(|p| !p.is_empty()) {
-            let (scheme, rest) = match raw.split_once("://") {
-                Some((s, r)) if s == "http" || s == "https" => (Some(s.to_owned()), r.to_owned()),
-                Some(_) => return Err(format!("DOCSPACE_ALLOWED_BASE_URLS: `{raw}` must be http(s) or a bare host")),
-                None => (None, raw.clone()),
-            };
-            let rest = rest.trim_end_matches('/');
-            let (host, port) = match rest.rsplit_once(':') {
-                Some((h, "*")) if !h.contains(':') || h.ends_with(']') => (h.to_owned(), None),
-                Some((h, p)) if !h.contains(':') || h.ends_with(']') => {
-                    let port = p.parse().map_err(|_| format!("DOCSPACE_ALLOWED_BASE_URLS: `{raw}` has a bad port"))?;
-                    (h.to_owned(), Some(port))
-                }
-                _ => (rest.to_owned(), None),
-            };
-            if host.is_empty() || host.contains('/') {
-                return Err(format!("DOCSPACE_ALLOWED_BASE_URLS: `{raw}` is not a host pattern"));
-            }
-            parsed.push(Pattern { scheme, host, port });
-        }
-        Ok(Self { configured, patterns: parsed, allow_private })
-    }
-
-    /// Whether a client may use `base_url` (normalised); `Ok(true)` for the
-    /// operator's own portal, which needs no address check.
-    pub fn check(&self, base_url: &str) -> Result<bool, Refusal> {
-        if self.configured.as_deref() == Some(base_url) {
-            return Ok(true);
-        }
-        let url = reqwest_url(base_url)?;
-        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        let port = url.port_or_known_default();
-        let allowed = self.patterns.iter().any(|p| {
-            p.scheme.as_deref().is_none_or(|s| s == url.scheme())
-                && p.port.is_none_or(|want| Some(want) == port)
-                && (p.host == "*"
-                    || p.host == host
-                    || p.host.strip_prefix("*.").is_some_and(|suffix| host.ends_with(&format!(".{suffix}"))))
-        });
-        if !allowed {
-            return Err(Refusal::forbidden(format!(
-                "this server does not connect to {base_url}: the operator allows only {}",
-                self.describe()
-            )));
-        }
-        let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
-        if !self.allow_private && (literal.is_some_and(|ip| !is_public(ip)) || host == "localhost") {
-            return Err(Refusal::forbidden(format!(
-                "{base_url} is a private or local address; the operator has not allowed those (DOCSPACE_ALLOW_PRIVATE_BASE_URLS)"
-            )));
-        }
-        Ok(false)
-    }
-
-    fn describe(&self) -> String {
-        let mut all: Vec<String> = self.configured.iter().cloned().collect();
-        all.extend(self.patterns.iter().map(|p| {
-            format!(
-                "{}{}{}",
-                p.scheme.as_deref().map(|s| format!("{s}://")).unwrap_or_default(),
-                p.host,
-                p.port.map(|p| format!(":{p}")).unwrap_or_default()
-            )
-        }));
-        if all.is_empty() {
-            "no portal named by a client (DOCSPACE_ALLOWED_BASE_URLS is empty)".into()
-        } else {
-            all.join(", ")
-        }
-    }
-}
-
-fn reqwest_url(base_url: &str) -> Result<docspace_mcp_client::reqwest::Url, Refusal> {
-    docspace_mcp_client::reqwest::Url::parse(base_url).map_err(|e| Refusal::bad(format!("{base_url}: {e}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,32 +336,5 @@ mod tests {
         assert_eq!(a.identity(&keys), a.clone().identity(&keys));
         assert_ne!(a.identity(&keys), b.identity(&keys));
         assert_ne!(a.identity(&keys), c.identity(&keys));
-    }
-
-    #[test]
-    fn base_url_policy() {
-        let p = BaseUrlPolicy::new(
-            Some("http://127.0.0.1:9".into()),
-            &["*.onlyoffice.com".into(), "https://docs.example.org:8443".into(), "10.0.0.5".into()],
-            false,
-        )
-        .unwrap();
-        assert_eq!(p.check("http://127.0.0.1:9"), Ok(true), "the operator's portal");
-        assert_eq!(p.check("https://team.onlyoffice.com"), Ok(false));
-        assert!(p.check("https://onlyoffice.com.evil.example").is_err());
-        assert!(p.check("https://evilonlyoffice.com").is_err());
-        assert_eq!(p.check("https://docs.example.org:8443"), Ok(false));
-        assert!(p.check("https://docs.example.org").is_err(), "another port");
-        assert!(p.check("http://docs.example.org:8443").is_err(), "another scheme");
-        let e = p.check("http://10.0.0.5").unwrap_err();
-        assert!(e.message.contains("private"), "{e:?}");
-        let any = BaseUrlPolicy::new(None, &["*".into()], false).unwrap();
-        assert!(any.check("http://169.254.169.254").is_err() && any.check("http://localhost:8080").is_err());
-        assert_eq!(any.check("https://x.example"), Ok(false));
-        let none = BaseUrlPolicy::new(None, &[], false).unwrap();
-        assert!(none.check("https://x.example").unwrap_err().message.contains("DOCSPACE_ALLOWED_BASE_URLS"));
-        let local = BaseUrlPolicy::new(None, &["127.0.0.1:*".into()], true).unwrap();
-        assert_eq!(local.check("http://127.0.0.1:4567"), Ok(false));
-        assert!(BaseUrlPolicy::new(None, &["ftp://x".into()], false).is_err());
     }
 }

@@ -20,9 +20,10 @@ use rmcp::ServiceExt;
 use rmcp::model::{ClientJsonRpcMessage, GetExtensions};
 use tokio_util::sync::CancellationToken;
 
-use super::Shared;
+use super::AppState;
+use super::middleware::request_id::upstream_headers;
 use super::request::{self, Refusal};
-use crate::server::DocSpaceServer;
+use crate::server::{CallScope, DocSpaceServer};
 
 /// Open SSE sessions.
 #[derive(Debug, Default)]
@@ -37,9 +38,13 @@ struct Session {
 }
 
 impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// How many sessions are open.
     pub fn len(&self) -> usize {
-        self.sessions.lock().map_or(0, |s| s.len())
+        self.lock().len()
     }
 
     /// Whether no session is open.
@@ -48,13 +53,21 @@ impl Registry {
     }
 
     fn get(&self, id: &str) -> Option<Session> {
-        self.sessions.lock().ok().and_then(|s| s.get(id).cloned())
+        self.lock().get(id).cloned()
+    }
+
+    fn insert(&self, id: String, session: Session) {
+        self.lock().insert(id, session);
+    }
+
+    fn remove(&self, id: &str) {
+        self.lock().remove(id);
     }
 }
 
 /// Removes a session when its event stream ends (client gone or shutdown).
 struct Closer {
-    shared: Arc<Shared>,
+    state: Arc<AppState>,
     id: String,
     stop: CancellationToken,
 }
@@ -62,30 +75,29 @@ struct Closer {
 impl Drop for Closer {
     fn drop(&mut self) {
         self.stop.cancel();
-        if let Ok(mut sessions) = self.shared.sse.sessions.lock() {
-            sessions.remove(&self.id);
-        }
+        self.state.sessions.sse().remove(&self.id);
         tracing::info!(session = %self.id, "SSE session closed");
     }
 }
 
 /// `GET /sse`: a new session and its event stream.
-pub async fn open(State(shared): State<Arc<Shared>>, req: Request) -> Response {
-    let settings = match shared.settings(req.uri(), req.headers()).await {
+pub async fn open(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let settings = match state.connect.settings(req.uri(), req.headers()).await {
         Ok(s) => s,
         Err(refusal) => return refusal.into_response(),
     };
-    let setup = match shared.open(&settings) {
+    let setup = match state.open(&settings) {
         Ok(setup) => setup,
         Err(refusal) => return refusal.into_response(),
     };
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (inbound_tx, inbound_rx) = mpsc::channel::<ClientJsonRpcMessage>(32);
     let (outbound_tx, outbound_rx) = mpsc::channel(32);
-    let stop = shared.shutdown.child_token();
-    if let Ok(mut sessions) = shared.sse.sessions.lock() {
-        sessions.insert(id.clone(), Session { inbound: inbound_tx, identity: shared.identity(&settings) });
-    }
+    let stop = state.shutdown.child_token();
+    state
+        .sessions
+        .sse()
+        .insert(id.clone(), Session { inbound: inbound_tx, identity: state.sessions.identity(&settings) });
     let server = DocSpaceServer::new(setup);
     let service_stop = stop.clone();
     let session = id.clone();
@@ -101,7 +113,7 @@ pub async fn open(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     tracing::info!(session = %id, "SSE session opened");
 
     let endpoint = Event::default().event("endpoint").data(format!("/messages?sessionId={id}"));
-    let closer = Closer { shared: shared.clone(), id, stop: stop.clone() };
+    let closer = Closer { state: state.clone(), id, stop: stop.clone() };
     let messages = outbound_rx.map(move |message| {
         let _keep = &closer; // the stream owns the closer: dropping it closes the session
         let data = serde_json::to_string(&message).unwrap_or_default();
@@ -114,7 +126,7 @@ pub async fn open(State(shared): State<Arc<Shared>>, req: Request) -> Response {
 }
 
 /// `POST /messages?sessionId=…`: one client message into its session.
-pub async fn message(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+pub async fn message(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let Some(id) = request::query_pairs(&parts.uri)
         .into_iter()
@@ -123,19 +135,18 @@ pub async fn message(State(shared): State<Arc<Shared>>, req: Request) -> Respons
     else {
         return Refusal::bad("missing sessionId: POST to the endpoint the SSE stream announced").into_response();
     };
-    let settings = match shared.settings(&parts.uri, &parts.headers).await {
+    let settings = match state.connect.settings(&parts.uri, &parts.headers).await {
         Ok(s) => s,
         Err(refusal) => return refusal.into_response(),
     };
     let mut parts = parts;
-    match shared.oauth_client(&settings) {
-        Ok(Some(client)) => {
-            parts.extensions.insert(crate::server::RequestClient(client));
-        }
-        Ok(None) => {}
+    let mut scope = CallScope { upstream_headers: upstream_headers(&parts.extensions), ..CallScope::default() };
+    match state.connect.oauth_client(&settings) {
+        Ok(client) => scope.client = client,
         Err(refusal) => return refusal.into_response(),
     }
-    let Some(session) = shared.sse.get(&id) else {
+    parts.extensions.insert(scope);
+    let Some(session) = state.sessions.sse().get(&id) else {
         return Refusal::with_status(
             StatusCode::NOT_FOUND,
             "unknown_session",
@@ -144,11 +155,11 @@ pub async fn message(State(shared): State<Arc<Shared>>, req: Request) -> Respons
         .into_response();
     };
 
-    if shared.identity(&settings) != session.identity {
+    if state.sessions.identity(&settings) != session.identity {
         tracing::warn!(session = %id, "refused a message from another identity on an SSE session");
         return Refusal::forbidden("this session was opened with other credentials or another portal").into_response();
     }
-    let bytes: Bytes = match axum::body::to_bytes(body, shared.max_body).await {
+    let bytes: Bytes = match axum::body::to_bytes(body, state.max_body).await {
         Ok(b) => b,
         Err(e) => {
             return Refusal::with_status(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.to_string())

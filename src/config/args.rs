@@ -1,0 +1,341 @@
+//! The command line's settings as clap parses them (ripgrep's "low"
+//! arguments): one definition per flag, each with its `DOCSPACE_*`
+//! environment variable (the reference server's names, so the binary is a
+//! drop-in replacement) and its default, written here once. Secrets are
+//! parsed straight into [`Secret`], which never prints its value.
+//!
+//! Nothing outside `config` reads these types: [`super::Config::from_args`]
+//! validates them into the [`super::Config`] the rest of the server uses.
+
+use clap::Args;
+
+use crate::auth::Secret;
+
+/// Settings of the MCP server (`docspace-mcp serve`, the default command).
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Your DocSpace portal, e.g. https://example.onlyoffice.com (a path prefix is kept).
+    #[arg(long, env = "DOCSPACE_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+    /// API key (Settings → Developer Tools → API keys); sent as `Authorization: Bearer <key>`.
+    #[arg(long, env = "DOCSPACE_API_KEY", hide_env_values = true, value_name = "KEY")]
+    pub api_key: Option<Secret>,
+    /// Personal access token; sent as the `Authorization` value and the `asc_auth_key` cookie.
+    #[arg(long, env = "DOCSPACE_AUTH_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub auth_token: Option<Secret>,
+    /// User name (e-mail) for HTTP Basic authentication, with --password.
+    #[arg(long, env = "DOCSPACE_USERNAME", value_name = "EMAIL")]
+    pub username: Option<String>,
+    /// Password for HTTP Basic authentication, with --username.
+    #[arg(long, env = "DOCSPACE_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
+    pub password: Option<Secret>,
+    /// A complete `Authorization` header value, sent as it is.
+    #[arg(long, env = "DOCSPACE_AUTHORIZATION", hide_env_values = true, value_name = "VALUE")]
+    pub authorization: Option<Secret>,
+    /// Toolsets to offer (comma-separated). Default: the curated `files`, `folders`, `rooms` and
+    /// `people` (about 36 tools, under 8,000 tokens); in dynamic mode, `all`. `all` offers every
+    /// operation (~450,000 tokens of tool definitions). `docspace-mcp tools toolsets` lists them.
+    #[arg(long, env = "DOCSPACE_TOOLSETS", value_delimiter = ',', value_name = "TOOLSETS")]
+    pub toolsets: Vec<String>,
+    /// Tools to offer in addition to the toolsets (comma-separated names).
+    #[arg(long, env = "DOCSPACE_ENABLED_TOOLS", value_delimiter = ',', value_name = "TOOLS")]
+    pub enabled_tools: Vec<String>,
+    /// Tools to remove from the selection (comma-separated names; applied last).
+    #[arg(long, env = "DOCSPACE_DISABLED_TOOLS", value_delimiter = ',', value_name = "TOOLS")]
+    pub disabled_tools: Vec<String>,
+    /// Offer six meta tools (list_toolsets, list_tools, search_tools, get_tool_input_schema,
+    /// get_tool_output_schema, call_tool) that reach every selected tool, instead of the tools themselves.
+    #[arg(long, env = "DOCSPACE_DYNAMIC", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = clap::builder::BoolishValueParser::new())]
+    pub dynamic: bool,
+    /// Offer only read-only tools (GET operations and those marked read-only), in every mode and through call_tool.
+    #[arg(long, env = "DOCSPACE_READ_ONLY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = clap::builder::BoolishValueParser::new())]
+    pub read_only: bool,
+    /// User-Agent sent to DocSpace.
+    #[arg(long, env = "DOCSPACE_USER_AGENT", value_name = "UA", default_value = concat!("docspace-mcp/", env!("CARGO_PKG_VERSION")))]
+    pub user_agent: String,
+    /// Time limit for one DocSpace request, in seconds.
+    #[arg(long, env = "DOCSPACE_REQUEST_TIMEOUT", value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
+    /// How long a tool call waits for the file operations it started (copy, move, delete, archive,
+    /// download), in seconds; after that it answers with the operation ids to check later.
+    #[arg(long, env = "DOCSPACE_OPERATION_TIMEOUT", value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub operation_timeout: u64,
+    /// Largest MCP message accepted over stdio, in bytes (an upload travels base64-encoded in one
+    /// message, so this bounds the largest file `upload_file` takes: 64 MiB ≈ 48 MiB of file).
+    #[arg(long, env = "DOCSPACE_MAX_MESSAGE_BYTES", value_name = "BYTES", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024 * 1024..=1024 * 1024 * 1024))]
+    pub max_message_bytes: u64,
+    /// Log level on stderr (error, warn, info, debug, trace); RUST_LOG overrides it.
+    #[arg(long, env = "DOCSPACE_LOG_LEVEL", value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// The HTTP transports' settings.
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// How MCP is served.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum TransportKind {
+    /// stdin/stdout, for a client that starts the server.
+    #[default]
+    Stdio,
+    /// Streamable HTTP at `/mcp`.
+    StreamableHttp,
+    /// The legacy HTTP+SSE transport at `/sse` and `/messages`.
+    Sse,
+    /// Both HTTP transports.
+    Http,
+}
+
+impl TransportKind {
+    /// Serves Streamable HTTP.
+    pub fn streamable(self) -> bool {
+        matches!(self, Self::StreamableHttp | Self::Http)
+    }
+
+    /// Serves the legacy SSE transport.
+    pub fn sse(self) -> bool {
+        matches!(self, Self::Sse | Self::Http)
+    }
+}
+
+fn boolish() -> clap::builder::BoolishValueParser {
+    clap::builder::BoolishValueParser::new()
+}
+
+/// Settings of the HTTP transports (one server, many users: each session may
+/// bring its own portal, credentials and tool selection).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "HTTP transports")]
+pub struct HttpArgs {
+    /// stdio, streamable-http (`/mcp`), sse (legacy `/sse` + `/messages`) or http (both).
+    #[arg(long, env = "DOCSPACE_TRANSPORT", value_enum, default_value = "stdio", value_name = "TRANSPORT")]
+    pub transport: TransportKind,
+    /// Address to listen on.
+    #[arg(long, env = "DOCSPACE_HOST", default_value = "127.0.0.1", value_name = "ADDRESS")]
+    pub host: String,
+    /// Port to listen on (0 picks a free one, printed on stderr).
+    #[arg(long, env = "DOCSPACE_PORT", default_value_t = 8080, value_name = "PORT")]
+    pub port: u16,
+    /// `Host` header values accepted (DNS-rebinding guard; comma-separated hostnames, a port is
+    /// ignored). Empty accepts any host. Browser `Origin`s must name one of these hosts too, unless
+    /// listed in DOCSPACE_SERVER_CORS_MCP_ORIGIN.
+    #[arg(
+        long,
+        env = "DOCSPACE_SERVER_ALLOWED_HOSTNAMES",
+        value_delimiter = ',',
+        default_value = "localhost,127.0.0.1,[::1]",
+        value_name = "HOSTS"
+    )]
+    pub allowed_hostnames: Vec<String>,
+    /// Browser origins allowed by CORS (comma-separated, e.g. https://app.example.com); `*` allows any
+    /// origin whose host is an allowed hostname; empty turns CORS off.
+    #[arg(
+        long,
+        env = "DOCSPACE_SERVER_CORS_MCP_ORIGIN",
+        value_delimiter = ',',
+        default_value = "*",
+        value_name = "ORIGINS"
+    )]
+    pub cors_origins: Vec<String>,
+    /// How long browsers may cache a CORS preflight, in milliseconds.
+    #[arg(long, env = "DOCSPACE_SERVER_CORS_MCP_MAX_AGE", default_value_t = 86_400_000, value_name = "MS")]
+    pub cors_max_age_ms: u64,
+    /// Requests per client IP per window (0 = no limit), checked before any DocSpace call.
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_MCP_CAPACITY", default_value_t = 1000, value_name = "N")]
+    pub rate_limit: u32,
+    /// The rate-limit window, in milliseconds.
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_MCP_WINDOW", default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate_window_ms: u64,
+    /// Proxies in front of this server whose `X-Forwarded-For` entries are trusted for the client IP.
+    #[arg(long, env = "DOCSPACE_PROXY_HOPS", default_value_t = 0, value_name = "N")]
+    pub proxy_hops: usize,
+    /// A session idle this long (seconds) is closed; 0 = never.
+    #[arg(long, env = "DOCSPACE_SESSION_IDLE_TIMEOUT", default_value_t = 1800, value_name = "SECONDS")]
+    pub session_idle_timeout: u64,
+    /// A session quiet this long (seconds) hibernates: its worker and buffers are freed and rebuilt
+    /// on its next request. Keep it above the longest tool call.
+    #[arg(long, env = "DOCSPACE_SESSION_HIBERNATE_AFTER", default_value_t = 300, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub session_hibernate_after: u64,
+    /// The most sessions open at once (new ones get 503 beyond it); 0 = no cap.
+    #[arg(long, env = "DOCSPACE_MAX_SESSIONS", default_value_t = 10_000, value_name = "N")]
+    pub max_sessions: usize,
+    /// Accept configuration from query parameters (base_url, toolsets, enabled_tools, disabled_tools,
+    /// dynamic, read_only).
+    #[arg(long, env = "DOCSPACE_REQUEST_QUERY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = boolish())]
+    pub request_query: bool,
+    /// Accept a client's own `Authorization` header and send it to DocSpace as it is.
+    #[arg(long, env = "DOCSPACE_REQUEST_AUTHORIZATION_HEADER", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = boolish())]
+    pub request_authorization_header: bool,
+    /// Prefix of the configuration headers (X-Mcp-Base-Url, X-Mcp-Api-Key, …); empty turns them off.
+    #[arg(long, env = "DOCSPACE_REQUEST_HEADER_PREFIX", default_value = "x-mcp-", value_name = "PREFIX")]
+    pub header_prefix: String,
+    /// Portals a client may name with base_url / X-Mcp-Base-Url: host patterns, comma-separated
+    /// (`*.onlyoffice.com`, `docs.example.org`, `https://x.example:8443`, `*` for any). Empty: only
+    /// DOCSPACE_BASE_URL.
+    #[arg(long, env = "DOCSPACE_ALLOWED_BASE_URLS", value_delimiter = ',', value_name = "PATTERNS")]
+    pub allowed_base_urls: Vec<String>,
+    /// Let client-named portals be private, loopback or link-local addresses (refused by default,
+    /// so the server cannot be used to reach an internal network).
+    #[arg(long, env = "DOCSPACE_ALLOW_PRIVATE_BASE_URLS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = boolish())]
+    pub allow_private_base_urls: bool,
+    /// The OAuth proxy's settings.
+    #[command(flatten)]
+    pub oauth: OAuthArgs,
+}
+
+/// Settings of the OAuth proxy in front of DocSpace's authorization server
+/// (HTTP transports only; see README "OAuth").
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "OAuth proxy (HTTP transports)")]
+pub struct OAuthArgs {
+    /// DocSpace's authorization server (usually the portal URL; its endpoints are `oauth2/authorize`,
+    /// `oauth2/token`, …). Setting it turns the OAuth proxy on: MCP clients sign users in through this
+    /// server, which needs DOCSPACE_SERVER_BASE_URL and DOCSPACE_OAUTH_AUTH_TOKEN_SECRET_KEY.
+    #[arg(long, env = "DOCSPACE_OAUTH_BASE_URL", value_name = "URL")]
+    pub oauth_base_url: Option<String>,
+    /// Client id of the DocSpace OAuth application this server uses for every MCP client ("shared
+    /// application" mode: clients register here dynamically). Unset: each user enters the id and secret
+    /// of their own DocSpace application in their MCP client.
+    #[arg(long, env = "DOCSPACE_OAUTH_CLIENT_ID", value_name = "ID")]
+    pub oauth_client_id: Option<String>,
+    /// Secret of that application (never leaves this server).
+    #[arg(long, env = "DOCSPACE_OAUTH_CLIENT_SECRET", hide_env_values = true, value_name = "SECRET")]
+    pub oauth_client_secret: Option<Secret>,
+    /// Key that encrypts and authenticates the tokens and codes this server issues (at least 32
+    /// bytes, e.g. `openssl rand -base64 32`). Required with OAuth; give every replica the same key.
+    #[arg(long, env = "DOCSPACE_OAUTH_AUTH_TOKEN_SECRET_KEY", hide_env_values = true, value_name = "KEY")]
+    pub oauth_secret_key: Option<Secret>,
+    /// Key for the OAuth state, client ids and consent cookies (default: the token key).
+    #[arg(long, env = "DOCSPACE_OAUTH_STATE_TOKEN_SECRET_KEY", hide_env_values = true, value_name = "KEY")]
+    pub oauth_state_secret_key: Option<Secret>,
+    /// Longest lifetime of an access token this server issues, in milliseconds (DocSpace's own expiry
+    /// is kept when it is shorter).
+    #[arg(long, env = "DOCSPACE_OAUTH_AUTH_TOKEN_TTL", default_value_t = 3_600_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1000..))]
+    pub oauth_token_ttl_ms: u64,
+    /// How long a sign-in may take (consent, DocSpace login, code exchange), in milliseconds.
+    #[arg(long, env = "DOCSPACE_OAUTH_STATE_TOKEN_TTL", default_value_t = 600_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1000..))]
+    pub oauth_state_ttl_ms: u64,
+    /// This server's public URL, as clients reach it (e.g. https://mcp.example.com): the OAuth issuer
+    /// and the base of every URL in the OAuth metadata. Default with OAuth on a loopback address:
+    /// http://<address>:<port>.
+    #[arg(long, env = "DOCSPACE_SERVER_BASE_URL", value_name = "URL")]
+    pub server_base_url: Option<String>,
+    /// CORS and rate limits of the OAuth endpoints.
+    #[command(flatten)]
+    pub edge: OAuthEdgeArgs,
+}
+
+/// The OAuth endpoints whose rate limits have settings of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthEndpoint {
+    /// Authorization-server metadata.
+    ServerMetadata,
+    /// Protected-resource metadata.
+    ResourceMetadata,
+    /// `/authorize`.
+    Authorize,
+    /// `/oauth/callback`.
+    Callback,
+    /// `/introspect`.
+    Introspect,
+    /// `/register`.
+    Register,
+    /// `/revoke`.
+    Revoke,
+    /// `/token`.
+    Token,
+}
+
+impl OAuthEndpoint {
+    /// Whether programs (rather than browser navigations) call it, so that
+    /// browser-based clients need CORS for it.
+    pub fn is_api(self) -> bool {
+        !matches!(self, Self::Authorize | Self::Callback)
+    }
+}
+
+/// Declares [`OAuthEdgeArgs`] from one table: per OAuth endpoint, its
+/// capacity and window flags (`DOCSPACE_SERVER_RATE_LIMITS_OAUTH_<NAME>_*`,
+/// the reference server's settings and defaults), and
+/// [`OAuthEdgeArgs::rate_limits`] and [`OAuthEndpoint::setting`] from the
+/// same rows, so a new endpoint is one line.
+macro_rules! oauth_edge_args {
+    ($($endpoint:ident $name:literal $capacity:ident $window:ident $default:literal $doc:literal;)*) => {
+        /// CORS and per-client-IP rate limits of the OAuth endpoints (the
+        /// reference server's settings and defaults). Behind a reverse proxy,
+        /// set DOCSPACE_PROXY_HOPS so that clients are told apart by their own
+        /// address.
+        #[derive(Debug, Clone, Args)]
+        #[command(next_help_heading = "OAuth proxy: CORS and rate limits (per client IP, per window; 0 = no limit)")]
+        pub struct OAuthEdgeArgs {
+            /// Browser origins allowed by CORS on the OAuth endpoints (metadata, /token, /register, /revoke,
+            /// /introspect), comma-separated; `*` allows any origin (browser-based MCP clients sign in from
+            /// their own); empty turns CORS off there.
+            #[arg(
+                long,
+                env = "DOCSPACE_SERVER_CORS_OAUTH_ORIGIN",
+                value_delimiter = ',',
+                default_value = "*",
+                value_name = "ORIGINS"
+            )]
+            pub oauth_cors_origins: Vec<String>,
+            /// How long browsers may cache a CORS preflight of the OAuth endpoints, in milliseconds.
+            #[arg(long, env = "DOCSPACE_SERVER_CORS_OAUTH_MAX_AGE", default_value_t = 86_400_000, value_name = "MS")]
+            pub oauth_cors_max_age_ms: u64,
+            $(
+                #[doc = $doc]
+                #[arg(
+                    long,
+                    env = concat!("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_", $name, "_CAPACITY"),
+                    default_value_t = $default,
+                    value_name = "N"
+                )]
+                pub $capacity: u32,
+                /// Its window, in milliseconds.
+                #[arg(
+                    long,
+                    env = concat!("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_", $name, "_WINDOW"),
+                    default_value_t = 60_000,
+                    value_name = "MS",
+                    value_parser = clap::value_parser!(u64).range(1..)
+                )]
+                pub $window: u64,
+            )*
+        }
+
+        impl OAuthEdgeArgs {
+            /// (endpoint, requests per window, window in ms) for each OAuth endpoint.
+            pub fn rate_limits(&self) -> Vec<(OAuthEndpoint, u32, u64)> {
+                vec![$((OAuthEndpoint::$endpoint, self.$capacity, self.$window)),*]
+            }
+        }
+
+        impl OAuthEndpoint {
+            /// The part of its settings' names (`DOCSPACE_SERVER_RATE_LIMITS_OAUTH_<it>_CAPACITY`).
+            pub fn setting(self) -> &'static str {
+                match self {
+                    $(Self::$endpoint => $name,)*
+                }
+            }
+        }
+    };
+}
+
+oauth_edge_args! {
+    ServerMetadata "SERVER_METADATA" oauth_server_metadata_rate_limit oauth_server_metadata_rate_window_ms 200
+        "Requests per window to the authorization-server metadata (`/.well-known/oauth-authorization-server`, `…/openid-configuration`).";
+    ResourceMetadata "RESOURCE_METADATA" oauth_resource_metadata_rate_limit oauth_resource_metadata_rate_window_ms 200
+        "Requests per window to the protected-resource metadata (`/.well-known/oauth-protected-resource…`).";
+    Authorize "AUTHORIZE" oauth_authorize_rate_limit oauth_authorize_rate_window_ms 200
+        "Requests per window to `/authorize` (the consent page and its form).";
+    Callback "CALLBACK" oauth_callback_rate_limit oauth_callback_rate_window_ms 200
+        "Requests per window to `/oauth/callback` (DocSpace's redirect back).";
+    Introspect "INTROSPECT" oauth_introspect_rate_limit oauth_introspect_rate_window_ms 10
+        "Requests per window to `/introspect`.";
+    Register "REGISTER" oauth_register_rate_limit oauth_register_rate_window_ms 10
+        "Requests per window to `/register`.";
+    Revoke "REVOKE" oauth_revoke_rate_limit oauth_revoke_rate_window_ms 10
+        "Requests per window to `/revoke`.";
+    Token "TOKEN" oauth_token_rate_limit oauth_token_rate_window_ms 10
+        "Requests per window to `/token` (code exchange and refresh).";
+}

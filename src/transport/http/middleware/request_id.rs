@@ -1,0 +1,55 @@
+//! Gives every request an id: the caller's `X-Request-ID` when it is a sane
+//! one, else a new one. It is logged, echoed in the response and sent on to
+//! DocSpace with the calls the request makes.
+
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+
+/// `X-Request-ID`.
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of one HTTP request.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub HeaderValue);
+
+/// The caller's id, when it is 1–128 visible ASCII characters.
+fn sane(value: &HeaderValue) -> bool {
+    !value.is_empty() && value.len() <= 128 && value.as_bytes().iter().all(u8::is_ascii_graphic)
+}
+
+/// The middleware.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = req.headers().get(&REQUEST_ID).filter(|v| sane(v)).cloned().unwrap_or_else(|| {
+        HeaderValue::from_str(&uuid::Uuid::new_v4().simple().to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static("-"))
+    });
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.run(req).await;
+    response.headers_mut().insert(REQUEST_ID.clone(), id);
+    response
+}
+
+/// The headers DocSpace calls made for a request carry (from its
+/// extensions): its request id.
+pub fn upstream_headers(extensions: &axum::http::Extensions) -> Vec<(HeaderName, HeaderValue)> {
+    extensions.get::<RequestId>().map(|r| vec![(REQUEST_ID.clone(), r.0.clone())]).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sane_ids_are_kept() {
+        assert!(sane(&HeaderValue::from_static("abc-123")));
+        assert!(!sane(&HeaderValue::from_static("")));
+        assert!(!sane(&HeaderValue::from_static("has space")));
+        assert!(!sane(&HeaderValue::from_str(&"x".repeat(129)).unwrap()));
+        let mut extensions = axum::http::Extensions::new();
+        assert!(upstream_headers(&extensions).is_empty());
+        extensions.insert(RequestId(HeaderValue::from_static("id-1")));
+        assert_eq!(upstream_headers(&extensions), vec![(REQUEST_ID.clone(), HeaderValue::from_static("id-1"))]);
+    }
+}

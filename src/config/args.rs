@@ -7,6 +7,10 @@
 //! Nothing outside `config` reads these types: [`super::Config::from_args`]
 //! validates them into the [`super::Config`] the rest of the server uses.
 
+// The doc comments below are `--help` text first (clap turns them into
+// help), so they carry plain URLs and `<placeholders>` as a terminal shows them.
+#![allow(rustdoc::bare_urls, rustdoc::invalid_html_tags)]
+
 use clap::Args;
 
 use crate::auth::Secret;

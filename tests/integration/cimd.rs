@@ -18,7 +18,8 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::{self, pki_types::PrivatePkcs8KeyDer};
 use tokio_util::sync::CancellationToken;
 
-use crate::oauth::{Flow, REDIRECT, browser, consent_page, start_with, tokens, whoami};
+use crate::common::oauth::{Flow, REDIRECT, browser, consent_page, tokens, whoami};
+use crate::common::server::{OAuth, TestServer};
 
 const HOST: &str = "client.test";
 
@@ -162,7 +163,11 @@ async fn respond(port: u16, path: &str) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_known_by_its_metadata_document_signs_in() {
     let host = DocumentHost::start().await;
-    let s = start_with(true, None, &[], Overrides { metadata_client: Some(host.client()) }).await;
+    let s = TestServer::builder()
+        .oauth(OAuth::Shared)
+        .overrides(Overrides { metadata_client: Some(host.client()) })
+        .start()
+        .await;
     let b = s.base.as_str();
     let flow = Flow::new(&host.url("/client.json"), REDIRECT);
 
@@ -189,7 +194,11 @@ async fn a_client_known_by_its_metadata_document_signs_in() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_metadata_documents_are_refused() {
     let host = DocumentHost::start().await;
-    let s = start_with(true, None, &[], Overrides { metadata_client: Some(host.client()) }).await;
+    let s = TestServer::builder()
+        .oauth(OAuth::Shared)
+        .overrides(Overrides { metadata_client: Some(host.client()) })
+        .start()
+        .await;
     let cases = [
         ("/moved.json", "answered HTTP 302"),
         ("/impostor.json", "client_id differs from its URL"),

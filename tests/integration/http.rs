@@ -4,15 +4,9 @@
 //! HTTP hygiene, and the binary's start-up and SIGTERM shutdown.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
-use docspace_mcp::cli::Cli;
-use docspace_mcp::config::Config;
-use docspace_mcp::sandbox::{self, Sandbox};
-use docspace_mcp::transport::http::{self, AppState, Overrides};
+use docspace_mcp::sandbox;
 use docspace_mcp_client::reqwest::{self, header::HeaderMap};
 use futures::StreamExt;
 use rmcp::ServiceExt;
@@ -20,44 +14,9 @@ use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
+use crate::common::server::TestServer;
 use crate::common::{Reply, Upstream};
-
-/// A server on 127.0.0.1 in this process, with the sandbox portal beside it.
-pub(crate) struct Running {
-    pub(crate) base: String,
-    pub(crate) portal: Sandbox,
-    _state: Arc<AppState>,
-    stop: CancellationToken,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-/// `operator`: the server has the sandbox as its own portal (with its API key).
-pub(crate) async fn start(operator: bool, args: &[&str]) -> Running {
-    let portal = Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.unwrap();
-    let mut argv: Vec<String> = ["docspace-mcp", "--transport", "http"].map(String::from).to_vec();
-    if operator {
-        argv.extend(["--base-url".into(), portal.base_url().to_owned(), "--api-key".into(), sandbox::API_KEY.into()]);
-    }
-    argv.extend(args.iter().map(|a| (*a).to_owned()));
-    let serve = Cli::try_parse_from(argv).unwrap().serve;
-    let config = Config::from_args(serve).unwrap();
-    let stop = CancellationToken::new();
-    let (app, state) = http::app(config, stop.clone(), Overrides::default()).unwrap();
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let until = stop.clone();
-    tokio::spawn(async move {
-        http::serve_on(listener, app, async move { until.cancelled().await }).await.unwrap();
-    });
-    Running { base: format!("http://{addr}"), portal, _state: state, stop }
-}
 
 fn init(id: u64) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}})
@@ -134,7 +93,7 @@ fn tool_names(a: &Answer) -> Vec<String> {
 
 #[tokio::test]
 async fn the_rmcp_client_works_over_streamable_http() {
-    let s = start(true, &[]).await;
+    let s = TestServer::builder().operator().start().await;
     let transport = StreamableHttpClientTransport::from_uri(format!("{}/mcp", s.base));
     let client = ().serve(transport).await.unwrap();
     let tools = client.list_all_tools().await.unwrap();
@@ -156,7 +115,8 @@ async fn the_rmcp_client_works_over_streamable_http() {
 #[tokio::test]
 async fn per_request_credentials_selection_and_identity() {
     // No portal of its own: each client brings one (the sandbox, allowed here).
-    let s = start(false, &["--allowed-base-urls", "127.0.0.1:*", "--allow-private-base-urls"]).await;
+    let s =
+        TestServer::builder().args(&["--allowed-base-urls", "127.0.0.1:*", "--allow-private-base-urls"]).start().await;
     let mcp = format!("{}/mcp", s.base);
     let portal = s.portal.base_url().to_owned();
 
@@ -237,7 +197,7 @@ async fn per_request_credentials_selection_and_identity() {
 
 #[tokio::test]
 async fn request_selection_only_narrows_the_operators() {
-    let s = start(true, &["--toolsets", "rooms", "--read-only"]).await;
+    let s = TestServer::builder().operator().args(&["--toolsets", "rooms", "--read-only"]).start().await;
     let mcp = format!("{}/mcp", s.base);
     let r = post(&mcp, None, &[("x-mcp-enabled-tools", "create_room")], &init(1)).await;
     assert_eq!(r.status, 403, "a write tool the operator did not enable: {}", r.body);
@@ -254,7 +214,7 @@ async fn request_selection_only_narrows_the_operators() {
 
 #[tokio::test]
 async fn hygiene_host_origin_cors_limits_ids_and_errors() {
-    let s = start(true, &["--rate-limit", "30", "--rate-window-ms", "60000"]).await;
+    let s = TestServer::builder().operator().args(&["--rate-limit", "30", "--rate-window-ms", "60000"]).start().await;
     let client = reqwest::Client::new();
     let health = client.get(format!("{}/health", s.base)).send().await.unwrap();
     assert_eq!(health.status(), 200);
@@ -320,7 +280,8 @@ async fn x_request_id_reaches_docspace() {
         Reply::json(200, json!({"response": {"displayName": "Up Stream"}, "status": 0, "statusCode": 200}))
     })
     .await;
-    let s = start(false, &["--allowed-base-urls", "127.0.0.1:*", "--allow-private-base-urls"]).await;
+    let s =
+        TestServer::builder().args(&["--allowed-base-urls", "127.0.0.1:*", "--allow-private-base-urls"]).start().await;
     let mut headers = HashMap::new();
     headers.insert(reqwest::header::HeaderName::from_static("x-mcp-base-url"), upstream.base_url.parse().unwrap());
     headers.insert(reqwest::header::HeaderName::from_static("x-mcp-api-key"), "sk-up".parse().unwrap());
@@ -377,7 +338,7 @@ impl Events {
 
 #[tokio::test]
 async fn legacy_sse_carries_a_whole_session() {
-    let s = start(true, &[]).await;
+    let s = TestServer::builder().operator().start().await;
     let client = reqwest::Client::new();
     let r = client.get(format!("{}/sse", s.base)).header("accept", "text/event-stream").send().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -439,8 +400,11 @@ async fn legacy_sse_carries_a_whole_session() {
 
 #[tokio::test]
 async fn sessions_hibernate_wake_up_as_they_were_and_expire() {
-    let s =
-        start(true, &["--session-hibernate-after", "1", "--session-idle-timeout", "4", "--toolsets", "rooms"]).await;
+    let s = TestServer::builder()
+        .operator()
+        .args(&["--session-hibernate-after", "1", "--session-idle-timeout", "4", "--toolsets", "rooms"])
+        .start()
+        .await;
     let mcp = format!("{}/mcp", s.base);
     let health = || async { reqwest::get(format!("{}/health", s.base)).await.unwrap().json::<Value>().await.unwrap() };
     let session = open(&format!("{mcp}?read_only=true"), &[]).await;
@@ -493,11 +457,11 @@ async fn sessions_hibernate_wake_up_as_they_were_and_expire() {
 
 #[tokio::test]
 async fn an_idle_timeout_of_zero_means_never_and_bodies_are_bounded() {
-    let s = start(
-        true,
-        &["--session-idle-timeout", "0", "--session-hibernate-after", "1", "--max-message-bytes", "1048576"],
-    )
-    .await;
+    let s = TestServer::builder()
+        .operator()
+        .args(&["--session-idle-timeout", "0", "--session-hibernate-after", "1", "--max-message-bytes", "1048576"])
+        .start()
+        .await;
     let mcp = format!("{}/mcp", s.base);
     let session = open(&mcp, &[]).await;
     tokio::time::sleep(Duration::from_millis(3000)).await;
@@ -512,7 +476,7 @@ async fn an_idle_timeout_of_zero_means_never_and_bodies_are_bounded() {
 
 #[tokio::test]
 async fn the_session_cap_answers_503() {
-    let s = start(true, &["--max-sessions", "2"]).await;
+    let s = TestServer::builder().operator().args(&["--max-sessions", "2"]).start().await;
     let mcp = format!("{}/mcp", s.base);
     open(&mcp, &[]).await;
     open(&mcp, &[]).await;

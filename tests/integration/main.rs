@@ -1,17 +1,21 @@
-//! The one integration-test binary (one link, shared helpers).
+//! The integration-test binary: everything that needs only Rust (the
+//! server, the sandbox and scripted upstreams on 127.0.0.1, in this process
+//! or as the spawned binary). The independent clients are in `tests/interop`;
+//! the harness both share is `tests/common`.
 //!
 //! - `catalogue`: an insta snapshot per tool plus an index; stale snapshots fail.
 //! - `mcp_schema`: every tool validates against the official MCP schemas and
 //!   every schema is a valid JSON Schema 2020-12.
 //! - `cli`: `docspace-mcp tools …`, in-process and as a spawned binary.
 //! - `core`: the default catalogue (budget, the reference's 23 tools and arguments).
-//! - `conformance`: the official MCP conformance suite against `/mcp`.
 //! - `http`: Streamable HTTP, legacy SSE, per-request configuration, hygiene.
-//! - `browser`: the OAuth consent page in headless Chromium.
 //! - `oauth`: the OAuth proxy: discovery, both registration modes, the attack suite.
 //! - `cimd`: client ID metadata documents fetched from an https host on 127.0.0.1.
 //! - `client`: the generated client's hooks and dispatch against an HTTP
 //!   server on 127.0.0.1.
+//! - `sandbox`, `sandbox_oauth`: the sandbox portal and its authorization server.
+//! - `stdio`: the server over stdio, driven by the rmcp client.
+//! - `workflows`: uploads, download as text, waiting on file operations.
 
 #![allow(
     clippy::unwrap_used,
@@ -22,18 +26,16 @@
     unreachable_pub
 )]
 
-mod browser;
 mod catalogue;
 mod cimd;
 mod cli;
 mod client;
+#[path = "../common/lib.rs"]
 mod common;
-mod conformance;
 mod core;
 mod http;
 mod mcp_schema;
 mod oauth;
-mod python_client;
 mod sandbox;
 mod sandbox_oauth;
 mod stdio;

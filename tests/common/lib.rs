@@ -1,4 +1,16 @@
-//! Helpers: paths, and a scripted HTTP upstream on 127.0.0.1.
+//! The test harness shared by both test binaries (`integration` and
+//! `interop`, each including it with `#[path]`): paths and the binary, the
+//! MCP schemas, a scripted HTTP upstream on 127.0.0.1 (here), test servers
+//! of every mode ([`server`]), and the OAuth flow as clients walk it
+//! ([`oauth`]). No test module imports from a sibling test: what two of them
+//! need lives here.
+
+// Each binary uses part of the harness.
+#![allow(dead_code)]
+
+pub mod clients;
+pub mod oauth;
+pub mod server;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

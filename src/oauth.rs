@@ -8,10 +8,13 @@
 //! - [`registration`]: RFC 7591 registration sealed into the client id, and the
 //!   redirect-URI rules (exact, loopback on any port);
 //! - [`cimd`]: client ID metadata documents, fetched narrowly;
-//! - [`consent`]: the consent page.
+//! - [`consent`]: the consent page;
+//! - [`memory`]: the per-replica memory (single use, revocations, caches),
+//!   one bounded expiring map behind a trait, failing closed.
 
 pub mod cimd;
 pub mod consent;
+pub mod memory;
 pub mod pkce;
 pub mod proxy;
 pub mod registration;

@@ -3,7 +3,7 @@
 //! that says why a sign-in cannot go on. Plain HTML with inline style, no
 //! script; the handler adds `X-Frame-Options: DENY` and a CSP.
 
-use super::proxy::ConsentPage;
+use super::protocol::ConsentPage;
 
 /// HTML-escapes `s` for text and attribute values.
 pub fn escape(s: &str) -> String {

@@ -83,7 +83,7 @@ pub fn acceptable_redirect_uri(uri: &str) -> Result<(), String> {
     if uri.len() > MAX_URI_LEN {
         return Err("too long".into());
     }
-    let url = docspace_mcp_client::reqwest::Url::parse(uri).map_err(|e| format!("`{uri}` is not a URL: {e}"))?;
+    let url = url::Url::parse(uri).map_err(|e| format!("`{uri}` is not a URL: {e}"))?;
     if url.fragment().is_some() {
         return Err(format!("`{uri}` has a fragment"));
     }
@@ -100,7 +100,7 @@ pub fn acceptable_redirect_uri(uri: &str) -> Result<(), String> {
     }
 }
 
-fn is_loopback(url: &docspace_mcp_client::reqwest::Url) -> bool {
+fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -115,11 +115,11 @@ pub fn redirect_matches(registered: &[String], requested: &str) -> bool {
     if registered.iter().any(|r| r == requested) {
         return true;
     }
-    let Ok(req) = docspace_mcp_client::reqwest::Url::parse(requested) else { return false };
+    let Ok(req) = url::Url::parse(requested) else { return false };
     if req.scheme() != "http" || !is_loopback(&req) || req.fragment().is_some() {
         return false;
     }
-    registered.iter().filter_map(|r| docspace_mcp_client::reqwest::Url::parse(r).ok()).any(|r| {
+    registered.iter().filter_map(|r| url::Url::parse(r).ok()).any(|r| {
         r.scheme() == "http"
             && is_loopback(&r)
             && r.host() == req.host()

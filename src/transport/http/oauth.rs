@@ -203,9 +203,8 @@ async fn authorize(State(proxy): St, uri: axum::http::Uri, headers: HeaderMap) -
 
 async fn consent_form(State(proxy): St, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
     // A browser's form POST names its origin: it must be this server.
-    let own_origin = docspace_mcp_client::reqwest::Url::parse(&proxy.settings().issuer)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default();
+    let own_origin =
+        url::Url::parse(&proxy.settings().issuer).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok())
         && origin != own_origin
     {

@@ -3,7 +3,7 @@
 //! that says why a sign-in cannot go on. Plain HTML with inline style, no
 //! script; the handler adds `X-Frame-Options: DENY` and a CSP.
 
-use super::proxy::ConsentPage;
+use super::protocol::ConsentPage;
 
 /// HTML-escapes `s` for text and attribute values.
 pub fn escape(s: &str) -> String {
@@ -33,7 +33,7 @@ pub fn page(p: &ConsentPage, action: &str) -> String {
         || "An MCP client that gave no name".to_owned(),
         |n| format!("<strong id=\"client-name\">{}</strong>", escape(n)),
     );
-    let host = docspace_mcp_client::reqwest::Url::parse(&p.redirect_uri)
+    let host = url::Url::parse(&p.redirect_uri)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_else(|| p.redirect_uri.clone());

@@ -8,8 +8,9 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::error::ErrorCode;
 use super::seal::{self, Purpose, Sealer};
 
 /// How long an issued client id stays valid.
@@ -34,10 +35,10 @@ pub struct Registration {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// `invalid_redirect_uri`.
-    #[error("invalid_redirect_uri: {0}")]
+    #[error("{code}: {0}", code = ErrorCode::InvalidRedirectUri)]
     InvalidRedirectUri(String),
     /// `invalid_client_metadata`.
-    #[error("invalid_client_metadata: {0}")]
+    #[error("{code}: {0}", code = ErrorCode::InvalidClientMetadata)]
     InvalidMetadata(String),
     /// Sealing failed.
     #[error(transparent)]
@@ -45,13 +46,34 @@ pub enum Error {
 }
 
 impl Error {
-    /// The RFC 7591 `error` code.
-    pub fn code(&self) -> &'static str {
+    /// The RFC 7591 §3.2.2 `error` code.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidRedirectUri(_) => "invalid_redirect_uri",
-            Self::InvalidMetadata(_) | Self::Seal(_) => "invalid_client_metadata",
+            Self::InvalidRedirectUri(_) => ErrorCode::InvalidRedirectUri,
+            Self::InvalidMetadata(_) | Self::Seal(_) => ErrorCode::InvalidClientMetadata,
         }
     }
+}
+
+/// The registration response (RFC 7591 §3.2.1): the client id and the
+/// metadata as registered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegistrationResponse {
+    /// The sealed client id.
+    pub client_id: String,
+    /// The redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Codes and refresh tokens.
+    pub grant_types: [&'static str; 2],
+    /// `code`.
+    pub response_types: [&'static str; 1],
+    /// `none`: a public client (PKCE protects its code).
+    pub token_endpoint_auth_method: &'static str,
+    /// When the id was issued (Unix seconds).
+    pub client_id_issued_at: u64,
+    /// The client's name, as it will be shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
 }
 
 /// Whether a redirect URI may be registered: `https`, loopback `http`, or a
@@ -61,7 +83,7 @@ pub fn acceptable_redirect_uri(uri: &str) -> Result<(), String> {
     if uri.len() > MAX_URI_LEN {
         return Err("too long".into());
     }
-    let url = docspace_mcp_client::reqwest::Url::parse(uri).map_err(|e| format!("`{uri}` is not a URL: {e}"))?;
+    let url = url::Url::parse(uri).map_err(|e| format!("`{uri}` is not a URL: {e}"))?;
     if url.fragment().is_some() {
         return Err(format!("`{uri}` has a fragment"));
     }
@@ -78,7 +100,7 @@ pub fn acceptable_redirect_uri(uri: &str) -> Result<(), String> {
     }
 }
 
-fn is_loopback(url: &docspace_mcp_client::reqwest::Url) -> bool {
+fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -93,11 +115,11 @@ pub fn redirect_matches(registered: &[String], requested: &str) -> bool {
     if registered.iter().any(|r| r == requested) {
         return true;
     }
-    let Ok(req) = docspace_mcp_client::reqwest::Url::parse(requested) else { return false };
+    let Ok(req) = url::Url::parse(requested) else { return false };
     if req.scheme() != "http" || !is_loopback(&req) || req.fragment().is_some() {
         return false;
     }
-    registered.iter().filter_map(|r| docspace_mcp_client::reqwest::Url::parse(r).ok()).any(|r| {
+    registered.iter().filter_map(|r| url::Url::parse(r).ok()).any(|r| {
         r.scheme() == "http"
             && is_loopback(&r)
             && r.host() == req.host()
@@ -106,9 +128,9 @@ pub fn redirect_matches(registered: &[String], requested: &str) -> bool {
     })
 }
 
-/// Registers a client from an RFC 7591 request body: the sealed client id and
-/// the registration response.
-pub fn register(sealer: &Sealer, request: &Value) -> Result<(String, Value), Error> {
+/// Registers a client from an RFC 7591 request body: the registration
+/// response, with the sealed client id.
+pub fn register(sealer: &Sealer, request: &Value) -> Result<RegistrationResponse, Error> {
     let uris = request
         .get("redirect_uris")
         .and_then(Value::as_array)
@@ -139,20 +161,17 @@ pub fn register(sealer: &Sealer, request: &Value) -> Result<(String, Value), Err
         .filter(|n| !n.trim().is_empty());
     let registration = Registration { redirect_uris, client_name };
     let client_id = sealer.seal(Purpose::Client, &registration, CLIENT_TTL)?;
-    let mut response = json!({
-        "client_id": client_id,
-        "redirect_uris": registration.redirect_uris,
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "token_endpoint_auth_method": "none",
-        "client_id_issued_at": std::time::SystemTime::now()
+    Ok(RegistrationResponse {
+        client_id,
+        redirect_uris: registration.redirect_uris,
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+        token_endpoint_auth_method: "none",
+        client_id_issued_at: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
-    });
-    if let (Some(name), Some(obj)) = (&registration.client_name, response.as_object_mut()) {
-        obj.insert("client_name".into(), Value::String(name.clone()));
-    }
-    Ok((client_id, response))
+        client_name: registration.client_name,
+    })
 }
 
 /// The registration behind a client id this proxy issued; `None` for an id it
@@ -164,6 +183,8 @@ pub fn client(sealer: &Sealer, client_id: &str) -> Option<Registration> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn sealer() -> Sealer {
@@ -179,7 +200,9 @@ mod tests {
             "grant_types": ["authorization_code", "refresh_token"],
             "token_endpoint_auth_method": "none"
         });
-        let (id, response) = register(&s, &request).unwrap();
+        let typed = register(&s, &request).unwrap();
+        let id = typed.client_id.clone();
+        let response = serde_json::to_value(&typed).unwrap();
         assert_eq!(response["client_id"], id.as_str());
         assert_eq!(response["redirect_uris"], request["redirect_uris"], "Cursor's three URIs in one request");
         let reg = client(&s, &id).unwrap();
@@ -189,6 +212,27 @@ mod tests {
         assert!(client(&Sealer::new("another secret that is long enough for sealing").unwrap(), &id).is_none());
         let state = s.seal(Purpose::State, &reg, Duration::from_secs(60)).unwrap();
         assert!(client(&s, &state).is_none(), "a sealed state is not a client id");
+    }
+
+    /// The typed response serialises as the `json!` value it replaces.
+    #[test]
+    fn the_registration_response_is_the_same_json_as_before() {
+        for name in [Some("Cursor"), None] {
+            let request = json!({"redirect_uris": ["https://a.example/cb"], "client_name": name});
+            let typed = register(&sealer(), &request).unwrap();
+            let mut old = json!({
+                "client_id": typed.client_id,
+                "redirect_uris": ["https://a.example/cb"],
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "token_endpoint_auth_method": "none",
+                "client_id_issued_at": typed.client_id_issued_at,
+            });
+            if let (Some(name), Some(obj)) = (name, old.as_object_mut()) {
+                obj.insert("client_name".into(), Value::String(name.into()));
+            }
+            assert_eq!(serde_json::to_string(&typed).unwrap(), old.to_string());
+        }
     }
 
     #[test]
@@ -205,12 +249,12 @@ mod tests {
             json!({"redirect_uris": ["not a url"]}),
         ] {
             let e = register(&s, &bad).unwrap_err();
-            assert_eq!(e.code(), "invalid_redirect_uri", "{bad}: {e}");
+            assert_eq!(e.code(), ErrorCode::InvalidRedirectUri, "{bad}: {e}");
         }
         let e =
             register(&s, &json!({"redirect_uris": ["https://a.example/cb"], "grant_types": ["client_credentials"]}))
                 .unwrap_err();
-        assert_eq!(e.code(), "invalid_client_metadata");
+        assert_eq!(e.code(), ErrorCode::InvalidClientMetadata);
         let many: Vec<String> = (0..17).map(|i| format!("https://a.example/{i}")).collect();
         assert!(register(&s, &json!({ "redirect_uris": many })).is_err());
     }

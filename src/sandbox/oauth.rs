@@ -23,7 +23,9 @@ use serde_json::json;
 
 use super::routes::Shared;
 use super::{PASSWORD, USERNAME};
+use crate::oauth::consent::escape;
 use crate::oauth::pkce;
+use crate::oauth::proxy::with_query;
 
 /// The sandbox's one OAuth application.
 pub const CLIENT_ID: &str = "sandbox-oauth-client";
@@ -116,17 +118,6 @@ enum Refused {
     Redirect(String),
 }
 
-fn redirect_with(uri: &str, pairs: &[(&str, &str)]) -> String {
-    let mut url = uri.to_owned();
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs {
-        query.append_pair(k, v);
-    }
-    url.push(if uri.contains('?') { '&' } else { '?' });
-    url.push_str(&query.finish());
-    url
-}
-
 fn validate(s: &Shared, p: &HashMap<String, String>) -> Result<Request, Refused> {
     let get = |k: &str| p.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     if get("client_id").as_deref() != Some(CLIENT_ID) {
@@ -143,7 +134,7 @@ fn validate(s: &Shared, p: &HashMap<String, String>) -> Result<Request, Refused>
         if let Some(st) = &state {
             pairs.push(("state", st.as_str()));
         }
-        Refused::Redirect(redirect_with(&redirect_uri, &pairs))
+        Refused::Redirect(with_query(&redirect_uri, &pairs))
     };
     if get("response_type").as_deref() != Some("code") {
         return Err(fail("unsupported_response_type", "response_type must be code"));
@@ -162,10 +153,6 @@ fn validate(s: &Shared, p: &HashMap<String, String>) -> Result<Request, Refused>
         return Err(fail("invalid_scope", &format!("unknown scope {unknown}")));
     }
     Ok(Request { redirect_uri, state, challenge, scopes })
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 fn page(p: &HashMap<String, String>, message: Option<&str>) -> Response {
@@ -213,7 +200,7 @@ async fn authorize_submit(State(s): St, body: Bytes) -> Response {
         let mut pairs = vec![("error", "access_denied".to_owned())];
         state_pair(&mut pairs);
         let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        return Redirect::to(&redirect_with(&request.redirect_uri, &pairs)).into_response();
+        return Redirect::to(&with_query(&request.redirect_uri, &pairs)).into_response();
     }
     if p.get("username").map(String::as_str) != Some(USERNAME)
         || p.get("password").map(String::as_str) != Some(PASSWORD)
@@ -235,7 +222,7 @@ async fn authorize_submit(State(s): St, body: Bytes) -> Response {
     let mut pairs = vec![("code", code)];
     state_pair(&mut pairs);
     let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    Redirect::to(&redirect_with(&request.redirect_uri, &pairs)).into_response()
+    Redirect::to(&with_query(&request.redirect_uri, &pairs)).into_response()
 }
 
 /// Client authentication: HTTP Basic, or `client_id` + `client_secret` in the body.

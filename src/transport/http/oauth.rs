@@ -15,9 +15,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::oauth::consent;
+use crate::oauth::error::ErrorCode;
+use crate::oauth::protocol::Params;
 use crate::oauth::proxy::{ClientAuth, OAuthError, Proxy, Step};
 
 type St = State<Arc<Proxy>>;
@@ -52,7 +55,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(proxy: Arc<Proxy>, streamable: b
     router.with_state(proxy)
 }
 
-fn json(status: StatusCode, body: Value) -> Response {
+fn json(status: StatusCode, body: impl Serialize) -> Response {
     let mut response = (status, axum::Json(body)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -60,7 +63,7 @@ fn json(status: StatusCode, body: Value) -> Response {
     response
 }
 
-fn metadata(body: Value) -> Response {
+fn metadata(body: impl Serialize) -> Response {
     let mut response = axum::Json(body).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     response
@@ -173,7 +176,7 @@ fn step(proxy: &Proxy, step: Step, after_post: bool, action: &str) -> Response {
 /// The parameters of a query or form body. RFC 6749 §3.1: none may be given
 /// twice — which of two `redirect_uri`s counts is exactly the ambiguity an
 /// attacker looks for — so a repeated one is refused, naming it.
-fn parameters(encoded: &[u8]) -> Result<HashMap<String, String>, String> {
+fn parameters(encoded: &[u8]) -> Result<Params, String> {
     let mut map = HashMap::new();
     for (k, v) in form_urlencoded::parse(encoded) {
         if map.insert(k.to_string(), v.into_owned()).is_some() {
@@ -185,7 +188,7 @@ fn parameters(encoded: &[u8]) -> Result<HashMap<String, String>, String> {
 
 /// A page refusing a request whose parameters cannot be read.
 fn bad_parameters(proxy: &Proxy, message: String, after_post: bool, action: &str) -> Response {
-    step(proxy, Step::Refused { status: 400, message }, after_post, action)
+    step(proxy, Step::refused(400, message), after_post, action)
 }
 
 async fn authorize(State(proxy): St, uri: axum::http::Uri, headers: HeaderMap) -> Response {
@@ -200,18 +203,12 @@ async fn authorize(State(proxy): St, uri: axum::http::Uri, headers: HeaderMap) -
 
 async fn consent_form(State(proxy): St, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
     // A browser's form POST names its origin: it must be this server.
-    let own_origin = docspace_mcp_client::reqwest::Url::parse(&proxy.settings().issuer)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default();
+    let own_origin =
+        url::Url::parse(&proxy.settings().issuer).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok())
         && origin != own_origin
     {
-        return step(
-            &proxy,
-            Step::Refused { status: 403, message: "the consent form was posted from another site".into() },
-            true,
-            uri.path(),
-        );
+        return step(&proxy, Step::refused(403, "the consent form was posted from another site"), true, uri.path());
     }
     let form = match parameters(&body) {
         Ok(f) => f,
@@ -219,7 +216,7 @@ async fn consent_form(State(proxy): St, uri: axum::http::Uri, headers: HeaderMap
     };
     let csrf = cookie(&headers, &cookie_name(&proxy, "docspace_mcp_csrf"));
     let consent_cookie = cookie(&headers, &cookie_name(&proxy, "docspace_mcp_consent"));
-    let answer = proxy.consent(&form, csrf.as_deref(), consent_cookie.as_deref());
+    let answer = proxy.consent(&form, csrf.as_deref(), consent_cookie.as_deref()).await;
     step(&proxy, answer, true, uri.path())
 }
 
@@ -228,19 +225,19 @@ async fn callback(State(proxy): St, uri: axum::http::Uri) -> Response {
         Ok(p) => p,
         Err(why) => return bad_parameters(&proxy, why, false, uri.path()),
     };
-    let answer = proxy.callback(&params);
+    let answer = proxy.callback(&params).await;
     step(&proxy, answer, false, uri.path())
 }
 
 /// A token-endpoint body: form-encoded (RFC 6749), or a JSON object of strings.
-fn form(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, OAuthError> {
+fn form(headers: &HeaderMap, body: &Bytes) -> Result<Params, OAuthError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if content_type.starts_with("application/json") {
         let value: Value = serde_json::from_slice(body)
-            .map_err(|e| OAuthError::new(400, "invalid_request", format!("the body is not JSON: {e}")))?;
+            .map_err(|e| OAuthError::new(ErrorCode::InvalidRequest, format!("the body is not JSON: {e}")))?;
         let obj = value
             .as_object()
-            .ok_or_else(|| OAuthError::new(400, "invalid_request", "the body is not a JSON object"))?;
+            .ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, "the body is not a JSON object"))?;
         return Ok(obj
             .iter()
             .filter_map(|(k, v)| match v {
@@ -250,7 +247,7 @@ fn form(headers: &HeaderMap, body: &Bytes) -> Result<HashMap<String, String>, OA
             })
             .collect());
     }
-    parameters(body).map_err(|description| OAuthError::new(400, "invalid_request", description))
+    parameters(body).map_err(|description| OAuthError::new(ErrorCode::InvalidRequest, description))
 }
 
 /// HTTP Basic client credentials (RFC 6749 §2.3.1: each part form-encoded).
@@ -261,7 +258,7 @@ fn basic(headers: &HeaderMap) -> Result<ClientAuth, OAuthError> {
     let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) else {
         return Ok(ClientAuth::default());
     };
-    let bad = || OAuthError::invalid_client("malformed Basic credentials");
+    let bad = || OAuthError::new(ErrorCode::InvalidClient, "malformed Basic credentials");
     let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
     let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
@@ -270,7 +267,7 @@ fn basic(headers: &HeaderMap) -> Result<ClientAuth, OAuthError> {
 }
 
 /// The form and client credentials of a token, revocation or introspection request.
-fn client_request(headers: &HeaderMap, body: &Bytes) -> Result<(HashMap<String, String>, ClientAuth), OAuthError> {
+fn client_request(headers: &HeaderMap, body: &Bytes) -> Result<(Params, ClientAuth), OAuthError> {
     Ok((form(headers, body)?, basic(headers)?))
 }
 
@@ -290,8 +287,7 @@ async fn register(State(proxy): St, body: Bytes) -> Response {
         Ok(v) => v,
         Err(e) => {
             return oauth_error(&OAuthError::new(
-                400,
-                "invalid_client_metadata",
+                ErrorCode::InvalidClientMetadata,
                 format!("the registration request is not JSON: {e}"),
             ));
         }

@@ -1,0 +1,229 @@
+//! The network the proxy reaches, behind one small trait ([`Upstream`]):
+//! DocSpace's token, revocation and introspection endpoints (form POSTs with
+//! the client credentials in the body, `client_secret_post`), and client ID
+//! metadata documents ([`super::cimd`]). [`Http`] is the one implementation
+//! that does I/O; tests put a fake in its place.
+//!
+//! Answers are classified here ([`UpstreamError`]) and only here: what an
+//! OAuth client is told about them is the token module's decision.
+
+use docspace_mcp_client::reqwest;
+use serde_json::Value;
+
+use super::cimd;
+use super::registration::Registration;
+use crate::auth::Secret;
+
+/// The DocSpace OAuth application a call is made for.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// Its client id.
+    pub client_id: String,
+    /// Its secret.
+    pub client_secret: Secret,
+}
+
+/// What is exchanged at DocSpace's token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant<'a> {
+    /// DocSpace's code, with the proxy's callback and PKCE verifier.
+    AuthorizationCode {
+        /// DocSpace's code.
+        code: &'a str,
+        /// The redirect URI the code was issued for (the proxy's callback).
+        redirect_uri: &'a str,
+        /// The proxy's PKCE verifier.
+        code_verifier: &'a str,
+    },
+    /// DocSpace's refresh token.
+    RefreshToken {
+        /// The token.
+        refresh_token: &'a str,
+    },
+}
+
+/// Which kind of token a revocation names (`token_type_hint`, RFC 7009 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An access token.
+    AccessToken,
+    /// A refresh token.
+    RefreshToken,
+}
+
+impl TokenKind {
+    /// The hint as sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AccessToken => "access_token",
+            Self::RefreshToken => "refresh_token",
+        }
+    }
+}
+
+/// DocSpace's token response, read leniently: a member of the wrong type
+/// counts as absent (what the proxy does without it is its decision).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tokens {
+    /// `access_token`.
+    pub access_token: Option<String>,
+    /// `expires_in`, when a non-negative integer.
+    pub expires_in: Option<u64>,
+    /// `refresh_token`.
+    pub refresh_token: Option<String>,
+}
+
+impl Tokens {
+    fn from_json(body: &Value) -> Self {
+        let string = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+        Self {
+            access_token: string("access_token"),
+            expires_in: body.get("expires_in").and_then(Value::as_u64),
+            refresh_token: string("refresh_token"),
+        }
+    }
+}
+
+/// DocSpace's introspection answer (RFC 7662 §2.2), read leniently.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Introspected {
+    /// `active`; absent or not a boolean: false.
+    pub active: bool,
+    /// `sub`.
+    pub subject: Option<String>,
+}
+
+/// Why DocSpace gave no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamError {
+    /// No answer at all (refused connection, timeout, broken body).
+    Unreachable,
+    /// A 4xx answer with an OAuth error (`error`, `error_description`).
+    Refused {
+        /// DocSpace's status.
+        status: u16,
+        /// DocSpace's `error`, as it sent it.
+        error: String,
+        /// DocSpace's `error_description` (empty when absent).
+        description: String,
+    },
+    /// Anything else: a 5xx, a body that is not JSON, an `error` in a 2xx.
+    Unexpected {
+        /// DocSpace's status.
+        status: u16,
+    },
+}
+
+/// The calls the proxy makes; [`Http`] in production, fakes in tests.
+#[async_trait::async_trait]
+pub trait Upstream: Send + Sync {
+    /// DocSpace's `oauth2/token`.
+    async fn token(&self, credentials: &Credentials, grant: Grant<'_>) -> Result<Tokens, UpstreamError>;
+    /// DocSpace's `oauth2/revoke`.
+    async fn revoke(&self, credentials: &Credentials, token: &str, kind: TokenKind) -> Result<(), UpstreamError>;
+    /// DocSpace's `oauth2/introspect`, for an access token.
+    async fn introspect(&self, credentials: &Credentials, token: &str) -> Result<Introspected, UpstreamError>;
+    /// The registration a client ID metadata document at `url` describes
+    /// ([`cimd::fetch`]), or why it cannot be used.
+    async fn client_document(&self, url: &str) -> Result<Registration, String>;
+}
+
+/// The [`Upstream`] over HTTP.
+#[derive(Debug, Clone)]
+pub struct Http {
+    base: String,
+    http: reqwest::Client,
+    documents: reqwest::Client,
+}
+
+impl Http {
+    /// DocSpace's authorization server at `base` (with a trailing slash),
+    /// reached with `http`; metadata documents fetched with `documents`
+    /// (which must refuse private addresses and redirects).
+    pub fn new(base: String, http: reqwest::Client, documents: reqwest::Client) -> Self {
+        Self { base, http, documents }
+    }
+
+    /// A form POST to `endpoint` with the client credentials appended: the
+    /// JSON body of a 2xx answer without `error`.
+    async fn post(
+        &self,
+        endpoint: &str,
+        credentials: &Credentials,
+        params: &[(&str, &str)],
+    ) -> Result<Value, UpstreamError> {
+        let mut form: Vec<(&str, &str)> = params.to_vec();
+        form.push(("client_id", &credentials.client_id));
+        form.push(("client_secret", credentials.client_secret.expose()));
+        let url = format!("{}{endpoint}", self.base);
+        let response = self.http.post(&url).form(&form).send().await.map_err(|e| {
+            tracing::warn!("DocSpace's authorization server is unreachable ({url}): {e}");
+            UpstreamError::Unreachable
+        })?;
+        let status = response.status().as_u16();
+        let body: Option<Value> = response.bytes().await.ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let error = body.as_ref().and_then(|b| b.get("error")).and_then(Value::as_str).map(str::to_owned);
+        match (status, body, error) {
+            (200..=299, Some(body), None) => Ok(body),
+            (400..=499, Some(body), Some(error)) => {
+                let description = body.get("error_description").and_then(Value::as_str).unwrap_or_default().to_owned();
+                tracing::info!(status, error = %error, "DocSpace's authorization server refused {endpoint}: {description}");
+                Err(UpstreamError::Refused { status, error, description })
+            }
+            (status, _, _) => {
+                tracing::warn!(status, "DocSpace's authorization server answered {endpoint} unexpectedly");
+                Err(UpstreamError::Unexpected { status })
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Upstream for Http {
+    async fn token(&self, credentials: &Credentials, grant: Grant<'_>) -> Result<Tokens, UpstreamError> {
+        let params = match grant {
+            Grant::AuthorizationCode { code, redirect_uri, code_verifier } => vec![
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect_uri),
+                ("code_verifier", code_verifier),
+            ],
+            Grant::RefreshToken { refresh_token } => {
+                vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token)]
+            }
+        };
+        self.post("oauth2/token", credentials, &params).await.map(|body| Tokens::from_json(&body))
+    }
+
+    async fn revoke(&self, credentials: &Credentials, token: &str, kind: TokenKind) -> Result<(), UpstreamError> {
+        self.post("oauth2/revoke", credentials, &[("token", token), ("token_type_hint", kind.as_str())]).await.map(drop)
+    }
+
+    async fn introspect(&self, credentials: &Credentials, token: &str) -> Result<Introspected, UpstreamError> {
+        let params = [("token", token), ("token_type_hint", TokenKind::AccessToken.as_str())];
+        let body = self.post("oauth2/introspect", credentials, &params).await?;
+        Ok(Introspected {
+            active: body.get("active").and_then(Value::as_bool).unwrap_or(false),
+            subject: body.get("sub").and_then(Value::as_str).map(str::to_owned),
+        })
+    }
+
+    async fn client_document(&self, url: &str) -> Result<Registration, String> {
+        cimd::fetch(&self.documents, url).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn token_answers_are_read_leniently() {
+        let t = Tokens::from_json(&json!({"access_token": "a", "expires_in": 60, "refresh_token": "r", "scope": "x"}));
+        assert_eq!(t, Tokens { access_token: Some("a".into()), expires_in: Some(60), refresh_token: Some("r".into()) });
+        let t = Tokens::from_json(&json!({"access_token": 7, "expires_in": "60"}));
+        assert_eq!(t, Tokens::default(), "members of the wrong type count as absent");
+        assert_eq!(Tokens::from_json(&json!([1])), Tokens::default());
+    }
+}

@@ -44,9 +44,8 @@ use crate::docspace;
 use crate::oauth::proxy::{self, Proxy};
 use crate::server::{DocSpaceServer, Setup};
 use connect::Connector;
-use middleware::Guard;
+use middleware::Edge;
 use middleware::host_origin::HostOrigin;
-use middleware::rate_limit::RateLimits;
 use request::{Refusal, Settings};
 use sessions::Sessions;
 
@@ -193,31 +192,31 @@ pub fn app(
             .route("/messages", post(sse::message))
             .route("/message", post(sse::message));
     }
+    let host_origin =
+        Arc::new(HostOrigin::new(&http.allowed_hostnames, &http.cors, http.oauth.as_ref().map(|o| &o.cors)));
+    // The layers below apply to the routes added so far: MCP, health and the
+    // fallback get the MCP edge policy and CORS; the OAuth routes, merged
+    // after, carry their own per endpoint.
+    let mcp_edge = Arc::new(Edge::mcp(host_origin.clone(), http.rate_limit, http.proxy_hops));
     let mut app = app.fallback(not_found).with_state(state.clone());
     if let Some(cors) = cors_layer(&http.cors) {
         app = app.layer(cors);
     }
-    // The OAuth routes have their own CORS policy (browser-based clients
-    // sign in from their own origins).
+    let mut app = app.layer(axum::middleware::from_fn_with_state(mcp_edge, middleware::guard));
     if let (Some(proxy), Some(o)) = (proxy, &http.oauth) {
-        let mut routes = oauth::routes(proxy, http.streamable, http.sse);
-        if let Some(cors) = cors_layer(&o.cors) {
-            routes = routes.layer(cors);
-        }
-        app = app.merge(routes);
+        let cors = cors_layer(&o.cors);
+        app = app.merge(oauth::routes(proxy, http.streamable, http.sse, |endpoint, routes| {
+            // Their own CORS: browser-based clients sign in from their own origins.
+            let routes = match &cors {
+                Some(cors) => routes.layer(cors.clone()),
+                None => routes,
+            };
+            let edge = Edge::oauth(host_origin.clone(), endpoint, &o.rate_limits, http.proxy_hops);
+            routes.layer(axum::middleware::from_fn_with_state(Arc::new(edge), middleware::guard))
+        }));
     }
-    let guard = Arc::new(Guard {
-        host_origin: HostOrigin::new(&http.allowed_hostnames, &http.cors, http.oauth.as_ref().map(|o| &o.cors)),
-        limits: RateLimits::new(
-            http.rate_limit,
-            http.oauth.as_ref().map(|o| o.rate_limits.as_slice()).unwrap_or_default(),
-            http.proxy_hops,
-        ),
-        oauth: http.oauth.is_some(),
-    });
     let app = app
         .layer(DefaultBodyLimit::max(max_message_bytes))
-        .layer(axum::middleware::from_fn_with_state(guard, middleware::guard))
         .layer(axum::middleware::from_fn(middleware::request_id::request_id));
     spawn_sweeper(state.clone(), shutdown);
     Ok((app, state))

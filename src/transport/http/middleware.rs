@@ -2,7 +2,8 @@
 //! concern per module: a request id ([`request_id`]), the `Host` and
 //! `Origin` checks ([`host_origin`]) and the per-IP rate limits
 //! ([`rate_limit`]) — all before any DocSpace call. [`guard`] runs the last
-//! two, having worked out once which OAuth endpoint (if any) a request is for.
+//! two with the [`Edge`] policy of the route group it is layered on: the
+//! MCP routes have one, each OAuth endpoint its own.
 
 pub mod host_origin;
 pub mod rate_limit;
@@ -17,51 +18,51 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::request::Refusal;
-use crate::config::OAuthEndpoint;
+use crate::config::{OAuthEndpoint, RateLimit};
 use host_origin::HostOrigin;
-use rate_limit::RateLimits;
+use rate_limit::{RateLimiter, client_ip};
 
-/// The edge policy: `Host`/`Origin` and the rate limits.
+/// The edge policy of one group of routes: the `Host`/`Origin` policy
+/// (shared), which OAuth endpoint the group is (`None`: MCP, health and
+/// everything else), and its rate limiter with the settings that size it.
 #[derive(Debug)]
-pub struct Guard {
-    /// The `Host`/`Origin` policy.
-    pub host_origin: HostOrigin,
-    /// The rate limits.
-    pub limits: RateLimits,
-    /// The OAuth proxy is on (its endpoints have their own policies).
-    pub oauth: bool,
+pub struct Edge {
+    host_origin: Arc<HostOrigin>,
+    endpoint: Option<OAuthEndpoint>,
+    limiter: Option<(RateLimiter, String)>,
+    proxy_hops: usize,
 }
 
-/// The OAuth endpoint serving `path` (whose rate limit and CORS are its own).
-pub fn oauth_endpoint(path: &str) -> Option<OAuthEndpoint> {
-    let path = path.trim_end_matches('/');
-    if path.contains("/.well-known/oauth-protected-resource") {
-        return Some(OAuthEndpoint::ResourceMetadata);
+impl Edge {
+    /// The policy of the MCP endpoints (and every route that is not OAuth).
+    pub fn mcp(host_origin: Arc<HostOrigin>, limit: Option<RateLimit>, proxy_hops: usize) -> Self {
+        let limiter = limit.map(|l| (RateLimiter::new(l), "DOCSPACE_SERVER_RATE_LIMITS_MCP_*".to_owned()));
+        Self { host_origin, endpoint: None, limiter, proxy_hops }
     }
-    if path.contains("/.well-known/oauth-authorization-server") || path.contains("/.well-known/openid-configuration") {
-        return Some(OAuthEndpoint::ServerMetadata);
-    }
-    match path.strip_prefix("/oauth").unwrap_or(path) {
-        "/authorize" => Some(OAuthEndpoint::Authorize),
-        "/callback" if path == "/oauth/callback" => Some(OAuthEndpoint::Callback),
-        "/introspect" => Some(OAuthEndpoint::Introspect),
-        "/register" => Some(OAuthEndpoint::Register),
-        "/revoke" => Some(OAuthEndpoint::Revoke),
-        "/token" => Some(OAuthEndpoint::Token),
-        _ => None,
+
+    /// The policy of one OAuth endpoint, with its limit if it has one.
+    pub fn oauth(
+        host_origin: Arc<HostOrigin>,
+        endpoint: OAuthEndpoint,
+        limits: &[(OAuthEndpoint, RateLimit)],
+        proxy_hops: usize,
+    ) -> Self {
+        let limiter = limits.iter().find(|(e, _)| *e == endpoint).map(|(_, l)| {
+            (RateLimiter::new(*l), format!("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_{}_*", endpoint.setting()))
+        });
+        Self { host_origin, endpoint: Some(endpoint), limiter, proxy_hops }
     }
 }
 
 /// The middleware: `Host`/`Origin` (403), then the rate limit (429).
-pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) -> Response {
-    let endpoint = if guard.oauth { oauth_endpoint(req.uri().path()) } else { None };
-    if let Err(refusal) = guard.host_origin.check(endpoint, req.headers()) {
+pub async fn guard(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> Response {
+    if let Err(refusal) = edge.host_origin.check(edge.endpoint, req.headers()) {
         tracing::info!(status = 403, "refused: {}", refusal.message);
         return refusal.into_response();
     }
-    if let Some((limiter, settings)) = guard.limits.limiter_for(endpoint) {
+    if let Some((limiter, settings)) = &edge.limiter {
         let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        if let Some(ip) = guard.limits.client_ip(peer, req.headers())
+        if let Some(ip) = client_ip(peer, req.headers(), edge.proxy_hops)
             && let Err(retry) = limiter.check(ip)
         {
             tracing::info!(status = 429, %ip, path = req.uri().path(), "rate limited ({settings})");
@@ -83,29 +84,21 @@ pub async fn guard(State(guard): State<Arc<Guard>>, req: Request, next: Next) ->
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
-    fn oauth_paths() {
-        use OAuthEndpoint as E;
-        for (path, endpoint) in [
-            ("/.well-known/oauth-authorization-server", Some(E::ServerMetadata)),
-            ("/.well-known/openid-configuration/mcp", Some(E::ServerMetadata)),
-            ("/mcp/.well-known/openid-configuration", Some(E::ServerMetadata)),
-            ("/.well-known/oauth-protected-resource/sse", Some(E::ResourceMetadata)),
-            ("/authorize", Some(E::Authorize)),
-            ("/oauth/authorize", Some(E::Authorize)),
-            ("/oauth/callback", Some(E::Callback)),
-            ("/callback", None),
-            ("/token", Some(E::Token)),
-            ("/oauth/token/", Some(E::Token)),
-            ("/register", Some(E::Register)),
-            ("/oauth/revoke", Some(E::Revoke)),
-            ("/introspect", Some(E::Introspect)),
-            ("/mcp", None),
-            ("/tokens", None),
-        ] {
-            assert_eq!(oauth_endpoint(path), endpoint, "{path}");
-        }
+    fn each_oauth_endpoint_has_its_own_limiter_and_names_its_settings() {
+        let policy =
+            Arc::new(HostOrigin::new(&[], &crate::config::Cors { origins: vec![], max_age: Duration::ZERO }, None));
+        let limit = RateLimit { capacity: 10, window: Duration::from_secs(60) };
+        let token = Edge::oauth(policy.clone(), OAuthEndpoint::Token, &[(OAuthEndpoint::Token, limit)], 0);
+        assert_eq!(token.limiter.as_ref().map(|(_, s)| s.as_str()), Some("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_TOKEN_*"));
+        let register = Edge::oauth(policy.clone(), OAuthEndpoint::Register, &[(OAuthEndpoint::Token, limit)], 0);
+        assert!(register.limiter.is_none(), "0 = no limit");
+        assert!(Edge::mcp(policy.clone(), None, 0).limiter.is_none(), "MCP limit 0 = off");
+        let mcp = Edge::mcp(policy, Some(limit), 0);
+        assert_eq!(mcp.limiter.as_ref().map(|(_, s)| s.as_str()), Some("DOCSPACE_SERVER_RATE_LIMITS_MCP_*"));
     }
 }

@@ -13,11 +13,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use base64::Engine as _;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::config::OAuthEndpoint;
 use crate::oauth::consent;
 use crate::oauth::error::ErrorCode;
 use crate::oauth::protocol::Params;
@@ -25,34 +26,46 @@ use crate::oauth::proxy::{ClientAuth, OAuthError, Proxy, Step};
 
 type St = State<Arc<Proxy>>;
 
-/// The routes, for a server serving Streamable HTTP (`/mcp`) and/or SSE (`/sse`).
-pub fn routes<S: Clone + Send + Sync + 'static>(proxy: Arc<Proxy>, streamable: bool, sse: bool) -> Router<S> {
-    let mut router = Router::new()
-        .route("/.well-known/oauth-protected-resource", get(resource_root))
+/// The routes, for a server serving Streamable HTTP (`/mcp`) and/or SSE
+/// (`/sse`), grouped by endpoint: `edge` gives each group its own layers
+/// (its rate limit and origin policy), so nothing downstream has to work out
+/// from a path which endpoint a request is for.
+pub fn routes<S: Clone + Send + Sync + 'static>(
+    proxy: Arc<Proxy>,
+    streamable: bool,
+    sse: bool,
+    edge: impl Fn(OAuthEndpoint, Router<S>) -> Router<S>,
+) -> Router<S> {
+    let resource_paths: Vec<String> =
+        [(streamable, "/mcp"), (sse, "/sse")].into_iter().filter(|(on, _)| *on).map(|(_, p)| p.to_owned()).collect();
+    let mut resource = Router::new().route("/.well-known/oauth-protected-resource", get(resource_root));
+    let mut server = Router::new()
         .route("/.well-known/oauth-authorization-server", get(server_metadata))
-        .route("/.well-known/openid-configuration", get(server_metadata))
-        .route("/authorize", get(authorize).post(consent_form))
-        .route("/oauth/authorize", get(authorize).post(consent_form))
-        .route(crate::oauth::proxy::CALLBACK_PATH, get(callback))
-        .route("/token", post(token))
-        .route("/oauth/token", post(token))
-        .route("/register", post(register))
-        .route("/oauth/register", post(register))
-        .route("/revoke", post(revoke))
-        .route("/oauth/revoke", post(revoke))
-        .route("/introspect", post(introspect))
-        .route("/oauth/introspect", post(introspect));
-    for (on, path) in [(streamable, "/mcp"), (sse, "/sse")] {
-        if on {
-            router = router
-                .route(&format!("/.well-known/oauth-protected-resource{path}"), get(resource_for))
-                .route(&format!("/.well-known/oauth-authorization-server{path}"), get(server_metadata))
-                .route(&format!("/.well-known/openid-configuration{path}"), get(server_metadata))
-                .route(&format!("{path}/.well-known/openid-configuration"), get(server_metadata))
-                .route(&format!("{path}/.well-known/oauth-authorization-server"), get(server_metadata));
+        .route("/.well-known/openid-configuration", get(server_metadata));
+    for path in &resource_paths {
+        resource = resource.route(&format!("/.well-known/oauth-protected-resource{path}"), get(resource_for));
+        for well_known in ["oauth-authorization-server", "openid-configuration"] {
+            server = server
+                .route(&format!("/.well-known/{well_known}{path}"), get(server_metadata))
+                .route(&format!("{path}/.well-known/{well_known}"), get(server_metadata));
         }
     }
-    router.with_state(proxy)
+    let both = |path: &str, method: MethodRouter<Arc<Proxy>>| {
+        Router::new().route(path, method.clone()).route(&format!("/oauth{path}"), method)
+    };
+    let groups = [
+        (OAuthEndpoint::ResourceMetadata, resource),
+        (OAuthEndpoint::ServerMetadata, server),
+        (OAuthEndpoint::Authorize, both("/authorize", get(authorize).post(consent_form))),
+        (OAuthEndpoint::Callback, Router::new().route(crate::oauth::proxy::CALLBACK_PATH, get(callback))),
+        (OAuthEndpoint::Token, both("/token", post(token))),
+        (OAuthEndpoint::Register, both("/register", post(register))),
+        (OAuthEndpoint::Revoke, both("/revoke", post(revoke))),
+        (OAuthEndpoint::Introspect, both("/introspect", post(introspect))),
+    ];
+    groups
+        .into_iter()
+        .fold(Router::new(), |app, (endpoint, group)| app.merge(edge(endpoint, group.with_state(proxy.clone()))))
 }
 
 fn json(status: StatusCode, body: impl Serialize) -> Response {

@@ -1,6 +1,6 @@
-//! Per-client-IP rate limits, checked before any DocSpace call: one budget
-//! for the MCP endpoints, and with the OAuth proxy on one per OAuth endpoint
-//! (the reference server's settings). Behind trusted proxies the client's
+//! Per-client-IP rate limiting, checked before any DocSpace call (one
+//! limiter for the MCP endpoints, and with the OAuth proxy on one per OAuth
+//! endpoint: see [`super::Edge`]). Behind trusted proxies the client's
 //! address comes from `X-Forwarded-For`.
 
 use std::collections::HashMap;
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 
-use crate::config::{OAuthEndpoint, RateLimit};
+use crate::config::RateLimit;
 
 /// Fixed-window request counting per client IP.
 #[derive(Debug)]
@@ -45,53 +45,20 @@ impl RateLimiter {
     }
 }
 
-/// Every limiter, and how to find the client's address.
-#[derive(Debug)]
-pub struct RateLimits {
-    mcp: Option<RateLimiter>,
-    /// The OAuth endpoints' own (endpoints without a limit are absent).
-    oauth: Vec<(OAuthEndpoint, RateLimiter)>,
-    proxy_hops: usize,
-}
-
-impl RateLimits {
-    /// The limiters for the MCP endpoints and the OAuth endpoints.
-    pub fn new(mcp: Option<RateLimit>, oauth: &[(OAuthEndpoint, RateLimit)], proxy_hops: usize) -> Self {
-        Self {
-            mcp: mcp.map(RateLimiter::new),
-            oauth: oauth.iter().map(|(e, l)| (*e, RateLimiter::new(*l))).collect(),
-            proxy_hops,
-        }
+/// The client's address: the peer, or behind `proxy_hops` trusted proxies
+/// the entry of `X-Forwarded-For` the outermost of them saw.
+pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, proxy_hops: usize) -> Option<IpAddr> {
+    if proxy_hops == 0 {
+        return peer;
     }
-
-    /// The limiter for `endpoint` (an OAuth endpoint's own, or the MCP one)
-    /// and the settings that size it.
-    pub fn limiter_for(&self, endpoint: Option<OAuthEndpoint>) -> Option<(&RateLimiter, String)> {
-        match endpoint {
-            Some(endpoint) => self
-                .oauth
-                .iter()
-                .find(|(e, _)| *e == endpoint)
-                .map(|(_, l)| (l, format!("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_{}_*", endpoint.setting()))),
-            None => self.mcp.as_ref().map(|l| (l, "DOCSPACE_SERVER_RATE_LIMITS_MCP_*".to_owned())),
-        }
-    }
-
-    /// The client's address: the peer, or with trusted proxies the entry of
-    /// `X-Forwarded-For` the outermost of them saw.
-    pub fn client_ip(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
-        if self.proxy_hops == 0 {
-            return peer;
-        }
-        let forwarded: Vec<IpAddr> = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|s| s.trim().parse().ok())
-            .collect();
-        forwarded.len().checked_sub(self.proxy_hops).and_then(|i| forwarded.get(i).copied()).or(peer)
-    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    forwarded.len().checked_sub(proxy_hops).and_then(|i| forwarded.get(i).copied()).or(peer)
 }
 
 #[cfg(test)]
@@ -113,22 +80,8 @@ mod tests {
         assert!(l.check("10.0.0.2".parse().unwrap()).is_ok(), "per IP");
         let mut h = HeaderMap::new();
         h.insert(HeaderName::from_static("x-forwarded-for"), HeaderValue::from_static("1.2.3.4, 5.6.7.8"));
-        let behind_one = RateLimits::new(None, &[], 1);
-        assert_eq!(behind_one.client_ip(Some("127.0.0.1".parse().unwrap()), &h), Some("5.6.7.8".parse().unwrap()));
-        let direct = RateLimits::new(None, &[], 0);
-        assert_eq!(direct.client_ip(Some(ip), &h), Some(ip), "no trusted proxy: the peer");
-    }
-
-    #[test]
-    fn each_oauth_endpoint_has_its_own_limiter_and_names_its_settings() {
-        let limits = RateLimits::new(None, &[(OAuthEndpoint::Token, limit(10, 60))], 0);
-        assert_eq!(
-            limits.limiter_for(Some(OAuthEndpoint::Token)).map(|(_, s)| s).as_deref(),
-            Some("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_TOKEN_*")
-        );
-        assert!(limits.limiter_for(Some(OAuthEndpoint::Register)).is_none(), "0 = no limit");
-        assert!(limits.limiter_for(None).is_none(), "MCP limit 0 = off");
-        let mcp = RateLimits::new(Some(limit(5, 1)), &[], 0);
-        assert_eq!(mcp.limiter_for(None).map(|(_, s)| s).as_deref(), Some("DOCSPACE_SERVER_RATE_LIMITS_MCP_*"));
+        assert_eq!(client_ip(Some("127.0.0.1".parse().unwrap()), &h, 1), Some("5.6.7.8".parse().unwrap()));
+        assert_eq!(client_ip(Some(ip), &h, 0), Some(ip), "no trusted proxy: the peer");
+        assert_eq!(client_ip(Some(ip), &h, 3), Some(ip), "fewer entries than hops: the peer");
     }
 }

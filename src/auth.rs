@@ -92,7 +92,7 @@ pub enum Error {
 
 /// The raw credential settings (environment or flags); empty strings count as unset.
 #[derive(Clone, Debug, Default)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// `DOCSPACE_API_KEY`.
     pub api_key: Option<Secret>,
     /// `DOCSPACE_AUTH_TOKEN`.
@@ -107,7 +107,7 @@ pub struct Settings {
 
 impl Settings {
     /// Exactly one method, or an error naming what to fix.
-    pub fn resolve(&self) -> Result<Credentials, Error> {
+    pub(crate) fn resolve(&self) -> Result<Credentials, Error> {
         let set = |s: &Option<Secret>| s.as_ref().filter(|s| !s.expose().trim().is_empty()).cloned();
         let username = self.username.as_ref().map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
         let (api_key, auth_token, password, authorization) =

@@ -143,7 +143,7 @@ pub fn run_tools(command: ToolsCommand, out: &mut dyn Write) -> Result<(), Error
 
 /// The tools of `toolsets` as the server would select them (the default
 /// catalogue when empty, every tool for `all`).
-pub fn select(toolsets: &[String]) -> Result<Vec<&'static ToolDef>, Error> {
+pub(crate) fn select(toolsets: &[String]) -> Result<Vec<&'static ToolDef>, Error> {
     selection::select(toolsets, &[], &[], false).map_err(Error::Selection)
 }
 

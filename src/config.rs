@@ -10,14 +10,14 @@
 //! servers before users configure them. A broken *tool selection*, or an
 //! HTTP or OAuth setting that would make the server unsafe, stops the start.
 
-pub mod args;
+pub(crate) mod args;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use docspace_mcp_client::Client;
 
-pub use args::{HttpArgs, OAuthArgs, OAuthEdgeArgs, OAuthEndpoint, ServeArgs, TransportKind};
+pub(crate) use args::{HttpArgs, OAuthEndpoint, ServeArgs, TransportKind};
 
 use crate::auth::{self, Secret};
 use crate::docspace::{self, Portal};
@@ -427,7 +427,7 @@ fn issuer_url(issuer: &str) -> Result<String, Error> {
 }
 
 /// `localhost` or a loopback address literal.
-pub fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }

@@ -17,7 +17,7 @@ pub struct BaseUrlError(String);
 
 /// Normalises a portal URL: http(s) only, no query or fragment, no trailing
 /// slash; a path prefix (a portal behind `/docspace/`) is kept.
-pub fn normalise_base_url(raw: &str) -> Result<String, BaseUrlError> {
+pub(crate) fn normalise_base_url(raw: &str) -> Result<String, BaseUrlError> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Err(BaseUrlError(
@@ -44,7 +44,7 @@ pub fn normalise_base_url(raw: &str) -> Result<String, BaseUrlError> {
 
 /// A portal: base URL plus the shared HTTP client.
 #[derive(Clone, Debug)]
-pub struct Portal {
+pub(crate) struct Portal {
     base_url: String,
     http: reqwest::Client,
 }
@@ -69,7 +69,7 @@ pub enum Error {
 /// pointed at an internal network, even through DNS rebinding). Such a
 /// client connects directly, never through `HTTPS_PROXY`: a proxy resolves
 /// names itself, which would bypass the check.
-pub fn http_client(user_agent: &str, timeout: Duration, public_only: bool) -> Result<reqwest::Client, Error> {
+pub(crate) fn http_client(user_agent: &str, timeout: Duration, public_only: bool) -> Result<reqwest::Client, Error> {
     let mut builder = reqwest::Client::builder()
         .user_agent(user_agent)
         .connect_timeout(timeout.min(Duration::from_secs(15)))
@@ -83,11 +83,11 @@ pub fn http_client(user_agent: &str, timeout: Duration, public_only: bool) -> Re
 /// The HTTP client that fetches client metadata documents for the OAuth
 /// proxy: public addresses only (connecting directly, as above), no
 /// redirects, short time limits.
-pub fn metadata_client(user_agent: &str) -> Result<reqwest::Client, Error> {
+pub(crate) fn metadata_client(user_agent: &str) -> Result<reqwest::Client, Error> {
     metadata_client_builder(user_agent).build().map_err(|e| Error::Http(e.to_string()))
 }
 
-/// [`metadata_client`]'s settings, for an embedder that adds to them (a test
+/// `metadata_client`'s settings, for an embedder that adds to them (a test
 /// naming its own document host and certificate).
 pub fn metadata_client_builder(user_agent: &str) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
@@ -101,7 +101,7 @@ pub fn metadata_client_builder(user_agent: &str) -> reqwest::ClientBuilder {
 
 /// Whether `ip` is an address on the public internet (not private,
 /// loopback, link-local, shared, documentation, multicast or unspecified).
-pub fn is_public(ip: IpAddr) -> bool {
+pub(crate) fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
@@ -158,24 +158,24 @@ impl reqwest::dns::Resolve for PublicOnly {
 
 impl Portal {
     /// Connects (lazily) to the portal at `base_url`.
-    pub fn new(base_url: &str, user_agent: &str, timeout: Duration) -> Result<Self, Error> {
+    pub(crate) fn new(base_url: &str, user_agent: &str, timeout: Duration) -> Result<Self, Error> {
         let base_url = normalise_base_url(base_url)?;
         Ok(Self { base_url, http: http_client(user_agent, timeout, false)? })
     }
 
     /// The portal at `base_url`, reached through an existing HTTP client
     /// (one connection pool shared by many sessions).
-    pub fn with_http(base_url: &str, http: reqwest::Client) -> Result<Self, Error> {
+    pub(crate) fn with_http(base_url: &str, http: reqwest::Client) -> Result<Self, Error> {
         Ok(Self { base_url: normalise_base_url(base_url)?, http })
     }
 
     /// The normalised base URL.
-    pub fn base_url(&self) -> &str {
+    pub(crate) fn base_url(&self) -> &str {
         &self.base_url
     }
 
     /// A client that acts as `credentials`.
-    pub fn client(&self, credentials: &Credentials) -> Result<Client, Error> {
+    pub(crate) fn client(&self, credentials: &Credentials) -> Result<Client, Error> {
         Ok(Client::with_headers(&self.base_url, self.http.clone(), credentials.headers()?))
     }
 }

@@ -1,30 +1,69 @@
-//! docspace-mcp: an MCP server for ONLYOFFICE DocSpace.
+//! docspace-mcp: an MCP server for ONLYOFFICE DocSpace, in Rust.
 //!
-//! Every DocSpace API operation is a tool, generated at build time from the
-//! OpenAPI description (see `build.rs` and the `codegen/` crate):
-//! - [`tools::catalogue`] holds the generated catalogue (names, toolsets,
-//!   schemas, annotations) and turns entries into MCP tool definitions;
-//! - the typed client and its JSON dispatch live in the `docspace-mcp-client`
-//!   crate, so editing this crate never recompiles the generated client;
-//! - [`server`] is the MCP handler (rmcp) over the selected tools, served by
-//!   [`transport`] (stdio); [`config`] and [`auth`] turn flags and
-//!   `DOCSPACE_*` variables into a DocSpace client ([`docspace`]);
-//! - [`cli`] is the command line (`docspace-mcp [serve]`, `tools list|show|info`).
+//! # What it is
+//!
+//! Every DocSpace API operation is an MCP tool. A build step (`build.rs`
+//! calling the pure `docspace-mcp-codegen` crate) turns DocSpace's OpenAPI
+//! description into two things: a typed client with a JSON dispatch (the
+//! `docspace-mcp-client` crate, kept apart so that editing this crate never
+//! recompiles its 60k lines) and the tool catalogue (names, toolsets, JSON
+//! schemas, annotations), included in this crate by `tools::catalogue`.
+//! Generated code enters at exactly those two `include!` sites.
+//!
+//! # How a request flows
+//!
+//! A client speaks MCP over stdio or HTTP (`transport`). Over HTTP, each
+//! request passes the edge middleware (request id, `Host`/`Origin`, rate
+//! limits), is read for the portal, credentials and tool selection it names
+//! (or its OAuth token is checked), and lands on a session. The MCP handler
+//! ([`DocSpaceServer`], in `server`) offers the session's [`Selection`] of
+//! tools; a call goes through `tools::invoke` (or a handwritten workflow) to
+//! the generated client, which calls the DocSpace portal, or the embedded
+//! [`sandbox`] portal. The OAuth proxy (`oauth`, with its axum routes in
+//! `transport::http`) stands beside the transport in front of DocSpace's
+//! authorization server.
+//!
+//! # Layers, and what must not depend on what
+//!
+//! - `run` (commands) → `config` (the one validated [`Config`]) → `auth`,
+//!   `docspace` (a portal's client), `egress` (which portals a client may
+//!   name), `tools::selection`;
+//! - `transport` → `server` → `tools` → the generated client → `auth`;
+//!   `transport` → `oauth` → `auth`;
+//! - `server` never names axum or `transport`: the HTTP layer hands it a
+//!   [`CallScope`]; `oauth` and `auth` never name axum either;
+//! - nothing but `config` sees a clap type.
+//!
+//! The modules are private; what is public is listed below, for the binary,
+//! the tests and anyone embedding the server. `docs/architecture.md` has the
+//! module map.
 //!
 //! stdout belongs to the MCP protocol when serving over stdio, hence
 //! `clippy::print_stdout` is denied: command output goes through explicit
-//! writers.
+//! writers, logs to stderr.
 
-pub mod auth;
-pub mod cli;
-pub mod config;
-pub mod docspace;
-pub mod egress;
-pub mod oauth;
+mod auth;
+mod cli;
+mod config;
+mod docspace;
+mod egress;
+mod oauth;
 mod run;
 pub mod sandbox;
-pub mod server;
-pub mod tools;
-pub mod transport;
+mod server;
+mod tools;
+mod transport;
 
+pub use auth::Secret;
+pub use cli::{Cli, Command, configuration_reference, run_tools};
+pub use config::{Config, Error as ConfigError};
+pub use docspace::metadata_client_builder;
+pub use oauth::pkce;
 pub use run::{Error, log_level, run, serve};
+pub use server::{CallScope, DocSpaceServer, Options, Selection, Setup};
+pub use tools::catalogue;
+pub use tools::workflows::NAMES as WORKFLOW_TOOLS;
+pub use transport::{http, stdio};
+
+/// The error of a `tools` command.
+pub type ToolsError = cli::Error;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use docspace_mcp::cli::Cli;
+use docspace_mcp::Cli;
 use tracing_subscriber::EnvFilter;
 
 /// jemalloc returns freed memory to the system (glibc's malloc keeps it), so

@@ -26,17 +26,17 @@
 //! Nothing here names an axum type.
 
 mod authorize;
-pub mod cimd;
-pub mod consent;
+pub(crate) mod cimd;
+pub(crate) mod consent;
 mod context;
-pub mod error;
-pub mod memory;
-pub mod metadata;
+pub(crate) mod error;
+pub(crate) mod memory;
+pub(crate) mod metadata;
 pub mod pkce;
-pub mod protocol;
-pub mod proxy;
-pub mod registration;
-pub mod seal;
+pub(crate) mod protocol;
+pub(crate) mod proxy;
+pub(crate) mod registration;
+pub(crate) mod seal;
 mod sealed;
 mod token;
-pub mod upstream;
+pub(crate) mod upstream;

@@ -23,7 +23,7 @@ use crate::tools::meta;
 use crate::tools::operations::Progress;
 
 /// What the model is told about this server at `initialize`.
-pub const INSTRUCTIONS: &str = "\
+pub(crate) const INSTRUCTIONS: &str = "\
 This server connects to an ONLYOFFICE DocSpace portal: a document workspace of rooms (shared spaces with \
 member access levels), folders and files (documents, spreadsheets, presentations, PDFs), and people and groups. \
 Each tool is one DocSpace REST operation (or a few, for upload_file and download_file_as_text). Results are \

@@ -1,11 +1,9 @@
 //! The tool catalogue, selection over it, and running tools.
 
 pub mod catalogue;
-pub mod invoke;
-pub mod meta;
-pub mod operations;
-pub mod search;
-pub mod selection;
-pub mod workflows;
-
-pub use catalogue::{ToolDef, ToolsetDef};
+pub(crate) mod invoke;
+pub(crate) mod meta;
+pub(crate) mod operations;
+pub(crate) mod search;
+pub(crate) mod selection;
+pub(crate) mod workflows;

@@ -13,19 +13,19 @@ use serde_json::Value;
 use super::registration::{Registration, acceptable_redirect_uri};
 
 /// The largest document read.
-pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
 /// How long a fetch may take.
-pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Whether `client_id` names a metadata document (rather than being an id
 /// this proxy issued).
-pub fn is_document_url(client_id: &str) -> bool {
+pub(crate) fn is_document_url(client_id: &str) -> bool {
     client_id.starts_with("https://")
 }
 
 /// Checks the URL before anything is fetched: `https`, a host name or public
 /// address, a path, no credentials or fragment.
-pub fn check_url(client_id: &str) -> Result<reqwest::Url, String> {
+pub(crate) fn check_url(client_id: &str) -> Result<reqwest::Url, String> {
     let url = reqwest::Url::parse(client_id).map_err(|e| format!("client_id `{client_id}` is not a URL: {e}"))?;
     if url.scheme() != "https" {
         return Err("a client metadata document must be served over https".into());
@@ -53,7 +53,7 @@ pub fn check_url(client_id: &str) -> Result<reqwest::Url, String> {
 
 /// The registration a fetched document describes; `client_id` must equal
 /// the URL it came from, and its redirect URIs follow the registration rules.
-pub fn parse(client_id: &str, body: &[u8]) -> Result<Registration, String> {
+pub(crate) fn parse(client_id: &str, body: &[u8]) -> Result<Registration, String> {
     let doc: Value =
         serde_json::from_slice(body).map_err(|e| format!("the client metadata document is not JSON: {e}"))?;
     if doc.get("client_id").and_then(Value::as_str) != Some(client_id) {
@@ -80,7 +80,7 @@ pub fn parse(client_id: &str, body: &[u8]) -> Result<Registration, String> {
 
 /// Fetches and parses the document at `client_id` with `http` (which must
 /// refuse private addresses and redirects).
-pub async fn fetch(http: &reqwest::Client, client_id: &str) -> Result<Registration, String> {
+pub(crate) async fn fetch(http: &reqwest::Client, client_id: &str) -> Result<Registration, String> {
     let url = check_url(client_id)?;
     let mut response = http
         .get(url)

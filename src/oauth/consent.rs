@@ -6,7 +6,7 @@
 use super::protocol::ConsentPage;
 
 /// HTML-escapes `s` for text and attribute values.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -28,7 +28,7 @@ button{font-size:1rem;padding:.5rem 1.2rem;margin-right:.6rem;border-radius:4px;
 #allow{background:#2d6cdf;color:#fff;border-color:#2d6cdf}";
 
 /// The consent page; the form posts to `action`.
-pub fn page(p: &ConsentPage, action: &str) -> String {
+pub(crate) fn page(p: &ConsentPage, action: &str) -> String {
     let name = p.client_name.as_deref().map_or_else(
         || "An MCP client that gave no name".to_owned(),
         |n| format!("<strong id=\"client-name\">{}</strong>", escape(n)),
@@ -65,7 +65,7 @@ pub fn page(p: &ConsentPage, action: &str) -> String {
 }
 
 /// A page saying why the sign-in stops.
-pub fn message_page(message: &str) -> String {
+pub(crate) fn message_page(message: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign-in stopped</title>\
          <style>{STYLE}</style></head><body><h1>This sign-in cannot continue</h1><p id=\"error\">{}</p></body></html>",

@@ -27,7 +27,7 @@ impl App {
 
 /// How the proxy is set up.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// DocSpace's authorization server, normalised with a trailing slash.
     pub upstream: String,
     /// The shared application; `None`: each user brings their own.
@@ -44,18 +44,18 @@ pub struct Settings {
 
 impl Settings {
     /// Whether clients register here (shared application) or bring their own.
-    pub fn shared_app(&self) -> bool {
+    pub(crate) fn shared_app(&self) -> bool {
         self.app.is_some()
     }
 
     /// This server's URL for `path`.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
 
     /// The resource a request names (RFC 8707), or the default one when it
     /// names none; an error for a resource not served here.
-    pub fn resource(&self, requested: Option<&str>) -> Result<String, String> {
+    pub(crate) fn resource(&self, requested: Option<&str>) -> Result<String, String> {
         let Some(requested) = requested else {
             return Ok(self.resources.first().cloned().unwrap_or_else(|| self.issuer.clone()));
         };
@@ -71,7 +71,7 @@ impl Settings {
     }
 
     /// Whether a token for `audience` may be used here.
-    pub fn audience_ok(&self, audience: &str) -> bool {
+    pub(crate) fn audience_ok(&self, audience: &str) -> bool {
         audience == self.issuer || self.resources.iter().any(|r| r == audience)
     }
 

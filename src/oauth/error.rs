@@ -17,7 +17,7 @@ use serde::Serialize;
 /// RFC 7591 §3.2.2 (registration) and RFC 8707 §2 (resource indicators).
 /// Revocation (RFC 7009 §2.2.1) and introspection (RFC 7662 §2.3) reuse §5.2's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
+pub(crate) enum ErrorCode {
     /// RFC 6749 §4.1.2.1 and §5.2: a parameter is missing, repeated, malformed
     /// or unsupported.
     InvalidRequest,
@@ -55,7 +55,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for parsing and tests.
-    pub const ALL: [Self; 14] = [
+    pub(crate) const ALL: [Self; 14] = [
         Self::InvalidRequest,
         Self::InvalidClient,
         Self::InvalidGrant,
@@ -73,7 +73,7 @@ impl ErrorCode {
     ];
 
     /// The code as it appears on the wire (`error`).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::InvalidRequest => "invalid_request",
             Self::InvalidClient => "invalid_client",
@@ -94,7 +94,7 @@ impl ErrorCode {
 
     /// The code named `wire` (as DocSpace sends it); `None` for a code no RFC
     /// above defines.
-    pub fn parse(wire: &str) -> Option<Self> {
+    pub(crate) fn parse(wire: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == wire)
     }
 
@@ -108,7 +108,7 @@ impl ErrorCode {
     /// codes of §4.1.2.1 travel on a redirect: their status here is the one
     /// an HTTP answer would carry (`temporarily_unavailable` exists because a
     /// redirect cannot carry 503).
-    pub fn status(self) -> u16 {
+    pub(crate) fn status(self) -> u16 {
         match self {
             Self::InvalidClient | Self::InvalidToken => 401,
             Self::AccessDenied => 403,
@@ -136,7 +136,7 @@ impl std::fmt::Display for ErrorCode {
 /// An OAuth error answer (RFC 6749 §5.2 and relatives): a JSON body with
 /// `error` and `error_description`, and an HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OAuthError {
+pub(crate) struct OAuthError {
     /// HTTP status.
     pub status: u16,
     /// The `error` code.
@@ -147,7 +147,7 @@ pub struct OAuthError {
 
 /// The JSON body of an [`OAuthError`].
 #[derive(Debug, Serialize)]
-pub struct ErrorBody<'a> {
+pub(crate) struct ErrorBody<'a> {
     /// The code.
     pub error: &'static str,
     /// What is wrong, for the person reading the client's log.
@@ -156,18 +156,18 @@ pub struct ErrorBody<'a> {
 
 impl OAuthError {
     /// An error with its code's usual status ([`ErrorCode::status`]).
-    pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, description: impl Into<String>) -> Self {
         Self { status: code.status(), code, description: description.into() }
     }
 
     /// An error whose status differs from its code's usual one: say why where
     /// it is built.
-    pub fn with_status(code: ErrorCode, status: u16, description: impl Into<String>) -> Self {
+    pub(crate) fn with_status(code: ErrorCode, status: u16, description: impl Into<String>) -> Self {
         Self { status, code, description: description.into() }
     }
 
     /// The JSON body.
-    pub fn body(&self) -> ErrorBody<'_> {
+    pub(crate) fn body(&self) -> ErrorBody<'_> {
         ErrorBody { error: self.code.as_str(), error_description: &self.description }
     }
 }
@@ -182,7 +182,7 @@ impl std::error::Error for OAuthError {}
 
 /// Why a bearer token is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AuthError {
+pub(crate) enum AuthError {
     /// 401 [`ErrorCode::InvalidToken`].
     Invalid(String),
     /// DocSpace's authorization server cannot be asked (503,
@@ -192,7 +192,7 @@ pub enum AuthError {
 
 impl AuthError {
     /// The code the refusal carries.
-    pub fn code(&self) -> ErrorCode {
+    pub(crate) fn code(&self) -> ErrorCode {
         match self {
             Self::Invalid(_) => ErrorCode::InvalidToken,
             Self::Unavailable(_) => ErrorCode::TemporarilyUnavailable,

@@ -16,16 +16,16 @@ use std::time::{Duration, Instant};
 
 /// Entries kept in each memory by default; when full, expired entries go
 /// first, then those closest to expiring.
-pub const DEFAULT_LIMIT: usize = 100_000;
+pub(crate) const DEFAULT_LIMIT: usize = 100_000;
 
 /// The memory cannot answer (a backend down, a poisoned lock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the OAuth proxy's memory cannot answer")]
-pub struct Unavailable;
+pub(crate) struct Unavailable;
 
 /// A bounded map whose entries expire, keyed by bytes (digests, URLs).
 #[async_trait::async_trait]
-pub trait Memory<V: Clone + Send + Sync + 'static>: Send + Sync {
+pub(crate) trait Memory<V: Clone + Send + Sync + 'static>: Send + Sync {
     /// Stores `value` under `key` for `ttl` unless an unexpired entry is
     /// there: whether it was stored.
     async fn insert_new(&self, key: &[u8], value: V, ttl: Duration) -> Result<bool, Unavailable>;
@@ -39,13 +39,13 @@ pub trait Memory<V: Clone + Send + Sync + 'static>: Send + Sync {
 
 /// Marks `key` used for `ttl`: true the first time. Fails closed: when the
 /// memory cannot answer, the key counts as already used.
-pub async fn first_use(used: &dyn Memory<()>, key: &[u8], ttl: Duration) -> bool {
+pub(crate) async fn first_use(used: &dyn Memory<()>, key: &[u8], ttl: Duration) -> bool {
     used.insert_new(key, (), ttl).await.unwrap_or(false)
 }
 
 /// Whether `key` is in the set (a revocation list). Fails closed: when the
 /// memory cannot answer, every key is listed.
-pub async fn listed(set: &dyn Memory<()>, key: &[u8]) -> bool {
+pub(crate) async fn listed(set: &dyn Memory<()>, key: &[u8]) -> bool {
     set.get(key).await.map_or(true, |v| v.is_some())
 }
 
@@ -54,7 +54,7 @@ type Entries<V> = HashMap<Vec<u8>, (Instant, V)>;
 
 /// The in-memory [`Memory`]: a map behind a mutex, holding at most `limit`
 /// entries.
-pub struct ExpiringMap<V> {
+pub(crate) struct ExpiringMap<V> {
     entries: Mutex<Entries<V>>,
     limit: usize,
 }
@@ -67,7 +67,7 @@ impl<V> std::fmt::Debug for ExpiringMap<V> {
 
 impl<V> ExpiringMap<V> {
     /// An empty map holding at most `limit` (at least one) entries.
-    pub fn new(limit: usize) -> Self {
+    pub(crate) fn new(limit: usize) -> Self {
         Self { entries: Mutex::new(HashMap::new()), limit: limit.max(1) }
     }
 
@@ -83,13 +83,9 @@ impl<V> ExpiringMap<V> {
     }
 
     /// How many entries are held (expired ones included).
-    pub fn len(&self) -> Result<usize, Unavailable> {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> Result<usize, Unavailable> {
         self.lock().map(|m| m.len())
-    }
-
-    /// Whether nothing is held.
-    pub fn is_empty(&self) -> Result<bool, Unavailable> {
-        self.len().map(|n| n == 0)
     }
 
     /// Makes room for one entry: drops the expired ones, and if that is not

@@ -11,9 +11,9 @@ use super::error::ErrorCode;
 /// The scopes advertised. Clients' scopes are accepted and ignored (DocSpace
 /// rejects scopes it does not know, and grants the application's own when
 /// none are asked for); `offline_access` makes ChatGPT ask for refresh tokens.
-pub const SCOPES: [&str; 2] = ["docspace", "offline_access"];
+pub(crate) const SCOPES: [&str; 2] = ["docspace", "offline_access"];
 /// Where DocSpace sends the user back.
-pub const CALLBACK_PATH: &str = "/oauth/callback";
+pub(crate) const CALLBACK_PATH: &str = "/oauth/callback";
 /// Where the documents send people who want to know more.
 const DOCUMENTATION: &str = "https://github.com/docspace-mcp/docspace-mcp#oauth";
 /// The client authentication methods of the token and revocation endpoints.
@@ -21,7 +21,7 @@ const AUTH_METHODS: [&str; 3] = ["none", "client_secret_basic", "client_secret_p
 
 /// RFC 8414 §2 authorization-server metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuthorizationServerMetadata {
+pub(crate) struct AuthorizationServerMetadata {
     /// This server's base URL.
     pub issuer: String,
     /// `/authorize`.
@@ -59,7 +59,7 @@ pub struct AuthorizationServerMetadata {
 
 impl AuthorizationServerMetadata {
     /// The document for these settings.
-    pub fn new(settings: &Settings) -> Self {
+    pub(crate) fn new(settings: &Settings) -> Self {
         let shared = settings.shared_app();
         Self {
             issuer: settings.issuer.clone(),
@@ -84,7 +84,7 @@ impl AuthorizationServerMetadata {
 
 /// RFC 9728 §2 protected-resource metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ProtectedResourceMetadata {
+pub(crate) struct ProtectedResourceMetadata {
     /// The resource (an endpoint URL).
     pub resource: String,
     /// This server (the issuer, not an endpoint).
@@ -101,7 +101,7 @@ pub struct ProtectedResourceMetadata {
 
 impl ProtectedResourceMetadata {
     /// The document for `resource`.
-    pub fn new(settings: &Settings, resource: &str) -> Self {
+    pub(crate) fn new(settings: &Settings, resource: &str) -> Self {
         Self {
             resource: resource.to_owned(),
             authorization_servers: [settings.issuer.clone()],
@@ -116,7 +116,7 @@ impl ProtectedResourceMetadata {
 /// The `WWW-Authenticate` value of a 401 from the endpoint at `path` (`/mcp`,
 /// `/sse`), with `invalid_token` and `error` as its description when a token
 /// was given and refused.
-pub fn challenge(settings: &Settings, path: &str, error: Option<&str>) -> String {
+pub(crate) fn challenge(settings: &Settings, path: &str, error: Option<&str>) -> String {
     let mut value = String::from("Bearer ");
     if let Some(description) = error {
         let description: String = description.chars().filter(|c| *c != '"' && *c != '\\').collect();

@@ -16,10 +16,10 @@ use super::error::{ErrorCode, OAuthError};
 use crate::auth::Secret;
 
 /// The longest `client_id` (own applications) or `state` carried through the flow.
-pub const MAX_PARAMETER_LEN: usize = 1024;
+pub(crate) const MAX_PARAMETER_LEN: usize = 1024;
 
 /// A query's or a form body's parameters.
-pub type Params = HashMap<String, String>;
+pub(crate) type Params = HashMap<String, String>;
 
 /// `key`'s value, trimmed; `None` when absent or blank.
 fn value(params: &Params, key: &str) -> Option<String> {
@@ -28,7 +28,7 @@ fn value(params: &Params, key: &str) -> Option<String> {
 
 /// `GET /authorize` (RFC 6749 §4.1.1, RFC 7636 §4.3, RFC 8707 §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthorizeRequest {
+pub(crate) struct AuthorizeRequest {
     /// `client_id`, the one parameter without which nothing else can be checked.
     pub client_id: String,
     /// `redirect_uri` (may be left out when the client registered only one).
@@ -48,7 +48,7 @@ pub struct AuthorizeRequest {
 impl AuthorizeRequest {
     /// The request, or why it is refused on a page (there is no client to
     /// redirect to yet).
-    pub fn parse(params: &Params) -> Result<Self, Step> {
+    pub(crate) fn parse(params: &Params) -> Result<Self, Step> {
         let Some(client_id) = value(params, "client_id") else {
             return Err(Step::refused(400, "client_id is required"));
         };
@@ -69,7 +69,7 @@ impl AuthorizeRequest {
 
 /// The user's answer on the consent page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Allow: on to DocSpace.
     Allow,
     /// Deny: back to the client with `access_denied`.
@@ -79,7 +79,7 @@ pub enum Decision {
 /// The consent form's POST: its hidden fields (as sent, not trimmed: they are
 /// compared byte for byte) and the button pressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsentForm {
+pub(crate) struct ConsentForm {
     /// The sealed pending request.
     pub request: String,
     /// The CSRF token.
@@ -90,7 +90,7 @@ pub struct ConsentForm {
 
 impl ConsentForm {
     /// The form (absent fields are empty and fail their checks).
-    pub fn parse(form: &Params) -> Self {
+    pub(crate) fn parse(form: &Params) -> Self {
         let field = |k: &str| form.get(k).cloned().unwrap_or_default();
         let decision = match form.get("decision").map(String::as_str) {
             Some("allow") => Some(Decision::Allow),
@@ -103,7 +103,7 @@ impl ConsentForm {
 
 /// DocSpace's redirect to the callback (RFC 6749 §4.1.2 and §4.1.2.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallbackRequest {
+pub(crate) struct CallbackRequest {
     /// The sealed state (empty when absent).
     pub state: String,
     /// DocSpace's code.
@@ -116,7 +116,7 @@ pub struct CallbackRequest {
 
 impl CallbackRequest {
     /// The callback's parameters.
-    pub fn parse(params: &Params) -> Self {
+    pub(crate) fn parse(params: &Params) -> Self {
         Self {
             state: value(params, "state").unwrap_or_default(),
             code: value(params, "code"),
@@ -129,7 +129,7 @@ impl CallbackRequest {
 /// Client credentials given at the token, revocation or introspection
 /// endpoint in the `Authorization` header.
 #[derive(Debug, Clone, Default)]
-pub struct ClientAuth {
+pub(crate) struct ClientAuth {
     /// From HTTP Basic (id, secret).
     pub basic: Option<(String, String)>,
 }
@@ -137,7 +137,7 @@ pub struct ClientAuth {
 /// Who the client says it is (RFC 6749 §2.3.1): HTTP Basic or the body's
 /// `client_id` and `client_secret`, never both.
 #[derive(Debug, Clone)]
-pub struct ClientCredentials {
+pub(crate) struct ClientCredentials {
     /// The client id.
     pub client_id: String,
     /// Its secret, if it sent one.
@@ -146,7 +146,7 @@ pub struct ClientCredentials {
 
 impl ClientCredentials {
     /// The credentials, `None` when the client did not say who it is.
-    pub fn parse(form: &Params, auth: &ClientAuth) -> Result<Option<Self>, OAuthError> {
+    pub(crate) fn parse(form: &Params, auth: &ClientAuth) -> Result<Option<Self>, OAuthError> {
         let Some((id, secret)) = &auth.basic else {
             return Ok(value(form, "client_id")
                 .map(|client_id| Self { client_id, client_secret: value(form, "client_secret").map(Secret::new) }));
@@ -164,7 +164,7 @@ impl ClientCredentials {
 
 /// `POST /token` (RFC 6749 §4.1.3 and §6), apart from the client's credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenRequest {
+pub(crate) enum TokenRequest {
     /// `grant_type=authorization_code`.
     AuthorizationCode {
         /// The code.
@@ -187,7 +187,7 @@ pub enum TokenRequest {
 impl TokenRequest {
     /// The grant; read only once the client is known (RFC 6749 §5.2 puts
     /// `invalid_client` before everything else, and clients rely on it).
-    pub fn parse(form: &Params) -> Result<Self, OAuthError> {
+    pub(crate) fn parse(form: &Params) -> Result<Self, OAuthError> {
         let required = |k: &str| {
             value(form, k).ok_or_else(|| OAuthError::new(ErrorCode::InvalidRequest, format!("{k} is required")))
         };
@@ -214,7 +214,7 @@ fn token(form: &Params) -> Result<String, OAuthError> {
 
 /// `POST /revoke` (RFC 7009 §2.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RevokeRequest {
+pub(crate) struct RevokeRequest {
     /// The token.
     pub token: String,
     /// Whether `token_type_hint` says `refresh_token` (then refresh tokens are
@@ -224,7 +224,7 @@ pub struct RevokeRequest {
 
 impl RevokeRequest {
     /// The request.
-    pub fn parse(form: &Params) -> Result<Self, OAuthError> {
+    pub(crate) fn parse(form: &Params) -> Result<Self, OAuthError> {
         let refresh_hint = form.get("token_type_hint").is_some_and(|h| h == "refresh_token");
         Ok(Self { token: token(form)?, refresh_hint })
     }
@@ -232,14 +232,14 @@ impl RevokeRequest {
 
 /// `POST /introspect` (RFC 7662 §2.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IntrospectRequest {
+pub(crate) struct IntrospectRequest {
     /// The token.
     pub token: String,
 }
 
 impl IntrospectRequest {
     /// The request.
-    pub fn parse(form: &Params) -> Result<Self, OAuthError> {
+    pub(crate) fn parse(form: &Params) -> Result<Self, OAuthError> {
         Ok(Self { token: token(form)? })
     }
 }
@@ -247,7 +247,7 @@ impl IntrospectRequest {
 /// A successful token response (RFC 6749 §5.1), without `scope`: DocSpace's
 /// scopes mean nothing to the proxy's clients.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TokenResponse {
+pub(crate) struct TokenResponse {
     /// The proxy's sealed access token.
     pub access_token: String,
     /// Always `Bearer`.
@@ -262,7 +262,7 @@ pub struct TokenResponse {
 /// An introspection response (RFC 7662 §2.2): `{"active": false}` or the
 /// active token's details.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IntrospectionResponse {
+pub(crate) struct IntrospectionResponse {
     /// Whether the token is active.
     pub active: bool,
     /// `Bearer`.
@@ -284,12 +284,12 @@ pub struct IntrospectionResponse {
 
 impl IntrospectionResponse {
     /// `{"active": false}`: unknown, expired, revoked or another client's.
-    pub fn inactive() -> Self {
+    pub(crate) fn inactive() -> Self {
         Self { active: false, token_type: None, exp: None, aud: None, sub: None, iss: None }
     }
 
     /// An active token's details.
-    pub fn active(token: &Authenticated, issuer: &str) -> Self {
+    pub(crate) fn active(token: &Authenticated, issuer: &str) -> Self {
         Self {
             active: true,
             token_type: Some("Bearer"),
@@ -303,7 +303,7 @@ impl IntrospectionResponse {
 
 /// What an authorization step answers with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     /// Show the consent page (boxed: it is the largest answer by far).
     Consent(Box<ConsentPage>),
     /// Redirect the browser (to DocSpace, or back to the client).
@@ -324,19 +324,19 @@ pub enum Step {
 
 impl Step {
     /// [`Step::Refused`].
-    pub fn refused(status: u16, message: impl Into<String>) -> Self {
+    pub(crate) fn refused(status: u16, message: impl Into<String>) -> Self {
         Self::Refused { status, message: message.into() }
     }
 
     /// [`Step::Redirect`] without a cookie.
-    pub fn redirect(location: String) -> Self {
+    pub(crate) fn redirect(location: String) -> Self {
         Self::Redirect { location, cookie: None }
     }
 }
 
 /// What the consent page shows and carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsentPage {
+pub(crate) struct ConsentPage {
     /// The client's name, if it gave one.
     pub client_name: Option<String>,
     /// How the client is identified (its metadata URL, or a short form of its id).
@@ -353,7 +353,7 @@ pub struct ConsentPage {
 
 /// A bearer token that passed every check.
 #[derive(Debug, Clone)]
-pub struct Authenticated {
+pub(crate) struct Authenticated {
     /// DocSpace's access token.
     pub upstream: Secret,
     /// Who it acts for (DocSpace's `sub`).
@@ -367,7 +367,7 @@ pub struct Authenticated {
 }
 
 /// Adds `pairs` to `uri`'s query (keeping what it has, and its fragment).
-pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+pub(crate) fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     let (base, fragment) = match uri.split_once('#') {
         Some((b, f)) => (b, Some(f)),
         None => (uri, None),

@@ -19,13 +19,13 @@ use std::time::Duration;
 use docspace_mcp_client::reqwest;
 use serde_json::Value;
 
-pub use super::context::{App, Settings};
+pub(crate) use super::context::{App, Settings};
 use super::context::{Context, digest};
-pub use super::error::{AuthError, ErrorCode, OAuthError};
+pub(crate) use super::error::{AuthError, ErrorCode, OAuthError};
 use super::memory::{self, ExpiringMap, Memory};
+pub(crate) use super::metadata::CALLBACK_PATH;
 use super::metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
-pub use super::metadata::{CALLBACK_PATH, SCOPES};
-pub use super::protocol::{Authenticated, ClientAuth, ConsentPage, Step, with_query};
+pub(crate) use super::protocol::{Authenticated, ClientAuth, Step, with_query};
 use super::protocol::{
     AuthorizeRequest, CallbackRequest, ClientCredentials, ConsentForm, IntrospectRequest, IntrospectionResponse,
     Params, RevokeRequest, TokenRequest, TokenResponse,
@@ -44,7 +44,7 @@ const DOCUMENT_LIMIT: usize = 1000;
 
 /// The proxy's per-replica memories, each a [`Memory`].
 #[derive(Clone)]
-pub struct Memories {
+pub(crate) struct Memories {
     /// States, consent forms and codes already used (by digest).
     pub used: Arc<dyn Memory<()>>,
     /// Tokens revoked here (by digest of DocSpace's token).
@@ -57,7 +57,7 @@ pub struct Memories {
 
 impl Memories {
     /// Memories in this process ([`ExpiringMap`]s).
-    pub fn in_memory() -> Self {
+    pub(crate) fn in_memory() -> Self {
         Self {
             used: Arc::new(ExpiringMap::new(memory::DEFAULT_LIMIT)),
             revoked: Arc::new(ExpiringMap::new(memory::DEFAULT_LIMIT)),
@@ -74,7 +74,7 @@ impl std::fmt::Debug for Memories {
 }
 
 /// The proxy.
-pub struct Proxy {
+pub(crate) struct Proxy {
     cx: Context,
     upstream: Arc<dyn Upstream>,
     memory: Memories,
@@ -91,7 +91,7 @@ impl Proxy {
     /// (states, client ids, consent), talking to DocSpace with `http` and
     /// fetching client metadata documents with `documents_http` (which must
     /// refuse private addresses and redirects), remembering in this process.
-    pub fn new(
+    pub(crate) fn new(
         settings: Settings,
         token_key: &str,
         state_key: &str,
@@ -103,7 +103,7 @@ impl Proxy {
     }
 
     /// A proxy reaching DocSpace through `upstream` and remembering in `memory`.
-    pub fn with_parts(
+    pub(crate) fn with_parts(
         settings: Settings,
         token_key: &str,
         state_key: &str,
@@ -114,33 +114,33 @@ impl Proxy {
     }
 
     /// The settings.
-    pub fn settings(&self) -> &Settings {
+    pub(crate) fn settings(&self) -> &Settings {
         &self.cx.settings
     }
 
     /// Whether clients register here (shared application) or bring their own.
-    pub fn shared_app(&self) -> bool {
+    pub(crate) fn shared_app(&self) -> bool {
         self.cx.settings.shared_app()
     }
 
     /// How long the consent cookie lives.
-    pub fn consent_ttl(&self) -> Duration {
+    pub(crate) fn consent_ttl(&self) -> Duration {
         authorize::CONSENT_TTL
     }
 
     /// RFC 8414 authorization-server metadata (also served as OpenID configuration).
-    pub fn authorization_server_metadata(&self) -> AuthorizationServerMetadata {
+    pub(crate) fn authorization_server_metadata(&self) -> AuthorizationServerMetadata {
         AuthorizationServerMetadata::new(&self.cx.settings)
     }
 
     /// RFC 9728 protected-resource metadata for `resource`.
-    pub fn protected_resource_metadata(&self, resource: &str) -> ProtectedResourceMetadata {
+    pub(crate) fn protected_resource_metadata(&self, resource: &str) -> ProtectedResourceMetadata {
         ProtectedResourceMetadata::new(&self.cx.settings, resource)
     }
 
     /// The `WWW-Authenticate` value of a 401 from the endpoint at `path`
     /// (`/mcp`, `/sse`), with `error` when a token was given and refused.
-    pub fn challenge(&self, path: &str, error: Option<&str>) -> String {
+    pub(crate) fn challenge(&self, path: &str, error: Option<&str>) -> String {
         super::metadata::challenge(&self.cx.settings, path, error)
     }
 
@@ -161,7 +161,7 @@ impl Proxy {
     }
 
     /// Registers a client (shared-application mode): the registration response.
-    pub fn register(&self, request: &Value) -> Result<RegistrationResponse, OAuthError> {
+    pub(crate) fn register(&self, request: &Value) -> Result<RegistrationResponse, OAuthError> {
         if !self.shared_app() {
             // No registration here at all: 404 as for a path not served, saying what to do instead.
             return Err(OAuthError::with_status(
@@ -176,7 +176,7 @@ impl Proxy {
 
     /// `GET /authorize`: the consent page, or a redirect when this browser
     /// already consented for this client (`consent` cookie), or a refusal.
-    pub async fn authorize(&self, params: &Params, consent: Option<&str>) -> Step {
+    pub(crate) async fn authorize(&self, params: &Params, consent: Option<&str>) -> Step {
         let request = match AuthorizeRequest::parse(params) {
             Ok(r) => r,
             Err(step) => return step,
@@ -194,7 +194,7 @@ impl Proxy {
 
     /// The consent form's answer: `request`, `csrf` and `decision` from the
     /// form, the CSRF cookie and the consent cookie so far. A form is used once.
-    pub async fn consent(&self, form: &Params, csrf_cookie: Option<&str>, consent_cookie: Option<&str>) -> Step {
+    pub(crate) async fn consent(&self, form: &Params, csrf_cookie: Option<&str>, consent_cookie: Option<&str>) -> Step {
         let form = ConsentForm::parse(form);
         let pending = match authorize::open_pending(&self.cx, &form, csrf_cookie) {
             Ok(p) => p,
@@ -208,7 +208,7 @@ impl Proxy {
 
     /// `GET /oauth/callback`: DocSpace's answer, relayed to the client. A
     /// state is used once.
-    pub async fn callback(&self, params: &Params) -> Step {
+    pub(crate) async fn callback(&self, params: &Params) -> Step {
         let callback = CallbackRequest::parse(params);
         let state = match authorize::open_state(&self.cx, &callback) {
             Ok(s) => s,
@@ -233,7 +233,7 @@ impl Proxy {
     }
 
     /// `POST /token`: the token response, without `scope`.
-    pub async fn token(&self, form: &Params, auth: &ClientAuth) -> Result<TokenResponse, OAuthError> {
+    pub(crate) async fn token(&self, form: &Params, auth: &ClientAuth) -> Result<TokenResponse, OAuthError> {
         let Some(client) = self.client(form, auth).await? else {
             return Err(OAuthError::new(ErrorCode::InvalidClient, "client_id is required"));
         };
@@ -296,7 +296,7 @@ impl Proxy {
 
     /// `POST /revoke` (RFC 7009): revokes the token here and at DocSpace;
     /// an unknown token is not an error.
-    pub async fn revoke(&self, form: &Params, auth: &ClientAuth) -> Result<(), OAuthError> {
+    pub(crate) async fn revoke(&self, form: &Params, auth: &ClientAuth) -> Result<(), OAuthError> {
         let client = self.client(form, auth).await?;
         let request = RevokeRequest::parse(form)?;
         let Some((kind, revoked)) = token::revocation(&self.cx, client.as_ref(), &request) else {
@@ -317,7 +317,11 @@ impl Proxy {
 
     /// `POST /oauth/introspect` (RFC 7662; the reference server's endpoint): whether
     /// a token this proxy issued is active, checked as `/mcp` checks it.
-    pub async fn introspect(&self, form: &Params, auth: &ClientAuth) -> Result<IntrospectionResponse, OAuthError> {
+    pub(crate) async fn introspect(
+        &self,
+        form: &Params,
+        auth: &ClientAuth,
+    ) -> Result<IntrospectionResponse, OAuthError> {
         let client = self.client(form, auth).await?;
         let request = IntrospectRequest::parse(form)?;
         let checked = self.authenticate(&request.token).await;
@@ -327,7 +331,7 @@ impl Proxy {
     /// Checks a bearer token presented to `/mcp` or `/sse`: sealed by this
     /// proxy's key, unexpired, for this server, not revoked here, and active
     /// at DocSpace (asked at most every 30 seconds per token).
-    pub async fn authenticate(&self, bearer: &str) -> Result<Authenticated, AuthError> {
+    pub(crate) async fn authenticate(&self, bearer: &str) -> Result<Authenticated, AuthError> {
         let (token, expires_at) = token::open_access(&self.cx, bearer)?;
         let key = digest(&token.upstream);
         if memory::listed(&*self.memory.revoked, &key).await {

@@ -14,7 +14,7 @@ use super::error::ErrorCode;
 use super::seal::{self, Purpose, Sealer};
 
 /// How long an issued client id stays valid.
-pub const CLIENT_TTL: Duration = Duration::from_secs(365 * 86_400);
+pub(crate) const CLIENT_TTL: Duration = Duration::from_secs(365 * 86_400);
 /// The most redirect URIs one registration may carry.
 const MAX_REDIRECT_URIS: usize = 16;
 /// The longest redirect URI accepted.
@@ -22,7 +22,7 @@ const MAX_URI_LEN: usize = 2048;
 
 /// What a client registered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Registration {
+pub(crate) struct Registration {
     /// Where codes may be sent.
     #[serde(rename = "r")]
     pub redirect_uris: Vec<String>,
@@ -33,7 +33,7 @@ pub struct Registration {
 
 /// A registration request that cannot be accepted (RFC 7591 §3.2.2 errors).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// `invalid_redirect_uri`.
     #[error("{code}: {0}", code = ErrorCode::InvalidRedirectUri)]
     InvalidRedirectUri(String),
@@ -47,7 +47,7 @@ pub enum Error {
 
 impl Error {
     /// The RFC 7591 §3.2.2 `error` code.
-    pub fn code(&self) -> ErrorCode {
+    pub(crate) fn code(&self) -> ErrorCode {
         match self {
             Self::InvalidRedirectUri(_) => ErrorCode::InvalidRedirectUri,
             Self::InvalidMetadata(_) | Self::Seal(_) => ErrorCode::InvalidClientMetadata,
@@ -58,7 +58,7 @@ impl Error {
 /// The registration response (RFC 7591 §3.2.1): the client id and the
 /// metadata as registered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RegistrationResponse {
+pub(crate) struct RegistrationResponse {
     /// The sealed client id.
     pub client_id: String,
     /// The redirect URIs.
@@ -79,7 +79,7 @@ pub struct RegistrationResponse {
 /// Whether a redirect URI may be registered: `https`, loopback `http`, or a
 /// private-use scheme of a native app (`cursor://…`, RFC 8252 §7.1); never a
 /// fragment, never `javascript:`/`data:`/`file:` or plain `http` elsewhere.
-pub fn acceptable_redirect_uri(uri: &str) -> Result<(), String> {
+pub(crate) fn acceptable_redirect_uri(uri: &str) -> Result<(), String> {
     if uri.len() > MAX_URI_LEN {
         return Err("too long".into());
     }
@@ -111,7 +111,7 @@ fn is_loopback(url: &url::Url) -> bool {
 
 /// Whether `requested` may receive a code for a client that registered
 /// `registered`: an exact match, or a loopback `http` URI equal but for its port.
-pub fn redirect_matches(registered: &[String], requested: &str) -> bool {
+pub(crate) fn redirect_matches(registered: &[String], requested: &str) -> bool {
     if registered.iter().any(|r| r == requested) {
         return true;
     }
@@ -130,7 +130,7 @@ pub fn redirect_matches(registered: &[String], requested: &str) -> bool {
 
 /// Registers a client from an RFC 7591 request body: the registration
 /// response, with the sealed client id.
-pub fn register(sealer: &Sealer, request: &Value) -> Result<RegistrationResponse, Error> {
+pub(crate) fn register(sealer: &Sealer, request: &Value) -> Result<RegistrationResponse, Error> {
     let uris = request
         .get("redirect_uris")
         .and_then(Value::as_array)
@@ -177,7 +177,7 @@ pub fn register(sealer: &Sealer, request: &Value) -> Result<RegistrationResponse
 /// The registration behind a client id this proxy issued; `None` for an id it
 /// did not issue, a tampered one or an expired one (answer `invalid_client`,
 /// so the client registers again).
-pub fn client(sealer: &Sealer, client_id: &str) -> Option<Registration> {
+pub(crate) fn client(sealer: &Sealer, client_id: &str) -> Option<Registration> {
     sealer.open(Purpose::Client, client_id).ok()
 }
 

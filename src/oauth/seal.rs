@@ -18,13 +18,13 @@ use serde::de::DeserializeOwned;
 
 const VERSION: u8 = 1;
 /// The shortest secret accepted, in bytes.
-pub const MIN_SECRET_LEN: usize = 32;
+pub(crate) const MIN_SECRET_LEN: usize = 32;
 /// The longest token `open` looks at.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
 
 /// What a sealed token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
+pub(crate) enum Purpose {
     /// OAuth `state` the proxy sends upstream.
     State,
     /// An authorization code the proxy hands its client.
@@ -60,7 +60,7 @@ impl Purpose {
 
 /// Why a token did not open (or could not be made).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// Not a token of this form at all.
     #[error("malformed token")]
     Malformed,
@@ -81,7 +81,7 @@ pub enum Error {
 /// Whether `token` has the wire form of a sealed token (whatever its key,
 /// purpose or expiry): how a proxy token is told from a DocSpace API key or
 /// token in an `Authorization` header.
-pub fn looks_sealed(token: &str) -> bool {
+pub(crate) fn looks_sealed(token: &str) -> bool {
     token.len() <= MAX_TOKEN_LEN
         && URL_SAFE_NO_PAD
             .decode(token.trim())
@@ -89,7 +89,7 @@ pub fn looks_sealed(token: &str) -> bool {
 }
 
 /// Seals and opens tokens with keys derived from one secret.
-pub struct Sealer {
+pub(crate) struct Sealer {
     keys: Vec<(Purpose, LessSafeKey)>,
     random: SystemRandom,
 }
@@ -112,7 +112,7 @@ fn now() -> u64 {
 
 impl Sealer {
     /// Keys derived from `secret` (at least [`MIN_SECRET_LEN`] bytes).
-    pub fn new(secret: &str) -> Result<Self, Error> {
+    pub(crate) fn new(secret: &str) -> Result<Self, Error> {
         let secret = secret.trim();
         if secret.len() < MIN_SECRET_LEN {
             return Err(Error::WeakKey);
@@ -132,7 +132,7 @@ impl Sealer {
     }
 
     /// Seals `payload` for `purpose`, valid for `ttl`.
-    pub fn seal<T: Serialize>(&self, purpose: Purpose, payload: &T, ttl: Duration) -> Result<String, Error> {
+    pub(crate) fn seal<T: Serialize>(&self, purpose: Purpose, payload: &T, ttl: Duration) -> Result<String, Error> {
         let plain = serde_json::to_vec(&Envelope { exp: now().saturating_add(ttl.as_secs()), v: payload })
             .map_err(|_| Error::Crypto("payload"))?;
         let mut nonce = [0u8; NONCE_LEN];
@@ -149,12 +149,12 @@ impl Sealer {
     }
 
     /// Opens a token sealed for `purpose`.
-    pub fn open<T: DeserializeOwned>(&self, purpose: Purpose, token: &str) -> Result<T, Error> {
+    pub(crate) fn open<T: DeserializeOwned>(&self, purpose: Purpose, token: &str) -> Result<T, Error> {
         self.open_expiring(purpose, token).map(|(v, _)| v)
     }
 
     /// Opens a token sealed for `purpose`: its payload and its expiry (Unix seconds).
-    pub fn open_expiring<T: DeserializeOwned>(&self, purpose: Purpose, token: &str) -> Result<(T, u64), Error> {
+    pub(crate) fn open_expiring<T: DeserializeOwned>(&self, purpose: Purpose, token: &str) -> Result<(T, u64), Error> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(Error::Malformed);
         }

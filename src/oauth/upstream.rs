@@ -25,7 +25,7 @@ pub struct Credentials {
 
 /// What is exchanged at DocSpace's token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Grant<'a> {
+pub(crate) enum Grant<'a> {
     /// DocSpace's code, with the proxy's callback and PKCE verifier.
     AuthorizationCode {
         /// DocSpace's code.
@@ -44,7 +44,7 @@ pub enum Grant<'a> {
 
 /// Which kind of token a revocation names (`token_type_hint`, RFC 7009 §2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
+pub(crate) enum TokenKind {
     /// An access token.
     AccessToken,
     /// A refresh token.
@@ -53,7 +53,7 @@ pub enum TokenKind {
 
 impl TokenKind {
     /// The hint as sent.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::AccessToken => "access_token",
             Self::RefreshToken => "refresh_token",
@@ -64,7 +64,7 @@ impl TokenKind {
 /// DocSpace's token response, read leniently: a member of the wrong type
 /// counts as absent (what the proxy does without it is its decision).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tokens {
+pub(crate) struct Tokens {
     /// `access_token`.
     pub access_token: Option<String>,
     /// `expires_in`, when a non-negative integer.
@@ -86,7 +86,7 @@ impl Tokens {
 
 /// DocSpace's introspection answer (RFC 7662 §2.2), read leniently.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Introspected {
+pub(crate) struct Introspected {
     /// `active`; absent or not a boolean: false.
     pub active: bool,
     /// `sub`.
@@ -95,7 +95,7 @@ pub struct Introspected {
 
 /// Why DocSpace gave no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UpstreamError {
+pub(crate) enum UpstreamError {
     /// No answer at all (refused connection, timeout, broken body).
     Unreachable,
     /// A 4xx answer with an OAuth error (`error`, `error_description`).
@@ -116,7 +116,7 @@ pub enum UpstreamError {
 
 /// The calls the proxy makes; [`Http`] in production, fakes in tests.
 #[async_trait::async_trait]
-pub trait Upstream: Send + Sync {
+pub(crate) trait Upstream: Send + Sync {
     /// DocSpace's `oauth2/token`.
     async fn token(&self, credentials: &Credentials, grant: Grant<'_>) -> Result<Tokens, UpstreamError>;
     /// DocSpace's `oauth2/revoke`.
@@ -130,7 +130,7 @@ pub trait Upstream: Send + Sync {
 
 /// The [`Upstream`] over HTTP.
 #[derive(Debug, Clone)]
-pub struct Http {
+pub(crate) struct Http {
     base: String,
     http: reqwest::Client,
     documents: reqwest::Client,
@@ -140,7 +140,7 @@ impl Http {
     /// DocSpace's authorization server at `base` (with a trailing slash),
     /// reached with `http`; metadata documents fetched with `documents`
     /// (which must refuse private addresses and redirects).
-    pub fn new(base: String, http: reqwest::Client, documents: reqwest::Client) -> Self {
+    pub(crate) fn new(base: String, http: reqwest::Client, documents: reqwest::Client) -> Self {
         Self { base, http, documents }
     }
 

@@ -20,7 +20,7 @@ use crate::tools::workflows;
 
 /// What a call may use besides its arguments.
 #[derive(Clone, Default)]
-pub struct Context {
+pub(crate) struct Context {
     /// How long to wait for file operations before answering with their ids.
     pub operation_timeout: Duration,
     /// Where progress goes, when the client sent a progress token.
@@ -28,10 +28,10 @@ pub struct Context {
 }
 
 /// Binary results larger than this are described, not inlined.
-pub const MAX_INLINE_BINARY: usize = 1024 * 1024;
+pub(crate) const MAX_INLINE_BINARY: usize = 1024 * 1024;
 
 /// Calls `tool` with `arguments`.
-pub async fn invoke(client: &Client, tool: &ToolDef, arguments: Option<Args>, cx: &Context) -> CallToolResult {
+pub(crate) async fn invoke(client: &Client, tool: &ToolDef, arguments: Option<Args>, cx: &Context) -> CallToolResult {
     let args = prepare(tool, arguments.unwrap_or_default());
     if tool.workflow {
         return workflows::run(tool.name, client, &args, cx.operation_timeout, cx.progress.as_ref()).await;
@@ -56,7 +56,7 @@ pub async fn invoke(client: &Client, tool: &ToolDef, arguments: Option<Args>, cx
 /// The tool's arguments as the operation takes them: the reference server's
 /// nested `filters` object spread out, defaults filled in, and renamed or
 /// lifted body members put back under their parameter names and into `body`.
-pub fn prepare(tool: &ToolDef, mut args: Args) -> Args {
+pub(crate) fn prepare(tool: &ToolDef, mut args: Args) -> Args {
     // The reference server nests query options under `filters` (with a
     // partial-response `fields` list we do not need); accept that shape too.
     if let Some(Value::Object(filters)) = args.get("filters")

@@ -17,15 +17,11 @@ use serde_json::{Value, json};
 use crate::tools::catalogue::{self, ToolDef};
 use crate::tools::search;
 
-/// The meta tool names.
-pub const NAMES: [&str; 6] =
-    ["list_toolsets", "list_tools", "search_tools", "get_tool_input_schema", "get_tool_output_schema", "call_tool"];
-
 /// The most results `search_tools` returns.
-pub const MAX_RESULTS: u64 = 50;
+pub(crate) const MAX_RESULTS: u64 = 50;
 
 /// The MCP definitions of the meta tools.
-pub fn definitions(read_only: bool) -> Vec<Value> {
+pub(crate) fn definitions(read_only: bool) -> Vec<Value> {
     let tool_arg = json!({"type": "string", "description": "A tool name, as listed by list_tools or search_tools."});
     let ro = |title: &str| json!({"title": title, "readOnlyHint": true, "openWorldHint": false});
     let call_annotations = if read_only {
@@ -80,7 +76,7 @@ pub fn definitions(read_only: bool) -> Vec<Value> {
 
 /// What a meta tool call asks the server to do.
 #[derive(Debug)]
-pub enum Action {
+pub(crate) enum Action {
     /// Answer with this result.
     Answer(CallToolResult),
     /// Run this tool with these arguments.
@@ -89,7 +85,7 @@ pub enum Action {
 
 /// Handles a meta tool call over the `selected` tools (name or alias → tool).
 /// `None` when `name` is not a meta tool.
-pub fn handle(name: &str, args: &Args, selected: &BTreeMap<&'static str, &'static ToolDef>) -> Option<Action> {
+pub(crate) fn handle(name: &str, args: &Args, selected: &BTreeMap<&'static str, &'static ToolDef>) -> Option<Action> {
     let tools = || selected.values().copied().collect::<Vec<_>>();
     let action = match name {
         "list_toolsets" => {

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 /// Where progress notifications go (the client sent a progress token).
 #[derive(Clone)]
-pub struct Progress {
+pub(crate) struct Progress {
     /// The client.
     pub peer: Peer<RoleServer>,
     /// Its token for this request.
@@ -24,7 +24,7 @@ pub struct Progress {
 
 impl Progress {
     /// Sends one `notifications/progress`.
-    pub async fn report(&self, progress: f64, total: Option<f64>, message: String) {
+    pub(crate) async fn report(&self, progress: f64, total: Option<f64>, message: String) {
         let mut p = ProgressNotificationParam::new(self.token.clone(), progress);
         p.total = total;
         p.message = Some(message);
@@ -35,7 +35,7 @@ impl Progress {
 }
 
 /// The items of a DocSpace answer's `response` (an array, or one object).
-pub fn items(value: &Value) -> Vec<&Value> {
+pub(crate) fn items(value: &Value) -> Vec<&Value> {
     match value.get("response") {
         Some(Value::Array(items)) => items.iter().collect(),
         Some(item @ Value::Object(_)) => vec![item],
@@ -44,7 +44,7 @@ pub fn items(value: &Value) -> Vec<&Value> {
 }
 
 /// The ids of operations in a DocSpace answer that are not finished yet.
-pub fn pending(value: &Value) -> Vec<String> {
+pub(crate) fn pending(value: &Value) -> Vec<String> {
     items(value)
         .into_iter()
         .filter(|op| op.get("finished") == Some(&Value::Bool(false)) && op.get("progress").is_some())
@@ -54,7 +54,7 @@ pub fn pending(value: &Value) -> Vec<String> {
 
 /// How a wait ended.
 #[derive(Debug)]
-pub enum Waited {
+pub(crate) enum Waited {
     /// Every operation finished; their final statuses.
     Finished(Vec<Value>),
     /// The deadline passed; the latest statuses.
@@ -62,7 +62,7 @@ pub enum Waited {
 }
 
 /// Polls `getOperationStatuses` until every operation in `ids` finished.
-pub async fn wait(
+pub(crate) async fn wait(
     client: &Client,
     ids: &[String],
     timeout: Duration,
@@ -112,7 +112,7 @@ async fn statuses(client: &Client, ids: &[String]) -> Result<Vec<Value>, CallErr
 }
 
 /// The error of a finished operation, if it failed.
-pub fn failure(status: &Value) -> Option<String> {
+pub(crate) fn failure(status: &Value) -> Option<String> {
     status.get("error").and_then(Value::as_str).filter(|e| !e.trim().is_empty()).map(str::to_owned)
 }
 

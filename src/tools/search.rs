@@ -4,9 +4,12 @@
 
 use crate::tools::catalogue::{self, TOOLS, ToolDef};
 
+// Shared with codegen, which builds the index with the same tokenizer; its
+// items are `pub` for codegen's sake.
+#[allow(unreachable_pub)]
 #[path = "../../codegen/src/tokens.rs"]
 mod tokens;
-pub use tokens::{STOPWORDS, tokens};
+pub(crate) use tokens::tokens;
 
 /// Words people use for what DocSpace's API calls otherwise (query side only;
 /// an expansion counts half).
@@ -30,10 +33,10 @@ const SYNONYMS: &[(&str, &[&str])] = &[
 ];
 
 /// Score factor of workflow and core tools.
-pub const PRIOR: f64 = 1.25;
+pub(crate) const PRIOR: f64 = 1.25;
 
 /// The best `limit` tools for `query` among those `allowed`, with their scores.
-pub fn search(query: &str, allowed: impl Fn(&ToolDef) -> bool, limit: usize) -> Vec<(&'static ToolDef, f64)> {
+pub(crate) fn search(query: &str, allowed: impl Fn(&ToolDef) -> bool, limit: usize) -> Vec<(&'static ToolDef, f64)> {
     const K1: f64 = 1.2;
     const B: f64 = 0.4;
     let lens = catalogue::SEARCH_DOC_LEN;

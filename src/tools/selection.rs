@@ -45,7 +45,7 @@ pub enum Error {
 
 /// What the three lists are called where they came from, for error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// The toolsets list.
     pub toolsets: &'static str,
     /// The enabled-tools list.
@@ -55,11 +55,12 @@ pub struct Settings {
 }
 
 /// The environment variables (and flags) of the server's own selection.
-pub const ENVIRONMENT: Settings =
+pub(crate) const ENVIRONMENT: Settings =
     Settings { toolsets: "DOCSPACE_TOOLSETS", enabled: "DOCSPACE_ENABLED_TOOLS", disabled: "DOCSPACE_DISABLED_TOOLS" };
 
 /// The query parameters (or `X-Mcp-*` headers) of an HTTP request's selection.
-pub const REQUEST: Settings = Settings { toolsets: "toolsets", enabled: "enabled_tools", disabled: "disabled_tools" };
+pub(crate) const REQUEST: Settings =
+    Settings { toolsets: "toolsets", enabled: "enabled_tools", disabled: "disabled_tools" };
 
 fn names(list: &[String]) -> BTreeSet<String> {
     list.iter().map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect()
@@ -67,7 +68,7 @@ fn names(list: &[String]) -> BTreeSet<String> {
 
 /// Applies the selection rules to the catalogue; `read_only` keeps only tools
 /// whose annotations say read-only (applied last, so nothing re-adds a write tool).
-pub fn select(
+pub(crate) fn select(
     toolsets: &[String],
     enabled: &[String],
     disabled: &[String],
@@ -77,7 +78,7 @@ pub fn select(
 }
 
 /// [`select`], with errors naming the lists as `from` calls them.
-pub fn select_from(
+pub(crate) fn select_from(
     from: Settings,
     toolsets: &[String],
     enabled: &[String],
@@ -146,7 +147,7 @@ fn resolve_tools(list: &BTreeSet<String>, var: &'static str) -> Result<BTreeSet<
 }
 
 /// The closest tool names (edit distance at most a third of the length).
-pub fn suggestions(name: &str) -> Vec<&'static str> {
+pub(crate) fn suggestions(name: &str) -> Vec<&'static str> {
     let mut scored: Vec<(usize, &'static str)> = catalogue::TOOLS
         .iter()
         .map(|t| (distance(name, t.name), t.name))

@@ -18,10 +18,10 @@ use crate::tools::operations::{self, Progress, Waited};
 pub const NAMES: [&str; 4] = ["download_file_as_text", "get_room_access_levels", "get_room_types", "upload_file"];
 
 /// Chunk size of upload sessions (DocSpace's own clients send 10 MiB chunks).
-pub const CHUNK: usize = 10 * 1024 * 1024;
+pub(crate) const CHUNK: usize = 10 * 1024 * 1024;
 
 /// Runs the workflow `name`.
-pub async fn run(
+pub(crate) async fn run(
     name: &str,
     client: &Client,
     args: &Args,

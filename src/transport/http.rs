@@ -10,19 +10,19 @@
 //! keeps that identity: a request on the session from another identity is
 //! refused. Request-level selection only narrows the operator's.
 //!
-//! The parts: [`middleware`] (request id, `Host`/`Origin`, rate limits),
-//! [`request`] (what a request asks for), [`connect`] (from that to a
-//! DocSpace client and tool selection), [`sessions`] (both transports'
-//! sessions), [`streamable`] and [`sse`] (the two transports), [`oauth`]
+//! The parts: `middleware` (request id, `Host`/`Origin`, rate limits),
+//! `request` (what a request asks for), `connect` (from that to a
+//! DocSpace client and tool selection), `sessions` (both transports'
+//! sessions), `streamable` and `sse` (the two transports), `oauth`
 //! (the OAuth routes). [`app`] assembles them; [`serve`] runs it.
 
-pub mod connect;
-pub mod middleware;
-pub mod oauth;
-pub mod request;
-pub mod sessions;
-pub mod sse;
-pub mod streamable;
+mod connect;
+mod middleware;
+mod oauth;
+mod request;
+mod sessions;
+mod sse;
+mod streamable;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,9 +53,9 @@ use sessions::Sessions;
 #[derive(Debug)]
 pub struct AppState {
     /// From a request to its session's setup.
-    pub connect: Connector,
+    pub(crate) connect: Connector,
     /// Both transports' sessions.
-    pub sessions: Sessions,
+    pub(crate) sessions: Sessions,
     /// Largest request body.
     max_body: usize,
     /// Cancelled at shutdown (ends SSE streams and sessions).
@@ -118,7 +118,7 @@ async fn not_found(req: Request) -> Response {
 #[derive(Default)]
 pub struct Overrides {
     /// The HTTP client that fetches client ID metadata documents for the
-    /// OAuth proxy; by default [`docspace::metadata_client`]. `cimd::fetch`
+    /// OAuth proxy; by default `docspace::metadata_client`. `cimd::fetch`
     /// checks every URL itself, so only name resolution and trusted
     /// certificates are the client's own.
     pub metadata_client: Option<reqwest::Client>,

@@ -3,7 +3,7 @@
 //! and its form, the sandbox's sign-in, the callback, the code exchange and
 //! an MCP call with the token.
 
-use docspace_mcp::oauth::pkce;
+use docspace_mcp::pkce;
 use docspace_mcp::sandbox;
 use docspace_mcp_client::reqwest::{self, redirect::Policy};
 use serde_json::{Value, json};

@@ -12,10 +12,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use clap::Parser;
-use docspace_mcp::cli::Cli;
-use docspace_mcp::config::Config;
+use docspace_mcp::Cli;
+use docspace_mcp::Config;
+use docspace_mcp::http::{self, AppState, Overrides};
 use docspace_mcp::sandbox::{self, Sandbox};
-use docspace_mcp::transport::http::{self, AppState, Overrides};
 use tokio_util::sync::CancellationToken;
 
 use super::oauth::KEY;

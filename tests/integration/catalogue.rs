@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use docspace_mcp::tools::catalogue::{self, TOOLS, ToolDef};
+use docspace_mcp::catalogue::{self, TOOLS, ToolDef};
 
 use crate::common::root;
 
@@ -152,7 +152,7 @@ fn every_client_operation_is_dispatchable_or_multipart() {
 #[test]
 fn every_workflow_tool_has_a_handler() {
     let declared: BTreeSet<&str> = TOOLS.iter().filter(|t| t.workflow).map(|t| t.name).collect();
-    let implemented: BTreeSet<&str> = docspace_mcp::tools::workflows::NAMES.into_iter().collect();
+    let implemented: BTreeSet<&str> = docspace_mcp::WORKFLOW_TOOLS.into_iter().collect();
     assert_eq!(declared, implemented, "openapi/tools.toml [workflows.*] and src/tools/workflows.rs must agree");
     assert!(TOOLS.iter().filter(|t| t.workflow).all(|t| t.operation_id.is_empty()));
 }

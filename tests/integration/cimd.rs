@@ -9,8 +9,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use docspace_mcp::docspace;
-use docspace_mcp::transport::http::Overrides;
+use docspace_mcp::http::Overrides;
+use docspace_mcp::metadata_client_builder;
 use docspace_mcp_client::reqwest;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -92,7 +92,7 @@ impl DocumentHost {
     /// The proxy's document client, resolving `client.test` here and trusting
     /// only this host's certificate.
     fn client(&self) -> reqwest::Client {
-        docspace::metadata_client_builder("cimd-test")
+        metadata_client_builder("cimd-test")
             .resolve(HOST, SocketAddr::from((Ipv4Addr::LOCALHOST, self.port)))
             .tls_certs_only([reqwest::Certificate::from_der(&self.certificate).unwrap()])
             .build()

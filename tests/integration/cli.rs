@@ -4,14 +4,14 @@
 use std::process::Command;
 
 use clap::Parser;
-use docspace_mcp::cli::{self, Cli};
+use docspace_mcp::Cli;
 use serde_json::Value;
 
-fn run(args: &[&str]) -> Result<String, cli::Error> {
+fn run(args: &[&str]) -> Result<String, docspace_mcp::ToolsError> {
     let cli = Cli::try_parse_from(std::iter::once("docspace-mcp").chain(args.iter().copied())).unwrap();
-    let Some(cli::Command::Tools(command)) = cli.command else { panic!("not a tools command") };
+    let Some(docspace_mcp::Command::Tools(command)) = cli.command else { panic!("not a tools command") };
     let mut out = Vec::new();
-    cli::run_tools(command, &mut out)?;
+    docspace_mcp::run_tools(command, &mut out)?;
     Ok(String::from_utf8(out).unwrap())
 }
 
@@ -96,7 +96,7 @@ fn the_binary_explains_itself_and_fails_cleanly() {
 #[test]
 fn the_configuration_reference_matches_the_command_line() {
     let path = crate::common::root().join("docs/configuration.md");
-    let generated = cli::configuration_reference();
+    let generated = docspace_mcp::configuration_reference();
     if std::env::var_os("DOCSPACE_MCP_UPDATE_DOCS").is_some() {
         std::fs::write(&path, &generated).unwrap();
     }

@@ -2,7 +2,7 @@
 //! every input and output schema is itself valid JSON Schema 2020-12 with
 //! the shape strict clients need.
 
-use docspace_mcp::tools::catalogue::TOOLS;
+use docspace_mcp::catalogue::TOOLS;
 use serde_json::{Value, json};
 
 use crate::common::mcp_schema;

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use docspace_mcp::cli::Cli;
-use docspace_mcp::config::Config;
-use docspace_mcp::oauth::pkce;
+use docspace_mcp::Cli;
+use docspace_mcp::Config;
+use docspace_mcp::pkce;
 use docspace_mcp::sandbox::{self, oauth as sandbox_oauth};
 use docspace_mcp_client::reqwest;
 use serde_json::{Value, json};

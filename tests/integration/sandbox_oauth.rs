@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 
-use docspace_mcp::oauth::pkce;
+use docspace_mcp::pkce;
 use docspace_mcp::sandbox::{self, Sandbox, oauth};
 use docspace_mcp_client::reqwest::{self, redirect::Policy};
 use serde_json::Value;

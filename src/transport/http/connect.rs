@@ -28,7 +28,7 @@ const SELECTION_CACHE: usize = 256;
 
 /// Builds each session's setup from its request.
 #[derive(Debug)]
-pub struct Connector {
+pub(crate) struct Connector {
     sources: RequestSources,
     policy: BaseUrlPolicy,
     /// The operator's selection, its tool names and toolsets (what a request
@@ -48,7 +48,7 @@ pub struct Connector {
 
 impl Connector {
     /// The connector for the operator's configuration.
-    pub fn new(
+    pub(crate) fn new(
         tools: ToolsConfig,
         portal: PortalConfig,
         sources: RequestSources,
@@ -70,19 +70,22 @@ impl Connector {
     }
 
     /// The settings a request carries (an OAuth token checked), or its refusal.
-    pub async fn settings(&self, uri: &Uri, headers: &HeaderMap) -> Result<Settings, Refusal> {
+    pub(crate) async fn settings(&self, uri: &Uri, headers: &HeaderMap) -> Result<Settings, Refusal> {
         let mut s = request::parse(uri, headers, &self.sources)?;
         let Some((proxy, _)) = &self.oauth else { return Ok(s) };
         let path = if uri.path().starts_with("/mcp") { "/mcp" } else { "/sse" };
         match s.bearer.take() {
             Some(token) => match proxy.authenticate(token.expose()).await {
                 Ok(a) => s.oauth = Some(OAuthGrant { upstream: a.upstream, subject: a.subject }),
-                Err(AuthError::Invalid(why)) => {
-                    tracing::info!("refused an OAuth token: {why}");
-                    return Err(Refusal::challenge("invalid_token", why.clone(), proxy.challenge(path, Some(&why))));
-                }
-                Err(AuthError::Unavailable(why)) => {
-                    return Err(Refusal::with_status(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", why));
+                Err(e) => {
+                    let code = e.code().as_str();
+                    return Err(match e {
+                        AuthError::Invalid(why) => {
+                            tracing::info!("refused an OAuth token: {why}");
+                            Refusal::challenge(code, why.clone(), proxy.challenge(path, Some(&why)))
+                        }
+                        AuthError::Unavailable(why) => Refusal::with_status(StatusCode::SERVICE_UNAVAILABLE, code, why),
+                    });
                 }
             },
             None if s.credentials.is_none() && s.base_url.is_none() => {
@@ -98,14 +101,14 @@ impl Connector {
     }
 
     /// The DocSpace client of an OAuth request (`None` for other requests).
-    pub fn oauth_client(&self, s: &Settings) -> Result<Option<Client>, Refusal> {
+    pub(crate) fn oauth_client(&self, s: &Settings) -> Result<Option<Client>, Refusal> {
         let (Some(grant), Some((_, portal))) = (&s.oauth, &self.oauth) else { return Ok(None) };
         let portal = Portal::with_http(portal, self.trusted_http.clone()).map_err(|e| Refusal::bad(e.to_string()))?;
         portal.client(&Credentials::ApiKey(grant.upstream.clone())).map(Some).map_err(|e| Refusal::bad(e.to_string()))
     }
 
     /// The setup of a new session (or a stateless request) from its settings.
-    pub fn setup(&self, s: &Settings) -> Result<Setup, Refusal> {
+    pub(crate) fn setup(&self, s: &Settings) -> Result<Setup, Refusal> {
         let selection = self.selection(s)?;
         let client = self.client(s)?;
         Ok(Setup::new(selection, Ok(client)))

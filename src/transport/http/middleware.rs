@@ -5,9 +5,9 @@
 //! two with the [`Edge`] policy of the route group it is layered on: the
 //! MCP routes have one, each OAuth endpoint its own.
 
-pub mod host_origin;
-pub mod rate_limit;
-pub mod request_id;
+pub(super) mod host_origin;
+pub(super) mod rate_limit;
+pub(super) mod request_id;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,7 +26,7 @@ use rate_limit::{RateLimiter, client_ip};
 /// (shared), which OAuth endpoint the group is (`None`: MCP, health and
 /// everything else), and its rate limiter with the settings that size it.
 #[derive(Debug)]
-pub struct Edge {
+pub(super) struct Edge {
     host_origin: Arc<HostOrigin>,
     endpoint: Option<OAuthEndpoint>,
     limiter: Option<(RateLimiter, String)>,
@@ -35,13 +35,13 @@ pub struct Edge {
 
 impl Edge {
     /// The policy of the MCP endpoints (and every route that is not OAuth).
-    pub fn mcp(host_origin: Arc<HostOrigin>, limit: Option<RateLimit>, proxy_hops: usize) -> Self {
+    pub(super) fn mcp(host_origin: Arc<HostOrigin>, limit: Option<RateLimit>, proxy_hops: usize) -> Self {
         let limiter = limit.map(|l| (RateLimiter::new(l), "DOCSPACE_SERVER_RATE_LIMITS_MCP_*".to_owned()));
         Self { host_origin, endpoint: None, limiter, proxy_hops }
     }
 
     /// The policy of one OAuth endpoint, with its limit if it has one.
-    pub fn oauth(
+    pub(super) fn oauth(
         host_origin: Arc<HostOrigin>,
         endpoint: OAuthEndpoint,
         limits: &[(OAuthEndpoint, RateLimit)],
@@ -55,7 +55,7 @@ impl Edge {
 }
 
 /// The middleware: `Host`/`Origin` (403), then the rate limit (429).
-pub async fn guard(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> Response {
+pub(super) async fn guard(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> Response {
     if let Err(refusal) = edge.host_origin.check(edge.endpoint, req.headers()) {
         tracing::info!(status = 403, "refused: {}", refusal.message);
         return refusal.into_response();

@@ -30,7 +30,7 @@ type St = State<Arc<Proxy>>;
 /// (`/sse`), grouped by endpoint: `edge` gives each group its own layers
 /// (its rate limit and origin policy), so nothing downstream has to work out
 /// from a path which endpoint a request is for.
-pub fn routes<S: Clone + Send + Sync + 'static>(
+pub(super) fn routes<S: Clone + Send + Sync + 'static>(
     proxy: Arc<Proxy>,
     streamable: bool,
     sse: bool,

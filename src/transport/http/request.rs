@@ -146,12 +146,12 @@ struct Found {
 }
 
 /// The query's decoded name/value pairs.
-pub fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
+pub(super) fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
     uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
 }
 
 /// Reads the settings of a request.
-pub fn parse(uri: &Uri, headers: &HeaderMap, sources: &Sources) -> Result<Settings, Refusal> {
+pub(super) fn parse(uri: &Uri, headers: &HeaderMap, sources: &Sources) -> Result<Settings, Refusal> {
     let pairs = if sources.query { query_pairs(uri) } else { Vec::new() };
     // Most requests carry no configuration header: look for one once, not per setting.
     let prefix = sources.header_prefix.as_str();

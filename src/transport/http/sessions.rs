@@ -23,7 +23,7 @@ use crate::server::Setup;
 
 /// One Streamable HTTP session, as the HTTP layer knows it.
 #[derive(Debug, Clone)]
-pub struct SessionRecord {
+pub(crate) struct SessionRecord {
     /// Who opened it.
     pub identity: u64,
     /// What it serves (handed to rmcp again when it rebuilds the session).
@@ -34,7 +34,7 @@ pub struct SessionRecord {
 
 /// Every open session of both transports.
 #[derive(Debug)]
-pub struct Sessions {
+pub(crate) struct Sessions {
     /// Open Streamable HTTP sessions (live or hibernated).
     records: Mutex<HashMap<String, SessionRecord>>,
     /// What rmcp needs to rebuild a hibernated session.
@@ -58,7 +58,7 @@ impl Sessions {
     /// No sessions yet. A session's worker stops after a quiet spell
     /// (hibernation); the session lives on in `records` and `store` until the
     /// idle timeout, and rmcp rebuilds the worker when the next request comes.
-    pub fn new(limits: SessionLimits) -> Self {
+    pub(crate) fn new(limits: SessionLimits) -> Self {
         let mut manager = LocalSessionManager::default();
         let hibernate = limits.hibernate_after.max(Duration::from_secs(1));
         manager.session_config.keep_alive = Some(limits.idle_timeout.map_or(hibernate, |idle| idle.min(hibernate)));
@@ -73,37 +73,37 @@ impl Sessions {
     }
 
     /// rmcp's session manager (for the Streamable HTTP service).
-    pub fn manager(&self) -> Arc<LocalSessionManager> {
+    pub(crate) fn manager(&self) -> Arc<LocalSessionManager> {
         self.manager.clone()
     }
 
     /// rmcp's session store (for the Streamable HTTP service).
-    pub fn store(&self) -> Arc<dyn SessionStore> {
+    pub(crate) fn store(&self) -> Arc<dyn SessionStore> {
         self.store.clone()
     }
 
     /// The SSE sessions.
-    pub fn sse(&self) -> &sse::Registry {
+    pub(crate) fn sse(&self) -> &sse::Registry {
         &self.sse
     }
 
     /// The identity key of a request.
-    pub fn identity(&self, s: &Settings) -> u64 {
+    pub(crate) fn identity(&self, s: &Settings) -> u64 {
         s.identity(&self.keys)
     }
 
     /// Open sessions of both transports.
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         lock(&self.records).len() + self.sse.len()
     }
 
     /// Sessions with a running worker (the others are hibernated).
-    pub async fn live(&self) -> usize {
+    pub(crate) async fn live(&self) -> usize {
         self.manager.sessions.read().await.len() + self.sse.len()
     }
 
     /// 503 when a new session would exceed the cap.
-    pub fn admit(&self) -> Result<(), Refusal> {
+    pub(crate) fn admit(&self) -> Result<(), Refusal> {
         let max = self.limits.max;
         if max > 0 && self.count() >= max {
             return Err(Refusal::with_status(
@@ -116,7 +116,7 @@ impl Sessions {
     }
 
     /// The record of Streamable HTTP session `id`, marked as used now.
-    pub fn touch(&self, id: &str) -> Option<SessionRecord> {
+    pub(crate) fn touch(&self, id: &str) -> Option<SessionRecord> {
         lock(&self.records).get_mut(id).map(|r| {
             r.last_seen = Instant::now();
             r.clone()
@@ -124,24 +124,24 @@ impl Sessions {
     }
 
     /// Records a new Streamable HTTP session.
-    pub fn opened(&self, id: &str, identity: u64, setup: Setup) {
+    pub(crate) fn opened(&self, id: &str, identity: u64, setup: Setup) {
         tracing::info!(session = id, "session opened");
         lock(&self.records).insert(id.to_owned(), SessionRecord { identity, setup, last_seen: Instant::now() });
     }
 
     /// Forgets a Streamable HTTP session the client closed.
-    pub fn closed(&self, id: &str) {
+    pub(crate) fn closed(&self, id: &str) {
         lock(&self.records).remove(id);
         tracing::info!(session = %id, "session closed by the client");
     }
 
     /// How often the sweeper should run (`None`: sessions never expire).
-    pub fn sweep_every(&self) -> Option<Duration> {
+    pub(crate) fn sweep_every(&self) -> Option<Duration> {
         self.limits.idle_timeout.map(|idle| (idle / 2).clamp(Duration::from_secs(1), Duration::from_secs(15)))
     }
 
     /// Closes sessions idle longer than the idle timeout.
-    pub async fn sweep(&self) {
+    pub(crate) async fn sweep(&self) {
         let Some(limit) = self.limits.idle_timeout else { return };
         let expired: Vec<String> = {
             let mut records = lock(&self.records);

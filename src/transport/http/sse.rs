@@ -27,7 +27,7 @@ use crate::server::{CallScope, DocSpaceServer};
 
 /// Open SSE sessions.
 #[derive(Debug, Default)]
-pub struct Registry {
+pub(crate) struct Registry {
     sessions: Mutex<HashMap<String, Session>>,
 }
 
@@ -43,13 +43,8 @@ impl Registry {
     }
 
     /// How many sessions are open.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lock().len()
-    }
-
-    /// Whether no session is open.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn get(&self, id: &str) -> Option<Session> {
@@ -81,7 +76,7 @@ impl Drop for Closer {
 }
 
 /// `GET /sse`: a new session and its event stream.
-pub async fn open(State(state): State<Arc<AppState>>, req: Request) -> Response {
+pub(super) async fn open(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let settings = match state.connect.settings(req.uri(), req.headers()).await {
         Ok(s) => s,
         Err(refusal) => return refusal.into_response(),
@@ -126,7 +121,7 @@ pub async fn open(State(state): State<Arc<AppState>>, req: Request) -> Response 
 }
 
 /// `POST /messages?sessionId=…`: one client message into its session.
-pub async fn message(State(state): State<Arc<AppState>>, req: Request) -> Response {
+pub(super) async fn message(State(state): State<Arc<AppState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let Some(id) = request::query_pairs(&parts.uri)
         .into_iter()

@@ -17,10 +17,10 @@ use super::request::Refusal;
 use crate::server::CallScope;
 
 /// `Mcp-Session-Id`.
-pub static SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+pub(super) static SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 
 /// The middleware in front of rmcp's Streamable HTTP service.
-pub async fn gate(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
+pub(super) async fn gate(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
     let settings = match state.connect.settings(req.uri(), req.headers()).await {
         Ok(s) => s,
         Err(refusal) => return refusal.into_response(),

@@ -25,7 +25,7 @@ impl Origins {
 
 /// The policy.
 #[derive(Debug, Clone)]
-pub struct HostOrigin {
+pub(crate) struct HostOrigin {
     /// Accepted hostnames, lower case (`[::1]` for IPv6); empty accepts any.
     hostnames: Vec<String>,
     mcp: Origins,
@@ -49,7 +49,7 @@ fn hostname(authority: &str) -> String {
 impl HostOrigin {
     /// The policy for `hostnames`, the MCP endpoints' CORS and, with the
     /// OAuth proxy on, the OAuth endpoints' CORS.
-    pub fn new(hostnames: &[String], mcp: &Cors, oauth: Option<&Cors>) -> Self {
+    pub(crate) fn new(hostnames: &[String], mcp: &Cors, oauth: Option<&Cors>) -> Self {
         Self { hostnames: clean(hostnames), mcp: Origins::new(mcp), oauth: oauth.map(Origins::new) }
     }
 
@@ -58,7 +58,7 @@ impl HostOrigin {
     }
 
     /// Checks a request to `endpoint` (`None`: MCP and everything that is not OAuth).
-    pub fn check(&self, endpoint: Option<OAuthEndpoint>, headers: &HeaderMap) -> Result<(), Refusal> {
+    pub(crate) fn check(&self, endpoint: Option<OAuthEndpoint>, headers: &HeaderMap) -> Result<(), Refusal> {
         if let Some(host) = headers.get(header::HOST) {
             let host = host.to_str().map(hostname).unwrap_or_default();
             if !self.host_allowed(&host) {

@@ -14,19 +14,19 @@ use crate::config::RateLimit;
 
 /// Fixed-window request counting per client IP.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     limit: RateLimit,
     counts: Mutex<HashMap<IpAddr, (Instant, u32)>>,
 }
 
 impl RateLimiter {
     /// A limiter allowing `limit`.
-    pub fn new(limit: RateLimit) -> Self {
+    pub(crate) fn new(limit: RateLimit) -> Self {
         Self { limit, counts: Mutex::new(HashMap::new()) }
     }
 
     /// Counts a request; `Err(retry after)` when the window is full.
-    pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+    pub(crate) fn check(&self, ip: IpAddr) -> Result<(), Duration> {
         let now = Instant::now();
         let window = self.limit.window;
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
@@ -47,7 +47,7 @@ impl RateLimiter {
 
 /// The client's address: the peer, or behind `proxy_hops` trusted proxies
 /// the entry of `X-Forwarded-For` the outermost of them saw.
-pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, proxy_hops: usize) -> Option<IpAddr> {
+pub(crate) fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, proxy_hops: usize) -> Option<IpAddr> {
     if proxy_hops == 0 {
         return peer;
     }

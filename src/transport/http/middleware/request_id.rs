@@ -8,11 +8,11 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 /// `X-Request-ID`.
-pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The id of one HTTP request.
 #[derive(Debug, Clone)]
-pub struct RequestId(pub HeaderValue);
+pub(crate) struct RequestId(pub HeaderValue);
 
 /// The caller's id, when it is 1–128 visible ASCII characters.
 fn sane(value: &HeaderValue) -> bool {
@@ -20,7 +20,7 @@ fn sane(value: &HeaderValue) -> bool {
 }
 
 /// The middleware.
-pub async fn request_id(mut req: Request, next: Next) -> Response {
+pub(crate) async fn request_id(mut req: Request, next: Next) -> Response {
     let id = req.headers().get(&REQUEST_ID).filter(|v| sane(v)).cloned().unwrap_or_else(|| {
         HeaderValue::from_str(&uuid::Uuid::new_v4().simple().to_string())
             .unwrap_or_else(|_| HeaderValue::from_static("-"))
@@ -33,7 +33,7 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
 
 /// The headers DocSpace calls made for a request carry (from its
 /// extensions): its request id.
-pub fn upstream_headers(extensions: &axum::http::Extensions) -> Vec<(HeaderName, HeaderValue)> {
+pub(crate) fn upstream_headers(extensions: &axum::http::Extensions) -> Vec<(HeaderName, HeaderValue)> {
     extensions.get::<RequestId>().map(|r| vec![(REQUEST_ID.clone(), r.0.clone())]).unwrap_or_default()
 }
 

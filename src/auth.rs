@@ -66,8 +66,60 @@ pub enum Credentials {
     Authorization(Secret),
 }
 
-/// A credential setting that cannot be used; the message names the variable
-/// to fix.
+/// The four methods, as settings name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// An API key.
+    ApiKey,
+    /// A personal access token.
+    AuthToken,
+    /// User name and password.
+    Basic,
+    /// A raw `Authorization` value.
+    Authorization,
+}
+
+/// What the credential settings are called where they came from, so that
+/// one set of rules serves the environment and HTTP requests and each
+/// message names what its reader set.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Labels<'a> {
+    /// Prefix of the names (`DOCSPACE_`, or the request's header prefix).
+    pub(crate) prefix: &'a str,
+    /// The names, after the prefix.
+    pub(crate) api_key: &'a str,
+    pub(crate) auth_token: &'a str,
+    pub(crate) username: &'a str,
+    pub(crate) password: &'a str,
+    /// The raw `Authorization` setting's full name.
+    pub(crate) authorization: &'a str,
+}
+
+/// The environment's names (the reference server's).
+pub(crate) const ENVIRONMENT: Labels<'static> = Labels {
+    prefix: "DOCSPACE_",
+    api_key: "API_KEY",
+    auth_token: "AUTH_TOKEN",
+    username: "USERNAME",
+    password: "PASSWORD",
+    authorization: "DOCSPACE_AUTHORIZATION",
+};
+
+impl Labels<'_> {
+    /// The name of `method`'s setting(s).
+    pub(crate) fn name(&self, method: Method) -> String {
+        let p = self.prefix;
+        match method {
+            Method::ApiKey => format!("{p}{}", self.api_key),
+            Method::AuthToken => format!("{p}{}", self.auth_token),
+            Method::Basic => format!("{p}{} + {p}{}", self.username, self.password),
+            Method::Authorization => self.authorization.to_owned(),
+        }
+    }
+}
+
+/// A credential setting that cannot be used. Its `Display` names the
+/// environment variables; [`Error::describe`] names another source's settings.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// No method is configured.
@@ -77,8 +129,8 @@ pub enum Error {
     )]
     Missing,
     /// More than one method is configured.
-    #[error("several DocSpace authentication methods are set ({0}); keep exactly one")]
-    Conflicting(String),
+    #[error("several DocSpace authentication methods are set ({}); keep exactly one", names(&ENVIRONMENT, .0))]
+    Conflicting(Vec<Method>),
     /// A username without a password.
     #[error("DOCSPACE_USERNAME is set but DOCSPACE_PASSWORD is not")]
     NoPassword,
@@ -86,55 +138,79 @@ pub enum Error {
     #[error("DOCSPACE_PASSWORD is set but DOCSPACE_USERNAME is not")]
     NoUsername,
     /// A value that cannot go into an HTTP header.
-    #[error("{0} contains characters that cannot be sent in an HTTP header")]
-    InvalidValue(&'static str),
+    #[error("{} contains characters that cannot be sent in an HTTP header", ENVIRONMENT.name(*.0))]
+    InvalidValue(Method),
 }
 
-/// The raw credential settings (environment or flags); empty strings count as unset.
+fn names(labels: &Labels<'_>, methods: &[Method]) -> String {
+    methods.iter().map(|m| labels.name(*m)).collect::<Vec<_>>().join(", ")
+}
+
+impl Error {
+    /// The message for settings named by `labels` (a request's headers).
+    pub(crate) fn describe(&self, labels: &Labels<'_>) -> String {
+        let p = labels.prefix;
+        match self {
+            Self::Missing => "no DocSpace credentials are given".to_owned(),
+            Self::Conflicting(methods) => {
+                format!("several DocSpace credentials are given ({}); give exactly one", names(labels, methods))
+            }
+            Self::NoPassword => format!("{p}{} is given without {p}{}", labels.username, labels.password),
+            Self::NoUsername => format!("{p}{} is given without {p}{}", labels.password, labels.username),
+            Self::InvalidValue(method) => format!("{} is not a valid header value", labels.name(*method)),
+        }
+    }
+}
+
+/// The raw credential settings (environment, flags or a request's headers);
+/// empty strings count as unset.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Settings {
     /// `DOCSPACE_API_KEY`.
-    pub api_key: Option<Secret>,
+    pub(crate) api_key: Option<Secret>,
     /// `DOCSPACE_AUTH_TOKEN`.
-    pub auth_token: Option<Secret>,
+    pub(crate) auth_token: Option<Secret>,
     /// `DOCSPACE_USERNAME`.
-    pub username: Option<String>,
+    pub(crate) username: Option<String>,
     /// `DOCSPACE_PASSWORD`.
-    pub password: Option<Secret>,
+    pub(crate) password: Option<Secret>,
     /// `DOCSPACE_AUTHORIZATION`.
-    pub authorization: Option<Secret>,
+    pub(crate) authorization: Option<Secret>,
 }
 
 impl Settings {
     /// Exactly one method, or an error naming what to fix.
     pub(crate) fn resolve(&self) -> Result<Credentials, Error> {
+        self.resolve_optional()?.ok_or(Error::Missing)
+    }
+
+    /// At most one method (none given is `None`), or an error.
+    pub(crate) fn resolve_optional(&self) -> Result<Option<Credentials>, Error> {
         let set = |s: &Option<Secret>| s.as_ref().filter(|s| !s.expose().trim().is_empty()).cloned();
         let username = self.username.as_ref().map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
-        let (api_key, auth_token, password, authorization) =
-            (set(&self.api_key), set(&self.auth_token), set(&self.password), set(&self.authorization));
         let mut found = Vec::new();
-        if let Some(k) = api_key {
-            found.push(("DOCSPACE_API_KEY", Credentials::ApiKey(k)));
+        if let Some(k) = set(&self.api_key) {
+            found.push(Credentials::ApiKey(k));
         }
-        if let Some(t) = auth_token {
-            found.push(("DOCSPACE_AUTH_TOKEN", Credentials::AuthToken(t)));
+        if let Some(t) = set(&self.auth_token) {
+            found.push(Credentials::AuthToken(t));
         }
-        match (username, password) {
-            (Some(username), Some(password)) => {
-                found.push(("DOCSPACE_USERNAME + DOCSPACE_PASSWORD", Credentials::Basic { username, password }));
-            }
+        match (username, set(&self.password)) {
+            (Some(username), Some(password)) => found.push(Credentials::Basic { username, password }),
             (Some(_), None) => return Err(Error::NoPassword),
             (None, Some(_)) => return Err(Error::NoUsername),
             (None, None) => {}
         }
-        if let Some(a) = authorization {
-            found.push(("DOCSPACE_AUTHORIZATION", Credentials::Authorization(a)));
+        if let Some(a) = set(&self.authorization) {
+            found.push(Credentials::Authorization(a));
         }
         if found.len() > 1 {
-            return Err(Error::Conflicting(found.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")));
+            return Err(Error::Conflicting(found.iter().map(Credentials::kind).collect()));
         }
-        let credentials = found.pop().map(|(_, c)| c).ok_or(Error::Missing)?;
-        credentials.headers()?;
+        let credentials = found.pop();
+        if let Some(c) = &credentials {
+            c.headers()?;
+        }
         Ok(credentials)
     }
 }
@@ -143,32 +219,41 @@ impl Credentials {
     /// The headers that authenticate a request, marked sensitive.
     pub fn headers(&self) -> Result<HeaderMap, Error> {
         let mut headers = HeaderMap::new();
-        let value = |v: String, var: &'static str| -> Result<HeaderValue, Error> {
-            let mut h = HeaderValue::from_str(&v).map_err(|_| Error::InvalidValue(var))?;
+        let value = |v: String| -> Result<HeaderValue, Error> {
+            let mut h = HeaderValue::from_str(&v).map_err(|_| Error::InvalidValue(self.kind()))?;
             h.set_sensitive(true);
             Ok(h)
         };
         match self {
             Self::ApiKey(key) => {
-                headers.insert(AUTHORIZATION, value(format!("Bearer {}", key.expose().trim()), "DOCSPACE_API_KEY")?);
+                headers.insert(AUTHORIZATION, value(format!("Bearer {}", key.expose().trim()))?);
             }
             Self::AuthToken(token) => {
                 let token = token.expose().trim();
-                headers.insert(AUTHORIZATION, value(token.to_owned(), "DOCSPACE_AUTH_TOKEN")?);
-                headers.insert(COOKIE, value(format!("asc_auth_key={token}"), "DOCSPACE_AUTH_TOKEN")?);
+                headers.insert(AUTHORIZATION, value(token.to_owned())?);
+                headers.insert(COOKIE, value(format!("asc_auth_key={token}"))?);
             }
             Self::Basic { username, password } => {
                 use base64::Engine as _;
                 let pair = format!("{username}:{}", password.expose());
                 let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
-                headers
-                    .insert(AUTHORIZATION, value(format!("Basic {encoded}"), "DOCSPACE_USERNAME/DOCSPACE_PASSWORD")?);
+                headers.insert(AUTHORIZATION, value(format!("Basic {encoded}"))?);
             }
             Self::Authorization(raw) => {
-                headers.insert(AUTHORIZATION, value(raw.expose().trim().to_owned(), "DOCSPACE_AUTHORIZATION")?);
+                headers.insert(AUTHORIZATION, value(raw.expose().trim().to_owned())?);
             }
         }
         Ok(headers)
+    }
+
+    /// Which method this is.
+    pub(crate) fn kind(&self) -> Method {
+        match self {
+            Self::ApiKey(_) => Method::ApiKey,
+            Self::AuthToken(_) => Method::AuthToken,
+            Self::Basic { .. } => Method::Basic,
+            Self::Authorization(_) => Method::Authorization,
+        }
     }
 
     /// The method's name, for logs (never the secret).
@@ -222,7 +307,7 @@ mod tests {
         assert_eq!(Settings { password: s("p"), ..Settings::default() }.resolve(), Err(Error::NoUsername));
         assert_eq!(
             Settings { api_key: s("bad\nkey"), ..Settings::default() }.resolve(),
-            Err(Error::InvalidValue("DOCSPACE_API_KEY"))
+            Err(Error::InvalidValue(Method::ApiKey))
         );
     }
 

@@ -147,20 +147,6 @@ pub(crate) fn select(toolsets: &[String]) -> Result<Vec<&'static ToolDef>, Error
     selection::select(toolsets, &[], &[], false).map_err(Error::Selection)
 }
 
-fn hints(t: &ToolDef) -> String {
-    let mut h = Vec::new();
-    if t.read_only {
-        h.push("RO");
-    }
-    if t.destructive {
-        h.push("D");
-    }
-    if t.idempotent {
-        h.push("I");
-    }
-    h.join(",")
-}
-
 fn list(args: &ListArgs, out: &mut dyn Write) -> Result<(), Error> {
     let tools = select(&args.toolsets)?;
     if args.json {
@@ -175,7 +161,7 @@ fn list(args: &ListArgs, out: &mut dyn Write) -> Result<(), Error> {
     for t in &tools {
         let size = t.mcp_size();
         total += size;
-        writeln!(out, "{:<width$}  {:<ts_width$}  {:<8}  {:>6}", t.name, t.toolset, hints(t), size)?;
+        writeln!(out, "{:<width$}  {:<ts_width$}  {:<8}  {:>6}", t.name, t.toolset, t.hints(), size)?;
     }
     writeln!(out, "{} tools; {} bytes of tool definitions (~{} tokens)", tools.len(), total, total / 4)?;
     Ok(())

@@ -20,10 +20,10 @@ use docspace_mcp_client::Client;
 pub(crate) use args::{HttpArgs, OAuthEndpoint, ServeArgs, TransportKind};
 
 use crate::auth::{self, Secret};
-use crate::docspace::{self, Portal};
 use crate::egress::{BaseUrlPolicy, Denied};
 use crate::oauth::proxy::App;
 use crate::oauth::seal::Sealer;
+use crate::portal::{self, Portal};
 use crate::server::Options;
 use crate::tools::catalogue::ToolDef;
 use crate::tools::selection;
@@ -371,7 +371,7 @@ fn oauth_config(http: &HttpArgs, portal: &PortalConfig) -> Result<Option<OAuthCo
     let Some(upstream) = o.oauth_base_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) else {
         return Ok(None);
     };
-    let upstream = match docspace::normalise_base_url(upstream) {
+    let upstream = match portal::normalise_base_url(upstream) {
         Ok(u) => format!("{}/", u.trim_end_matches('/')),
         Err(e) => return Err(Error::OAuthBaseUrl(e.to_string().trim_start_matches("DOCSPACE_BASE_URL ").to_owned())),
     };

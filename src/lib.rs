@@ -26,7 +26,7 @@
 //! # Layers, and what must not depend on what
 //!
 //! - `run` (commands) → `config` (the one validated [`Config`]) → `auth`,
-//!   `docspace` (a portal's client), `egress` (which portals a client may
+//!   `portal` (a portal's client), `egress` (which portals a client may
 //!   name), `tools::selection`;
 //! - `transport` → `server` → `tools` → the generated client → `auth`;
 //!   `transport` → `oauth` → `auth`;
@@ -45,19 +45,19 @@
 mod auth;
 mod cli;
 mod config;
-mod docspace;
 mod egress;
 mod oauth;
+mod portal;
 mod run;
 pub mod sandbox;
 mod server;
 mod tools;
 mod transport;
 
+pub use crate::egress::metadata_client_builder;
 pub use auth::Secret;
 pub use cli::{Cli, Command, configuration_reference, run_tools};
 pub use config::{Config, Error as ConfigError};
-pub use docspace::metadata_client_builder;
 pub use oauth::pkce;
 pub use run::{Error, log_level, run, serve};
 pub use server::{CallScope, DocSpaceServer, Options, Selection, Setup};

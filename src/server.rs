@@ -18,9 +18,9 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use crate::tools::catalogue::ToolDef;
+use crate::tools::file_operations::Progress;
 use crate::tools::invoke::{Context as InvokeContext, invoke};
 use crate::tools::meta;
-use crate::tools::operations::Progress;
 
 /// What the model is told about this server at `initialize`.
 pub(crate) const INSTRUCTIONS: &str = "\
@@ -54,9 +54,6 @@ impl Selection {
         }
         let listed = if options.dynamic {
             meta::definitions(options.read_only)
-                .into_iter()
-                .filter_map(|d| serde_json::from_value::<Tool>(d).ok())
-                .collect()
         } else {
             tools.iter().map(|t| t.to_tool()).collect()
         };

@@ -41,9 +41,6 @@ pub use generated::{Client, MULTIPART_OPERATIONS, ResponseValue, dispatch, has_o
 pub use progenitor_client::Error as ClientError;
 pub use reqwest;
 
-/// What `build.rs` reported about the normalisation of the description.
-pub const NORMALISATION: &str = include_str!(concat!(env!("OUT_DIR"), "/normalisation.txt"));
-
 /// Per-client state carried by every generated [`Client`]: the headers that
 /// identify the caller (already marked sensitive by whoever built them), and
 /// an optional slot that captures the raw response of the current call.

@@ -1,10 +1,10 @@
 //! The docspace-mcp code generator: DocSpace OpenAPI description → a typed
 //! client (progenitor) and a catalogue of MCP tools.
 //!
-//! A pure library used by the top-level `build.rs`. It never depends on the
-//! runtime crates (rmcp, tokio, axum, reqwest) or the root crate; its only
-//! I/O is [`source`], which locates (and, when allowed, downloads) the
-//! description for the build.
+//! A pure library used by the build scripts (`client/build.rs`, `build.rs`).
+//! It never depends on the runtime crates (rmcp, tokio, axum, reqwest) or the
+//! root crate; its only I/O is [`source`], which locates (and, when allowed,
+//! downloads) the description, and [`build_script`], the scripts' shared glue.
 //!
 //! The pipeline:
 //! 1. [`spec::parse`] YAML/JSON → JSON value; [`spec::downgrade_31`] brings an
@@ -15,6 +15,7 @@
 //! 4. [`generate_catalogue`]: one tool per operation, curated by
 //!    `openapi/tools.toml`, checked ([`catalogue::check`]).
 
+pub mod build_script;
 pub mod catalogue;
 mod client;
 mod emit;

@@ -37,10 +37,10 @@ pub(crate) fn check_url(client_id: &str) -> Result<reqwest::Url, String> {
         return Err("a client metadata document URL must have a path".into());
     }
     match url.host() {
-        Some(url::Host::Ipv4(ip)) if !crate::docspace::is_public(ip.into()) => {
+        Some(url::Host::Ipv4(ip)) if !crate::egress::is_public(ip.into()) => {
             Err(format!("client_id `{client_id}` is a private or local address"))
         }
-        Some(url::Host::Ipv6(ip)) if !crate::docspace::is_public(ip.into()) => {
+        Some(url::Host::Ipv6(ip)) if !crate::egress::is_public(ip.into()) => {
             Err(format!("client_id `{client_id}` is a private or local address"))
         }
         Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") || d.ends_with(".localhost") => {

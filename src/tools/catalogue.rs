@@ -141,6 +141,17 @@ impl ToolDef {
         serde_json::to_value(self.to_tool()).unwrap_or(Value::Null)
     }
 
+    /// Its annotations in short, as `tools list` and the snapshot index show
+    /// them: `RO` read-only, `D` destructive, `I` idempotent (comma-separated).
+    pub fn hints(&self) -> String {
+        [(self.read_only, "RO"), (self.destructive, "D"), (self.idempotent, "I")]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, h)| *h)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// Whether the tool is in the default catalogue.
     pub fn is_core(&self) -> bool {
         self.toolsets().any(|ts| CORE_TOOLSETS.contains(&ts))

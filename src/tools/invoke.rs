@@ -15,7 +15,7 @@ use serde_json::Value;
 use std::time::Duration;
 
 use crate::tools::catalogue::ToolDef;
-use crate::tools::operations::{self, Progress, Waited};
+use crate::tools::file_operations::{self, Progress, Waited};
 use crate::tools::workflows;
 
 /// What a call may use besides its arguments.
@@ -42,7 +42,7 @@ pub(crate) async fn invoke(client: &Client, tool: &ToolDef, arguments: Option<Ar
     };
     match outcome {
         Ok(Output::Json { status, value, mismatch }) => {
-            let pending = operations::pending(&value);
+            let pending = file_operations::pending(&value);
             if pending.is_empty() {
                 return success(tool, Output::Json { status, value, mismatch });
             }
@@ -106,12 +106,12 @@ async fn finish_operations(
     cx: &Context,
 ) -> CallToolResult {
     let (statuses, timed_out) =
-        match operations::wait(client, pending, cx.operation_timeout, cx.progress.as_ref()).await {
+        match file_operations::wait(client, pending, cx.operation_timeout, cx.progress.as_ref()).await {
             Ok(Waited::Finished(s)) => (s, false),
             Ok(Waited::TimedOut(s)) => (s, true),
             Err(e) => return failure(tool, &e),
         };
-    if let Some(failed) = statuses.iter().find_map(operations::failure) {
+    if let Some(failed) = statuses.iter().find_map(file_operations::failure) {
         return CallToolResult::error(vec![ContentBlock::text(format!(
             "DocSpace started the operation but it failed: {failed}"
         ))]);

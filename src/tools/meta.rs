@@ -9,10 +9,11 @@
 //! `tools/list` would not have offered in the normal mode.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use docspace_mcp_client::dispatch::Args;
-use rmcp::model::{CallToolResult, ContentBlock};
-use serde_json::{Value, json};
+use rmcp::model::{CallToolResult, ContentBlock, Tool, ToolAnnotations};
+use serde_json::{Map, Value, json};
 
 use crate::tools::catalogue::{self, ToolDef};
 use crate::tools::search;
@@ -20,57 +21,76 @@ use crate::tools::search;
 /// The most results `search_tools` returns.
 pub(crate) const MAX_RESULTS: u64 = 50;
 
-/// The MCP definitions of the meta tools.
-pub(crate) fn definitions(read_only: bool) -> Vec<Value> {
+/// The six meta tools' MCP definitions (typed, as [`ToolDef::to_tool`]
+/// builds the generated ones; their annotations carry their titles too).
+pub(crate) fn definitions(read_only: bool) -> Vec<Tool> {
     let tool_arg = json!({"type": "string", "description": "A tool name, as listed by list_tools or search_tools."});
-    let ro = |title: &str| json!({"title": title, "readOnlyHint": true, "openWorldHint": false});
+    let ro = |title: &str| ToolAnnotations::with_title(title).read_only(true).open_world(false);
     let call_annotations = if read_only {
         ro("Call a DocSpace tool")
     } else {
-        json!({"title": "Call a DocSpace tool", "readOnlyHint": false, "destructiveHint": true, "idempotentHint": false, "openWorldHint": false})
+        ToolAnnotations::with_title("Call a DocSpace tool")
+            .read_only(false)
+            .destructive(true)
+            .idempotent(false)
+            .open_world(false)
+    };
+    let tool = |name: &'static str, title: &'static str, description: &'static str, schema: Value, annotations| {
+        let schema = match schema {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        Tool::new(name, description, Arc::new(schema)).with_title(title).with_annotations(annotations)
     };
     vec![
-        json!({
-            "name": "list_toolsets", "title": "List toolsets",
-            "description": "List the groups of DocSpace tools available here, with how many tools each has.",
-            "inputSchema": {"type": "object", "properties": {}}, "annotations": ro("List toolsets"),
-        }),
-        json!({
-            "name": "list_tools", "title": "List tools of a toolset",
-            "description": "List the tools of one toolset (names from list_toolsets), with a short description of each.",
-            "inputSchema": {"type": "object", "properties": {"toolset": {"type": "string", "description": "A toolset name from list_toolsets."}}, "required": ["toolset"]},
-            "annotations": ro("List tools of a toolset"),
-        }),
-        json!({
-            "name": "search_tools", "title": "Search tools",
-            "description": "Find the DocSpace tools for a task, described in plain words (e.g. \"share a room with a user\"). Returns the best matches first.",
-            "inputSchema": {"type": "object", "properties": {
+        tool(
+            "list_toolsets",
+            "List toolsets",
+            "List the groups of DocSpace tools available here, with how many tools each has.",
+            json!({"type": "object", "properties": {}}),
+            ro("List toolsets"),
+        ),
+        tool(
+            "list_tools",
+            "List tools of a toolset",
+            "List the tools of one toolset (names from list_toolsets), with a short description of each.",
+            json!({"type": "object", "properties": {"toolset": {"type": "string", "description": "A toolset name from list_toolsets."}}, "required": ["toolset"]}),
+            ro("List tools of a toolset"),
+        ),
+        tool(
+            "search_tools",
+            "Search tools",
+            "Find the DocSpace tools for a task, described in plain words (e.g. \"share a room with a user\"). Returns the best matches first.",
+            json!({"type": "object", "properties": {
                 "query": {"type": "string", "description": "What you want to do."},
                 "limit": {"type": "integer", "minimum": 1, "maximum": MAX_RESULTS, "default": 10, "description": "How many tools to return."}
-            }, "required": ["query"]},
-            "annotations": ro("Search tools"),
-        }),
-        json!({
-            "name": "get_tool_input_schema", "title": "Get a tool's input schema",
-            "description": "The JSON Schema of a tool's arguments; read it before call_tool.",
-            "inputSchema": {"type": "object", "properties": {"tool": tool_arg}, "required": ["tool"]},
-            "annotations": ro("Get a tool's input schema"),
-        }),
-        json!({
-            "name": "get_tool_output_schema", "title": "Get a tool's output schema",
-            "description": "The JSON Schema of a tool's result, when it has one.",
-            "inputSchema": {"type": "object", "properties": {"tool": tool_arg}, "required": ["tool"]},
-            "annotations": ro("Get a tool's output schema"),
-        }),
-        json!({
-            "name": "call_tool", "title": "Call a DocSpace tool",
-            "description": "Call a tool by name with arguments that follow its input schema (get_tool_input_schema).",
-            "inputSchema": {"type": "object", "properties": {
+            }, "required": ["query"]}),
+            ro("Search tools"),
+        ),
+        tool(
+            "get_tool_input_schema",
+            "Get a tool's input schema",
+            "The JSON Schema of a tool's arguments; read it before call_tool.",
+            json!({"type": "object", "properties": {"tool": tool_arg}, "required": ["tool"]}),
+            ro("Get a tool's input schema"),
+        ),
+        tool(
+            "get_tool_output_schema",
+            "Get a tool's output schema",
+            "The JSON Schema of a tool's result, when it has one.",
+            json!({"type": "object", "properties": {"tool": tool_arg}, "required": ["tool"]}),
+            ro("Get a tool's output schema"),
+        ),
+        tool(
+            "call_tool",
+            "Call a DocSpace tool",
+            "Call a tool by name with arguments that follow its input schema (get_tool_input_schema).",
+            json!({"type": "object", "properties": {
                 "tool": tool_arg,
                 "input": {"type": "object", "description": "The tool's arguments."}
-            }, "required": ["tool"]},
-            "annotations": call_annotations,
-        }),
+            }, "required": ["tool"]}),
+            call_annotations,
+        ),
     ]
 }
 
@@ -188,4 +208,72 @@ fn tool_arg(args: &Args, selected: &BTreeMap<&'static str, &'static ToolDef>) ->
             format!("no tool `{name}` here; did you mean {}? search_tools finds tools by what they do", hint.join(", "))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The typed definitions serialise to exactly the JSON the meta tools
+    /// were first written as (kept here as the reference).
+    #[test]
+    fn typed_definitions_match_their_json_form() {
+        fn json_definitions(read_only: bool) -> Vec<Value> {
+            let tool_arg =
+                json!({"type": "string", "description": "A tool name, as listed by list_tools or search_tools."});
+            let ro = |title: &str| json!({"title": title, "readOnlyHint": true, "openWorldHint": false});
+            let call_annotations = if read_only {
+                ro("Call a DocSpace tool")
+            } else {
+                json!({"title": "Call a DocSpace tool", "readOnlyHint": false, "destructiveHint": true, "idempotentHint": false, "openWorldHint": false})
+            };
+            vec![
+                json!({
+                    "name": "list_toolsets", "title": "List toolsets",
+                    "description": "List the groups of DocSpace tools available here, with how many tools each has.",
+                    "inputSchema": {"type": "object", "properties": {}}, "annotations": ro("List toolsets"),
+                }),
+                json!({
+                    "name": "list_tools", "title": "List tools of a toolset",
+                    "description": "List the tools of one toolset (names from list_toolsets), with a short description of each.",
+                    "inputSchema": {"type": "object", "properties": {"toolset": {"type": "string", "description": "A toolset name from list_toolsets."}}, "required": ["toolset"]},
+                    "annotations": ro("List tools of a toolset"),
+                }),
+                json!({
+                    "name": "search_tools", "title": "Search tools",
+                    "description": "Find the DocSpace tools for a task, described in plain words (e.g. \"share a room with a user\"). Returns the best matches first.",
+                    "inputSchema": {"type": "object", "properties": {
+                        "query": {"type": "string", "description": "What you want to do."},
+                        "limit": {"type": "integer", "minimum": 1, "maximum": MAX_RESULTS, "default": 10, "description": "How many tools to return."}
+                    }, "required": ["query"]},
+                    "annotations": ro("Search tools"),
+                }),
+                json!({
+                    "name": "get_tool_input_schema", "title": "Get a tool's input schema",
+                    "description": "The JSON Schema of a tool's arguments; read it before call_tool.",
+                    "inputSchema": {"type": "object", "properties": {"tool": tool_arg}, "required": ["tool"]},
+                    "annotations": ro("Get a tool's input schema"),
+                }),
+                json!({
+                    "name": "get_tool_output_schema", "title": "Get a tool's output schema",
+                    "description": "The JSON Schema of a tool's result, when it has one.",
+                    "inputSchema": {"type": "object", "properties": {"tool": tool_arg}, "required": ["tool"]},
+                    "annotations": ro("Get a tool's output schema"),
+                }),
+                json!({
+                    "name": "call_tool", "title": "Call a DocSpace tool",
+                    "description": "Call a tool by name with arguments that follow its input schema (get_tool_input_schema).",
+                    "inputSchema": {"type": "object", "properties": {
+                        "tool": tool_arg,
+                        "input": {"type": "object", "description": "The tool's arguments."}
+                    }, "required": ["tool"]},
+                    "annotations": call_annotations,
+                }),
+            ]
+        }
+        for read_only in [false, true] {
+            let typed: Vec<Value> = definitions(read_only).iter().map(|t| serde_json::to_value(t).unwrap()).collect();
+            assert_eq!(typed, json_definitions(read_only), "read_only = {read_only}");
+        }
+    }
 }

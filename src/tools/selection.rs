@@ -45,7 +45,7 @@ pub enum Error {
 
 /// What the three lists are called where they came from, for error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Settings {
+pub(crate) struct Labels {
     /// The toolsets list.
     pub toolsets: &'static str,
     /// The enabled-tools list.
@@ -55,12 +55,12 @@ pub(crate) struct Settings {
 }
 
 /// The environment variables (and flags) of the server's own selection.
-pub(crate) const ENVIRONMENT: Settings =
-    Settings { toolsets: "DOCSPACE_TOOLSETS", enabled: "DOCSPACE_ENABLED_TOOLS", disabled: "DOCSPACE_DISABLED_TOOLS" };
+pub(crate) const ENVIRONMENT: Labels =
+    Labels { toolsets: "DOCSPACE_TOOLSETS", enabled: "DOCSPACE_ENABLED_TOOLS", disabled: "DOCSPACE_DISABLED_TOOLS" };
 
 /// The query parameters (or `X-Mcp-*` headers) of an HTTP request's selection.
-pub(crate) const REQUEST: Settings =
-    Settings { toolsets: "toolsets", enabled: "enabled_tools", disabled: "disabled_tools" };
+pub(crate) const REQUEST: Labels =
+    Labels { toolsets: "toolsets", enabled: "enabled_tools", disabled: "disabled_tools" };
 
 fn names(list: &[String]) -> BTreeSet<String> {
     list.iter().map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect()
@@ -79,7 +79,7 @@ pub(crate) fn select(
 
 /// [`select`], with errors naming the lists as `from` calls them.
 pub(crate) fn select_from(
-    from: Settings,
+    from: Labels,
     toolsets: &[String],
     enabled: &[String],
     disabled: &[String],

@@ -12,7 +12,7 @@ use docspace_mcp_client::{Client, dispatch, raw};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Value, json};
 
-use crate::tools::operations::{self, Progress, Waited};
+use crate::tools::file_operations::{self, Progress, Waited};
 
 /// The workflow tools this build implements (each has a `[workflows.*]` entry).
 pub const NAMES: [&str; 4] = ["download_file_as_text", "get_room_access_levels", "get_room_types", "upload_file"];
@@ -141,10 +141,10 @@ async fn download_file_as_text(
     dl_args.insert("body".into(), body);
     let started = dispatch(client, "bulkDownload", &dl_args).await.map_err(|e| err(&e))?;
     let Output::Json { value: started, .. } = started else { return Err("DocSpace did not start the download".into()) };
-    let mut ops: Vec<Value> = operations::items(&started).into_iter().cloned().collect();
-    let waiting = operations::pending(&started);
+    let mut ops: Vec<Value> = file_operations::items(&started).into_iter().cloned().collect();
+    let waiting = file_operations::pending(&started);
     if !waiting.is_empty() {
-        match operations::wait(client, &waiting, timeout, progress).await.map_err(|e| err(&e))? {
+        match file_operations::wait(client, &waiting, timeout, progress).await.map_err(|e| err(&e))? {
             Waited::Finished(done) => ops = done,
             Waited::TimedOut(_) => {
                 return Err(format!(
@@ -154,7 +154,7 @@ async fn download_file_as_text(
             }
         }
     }
-    if let Some(failed) = ops.iter().find_map(operations::failure) {
+    if let Some(failed) = ops.iter().find_map(file_operations::failure) {
         return Err(format!("DocSpace could not convert {title}: {failed}"));
     }
     let url = ops

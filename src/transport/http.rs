@@ -40,13 +40,13 @@ use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use crate::config::{Config, Cors, HttpConfig, OAuthConfig, PortalConfig};
-use crate::docspace;
 use crate::oauth::proxy::{self, Proxy};
+use crate::portal;
 use crate::server::{DocSpaceServer, Setup};
 use connect::Connector;
 use middleware::Edge;
 use middleware::host_origin::HostOrigin;
-use request::{Refusal, Settings};
+use request::{Refusal, RequestSettings};
 use sessions::Sessions;
 
 /// What every request handler shares.
@@ -65,7 +65,7 @@ pub struct AppState {
 impl AppState {
     /// A new session (or a stateless request), within the session cap: its
     /// setup, or the refusal (logged).
-    pub fn open(&self, s: &Settings) -> Result<Setup, Refusal> {
+    pub fn open(&self, s: &RequestSettings) -> Result<Setup, Refusal> {
         self.sessions.admit().and_then(|()| self.connect.setup(s)).inspect_err(|refusal| {
             tracing::info!(status = refusal.status.as_u16(), "refused: {}", refusal.message);
         })
@@ -77,7 +77,7 @@ impl AppState {
 pub enum Error {
     /// An HTTP client could not be built (TLS back end).
     #[error(transparent)]
-    Client(#[from] docspace::Error),
+    Client(#[from] portal::Error),
     /// The OAuth proxy could not be built.
     #[error("the OAuth proxy: {0}")]
     OAuth(String),
@@ -118,7 +118,7 @@ async fn not_found(req: Request) -> Response {
 #[derive(Default)]
 pub struct Overrides {
     /// The HTTP client that fetches client ID metadata documents for the
-    /// OAuth proxy; by default `docspace::metadata_client`. `cimd::fetch`
+    /// OAuth proxy; by default `crate::egress::metadata_client`. `cimd::fetch`
     /// checks every URL itself, so only name resolution and trusted
     /// certificates are the client's own.
     pub metadata_client: Option<reqwest::Client>,
@@ -136,10 +136,10 @@ fn oauth_proxy(
         .into_iter()
         .flatten()
         .collect();
-    let client = docspace::http_client(&portal.user_agent, portal.request_timeout.min(Duration::from_secs(30)), false)?;
+    let client = portal::http_client(&portal.user_agent, portal.request_timeout.min(Duration::from_secs(30)), false)?;
     let documents = match metadata_client {
         Some(client) => client,
-        None => docspace::metadata_client(&portal.user_agent)?,
+        None => crate::egress::metadata_client(&portal.user_agent)?,
     };
     let settings = proxy::Settings {
         upstream: oauth.upstream.clone(),

@@ -57,15 +57,6 @@ fn no_stale_snapshots() {
     assert!(stale.is_empty(), "snapshots of tools that no longer exist (delete them): {stale:?}");
 }
 
-fn hints(t: &ToolDef) -> String {
-    [(t.read_only, "RO"), (t.destructive, "D"), (t.idempotent, "I")]
-        .iter()
-        .filter(|(on, _)| *on)
-        .map(|(_, h)| *h)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 #[test]
 fn index() {
     let mut out = String::new();
@@ -87,7 +78,7 @@ fn index() {
             "{} | {} | {} | {} | {} | {}",
             t.name,
             t.toolset,
-            hints(t),
+            t.hints(),
             t.input_schema.len(),
             t.output_schema.map_or(0, str::len),
             size

@@ -72,7 +72,7 @@ impl As {
 }
 
 #[tokio::test]
-async fn the_sandbox_authorization_server_behaves_like_docspace_s() {
+async fn the_sandbox_authorization_server_behaves_like_docspace() {
     let portal = Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.unwrap();
     portal.allow_oauth_redirect(REDIRECT);
     let a = &As { portal, http: reqwest::Client::builder().redirect(Policy::none()).build().unwrap() };

@@ -13,12 +13,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use docspace_mcp_client::{Client, reqwest};
 
-use super::request::{self, OAuthGrant, Refusal, Settings};
+use super::request::{self, OAuthGrant, Refusal, RequestSettings};
 use crate::auth::Credentials;
 use crate::config::{PortalConfig, RequestSources, ToolsConfig};
-use crate::docspace::{self, Portal};
 use crate::egress::{BaseUrlPolicy, Denied};
 use crate::oauth::proxy::{AuthError, Proxy};
+use crate::portal::{self, Portal};
 use crate::server::{Options, Selection, Setup};
 use crate::tools::catalogue::{self, ToolDef};
 use crate::tools::selection;
@@ -54,10 +54,10 @@ impl Connector {
         sources: RequestSources,
         policy: BaseUrlPolicy,
         oauth: Option<(Arc<Proxy>, String)>,
-    ) -> Result<Self, docspace::Error> {
+    ) -> Result<Self, portal::Error> {
         Ok(Self {
-            trusted_http: docspace::http_client(&portal.user_agent, portal.request_timeout, false)?,
-            guarded_http: docspace::http_client(&portal.user_agent, portal.request_timeout, true)?,
+            trusted_http: portal::http_client(&portal.user_agent, portal.request_timeout, false)?,
+            guarded_http: portal::http_client(&portal.user_agent, portal.request_timeout, true)?,
             sources,
             policy,
             operator_names: tools.tools.iter().map(|t| t.name).collect(),
@@ -70,7 +70,7 @@ impl Connector {
     }
 
     /// The settings a request carries (an OAuth token checked), or its refusal.
-    pub(crate) async fn settings(&self, uri: &Uri, headers: &HeaderMap) -> Result<Settings, Refusal> {
+    pub(crate) async fn settings(&self, uri: &Uri, headers: &HeaderMap) -> Result<RequestSettings, Refusal> {
         let mut s = request::parse(uri, headers, &self.sources)?;
         let Some((proxy, _)) = &self.oauth else { return Ok(s) };
         let path = if uri.path().starts_with("/mcp") { "/mcp" } else { "/sse" };
@@ -101,20 +101,20 @@ impl Connector {
     }
 
     /// The DocSpace client of an OAuth request (`None` for other requests).
-    pub(crate) fn oauth_client(&self, s: &Settings) -> Result<Option<Client>, Refusal> {
+    pub(crate) fn oauth_client(&self, s: &RequestSettings) -> Result<Option<Client>, Refusal> {
         let (Some(grant), Some((_, portal))) = (&s.oauth, &self.oauth) else { return Ok(None) };
         let portal = Portal::with_http(portal, self.trusted_http.clone()).map_err(|e| Refusal::bad(e.to_string()))?;
         portal.client(&Credentials::ApiKey(grant.upstream.clone())).map(Some).map_err(|e| Refusal::bad(e.to_string()))
     }
 
     /// The setup of a new session (or a stateless request) from its settings.
-    pub(crate) fn setup(&self, s: &Settings) -> Result<Setup, Refusal> {
+    pub(crate) fn setup(&self, s: &RequestSettings) -> Result<Setup, Refusal> {
         let selection = self.selection(s)?;
         let client = self.client(s)?;
         Ok(Setup::new(selection, Ok(client)))
     }
 
-    fn client(&self, s: &Settings) -> Result<Client, Refusal> {
+    fn client(&self, s: &RequestSettings) -> Result<Client, Refusal> {
         if let Some(client) = self.oauth_client(s)? {
             return Ok(client);
         }
@@ -149,7 +149,7 @@ impl Connector {
         }
     }
 
-    fn selection(&self, s: &Settings) -> Result<Arc<Selection>, Refusal> {
+    fn selection(&self, s: &RequestSettings) -> Result<Arc<Selection>, Refusal> {
         if !s.selects_tools() {
             return Ok(self.operator.clone());
         }

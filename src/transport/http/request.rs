@@ -11,9 +11,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::auth::{Credentials, Secret};
+use crate::auth::{self, Credentials, Secret};
 use crate::config::RequestSources as Sources;
-use crate::docspace::normalise_base_url;
+use crate::portal::normalise_base_url;
 
 /// An HTTP answer that refuses a request, as JSON `{"error", "message"}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,7 +73,7 @@ impl IntoResponse for Refusal {
 /// The settings one request carries. Everything is optional: what is absent
 /// comes from the operator's configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Settings {
+pub struct RequestSettings {
     /// The portal, normalised.
     pub base_url: Option<String>,
     /// Credentials for it.
@@ -103,7 +103,7 @@ pub struct OAuthGrant {
     pub subject: String,
 }
 
-impl Settings {
+impl RequestSettings {
     /// Whether the request names any part of the tool selection.
     pub fn selects_tools(&self) -> bool {
         self.toolsets.is_some()
@@ -150,34 +150,52 @@ pub(super) fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
     uri.query().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
 }
 
-/// Reads the settings of a request.
-pub(super) fn parse(uri: &Uri, headers: &HeaderMap, sources: &Sources) -> Result<Settings, Refusal> {
-    let pairs = if sources.query { query_pairs(uri) } else { Vec::new() };
-    // Most requests carry no configuration header: look for one once, not per setting.
-    let prefix = sources.header_prefix.as_str();
-    let prefixed = !prefix.is_empty() && headers.keys().any(|k| k.as_str().starts_with(prefix));
-    let header = |name: &str| -> Result<Option<String>, Refusal> {
-        if !prefixed {
+/// Where a request's settings are looked up: its query (when the operator
+/// allows it) and its configuration headers.
+struct Lookup<'a> {
+    pairs: Vec<(String, String)>,
+    headers: &'a HeaderMap,
+    prefix: &'a str,
+    /// Whether any configuration header is there (most requests carry none:
+    /// look once, not per setting).
+    prefixed: bool,
+}
+
+impl<'a> Lookup<'a> {
+    fn new(uri: &Uri, headers: &'a HeaderMap, sources: &'a Sources) -> Self {
+        let prefix = sources.header_prefix.as_str();
+        Self {
+            pairs: if sources.query { query_pairs(uri) } else { Vec::new() },
+            headers,
+            prefix,
+            prefixed: !prefix.is_empty() && headers.keys().any(|k| k.as_str().starts_with(prefix)),
+        }
+    }
+
+    /// The configuration header `<prefix><name>`, trimmed.
+    fn header(&self, name: &str) -> Result<Option<String>, Refusal> {
+        if !self.prefixed {
             return Ok(None);
         }
-        let full = format!("{}{name}", sources.header_prefix);
-        match headers.get(full.as_str()) {
+        let full = format!("{}{name}", self.prefix);
+        match self.headers.get(full.as_str()) {
             None => Ok(None),
             Some(v) => v
                 .to_str()
                 .map(|s| Some(s.trim().to_owned()))
                 .map_err(|_| Refusal::bad(format!("header {full} is not valid text"))),
         }
-    };
-    // A setting may come from the query or from a header, never from both.
-    let find = |query: &str, head: &str| -> Result<Option<Found>, Refusal> {
-        let mut in_query = pairs.iter().filter(|(k, _)| k == query);
+    }
+
+    /// A setting from the query or from a header, never from both.
+    fn find(&self, query: &str, head: &str) -> Result<Option<Found>, Refusal> {
+        let mut in_query = self.pairs.iter().filter(|(k, _)| k == query);
         let q = in_query.next().map(|(_, v)| v.trim().to_owned());
         if in_query.next().is_some() {
             return Err(Refusal::bad(format!("query parameter `{query}` is given more than once")));
         }
-        let h = header(head)?;
-        match (q, h) {
+        let prefix = self.prefix;
+        match (q, self.header(head)?) {
             (Some(_), Some(_)) => Err(Refusal::bad(format!(
                 "`{query}` is given both as a query parameter and as the {prefix}{head} header; give it once"
             ))),
@@ -185,93 +203,90 @@ pub(super) fn parse(uri: &Uri, headers: &HeaderMap, sources: &Sources) -> Result
             (None, Some(value)) => Ok(Some(Found { value, from: format!("header {prefix}{head}") })),
             (None, None) => Ok(None),
         }
-    };
-    let list = |f: Option<Found>| -> Option<Vec<String>> {
-        f.map(|f| f.value.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect())
-    };
-    let boolean = |f: Option<Found>| -> Result<Option<bool>, Refusal> {
-        let Some(f) = f else { return Ok(None) };
+    }
+
+    /// A comma-separated list, lower case.
+    fn list(&self, query: &str, head: &str) -> Result<Option<Vec<String>>, Refusal> {
+        let found = self.find(query, head)?;
+        Ok(found.map(|f| f.value.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect()))
+    }
+
+    /// A boolean (`1/true/yes/y/on`, `0/false/no/n/off` or empty).
+    fn boolean(&self, query: &str, head: &str) -> Result<Option<bool>, Refusal> {
+        let Some(f) = self.find(query, head)? else { return Ok(None) };
         match f.value.to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" | "y" | "on" => Ok(Some(true)),
             "0" | "false" | "no" | "n" | "off" | "" => Ok(Some(false)),
             other => Err(Refusal::bad(format!("{} is `{other}`; use true or false", f.from))),
         }
-    };
+    }
 
-    let base_url = match find("base_url", "base-url")? {
-        None => None,
-        Some(f) => Some(normalise_base_url(&f.value).map_err(|e| {
+    /// The portal, normalised.
+    fn base_url(&self) -> Result<Option<String>, Refusal> {
+        let Some(f) = self.find("base_url", "base-url")? else { return Ok(None) };
+        normalise_base_url(&f.value).map(Some).map_err(|e| {
             Refusal::bad(format!("{}: {}", f.from, e.to_string().trim_start_matches("DOCSPACE_BASE_URL ")))
-        })?),
-    };
+        })
+    }
 
-    let api_key = header("api-key")?.filter(|v| !v.is_empty());
-    let auth_token = header("auth-token")?.filter(|v| !v.is_empty());
-    let username = header("username")?.filter(|v| !v.is_empty());
-    let password = header("password")?.filter(|v| !v.is_empty());
-    let authorization = match headers.get(header::AUTHORIZATION) {
-        None => None,
-        Some(v) => {
-            Some(v.to_str().map_err(|_| Refusal::bad("the Authorization header is not valid text"))?.trim().to_owned())
-                .filter(|v| !v.is_empty())
+    /// The `Authorization` header: a DocSpace credential, or a token this
+    /// server's OAuth proxy issued (which is not one).
+    fn authorization(&self, sources: &Sources) -> Result<(Option<Secret>, Option<Secret>), Refusal> {
+        let Some(v) = self.headers.get(header::AUTHORIZATION) else { return Ok((None, None)) };
+        let value = v.to_str().map_err(|_| Refusal::bad("the Authorization header is not valid text"))?.trim();
+        if value.is_empty() {
+            return Ok((None, None));
         }
-    };
-    // A token this server's OAuth proxy issued is not a DocSpace credential.
-    let (authorization, bearer) = match authorization {
-        Some(a) if sources.oauth => match a.strip_prefix("Bearer ").or_else(|| a.strip_prefix("bearer ")) {
-            Some(t) if crate::oauth::seal::looks_sealed(t.trim()) => (None, Some(Secret::new(t.trim()))),
-            _ => (Some(a), None),
-        },
-        other => (other, None),
-    };
-    let authorization = authorization.filter(|_| sources.authorization_header);
-    let p = &sources.header_prefix;
-    let mut given: Vec<(String, Credentials)> = Vec::new();
-    if let Some(k) = api_key {
-        given.push((format!("{p}api-key"), Credentials::ApiKey(Secret::new(k))));
-    }
-    if let Some(t) = auth_token {
-        given.push((format!("{p}auth-token"), Credentials::AuthToken(Secret::new(t))));
-    }
-    match (username, password) {
-        (Some(username), Some(password)) => {
-            given.push((
-                format!("{p}username + {p}password"),
-                Credentials::Basic { username, password: Secret::new(password) },
-            ));
+        if sources.oauth
+            && let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))
+            && crate::oauth::seal::looks_sealed(token.trim())
+        {
+            return Ok((None, Some(Secret::new(token.trim()))));
         }
-        (Some(_), None) => return Err(Refusal::bad(format!("{p}username is given without {p}password"))),
-        (None, Some(_)) => return Err(Refusal::bad(format!("{p}password is given without {p}username"))),
-        (None, None) => {}
+        Ok((Some(Secret::new(value)).filter(|_| sources.authorization_header), None))
     }
-    if let Some(a) = authorization {
-        given.push(("Authorization".to_owned(), Credentials::Authorization(Secret::new(a))));
+
+    /// The DocSpace credentials the request gives (at most one method; the
+    /// rules are [`auth::Settings`]'s, the messages name the headers).
+    fn credentials(&self, authorization: Option<Secret>) -> Result<Option<Credentials>, Refusal> {
+        let settings = auth::Settings {
+            api_key: self.header("api-key")?.map(Secret::new),
+            auth_token: self.header("auth-token")?.map(Secret::new),
+            username: self.header("username")?,
+            password: self.header("password")?.map(Secret::new),
+            authorization,
+        };
+        let labels = auth::Labels {
+            prefix: self.prefix,
+            api_key: "api-key",
+            auth_token: "auth-token",
+            username: "username",
+            password: "password",
+            authorization: "Authorization",
+        };
+        settings.resolve_optional().map_err(|e| Refusal::bad(e.describe(&labels)))
     }
-    if given.len() > 1 {
-        let names: Vec<&str> = given.iter().map(|(n, _)| n.as_str()).collect();
-        return Err(Refusal::bad(format!(
-            "several DocSpace credentials are given ({}); give exactly one",
-            names.join(", ")
-        )));
-    }
-    let credentials = given.pop().map(|(name, c)| {
-        c.headers().map(|_| c).map_err(|_| Refusal::bad(format!("{name} is not a valid header value")))
-    });
-    let credentials = credentials.transpose()?;
+}
+
+/// Reads the settings of a request.
+pub(super) fn parse(uri: &Uri, headers: &HeaderMap, sources: &Sources) -> Result<RequestSettings, Refusal> {
+    let lookup = Lookup::new(uri, headers, sources);
+    let base_url = lookup.base_url()?;
+    let (authorization, bearer) = lookup.authorization(sources)?;
+    let credentials = lookup.credentials(authorization)?;
     if bearer.is_some() && (credentials.is_some() || base_url.is_some()) {
         return Err(Refusal::bad(
             "an OAuth access token is given together with other DocSpace credentials or a base_url; send only the token",
         ));
     }
-
-    Ok(Settings {
+    Ok(RequestSettings {
         base_url,
         credentials,
-        toolsets: list(find("toolsets", "toolsets")?),
-        enabled_tools: list(find("enabled_tools", "enabled-tools")?),
-        disabled_tools: list(find("disabled_tools", "disabled-tools")?),
-        dynamic: boolean(find("dynamic", "dynamic")?)?,
-        read_only: boolean(find("read_only", "read-only")?)?,
+        toolsets: lookup.list("toolsets", "toolsets")?,
+        enabled_tools: lookup.list("enabled_tools", "enabled-tools")?,
+        disabled_tools: lookup.list("disabled_tools", "disabled-tools")?,
+        dynamic: lookup.boolean("dynamic", "dynamic")?,
+        read_only: lookup.boolean("read_only", "read-only")?,
         bearer,
         oauth: None,
     })
@@ -285,7 +300,7 @@ mod tests {
         Sources { query: true, authorization_header: true, header_prefix: "x-mcp-".into(), oauth: false }
     }
 
-    fn req(uri: &str, headers: &[(&str, &str)]) -> Result<Settings, Refusal> {
+    fn req(uri: &str, headers: &[(&str, &str)]) -> Result<RequestSettings, Refusal> {
         let mut map = HeaderMap::new();
         for (k, v) in headers {
             map.insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
@@ -306,7 +321,7 @@ mod tests {
         assert_eq!((s.read_only, s.dynamic), (Some(true), Some(false)));
         let basic = req("/mcp", &[("authorization", "Basic dTpw")]).unwrap();
         assert_eq!(basic.credentials, Some(Credentials::Authorization(Secret::new("Basic dTpw"))));
-        assert_eq!(req("/mcp", &[]).unwrap(), Settings::default());
+        assert_eq!(req("/mcp", &[]).unwrap(), RequestSettings::default());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use rmcp::transport::streamable_http_server::session::SessionManager as _;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::session::store::{SessionState, SessionStore, SessionStoreError};
 
-use super::request::{Refusal, Settings};
+use super::request::{Refusal, RequestSettings};
 use super::sse;
 use crate::config::SessionLimits;
 use crate::server::Setup;
@@ -88,7 +88,7 @@ impl Sessions {
     }
 
     /// The identity key of a request.
-    pub(crate) fn identity(&self, s: &Settings) -> u64 {
+    pub(crate) fn identity(&self, s: &RequestSettings) -> u64 {
         s.identity(&self.keys)
     }
 

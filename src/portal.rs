@@ -1,8 +1,8 @@
 //! The connection to one DocSpace portal: a validated base URL and a shared
 //! HTTP client (User-Agent, timeouts, connection pool). Clients for a given
-//! identity are cheap views over it.
+//! identity are cheap views over it. Which portals may be reached, and the
+//! resolver that keeps to public addresses, are [`crate::egress`]'s.
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use docspace_mcp_client::Client;
@@ -75,85 +75,9 @@ pub(crate) fn http_client(user_agent: &str, timeout: Duration, public_only: bool
         .connect_timeout(timeout.min(Duration::from_secs(15)))
         .timeout(timeout);
     if public_only {
-        builder = builder.dns_resolver(PublicOnly).no_proxy();
+        builder = builder.dns_resolver(crate::egress::PublicOnly).no_proxy();
     }
     builder.build().map_err(|e| Error::Http(e.to_string()))
-}
-
-/// The HTTP client that fetches client metadata documents for the OAuth
-/// proxy: public addresses only (connecting directly, as above), no
-/// redirects, short time limits.
-pub(crate) fn metadata_client(user_agent: &str) -> Result<reqwest::Client, Error> {
-    metadata_client_builder(user_agent).build().map_err(|e| Error::Http(e.to_string()))
-}
-
-/// `metadata_client`'s settings, for an embedder that adds to them (a test
-/// naming its own document host and certificate).
-pub fn metadata_client_builder(user_agent: &str) -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        .user_agent(user_agent)
-        .connect_timeout(Duration::from_secs(3))
-        .timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .dns_resolver(PublicOnly)
-}
-
-/// Whether `ip` is an address on the public internet (not private,
-/// loopback, link-local, shared, documentation, multicast or unspecified).
-pub(crate) fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            !(v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.is_multicast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)) // shared address space (RFC 6598)
-                || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
-                || a >= 240)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let [first, second, ..] = v6.segments();
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link-local
-                || (first == 0x2001 && second == 0x0db8)) // documentation
-        }
-    }
-}
-
-/// A DNS resolver that keeps only public addresses.
-struct PublicOnly;
-
-/// The public addresses among those `host` resolved to; none is an error, so
-/// that a name pointing inside the network fails rather than connects.
-fn only_public(host: &str, addrs: impl IntoIterator<Item = SocketAddr>) -> Result<Vec<SocketAddr>, String> {
-    let public: Vec<SocketAddr> = addrs.into_iter().filter(|a| is_public(a.ip())).collect();
-    if public.is_empty() {
-        return Err(format!("`{host}` resolves only to private or local addresses, which are not allowed"));
-    }
-    Ok(public)
-}
-
-impl reqwest::dns::Resolve for PublicOnly {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let addrs = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let public = only_public(&host, addrs)?;
-            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
 }
 
 impl Portal {
@@ -193,40 +117,5 @@ mod tests {
             assert!(normalise_base_url(bad).is_err(), "{bad}");
         }
         assert!(normalise_base_url("https://u:p@x").unwrap_err().to_string().contains("DOCSPACE_USERNAME"));
-    }
-
-    #[test]
-    fn names_resolving_only_inside_the_network_are_refused() {
-        let at = |ip: &str| SocketAddr::new(ip.parse().unwrap(), 443);
-        let e = only_public("rebind.example", [at("127.0.0.1"), at("10.0.0.7"), at("::1")]).unwrap_err();
-        assert!(e.contains("`rebind.example` resolves only to private or local addresses"), "{e}");
-        assert!(only_public("empty.example", []).is_err());
-        // Mixed answers keep only the public addresses, so a rebinding
-        // attacker's private one is never tried.
-        let kept = only_public("mixed.example", [at("192.168.1.1"), at("8.8.8.8"), at("fe80::1")]).unwrap();
-        assert_eq!(kept, [at("8.8.8.8")]);
-    }
-
-    #[test]
-    fn public_addresses() {
-        for private in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fe80::1",
-            "fd00::1",
-            "::ffff:10.0.0.1",
-            "224.0.0.1",
-        ] {
-            assert!(!is_public(private.parse().unwrap()), "{private}");
-        }
-        for public in ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
-            assert!(is_public(public.parse().unwrap()), "{public}");
-        }
     }
 }

@@ -267,3 +267,41 @@ fn a_bad_tool_selection_stops_the_start() {
         "{stderr}"
     );
 }
+
+/// The same handler in this process, over an in-memory stream instead of a
+/// child's stdin/stdout (what `stdio::serve` wires to the real ones): the
+/// library's public surface is enough to embed the server.
+#[tokio::test]
+async fn the_handler_serves_in_process_over_a_stream() {
+    use docspace_mcp::{DocSpaceServer, Options, Selection, Setup, catalogue};
+    let upstream = portal().await;
+    let tools: Vec<_> = catalogue::TOOLS.iter().filter(|t| t.toolsets().any(|ts| ts == "files_files")).collect();
+    assert!(tools.iter().any(|t| t.name == "get_file_info"));
+    let mut headers = docspace_mcp_client::reqwest::header::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {KEY}").parse().unwrap());
+    let client = docspace_mcp_client::Client::with_headers(
+        &upstream.base_url,
+        docspace_mcp_client::reqwest::Client::new(),
+        headers,
+    );
+    let setup = Setup::new(Arc::new(Selection::new(tools, Options::default())), Ok(client));
+    let (server_side, client_side) = tokio::io::duplex(64 * 1024);
+    let server = tokio::spawn(async move {
+        let running = DocSpaceServer::new(setup).serve(server_side).await.unwrap();
+        running.waiting().await.unwrap()
+    });
+    let client = ().serve(client_side).await.unwrap();
+    let tools = client.list_all_tools().await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "get_file_info"));
+    let read = call(&client, "get_file_info", json!({"fileId": 42})).await;
+    assert_ne!(read.is_error, Some(true), "{}", text(&read));
+    assert!(text(&read).contains("Report.docx"), "{}", text(&read));
+    let renamed = call(&client, "update_file", json!({"fileId": 42, "title": "Renamed.docx"})).await;
+    assert_ne!(renamed.is_error, Some(true), "{}", text(&renamed));
+    assert!(text(&call(&client, "get_file_info", json!({"fileId": 42})).await).contains("Renamed.docx"));
+    let failed = call(&client, "get_file_info", json!({"fileId": 500})).await;
+    assert_eq!(failed.is_error, Some(true));
+    assert!(text(&failed).contains("Internal failure"), "{}", text(&failed));
+    client.cancel().await.unwrap();
+    server.await.unwrap();
+}

@@ -96,23 +96,55 @@ pub struct Catalogue {
     pub excluded: Vec<(String, String)>,
 }
 
+/// What the document says about its tags: their group (`x-tagGroups`) and description.
+struct Tags {
+    groups: BTreeMap<String, String>,
+    descriptions: BTreeMap<String, String>,
+}
+
+impl Tags {
+    fn of(doc: &Value) -> Self {
+        let descriptions = doc
+            .get("tags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| {
+                Some((
+                    t.get("name")?.as_str()?.to_owned(),
+                    t.get("description").and_then(Value::as_str).unwrap_or("").to_owned(),
+                ))
+            })
+            .collect();
+        Self { groups: tag_groups(doc), descriptions }
+    }
+}
+
+/// What every operation's tool is made with.
+struct Context<'a> {
+    doc: &'a Value,
+    overlay: &'a Overlay,
+    multipart_ids: &'a BTreeSet<String>,
+    tags: &'a Tags,
+    /// The document requires authentication unless an operation says otherwise.
+    global_security: bool,
+}
+
+/// One operation, as the loop over `paths` finds it.
+struct Operation<'a> {
+    path: &'a str,
+    method: &'a str,
+    id: &'a str,
+    op: &'a Value,
+    /// Path-level parameters.
+    shared: &'a [Value],
+}
+
 /// Builds the catalogue from a document that went through the wire rules.
 pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -> Result<Catalogue> {
-    let tag_groups = tag_groups(doc);
-    let tag_descriptions: BTreeMap<String, String> = doc
-        .get("tags")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|t| {
-            Some((
-                t.get("name")?.as_str()?.to_owned(),
-                t.get("description").and_then(Value::as_str).unwrap_or("").to_owned(),
-            ))
-        })
-        .collect();
+    let tags = Tags::of(doc);
     let global_security = doc.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty());
-
+    let cx = Context { doc, overlay, multipart_ids, tags: &tags, global_security };
     let mut all_ids = BTreeSet::new();
     let mut toolset_tags: BTreeMap<String, String> = BTreeMap::new();
     let mut seen_tags = BTreeSet::new();
@@ -123,16 +155,15 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
         let shared: Vec<Value> = item.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
         for method in METHODS {
             let Some(op) = item.get(method) else { continue };
-            let operation_id = op
+            let id = op
                 .get("operationId")
                 .and_then(Value::as_str)
                 .ok_or_else(|| Error::Spec(format!("{} {path} has no operationId", method.to_uppercase())))?;
-            if !all_ids.insert(operation_id.to_owned()) {
-                return Err(Error::Spec(format!("operationId {operation_id} is used twice")));
+            if !all_ids.insert(id.to_owned()) {
+                return Err(Error::Spec(format!("operationId {id} is used twice")));
             }
-            let curation = overlay.tools.get(operation_id).cloned().unwrap_or_default();
-            if curation.exclude {
-                excluded.push((operation_id.to_owned(), "excluded in openapi/tools.toml".to_owned()));
+            if overlay.tools.get(id).is_some_and(|c| c.exclude) {
+                excluded.push((id.to_owned(), "excluded in openapi/tools.toml".to_owned()));
                 continue;
             }
             let tag = op
@@ -141,66 +172,10 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
                 .and_then(|t| t.first())
                 .and_then(Value::as_str)
                 .unwrap_or("Other");
-            let toolset = overlay.tags.get(tag).cloned().unwrap_or_else(|| naming::toolset_name(tag));
+            let tool = tool_from_operation(&cx, &Operation { path, method, id, op, shared: &shared }, tag)?;
             seen_tags.insert(tag.to_owned());
-            toolset_tags.entry(toolset.clone()).or_insert_with(|| tag.to_owned());
-            let group = tag_groups.get(tag).map_or_else(|| toolset.clone(), |g| naming::toolset_name(g));
-            let params: Vec<Value> = shared
-                .iter()
-                .chain(op.get("parameters").and_then(Value::as_array).into_iter().flatten())
-                .map(|p| deref(doc, p).clone())
-                .collect();
-            let mut input = input_schema(doc, operation_id, &params, op.get("requestBody").map(|b| deref(doc, b)))?;
-            let arguments = apply_curation(operation_id, &mut input, &curation)?;
-            let (read_only, destructive, idempotent) = annotations(method);
-            let read_only = curation.read_only.unwrap_or(read_only);
-            let summary = op.get("summary").and_then(Value::as_str).unwrap_or("").trim().to_owned();
-            let long = op.get("description").and_then(Value::as_str).unwrap_or("").trim().to_owned();
-            let generated_description = match (summary.is_empty(), long.is_empty() || long == summary) {
-                (true, true) => format!("{} {path}", method.to_uppercase()),
-                (false, true) => summary.clone(),
-                (true, false) => long.clone(),
-                (false, false) => format!("{summary}.\n\n{long}").replace("..\n\n", ".\n\n"),
-            };
-            let name = curation.name.clone().unwrap_or_else(|| naming::tool_name(operation_id));
-            let mut aliases = curation.aliases.clone();
-            let generated = naming::tool_name(operation_id);
-            if name != generated && curation.generated_alias && !aliases.contains(&generated) {
-                aliases.push(generated);
-            }
-            let public = op.get("security").map_or(!global_security, |s| {
-                s.as_array().is_some_and(|a| a.is_empty() || a.iter().any(|r| r.as_object().is_some_and(Map::is_empty)))
-            });
-            tools.push(ToolSpec {
-                name,
-                aliases,
-                operation_id: operation_id.to_owned(),
-                title: curation.title.clone().unwrap_or_else(|| {
-                    if summary.is_empty() {
-                        generated_description.clone()
-                    } else {
-                        summary.trim_end_matches('.').to_owned()
-                    }
-                }),
-                description: curation.description.clone().unwrap_or(generated_description),
-                toolset,
-                group,
-                extra_toolsets: curation.toolsets.clone(),
-                method: method.to_uppercase(),
-                path: path.clone(),
-                output_schema: if curation.output_schema { output_schema(doc, op) } else { None },
-                input_schema: input,
-                read_only,
-                destructive: !read_only && destructive,
-                idempotent: !read_only && idempotent,
-                hidden: curation.hidden.clone(),
-                arguments,
-                flatten_body: curation.flatten_body,
-                defaults: curation.defaults.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
-                multipart: multipart_ids.contains(operation_id),
-                public,
-                workflow: false,
-            });
+            toolset_tags.entry(tool.toolset.clone()).or_insert_with(|| tag.to_owned());
+            tools.push(tool);
         }
     }
     overlay.check_operations(|id| all_ids.contains(id))?;
@@ -212,20 +187,112 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
         tools.push(workflow(name, w)?);
     }
     tools.sort_by(|a, b| a.name.cmp(&b.name));
+    let toolsets = collect_toolsets(&tools, &toolset_tags, &tags, overlay)?;
+    check_core(&toolsets, overlay)?;
+    let core = tools
+        .iter()
+        .filter(|t| std::iter::once(&t.toolset).chain(&t.extra_toolsets).any(|ts| overlay.core.toolsets.contains(ts)))
+        .map(|t| t.name.clone())
+        .collect();
+    let catalogue = Catalogue {
+        tools,
+        toolsets: toolsets.into_values().collect(),
+        core_toolsets: overlay.core.toolsets.clone(),
+        core,
+        excluded,
+    };
+    check(&catalogue)?;
+    Ok(catalogue)
+}
 
-    // Tag-derived toolsets first, so a curated name can never take the place
-    // of a generated one.
+/// The generated description: summary and description, or the method and path.
+fn generated_description(op: &Value, method: &str, path: &str) -> (String, String) {
+    let summary = op.get("summary").and_then(Value::as_str).unwrap_or("").trim().to_owned();
+    let long = op.get("description").and_then(Value::as_str).unwrap_or("").trim().to_owned();
+    let description = match (summary.is_empty(), long.is_empty() || long == summary) {
+        (true, true) => format!("{} {path}", method.to_uppercase()),
+        (false, true) => summary.clone(),
+        (true, false) => long,
+        (false, false) => format!("{summary}.\n\n{long}").replace("..\n\n", ".\n\n"),
+    };
+    (summary, description)
+}
+
+/// One operation's tool (its tag already read), curated by the overlay.
+fn tool_from_operation(cx: &Context<'_>, o: &Operation<'_>, tag: &str) -> Result<ToolSpec> {
+    let (doc, overlay, id) = (cx.doc, cx.overlay, o.id);
+    let curation = overlay.tools.get(id).cloned().unwrap_or_default();
+    let toolset = overlay.tags.get(tag).cloned().unwrap_or_else(|| naming::toolset_name(tag));
+    let group = cx.tags.groups.get(tag).map_or_else(|| toolset.clone(), |g| naming::toolset_name(g));
+    let params: Vec<Value> = o
+        .shared
+        .iter()
+        .chain(o.op.get("parameters").and_then(Value::as_array).into_iter().flatten())
+        .map(|p| deref(doc, p).clone())
+        .collect();
+    let mut input = input_schema(doc, id, &params, o.op.get("requestBody").map(|b| deref(doc, b)))?;
+    let arguments = apply_curation(id, &mut input, &curation)?;
+    let (read_only, destructive, idempotent) = annotations(o.method);
+    let read_only = curation.read_only.unwrap_or(read_only);
+    let (summary, generated_description) = generated_description(o.op, o.method, o.path);
+    let name = curation.name.clone().unwrap_or_else(|| naming::tool_name(id));
+    let mut aliases = curation.aliases.clone();
+    let generated = naming::tool_name(id);
+    if name != generated && curation.generated_alias && !aliases.contains(&generated) {
+        aliases.push(generated);
+    }
+    let public = o.op.get("security").map_or(!cx.global_security, |s| {
+        s.as_array().is_some_and(|a| a.is_empty() || a.iter().any(|r| r.as_object().is_some_and(Map::is_empty)))
+    });
+    let title = curation.title.clone().unwrap_or_else(|| {
+        if summary.is_empty() { generated_description.clone() } else { summary.trim_end_matches('.').to_owned() }
+    });
+    Ok(ToolSpec {
+        name,
+        aliases,
+        operation_id: id.to_owned(),
+        title,
+        description: curation.description.clone().unwrap_or(generated_description),
+        toolset,
+        group,
+        extra_toolsets: curation.toolsets.clone(),
+        method: o.method.to_uppercase(),
+        path: o.path.to_owned(),
+        output_schema: if curation.output_schema { output_schema(doc, o.op) } else { None },
+        input_schema: input,
+        read_only,
+        destructive: !read_only && destructive,
+        idempotent: !read_only && idempotent,
+        hidden: curation.hidden.clone(),
+        arguments,
+        flatten_body: curation.flatten_body,
+        defaults: curation.defaults.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect(),
+        multipart: cx.multipart_ids.contains(id),
+        public,
+        workflow: false,
+    })
+}
+
+/// The toolsets the tools belong to: tag-derived ones first, so a curated
+/// name can never take the place of a generated one; then the curated ones;
+/// then the overlay's descriptions.
+fn collect_toolsets(
+    tools: &[ToolSpec],
+    toolset_tags: &BTreeMap<String, String>,
+    tags: &Tags,
+    overlay: &Overlay,
+) -> Result<BTreeMap<String, ToolsetSpec>> {
     let mut toolsets: BTreeMap<String, ToolsetSpec> = BTreeMap::new();
-    for t in &tools {
+    for t in tools {
         let tag = toolset_tags.get(&t.toolset).cloned().unwrap_or_default();
         toolsets.entry(t.toolset.clone()).or_insert_with(|| ToolsetSpec {
             name: t.toolset.clone(),
-            description: tag_descriptions.get(&tag).cloned().unwrap_or_default(),
+            description: tags.descriptions.get(&tag).cloned().unwrap_or_default(),
             tag,
             group: t.group.clone(),
         });
     }
-    for t in &tools {
+    for t in tools {
         for extra in &t.extra_toolsets {
             toolsets.entry(extra.clone()).or_insert_with(|| ToolsetSpec {
                 name: extra.clone(),
@@ -243,6 +310,11 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
             entry.description = d.trim().to_owned();
         }
     }
+    Ok(toolsets)
+}
+
+/// The default catalogue is made of curated toolsets that exist.
+fn check_core(toolsets: &BTreeMap<String, ToolsetSpec>, overlay: &Overlay) -> Result<()> {
     for name in &overlay.core.toolsets {
         match toolsets.get(name) {
             None => return Err(Error::Overlay(format!("[core] toolsets names `{name}`, which no tool belongs to"))),
@@ -256,20 +328,7 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
             Some(_) => {}
         }
     }
-    let core = tools
-        .iter()
-        .filter(|t| std::iter::once(&t.toolset).chain(&t.extra_toolsets).any(|ts| overlay.core.toolsets.contains(ts)))
-        .map(|t| t.name.clone())
-        .collect();
-    let catalogue = Catalogue {
-        tools,
-        toolsets: toolsets.into_values().collect(),
-        core_toolsets: overlay.core.toolsets.clone(),
-        core,
-        excluded,
-    };
-    check(&catalogue)?;
-    Ok(catalogue)
+    Ok(())
 }
 
 fn workflow(name: &str, w: &crate::overlay::WorkflowOverlay) -> Result<ToolSpec> {
@@ -399,29 +458,60 @@ fn apply_curation(operation_id: &str, input: &mut Value, c: &ToolOverlay) -> Res
     } else {
         Vec::new()
     };
-    let (nested, top): (Vec<&String>, Vec<&String>) = c.hidden.iter().partition(|h| h.contains('.'));
-    for path in nested {
-        remove_member(obj, path).map_err(|why| fail(format!("hidden `{path}`: {why}")))?;
-    }
-    for name in top {
-        let props = obj.get("properties").and_then(Value::as_object);
-        if !props.is_some_and(|p| p.contains_key(name.as_str())) {
-            return Err(fail(format!(
-                "hides parameter `{name}`, which the operation does not have ({})",
-                props.map(props_list).unwrap_or_default()
-            )));
-        }
-        remove_member(obj, name).map_err(|why| fail(format!("hidden `{name}`: {why}")))?;
-    }
-
+    hide(obj, c).map_err(fail)?;
     let mut required: Vec<String> =
         obj.remove("required").and_then(|r| serde_json::from_value(r).ok()).unwrap_or_default();
     let old = match obj.remove("properties") {
         Some(Value::Object(p)) => p,
         _ => Map::new(),
     };
+    let (mut props, mut arguments) = rename_and_flatten(old, &mut required, c).map_err(fail)?;
+    for member in original_members {
+        let target = format!("body.{member}");
+        if !props.contains_key(&member) && !arguments.iter().any(|(_, to)| *to == target) {
+            arguments.push((member, target));
+        }
+    }
+    apply_defaults(&mut props, &mut required, c).map_err(fail)?;
+    obj.insert("properties".into(), Value::Object(props));
+    if !required.is_empty() {
+        obj.insert("required".into(), Value::from(required));
+    }
+    Ok(arguments)
+}
+
+/// Arguments that differ from their wire names, as (argument, wire name).
+type Arguments = Vec<(String, String)>;
+
+/// Removes the hidden parameters (and `body.member`s).
+fn hide(obj: &mut Map<String, Value>, c: &ToolOverlay) -> std::result::Result<(), String> {
+    let (nested, top): (Vec<&String>, Vec<&String>) = c.hidden.iter().partition(|h| h.contains('.'));
+    for path in nested {
+        remove_member(obj, path).map_err(|why| format!("hidden `{path}`: {why}"))?;
+    }
+    for name in top {
+        let props = obj.get("properties").and_then(Value::as_object);
+        if !props.is_some_and(|p| p.contains_key(name.as_str())) {
+            return Err(format!(
+                "hides parameter `{name}`, which the operation does not have ({})",
+                props.map(props_list).unwrap_or_default()
+            ));
+        }
+        remove_member(obj, name).map_err(|why| format!("hidden `{name}`: {why}"))?;
+    }
+    Ok(())
+}
+
+/// The properties renamed (`params`) and, with `flatten_body`, the body's
+/// members lifted to the top; the arguments that differ from their wire
+/// names, as (argument, wire name).
+fn rename_and_flatten(
+    old: Map<String, Value>,
+    required: &mut Vec<String>,
+    c: &ToolOverlay,
+) -> std::result::Result<(Map<String, Value>, Arguments), String> {
     if c.flatten_body && !old.contains_key("body") {
-        return Err(fail("flatten_body: the operation has no request body".into()));
+        return Err("flatten_body: the operation has no request body".into());
     }
     let mut props = Map::new();
     let mut arguments = Vec::new();
@@ -436,10 +526,10 @@ fn apply_curation(operation_id: &str, input: &mut Value, c: &ToolOverlay) -> Res
     for (name, schema) in old {
         if name == "body" && c.flatten_body {
             let Value::Object(mut body) = schema else {
-                return Err(fail("flatten_body: the request body is not an object schema".into()));
+                return Err("flatten_body: the request body is not an object schema".into());
             };
             let Some(Value::Object(members)) = body.remove("properties") else {
-                return Err(fail("flatten_body: the request body has no properties to lift".into()));
+                return Err("flatten_body: the request body has no properties to lift".into());
             };
             let body_required = required.iter().any(|r| r == "body");
             let members_required: Vec<String> =
@@ -452,9 +542,9 @@ fn apply_curation(operation_id: &str, input: &mut Value, c: &ToolOverlay) -> Res
                 }
                 arguments.push((to.clone(), format!("body.{member}")));
                 if props.insert(to.clone(), s).is_some() {
-                    return Err(fail(format!(
+                    return Err(format!(
                         "flatten_body: argument `{to}` would be defined twice; rename one with params"
-                    )));
+                    ));
                 }
             }
             continue;
@@ -462,49 +552,45 @@ fn apply_curation(operation_id: &str, input: &mut Value, c: &ToolOverlay) -> Res
         let to = rename(&name);
         if to != name {
             arguments.push((to.clone(), name.clone()));
-            for r in &mut required {
+            for r in required.iter_mut() {
                 if *r == name {
                     r.clone_from(&to);
                 }
             }
         }
         if props.insert(to.clone(), schema).is_some() {
-            return Err(fail(format!("argument `{to}` would be defined twice; rename one with params")));
+            return Err(format!("argument `{to}` would be defined twice; rename one with params"));
         }
     }
     required.retain(|r| r != "body" || !c.flatten_body);
-    for member in original_members {
-        let target = format!("body.{member}");
-        if !props.contains_key(&member) && !arguments.iter().any(|(_, to)| *to == target) {
-            arguments.push((member, target));
-        }
-    }
     let unused: Vec<&str> = c.params.keys().map(String::as_str).filter(|p| !renamed.contains(*p)).collect();
     if !unused.is_empty() {
-        return Err(fail(format!(
+        return Err(format!(
             "params renames `{}`, which the operation does not have as an argument ({}); body members need \
              flatten_body and are written `body.member`",
             unused.join("`, `"),
             props_list(&props)
-        )));
+        ));
     }
+    Ok((props, arguments))
+}
+
+/// Gives arguments their defaults (which makes them optional).
+fn apply_defaults(
+    props: &mut Map<String, Value>,
+    required: &mut Vec<String>,
+    c: &ToolOverlay,
+) -> std::result::Result<(), String> {
     for (name, value) in &c.defaults {
         if !props.get(name).is_some_and(Value::is_object) {
-            return Err(fail(format!(
-                "sets a default for `{name}`, which is not an argument ({})",
-                props_list(&props)
-            )));
+            return Err(format!("sets a default for `{name}`, which is not an argument ({})", props_list(props)));
         }
         if let Some(p) = props.get_mut(name).and_then(Value::as_object_mut) {
             p.insert("default".into(), toml_to_json(value));
         }
         required.retain(|r| r != name);
     }
-    obj.insert("properties".into(), Value::Object(props));
-    if !required.is_empty() {
-        obj.insert("required".into(), Value::from(required));
-    }
-    Ok(arguments)
+    Ok(())
 }
 
 fn props_list(props: &Map<String, Value>) -> String {

@@ -109,6 +109,52 @@ fn loose(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
+/// The caller of one operation: reads each argument of the progenitor
+/// method from the JSON arguments (by its OpenAPI name), calls it and reads
+/// the answer.
+fn caller(operation_id: &str, params: &[String], has_body: bool, method: &Method) -> Result<TokenStream> {
+    let mut lets = Vec::new();
+    let mut call_args = Vec::new();
+    for (ident, ty) in &method.params {
+        let arg_name = if ident == "body" && has_body {
+            "body".to_owned()
+        } else {
+            params.iter().find(|p| loose(p) == loose(ident)).cloned().ok_or_else(|| {
+                Error::Progenitor(format!("{operation_id}: method parameter `{ident}` matches no OpenAPI parameter"))
+            })?
+        };
+        let var = format_ident!("{}", ident.trim_start_matches("r#"));
+        let (owned, pass) = ownership(ty, &var)
+            .ok_or_else(|| Error::Progenitor(format!("{operation_id}: unsupported parameter type for `{ident}`")))?;
+        let reader = match (&owned, ident.as_str()) {
+            (Owned::Required(_), "body") => quote!(body),
+            (Owned::Required(_), _) => quote!(required),
+            (Owned::Optional(_), _) => quote!(optional),
+        };
+        let owned_ty = match &owned {
+            Owned::Required(t) => quote!(#t),
+            Owned::Optional(t) => quote!(::std::option::Option<#t>),
+        };
+        lets.push(quote! { let #var: #owned_ty = #reader(args, #arg_name)?; });
+        call_args.push(pass);
+    }
+    let method_ident = format_ident!("{}", method.name);
+    let finish = match method.output {
+        Output::Json => quote!(json_output),
+        Output::Bytes => quote!(bytes_output),
+        Output::Empty => quote!(empty_output),
+    };
+    let fn_ident = format_ident!("op_{}", method.name);
+    Ok(quote! {
+        fn #fn_ident(client: Client, args: &Args) -> CallFuture<'_> {
+            Box::pin(async move {
+                #(#lets)*
+                #finish(&client, client.#method_ident(#(#call_args),*).await).await
+            })
+        }
+    })
+}
+
 fn dispatch(doc: &Value, methods: &[Method]) -> Result<TokenStream> {
     let mut fns = Vec::new();
     let mut table = Vec::new();
@@ -117,49 +163,8 @@ fn dispatch(doc: &Value, methods: &[Method]) -> Result<TokenStream> {
         let method = methods.iter().find(|m| m.name == name).ok_or_else(|| {
             Error::Progenitor(format!("progenitor generated no method `{name}` for operation {operation_id}"))
         })?;
-        let mut lets = Vec::new();
-        let mut call_args = Vec::new();
-        for (ident, ty) in &method.params {
-            let arg_name = if ident == "body" && has_body {
-                "body".to_owned()
-            } else {
-                params.iter().find(|p| loose(p) == loose(ident)).cloned().ok_or_else(|| {
-                    Error::Progenitor(format!(
-                        "{operation_id}: method parameter `{ident}` matches no OpenAPI parameter"
-                    ))
-                })?
-            };
-            let var = format_ident!("{}", ident.trim_start_matches("r#"));
-            let (owned, pass) = ownership(ty, &var).ok_or_else(|| {
-                Error::Progenitor(format!("{operation_id}: unsupported parameter type for `{ident}`"))
-            })?;
-            let reader = match (&owned, ident.as_str()) {
-                (Owned::Required(_), "body") => quote!(body),
-                (Owned::Required(_), _) => quote!(required),
-                (Owned::Optional(_), _) => quote!(optional),
-            };
-            let owned_ty = match &owned {
-                Owned::Required(t) => quote!(#t),
-                Owned::Optional(t) => quote!(::std::option::Option<#t>),
-            };
-            lets.push(quote! { let #var: #owned_ty = #reader(args, #arg_name)?; });
-            call_args.push(pass);
-        }
-        let method_ident = format_ident!("{}", method.name);
-        let finish = match method.output {
-            Output::Json => quote!(json_output),
-            Output::Bytes => quote!(bytes_output),
-            Output::Empty => quote!(empty_output),
-        };
+        fns.push(caller(&operation_id, &params, has_body, method)?);
         let fn_ident = format_ident!("op_{}", method.name);
-        fns.push(quote! {
-            fn #fn_ident(client: Client, args: &Args) -> CallFuture<'_> {
-                Box::pin(async move {
-                    #(#lets)*
-                    #finish(&client, client.#method_ident(#(#call_args),*).await).await
-                })
-            }
-        });
         table.push(quote!((#operation_id, #fn_ident as Operation)));
     }
     Ok(quote! {

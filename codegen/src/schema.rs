@@ -61,9 +61,43 @@ impl Cx<'_> {
         let Some(obj) = schema.as_object() else {
             return Value::Object(Map::new());
         };
-        let mut out = Map::new();
+        let mut out = self.composition(obj, depth);
+        let ty = obj.get("type").and_then(Value::as_str);
+        if self.mode == Mode::Input && obj.get("format").and_then(Value::as_str) == Some("binary") {
+            return file_part(obj.get("description").and_then(Value::as_str));
+        }
+        if let Some(t) = ty {
+            out.insert("type".into(), Value::String(t.to_owned()));
+        }
+        self.members(&mut out, obj, depth);
+        if ty == Some("array") || obj.contains_key("items") {
+            let items = obj.get("items").map_or_else(|| Value::Object(Map::new()), |i| self.convert(i, depth + 1));
+            out.insert("items".into(), items);
+            out.entry("type").or_insert_with(|| Value::String("array".into()));
+        }
+        if let Some(ap) = obj.get("additionalProperties").filter(|v| v.is_object()) {
+            out.insert("additionalProperties".into(), self.convert(ap, depth + 1));
+        }
+        let mut description = obj.get("description").and_then(Value::as_str).map(str::to_owned);
+        if let Some(Value::Array(values)) = obj.get("enum") {
+            self.enumeration(&mut out, obj, values, &mut description);
+        }
+        if self.mode == Mode::Input {
+            input_keywords(&mut out, obj);
+        } else {
+            self.loosen_leaf(&mut out, obj);
+        }
+        let described = self.mode == Mode::Input || depth <= MAX_OUTPUT_DESCRIBED_DEPTH;
+        if let Some(d) = description.filter(|d| described && !d.trim().is_empty()) {
+            out.insert("description".into(), Value::String(cut(d.trim(), MAX_DESCRIPTION)));
+        }
+        Value::Object(out)
+    }
 
-        // Composition: allOf of objects merges into one object; unions become anyOf.
+    /// Composition: `allOf` of objects merges into one object; unions
+    /// (`oneOf`, `anyOf`) become `anyOf`, a single branch is inlined.
+    fn composition(&mut self, obj: &Map<String, Value>, depth: usize) -> Map<String, Value> {
+        let mut out = Map::new();
         if let Some(Value::Array(parts)) = obj.get("allOf") {
             let converted: Vec<Value> = parts.iter().map(|p| self.convert(p, depth)).collect();
             match merge_objects(&converted) {
@@ -96,91 +130,39 @@ impl Cx<'_> {
                 }
             }
         }
+        out
+    }
 
-        let ty = obj.get("type").and_then(Value::as_str);
-        if self.mode == Mode::Input && obj.get("format").and_then(Value::as_str) == Some("binary") {
-            return file_part(obj.get("description").and_then(Value::as_str));
-        }
-        if let Some(t) = ty {
-            out.insert("type".into(), Value::String(t.to_owned()));
-        }
-        if let Some(props) = obj.get("properties").and_then(Value::as_object) {
-            let mut converted = out.remove("properties").and_then(|p| p.as_object().cloned()).unwrap_or_default();
-            let mut dropped = BTreeSet::new();
-            for (name, prop) in props {
-                if self.mode == Mode::Input && self.is_read_only(prop) {
-                    dropped.insert(name.clone());
-                    continue;
-                }
-                converted.insert(name.clone(), self.convert(prop, depth + 1));
+    /// An object's `properties` (read-only ones dropped from inputs) and,
+    /// for inputs, its `required` members that are still there.
+    fn members(&mut self, out: &mut Map<String, Value>, obj: &Map<String, Value>, depth: usize) {
+        let Some(props) = obj.get("properties").and_then(Value::as_object) else { return };
+        let mut converted = out.remove("properties").and_then(|p| p.as_object().cloned()).unwrap_or_default();
+        let mut dropped = BTreeSet::new();
+        for (name, prop) in props {
+            if self.mode == Mode::Input && self.is_read_only(prop) {
+                dropped.insert(name.clone());
+                continue;
             }
-            out.insert("properties".into(), Value::Object(converted));
-            if !out.contains_key("type") {
-                out.insert("type".into(), Value::String("object".into()));
-            }
-            if self.mode == Mode::Input
-                && let Some(Value::Array(required)) = obj.get("required")
-            {
-                let mut all: Vec<Value> =
-                    out.remove("required").and_then(|r| r.as_array().cloned()).unwrap_or_default();
-                for r in required {
-                    if r.as_str().is_some_and(|r| !dropped.contains(r) && props.contains_key(r)) && !all.contains(r) {
-                        all.push(r.clone());
-                    }
-                }
-                if !all.is_empty() {
-                    out.insert("required".into(), Value::Array(all));
+            converted.insert(name.clone(), self.convert(prop, depth + 1));
+        }
+        out.insert("properties".into(), Value::Object(converted));
+        if !out.contains_key("type") {
+            out.insert("type".into(), Value::String("object".into()));
+        }
+        if self.mode == Mode::Input
+            && let Some(Value::Array(required)) = obj.get("required")
+        {
+            let mut all: Vec<Value> = out.remove("required").and_then(|r| r.as_array().cloned()).unwrap_or_default();
+            for r in required {
+                if r.as_str().is_some_and(|r| !dropped.contains(r) && props.contains_key(r)) && !all.contains(r) {
+                    all.push(r.clone());
                 }
             }
-        }
-        if ty == Some("array") || obj.contains_key("items") {
-            let items = obj.get("items").map_or_else(|| Value::Object(Map::new()), |i| self.convert(i, depth + 1));
-            out.insert("items".into(), items);
-            out.entry("type").or_insert_with(|| Value::String("array".into()));
-        }
-        if let Some(ap) = obj.get("additionalProperties").filter(|v| v.is_object()) {
-            out.insert("additionalProperties".into(), self.convert(ap, depth + 1));
-        }
-
-        let mut description = obj.get("description").and_then(Value::as_str).map(str::to_owned);
-        if let Some(Value::Array(values)) = obj.get("enum") {
-            self.enumeration(&mut out, obj, values, &mut description);
-        }
-        if self.mode == Mode::Input {
-            for key in [
-                "format",
-                "default",
-                "minimum",
-                "maximum",
-                "minLength",
-                "maxLength",
-                "minItems",
-                "maxItems",
-                "uniqueItems",
-                "deprecated",
-            ] {
-                if let Some(v) = obj.get(key) {
-                    if key == "format" && v.as_str() == Some("binary") {
-                        continue;
-                    }
-                    out.insert(key.into(), v.clone());
-                }
+            if !all.is_empty() {
+                out.insert("required".into(), Value::Array(all));
             }
-            for (exclusive, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
-                if obj.get(exclusive) == Some(&Value::Bool(true))
-                    && let Some(n) = out.remove(bound)
-                {
-                    out.insert(exclusive.into(), n);
-                }
-            }
-        } else {
-            self.loosen_leaf(&mut out, obj);
         }
-        let described = self.mode == Mode::Input || depth <= MAX_OUTPUT_DESCRIBED_DEPTH;
-        if let Some(d) = description.filter(|d| described && !d.trim().is_empty()) {
-            out.insert("description".into(), Value::String(cut(d.trim(), MAX_DESCRIPTION)));
-        }
-        Value::Object(out)
     }
 
     fn convert_ref(&mut self, r: &str, site: &Value, depth: usize) -> Value {
@@ -358,6 +340,38 @@ pub fn cut(s: &str, max: usize) -> String {
     let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
     out.push('…');
     out
+}
+
+/// The validation keywords an input keeps (a binary `format` aside);
+/// OpenAPI 3.0's boolean `exclusiveMinimum`/`exclusiveMaximum` become
+/// 2020-12's numeric ones.
+fn input_keywords(out: &mut Map<String, Value>, obj: &Map<String, Value>) {
+    for key in [
+        "format",
+        "default",
+        "minimum",
+        "maximum",
+        "minLength",
+        "maxLength",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "deprecated",
+    ] {
+        if let Some(v) = obj.get(key) {
+            if key == "format" && v.as_str() == Some("binary") {
+                continue;
+            }
+            out.insert(key.into(), v.clone());
+        }
+    }
+    for (exclusive, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
+        if obj.get(exclusive) == Some(&Value::Bool(true))
+            && let Some(n) = out.remove(bound)
+        {
+            out.insert(exclusive.into(), n);
+        }
+    }
 }
 
 #[cfg(test)]

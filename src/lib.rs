@@ -22,7 +22,7 @@ pub mod docspace;
 pub mod egress;
 pub mod oauth;
 mod run;
-pub mod sandbox;
+pub use docspace_sandbox as sandbox;
 pub mod server;
 pub mod tools;
 pub mod transport;

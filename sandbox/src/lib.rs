@@ -13,17 +13,24 @@
 //! It is a separate server, an independent look-alike of DocSpace, and
 //! depends on nothing in docspace-mcp: what both need (HTML escaping, query
 //! strings, PKCE) it has in its own small copies.
+//!
+//! Inside: [`store`] holds the portal's data, one file per DocSpace area (it
+//! is public only as far as [`Sandbox::inspect`] shows it); `routes` is the
+//! HTTP surface, built from one table of the operations it implements
+//! ([`operations`], which the root package's `sandbox_contract` test checks
+//! against the description), with the credential check and injected
+//! [`Fault`]s in front; [`oauth`] is the authorization server.
 
 pub mod oauth;
 mod routes;
 pub mod store;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
-pub use routes::Fault;
+pub use routes::{Fault, Operation, operations};
 
 /// API key (`DOCSPACE_API_KEY`).
 pub const API_KEY: &str = "sk-sandbox-key";
@@ -49,11 +56,10 @@ impl Sandbox {
         let base_url = format!("http://{}", listener.local_addr()?);
         let shared = Arc::new(routes::Shared {
             store: Mutex::new(store::Store::seeded()),
-            base_url: OnceLock::new(),
+            base_url: base_url.clone(),
             faults: Mutex::new(Vec::new()),
             oauth: Mutex::new(oauth::OAuthState::default()),
         });
-        let _ = shared.base_url.set(base_url.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let app = routes::app(shared.clone());
         tokio::spawn(async move {

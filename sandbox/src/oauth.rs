@@ -189,7 +189,7 @@ async fn introspect(State(s): St, headers: HeaderMap, body: Bytes) -> Response {
             let left = t.expires.saturating_duration_since(Instant::now()).as_secs();
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
             json!({"active": true, "exp": now + left, "scope": t.scopes.join(" "), "client_id": CLIENT_ID,
-                   "sub": USERNAME, "token_type": "Bearer", "aud": s.base_url.get().cloned().unwrap_or_default()})
+                   "sub": USERNAME, "token_type": "Bearer", "aud": s.base_url})
         })
     });
     axum::Json(answer.unwrap_or_else(|| json!({"active": false}))).into_response()

@@ -31,7 +31,8 @@ async fn first_file(mut form: Multipart) -> Result<(Option<String>, Vec<u8>), Re
     Err(Refusal::bad("The multipart body has no file part"))
 }
 
-/// Stores the uploaded file.
+/// Stores the uploaded file. The answer is a list of files, as the
+/// description has it (`FileIntegerArrayWrapper`).
 async fn upload_into(s: &Shared, folder: i64, q: UploadQuery, form: Multipart) -> Response {
     let (name, data) = match first_file(form).await {
         Ok(f) => f,
@@ -39,7 +40,7 @@ async fn upload_into(s: &Shared, folder: i64, q: UploadQuery, form: Multipart) -
     };
     let name = name.unwrap_or_else(|| "Upload.bin".into());
     let create_new = q.create_new_if_exist.unwrap_or(false);
-    answer(try_store(s, |st| st.store_upload(folder, &name, &data, create_new)))
+    answer(try_store(s, |st| st.store_upload(folder, &name, &data, create_new)).map(|file| json!([file])))
 }
 
 /// `uploadFile`.

@@ -49,15 +49,15 @@ mod egress;
 mod oauth;
 mod portal;
 mod run;
-pub mod sandbox;
 mod server;
 mod tools;
 mod transport;
 
-pub use crate::egress::metadata_client_builder;
 pub use auth::Secret;
 pub use cli::{Cli, Command, configuration_reference, run_tools};
 pub use config::{Config, Error as ConfigError};
+pub use docspace_sandbox as sandbox;
+pub use egress::metadata_client_builder;
 pub use oauth::pkce;
 pub use run::{Error, log_level, run, serve};
 pub use server::{CallScope, DocSpaceServer, Options, Selection, Setup};

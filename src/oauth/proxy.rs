@@ -25,7 +25,7 @@ pub(crate) use super::error::{AuthError, ErrorCode, OAuthError};
 use super::memory::{self, ExpiringMap, Memory};
 pub(crate) use super::metadata::CALLBACK_PATH;
 use super::metadata::{AuthorizationServerMetadata, ProtectedResourceMetadata};
-pub(crate) use super::protocol::{Authenticated, ClientAuth, Step, with_query};
+pub(crate) use super::protocol::{Authenticated, ClientAuth, Step};
 use super::protocol::{
     AuthorizeRequest, CallbackRequest, ClientCredentials, ConsentForm, IntrospectRequest, IntrospectionResponse,
     Params, RevokeRequest, TokenRequest, TokenResponse,

@@ -14,6 +14,7 @@
 //! - `client`: the generated client's hooks and dispatch against an HTTP
 //!   server on 127.0.0.1.
 //! - `sandbox`, `sandbox_oauth`: the sandbox portal and its authorization server.
+//! - `sandbox_contract`: every sandbox answer decodes into the description's types.
 //! - `stdio`: the server over stdio, driven by the rmcp client.
 //! - `workflows`: uploads, download as text, waiting on file operations.
 
@@ -37,6 +38,7 @@ mod http;
 mod mcp_schema;
 mod oauth;
 mod sandbox;
+mod sandbox_contract;
 mod sandbox_oauth;
 mod stdio;
 mod workflows;

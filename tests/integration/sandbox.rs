@@ -154,8 +154,8 @@ async fn uploads_through_the_multipart_tools() {
         json!({"folderId": 1, "body": {"File": {"filename": "note.txt", "content_base64": content}}}),
     )
     .await;
-    assert_eq!(file["title"], "note.txt");
-    assert_eq!(file["pureContentLength"], 15);
+    assert_eq!(file[0]["title"], "note.txt");
+    assert_eq!(file[0]["pureContentLength"], 15);
 
     // A chunked session: create it, send the bytes through upload_session.
     let session =

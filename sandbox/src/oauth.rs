@@ -8,24 +8,24 @@
 //! Access tokens it issues are accepted by the sandbox's API like its other
 //! credentials.
 
+mod authorize;
+mod pkce;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::json;
 
-use super::routes::Shared;
-use super::{PASSWORD, USERNAME};
-use crate::oauth::consent::escape;
-use crate::oauth::pkce;
-use crate::oauth::proxy::with_query;
+use crate::USERNAME;
+use crate::routes::Shared;
 
 /// The sandbox's one OAuth application.
 pub const CLIENT_ID: &str = "sandbox-oauth-client";
@@ -44,13 +44,13 @@ pub const SCOPES: [&str; 9] = [
     "openid",
 ];
 /// Lifetime of an access token.
-pub const ACCESS_TTL: Duration = Duration::from_secs(3600);
+const ACCESS_TTL: Duration = Duration::from_secs(3600);
 
 /// What the authorization server remembers.
 #[derive(Debug, Default)]
-pub(super) struct OAuthState {
+pub(crate) struct OAuthState {
     /// Redirect URIs registered for the application.
-    pub(super) redirect_uris: Vec<String>,
+    pub(crate) redirect_uris: Vec<String>,
     codes: HashMap<String, Grant>,
     access: HashMap<String, Issued>,
     refresh: HashMap<String, Issued>,
@@ -73,7 +73,7 @@ struct Issued {
 
 impl OAuthState {
     /// Whether `token` is a live access token.
-    pub(super) fn accepts(&self, token: &str) -> bool {
+    pub(crate) fn accepts(&self, token: &str) -> bool {
         self.access.get(token).is_some_and(|t| !t.revoked && t.expires > Instant::now())
     }
 }
@@ -81,9 +81,9 @@ impl OAuthState {
 type St = State<Arc<Shared>>;
 
 /// The routes (no authentication of their own: they are how one gets it).
-pub(super) fn routes(shared: Arc<Shared>) -> Router {
+pub(crate) fn routes(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/oauth2/authorize", get(authorize_page).post(authorize_submit))
+        .route("/oauth2/authorize", get(authorize::page).post(authorize::submit))
         .route("/oauth2/token", post(token))
         .route("/oauth2/introspect", post(introspect))
         .route("/oauth2/revoke", post(revoke))
@@ -101,128 +101,6 @@ fn json_error(status: StatusCode, error: &str, description: &str) -> Response {
 
 async fn no_registration() -> Response {
     json_error(StatusCode::NOT_FOUND, "not_found", "DocSpace has no dynamic client registration")
-}
-
-/// The validated parameters of an authorization request.
-struct Request {
-    redirect_uri: String,
-    state: Option<String>,
-    challenge: String,
-    scopes: Vec<String>,
-}
-
-/// An authorization request is refused either on the page (bad client or
-/// redirect URI: never redirect there) or by redirecting with `error`.
-enum Refused {
-    Page(String),
-    Redirect(String),
-}
-
-fn validate(s: &Shared, p: &HashMap<String, String>) -> Result<Request, Refused> {
-    let get = |k: &str| p.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    if get("client_id").as_deref() != Some(CLIENT_ID) {
-        return Err(Refused::Page("unknown client_id".into()));
-    }
-    let redirect_uri = get("redirect_uri").ok_or_else(|| Refused::Page("redirect_uri is required".into()))?;
-    let registered = s.oauth.lock().map(|o| o.redirect_uris.contains(&redirect_uri)).unwrap_or(false);
-    if !registered {
-        return Err(Refused::Page(format!("redirect_uri {redirect_uri} is not registered for the application")));
-    }
-    let state = get("state");
-    let fail = |error: &str, description: &str| {
-        let mut pairs = vec![("error", error), ("error_description", description)];
-        if let Some(st) = &state {
-            pairs.push(("state", st.as_str()));
-        }
-        Refused::Redirect(with_query(&redirect_uri, &pairs))
-    };
-    if get("response_type").as_deref() != Some("code") {
-        return Err(fail("unsupported_response_type", "response_type must be code"));
-    }
-    let Some(challenge) = get("code_challenge") else {
-        return Err(fail("invalid_request", "code_challenge is required (PKCE)"));
-    };
-    if get("code_challenge_method").as_deref() != Some("S256") {
-        return Err(fail("invalid_request", "code_challenge_method must be S256"));
-    }
-    let scopes: Vec<String> = match get("scope") {
-        None => SCOPES.iter().map(|s| (*s).to_owned()).collect(),
-        Some(list) => list.split_whitespace().map(str::to_owned).collect(),
-    };
-    if let Some(unknown) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
-        return Err(fail("invalid_scope", &format!("unknown scope {unknown}")));
-    }
-    Ok(Request { redirect_uri, state, challenge, scopes })
-}
-
-fn page(p: &HashMap<String, String>, message: Option<&str>) -> Response {
-    let hidden: String = p
-        .iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "username" | "password" | "decision"))
-        .map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(k), escape(v)))
-        .collect();
-    let note = message.map(|m| format!("<p id=\"error\">{}</p>", escape(m))).unwrap_or_default();
-    Html(format!(
-        "<!doctype html><title>Sandbox DocSpace sign-in</title><h1>Sign in to the sandbox portal</h1>{note}\
-         <form method=\"post\" action=\"/oauth2/authorize\">{hidden}\
-         <label>Email <input name=\"username\" id=\"username\"></label>\
-         <label>Password <input name=\"password\" id=\"password\" type=\"password\"></label>\
-         <p>The application <b>{CLIENT_ID}</b> asks for access to your files, rooms and profile.</p>\
-         <button name=\"decision\" value=\"allow\" id=\"allow\">Allow</button>\
-         <button name=\"decision\" value=\"deny\" id=\"deny\">Deny</button></form>"
-    ))
-    .into_response()
-}
-
-async fn authorize_page(State(s): St, Query(p): Query<HashMap<String, String>>) -> Response {
-    match validate(&s, &p) {
-        Ok(_) => page(&p, None),
-        Err(Refused::Page(why)) => (StatusCode::BAD_REQUEST, Html(format!("<p>{}</p>", escape(&why)))).into_response(),
-        Err(Refused::Redirect(to)) => Redirect::to(&to).into_response(),
-    }
-}
-
-async fn authorize_submit(State(s): St, body: Bytes) -> Response {
-    let p: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    let request = match validate(&s, &p) {
-        Ok(r) => r,
-        Err(Refused::Page(why)) => {
-            return (StatusCode::BAD_REQUEST, Html(format!("<p>{}</p>", escape(&why)))).into_response();
-        }
-        Err(Refused::Redirect(to)) => return Redirect::to(&to).into_response(),
-    };
-    let state_pair = |pairs: &mut Vec<(&str, String)>| {
-        if let Some(st) = &request.state {
-            pairs.push(("state", st.clone()));
-        }
-    };
-    if p.get("decision").map(String::as_str) == Some("deny") {
-        let mut pairs = vec![("error", "access_denied".to_owned())];
-        state_pair(&mut pairs);
-        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        return Redirect::to(&with_query(&request.redirect_uri, &pairs)).into_response();
-    }
-    if p.get("username").map(String::as_str) != Some(USERNAME)
-        || p.get("password").map(String::as_str) != Some(PASSWORD)
-    {
-        return (StatusCode::UNAUTHORIZED, page(&p, Some("Wrong email or password"))).into_response();
-    }
-    let code = random_token("sandbox-code");
-    if let Ok(mut o) = s.oauth.lock() {
-        o.codes.insert(
-            code.clone(),
-            Grant {
-                redirect_uri: request.redirect_uri.clone(),
-                challenge: request.challenge.clone(),
-                scopes: request.scopes.clone(),
-                expires: Instant::now() + Duration::from_secs(600),
-            },
-        );
-    }
-    let mut pairs = vec![("code", code)];
-    state_pair(&mut pairs);
-    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    Redirect::to(&with_query(&request.redirect_uri, &pairs)).into_response()
 }
 
 /// Client authentication: HTTP Basic, or `client_id` + `client_secret` in the body.
@@ -311,7 +189,7 @@ async fn introspect(State(s): St, headers: HeaderMap, body: Bytes) -> Response {
             let left = t.expires.saturating_duration_since(Instant::now()).as_secs();
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
             json!({"active": true, "exp": now + left, "scope": t.scopes.join(" "), "client_id": CLIENT_ID,
-                   "sub": USERNAME, "token_type": "Bearer", "aud": s.base_url.get().cloned().unwrap_or_default()})
+                   "sub": USERNAME, "token_type": "Bearer", "aud": s.base_url})
         })
     });
     axum::Json(answer.unwrap_or_else(|| json!({"active": false}))).into_response()

@@ -9,17 +9,28 @@
 //! docspace-mcp can send, and access tokens from its own OAuth authorization
 //! server ([`oauth`], DocSpace's quirks included); they mean nothing anywhere
 //! else.
+//!
+//! It is a separate server, an independent look-alike of DocSpace, and
+//! depends on nothing in docspace-mcp: what both need (HTML escaping, query
+//! strings, PKCE) it has in its own small copies.
+//!
+//! Inside: [`store`] holds the portal's data, one file per DocSpace area (it
+//! is public only as far as [`Sandbox::inspect`] shows it); `routes` is the
+//! HTTP surface, built from one table of the operations it implements
+//! ([`operations`], which the root package's `sandbox_contract` test checks
+//! against the description), with the credential check and injected
+//! [`Fault`]s in front; [`oauth`] is the authorization server.
 
 pub mod oauth;
 mod routes;
 pub mod store;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
-use tokio_util::sync::CancellationToken;
+use tokio::sync::oneshot;
 
-pub use routes::Fault;
+pub use routes::{Fault, Operation, operations};
 
 /// API key (`DOCSPACE_API_KEY`).
 pub const API_KEY: &str = "sk-sandbox-key";
@@ -34,7 +45,8 @@ pub const PASSWORD: &str = "sandbox-password";
 pub struct Sandbox {
     base_url: String,
     shared: Arc<routes::Shared>,
-    stop: CancellationToken,
+    /// Dropping it (with the portal) shuts the server down.
+    _stop: oneshot::Sender<()>,
 }
 
 impl Sandbox {
@@ -44,26 +56,27 @@ impl Sandbox {
         let base_url = format!("http://{}", listener.local_addr()?);
         let shared = Arc::new(routes::Shared {
             store: Mutex::new(store::Store::seeded()),
-            base_url: OnceLock::new(),
+            base_url: base_url.clone(),
             faults: Mutex::new(Vec::new()),
             oauth: Mutex::new(oauth::OAuthState::default()),
         });
-        let _ = shared.base_url.set(base_url.clone());
-        let stop = CancellationToken::new();
+        let (stop, stopped) = oneshot::channel::<()>();
         let app = routes::app(shared.clone());
-        let token = stop.clone();
         tokio::spawn(async move {
             use axum::serve::ListenerExt as _;
             let listener = listener.tap_io(|tcp| {
                 let _ = tcp.set_nodelay(true);
             });
-            let served =
-                axum::serve(listener, app).with_graceful_shutdown(async move { token.cancelled().await }).await;
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
             if let Err(e) = served {
                 tracing::error!("sandbox portal stopped: {e}");
             }
         });
-        Ok(Self { base_url, shared, stop })
+        Ok(Self { base_url, shared, _stop: stop })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -96,11 +109,5 @@ impl Sandbox {
     /// Runs `f` on the portal's data (for tests that check what changed).
     pub fn inspect<T>(&self, f: impl FnOnce(&store::Store) -> T) -> Option<T> {
         self.shared.store.lock().ok().map(|s| f(&s))
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        self.stop.cancel();
     }
 }

@@ -1,0 +1,81 @@
+//! Files and folders: folder content (My documents, the trash, any folder),
+//! information, creating, renaming, deleting (through a file operation), and
+//! the conversion settings.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::{Paging, Shared, St, answer, body_of, ok, refuse, str_of, try_store};
+use crate::store::{MY_DOCUMENTS, Refusal, TRASH};
+
+/// A folder's content, paged and filtered.
+pub(super) fn listing(s: &Shared, id: i64, p: &Paging) -> Response {
+    let (filter, start, count) = p.parts();
+    answer(try_store(s, |st| st.content_json(id, &filter, start, count)))
+}
+
+pub(super) async fn my_documents(State(s): St, Query(p): Query<Paging>) -> Response {
+    listing(&s, MY_DOCUMENTS, &p)
+}
+
+pub(super) async fn trash(State(s): St, Query(p): Query<Paging>) -> Response {
+    listing(&s, TRASH, &p)
+}
+
+/// `getFolderByFolderId`; an id that is not a number is an unknown folder.
+pub(super) async fn content(State(s): St, Path(id): Path<String>, Query(p): Query<Paging>) -> Response {
+    match id.parse::<i64>() {
+        Ok(id) => listing(&s, id, &p),
+        Err(_) => refuse(&Refusal::not_found("folder")),
+    }
+}
+
+/// `getFilesSettings`: which conversions there are.
+pub(super) async fn settings() -> Response {
+    ok(json!({"extsConvertible": {
+        ".docx": [".txt", ".pdf", ".odt"], ".xlsx": [".csv", ".pdf"], ".pptx": [".pdf"], ".txt": [".docx", ".pdf"],
+    }}))
+}
+
+pub(super) async fn folder_info(State(s): St, Path(id): Path<i64>) -> Response {
+    answer(try_store(&s, |st| st.folder(id).map(|f| st.folder_json(f))))
+}
+
+pub(super) async fn create_folder(State(s): St, Path(id): Path<i64>, body: Bytes) -> Response {
+    let run = || -> Result<Value, Refusal> {
+        let b = body_of(&body)?;
+        try_store(&s, |st| st.create_folder(id, str_of(&b, "title")))
+    };
+    answer(run())
+}
+
+pub(super) async fn rename_folder(State(s): St, Path(id): Path<i64>, body: Bytes) -> Response {
+    let run = || -> Result<Value, Refusal> {
+        let b = body_of(&body)?;
+        try_store(&s, |st| st.rename(id, str_of(&b, "title"), true))
+    };
+    answer(run())
+}
+
+pub(super) async fn delete_folder(State(s): St, Path(id): Path<i64>) -> Response {
+    answer(try_store(&s, |st| st.delete(&[], &[id]).map(|op| json!([op]))))
+}
+
+pub(super) async fn file_info(State(s): St, Path(id): Path<i64>) -> Response {
+    answer(try_store(&s, |st| st.file(id).map(|f| st.file_json(f))))
+}
+
+/// `updateFile`: renames it.
+pub(super) async fn update_file(State(s): St, Path(id): Path<i64>, body: Bytes) -> Response {
+    let run = || -> Result<Value, Refusal> {
+        let b = body_of(&body)?;
+        try_store(&s, |st| st.rename(id, str_of(&b, "title"), false))
+    };
+    answer(run())
+}
+
+pub(super) async fn delete_file(State(s): St, Path(id): Path<i64>) -> Response {
+    answer(try_store(&s, |st| st.delete(&[id], &[]).map(|op| json!([op]))))
+}

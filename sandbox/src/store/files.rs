@@ -1,0 +1,243 @@
+//! Files and folders: creating, renaming, and their DTOs, including a
+//! folder's content with paging and a title filter.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::{ARCHIVE, DATE, Entry, Outcome, ROOMS, Refusal, Store, TRASH, date, folder_type, valid_title};
+
+/// A folder entry.
+pub(super) fn folder(id: i64, parent: i64, title: &str, folder_type: i64, by: &str) -> Entry {
+    Entry {
+        id,
+        parent,
+        title: title.to_owned(),
+        created_by: by.to_owned(),
+        content: None,
+        version: 1,
+        folder_type,
+        room_type: None,
+        members: BTreeMap::new(),
+        updated: 0,
+    }
+}
+
+/// DocSpace `FileType` of an extension.
+fn file_type(ext: &str) -> i64 {
+    match ext {
+        ".docx" | ".doc" | ".odt" | ".txt" | ".md" | ".rtf" => 7,
+        ".xlsx" | ".xls" | ".ods" | ".csv" => 5,
+        ".pptx" | ".ppt" | ".odp" => 6,
+        ".pdf" => 10,
+        ".png" | ".jpg" | ".jpeg" | ".gif" => 4,
+        _ => 0,
+    }
+}
+
+impl Store {
+    pub(super) fn insert_folder(&mut self, parent: i64, title: &str, by: &str) -> i64 {
+        let id = self.new_id();
+        let mut f = folder(id, parent, title, folder_type::DEFAULT, by);
+        f.updated = self.tick();
+        self.entries.insert(id, f);
+        id
+    }
+
+    pub(super) fn insert_file(&mut self, parent: i64, title: &str, content: &[u8], by: &str) -> i64 {
+        let id = self.new_id();
+        let mut f = folder(id, parent, title, 0, by);
+        f.content = Some(content.to_vec());
+        f.updated = self.tick();
+        self.entries.insert(id, f);
+        id
+    }
+
+    /// `FileDtoInteger`.
+    pub(crate) fn file_json(&self, e: &Entry) -> Value {
+        let size = e.content.as_ref().map_or(0, Vec::len);
+        let author = self.user_summary(&e.created_by);
+        let root = self.root_of(e.id);
+        json!({
+            "id": e.id, "title": e.title, "folderId": e.parent, "version": e.version, "versionGroup": e.version,
+            "contentLength": format!("{size} bytes"), "pureContentLength": size, "fileExst": e.extension(),
+            "fileType": file_type(&e.extension()), "fileStatus": 0, "fileEntryType": 2, "access": 0, "shared": false,
+            "rootFolderId": root, "rootFolderType": self.entries.get(&root).map_or(0, |r| r.folder_type),
+            "created": DATE, "updated": date(e.updated), "createdBy": author, "updatedBy": author,
+            "viewUrl": format!("/filehandler.ashx?action=view&fileid={}", e.id),
+            "webUrl": format!("/doceditor?fileid={}", e.id),
+            "canShare": true, "security": {"Read": true, "Edit": true, "Delete": true},
+        })
+    }
+
+    /// `FolderDtoInteger` (rooms add their `roomType`).
+    pub(crate) fn folder_json(&self, e: &Entry) -> Value {
+        let author = self.user_summary(&e.created_by);
+        let root = self.root_of(e.id);
+        let count = |folders: bool| self.children(e.id).filter(|c| c.is_folder() == folders).count();
+        let mut v = json!({
+            "id": e.id, "title": e.title, "parentId": e.parent, "filesCount": count(false),
+            "foldersCount": count(true), "folderType": e.folder_type, "type": e.folder_type,
+            "fileEntryType": 1, "access": 0, "shared": false, "isShareable": e.room_type.is_some(), "new": 0,
+            "pinned": false, "private": false, "rootFolderId": root,
+            "rootFolderType": self.entries.get(&root).map_or(0, |r| r.folder_type),
+            "created": DATE, "updated": date(e.updated), "createdBy": author, "updatedBy": author, "tags": [],
+            "security": {"Read": true, "Create": true, "Delete": true, "EditRoom": e.room_type.is_some()},
+        });
+        if let (Some(rt), Some(obj)) = (e.room_type, v.as_object_mut()) {
+            obj.insert("roomType".into(), json!(rt));
+        }
+        v
+    }
+
+    /// `FolderContentDtoInteger` of a folder: folders first, then files, by
+    /// title; those whose title contains `filter`; `count` from `start`.
+    pub(crate) fn content_json(&self, id: i64, filter: &str, start: usize, count: usize) -> Outcome<Value> {
+        let current = self.folder(id)?;
+        let needle = filter.to_lowercase();
+        let matches = |e: &&Entry| needle.is_empty() || e.title.to_lowercase().contains(&needle);
+        let mut items: Vec<&Entry> = self.children(id).filter(matches).collect();
+        items.sort_by(|a, b| (!a.is_folder(), &a.title).cmp(&(!b.is_folder(), &b.title)));
+        let total = items.len();
+        let page: Vec<&Entry> = items.into_iter().skip(start).take(count).collect();
+        let folders: Vec<Value> = page.iter().filter(|e| e.is_folder()).map(|e| self.folder_json(e)).collect();
+        let files: Vec<Value> = page.iter().filter(|e| !e.is_folder()).map(|e| self.file_json(e)).collect();
+        Ok(json!({
+            "files": files, "folders": folders, "current": self.folder_json(current), "pathParts": self.path_parts(id),
+            "startIndex": start, "count": page.len(), "total": total, "new": 0,
+        }))
+    }
+
+    /// The folders from the root down to `id`.
+    fn path_parts(&self, id: i64) -> Vec<Value> {
+        let mut parts = Vec::new();
+        let mut cur = id;
+        for _ in 0..64 {
+            let Some(e) = self.entries.get(&cur) else { break };
+            parts.push(json!({"id": e.id, "title": e.title}));
+            if e.parent == 0 {
+                break;
+            }
+            cur = e.parent;
+        }
+        parts.reverse();
+        parts
+    }
+
+    /// Creates a folder under `parent` (not in the trash, the rooms root or the archive).
+    pub(crate) fn create_folder(&mut self, parent: i64, title: &str) -> Outcome<Value> {
+        let title = valid_title(title)?;
+        self.folder(parent)?;
+        if parent == TRASH || parent == ROOMS || parent == ARCHIVE || self.is_within(parent, TRASH) {
+            return Err(Refusal::forbidden("You cannot create folders here"));
+        }
+        let me = self.my_id();
+        let id = self.insert_folder(parent, &title, &me);
+        self.folder(id).map(|f| self.folder_json(f))
+    }
+
+    /// Renames a folder or room (`want_folder`), or a file, which keeps its
+    /// extension when the new title has none.
+    pub(crate) fn rename(&mut self, id: i64, title: &str, want_folder: bool) -> Outcome<Value> {
+        let title = valid_title(title)?;
+        if id <= TRASH {
+            return Err(Refusal::forbidden("System folders cannot be renamed"));
+        }
+        let tick = self.tick();
+        let e = self
+            .entries
+            .get_mut(&id)
+            .filter(|e| e.is_folder() == want_folder)
+            .ok_or_else(|| Refusal::not_found(if want_folder { "folder" } else { "file" }))?;
+        e.title = if !want_folder && !title.contains('.') { format!("{title}{}", e.extension()) } else { title };
+        e.updated = tick;
+        let e = e.clone();
+        Ok(if want_folder { self.folder_json(&e) } else { self.file_json(&e) })
+    }
+
+    /// `Name (1).ext`, `Name (2).ext`, … the first that is free in `folder`.
+    pub(super) fn free_title(&self, folder: i64, title: &str) -> String {
+        let (stem, ext) = title.rfind('.').map_or((title, ""), |i| title.split_at(i));
+        (1..)
+            .map(|n| format!("{stem} ({n}){ext}"))
+            .find(|t| !self.children(folder).any(|e| &e.title == t))
+            .unwrap_or_else(|| title.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::MY_DOCUMENTS;
+    use super::super::tests::id_of;
+    use super::*;
+
+    fn titles(listing: &Value, kind: &str) -> Vec<String> {
+        listing[kind].as_array().unwrap().iter().map(|e| e["title"].as_str().unwrap().to_owned()).collect()
+    }
+
+    #[test]
+    fn a_new_folder_is_listed_in_its_parent() {
+        let mut s = Store::seeded();
+        let made = s.create_folder(MY_DOCUMENTS, " Reports ").unwrap();
+        assert_eq!((made["title"].as_str(), made["parentId"].as_i64()), (Some("Reports"), Some(MY_DOCUMENTS)));
+        assert_eq!(made["rootFolderType"], folder_type::USER);
+        let listing = s.content_json(MY_DOCUMENTS, "", 0, 100).unwrap();
+        assert_eq!(titles(&listing, "folders"), ["Projects", "Reports"]);
+        assert_eq!(titles(&listing, "files"), ["Welcome.txt"]);
+        assert_eq!(listing["current"]["foldersCount"], 2);
+        let reports = made["id"].as_i64().unwrap();
+        let path = s.content_json(reports, "", 0, 100).unwrap()["pathParts"].clone();
+        assert_eq!(path, json!([{"id": MY_DOCUMENTS, "title": "My documents"}, {"id": reports, "title": "Reports"}]));
+    }
+
+    #[test]
+    fn folders_are_not_made_where_docspace_refuses_them() {
+        let mut s = Store::seeded();
+        for parent in [TRASH, ROOMS, ARCHIVE] {
+            assert_eq!(s.create_folder(parent, "x").unwrap_err().status, 403);
+        }
+        assert_eq!(s.create_folder(9999, "x").unwrap_err().status, 404);
+        assert_eq!(s.create_folder(MY_DOCUMENTS, "a:b").unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn content_is_paged_and_filtered() {
+        let mut s = Store::seeded();
+        let projects = id_of(&s, "Projects");
+        for name in ["c.txt", "a.txt", "b.txt"] {
+            s.insert_file(projects, name, b"", "me");
+        }
+        let page = s.content_json(projects, "", 1, 2).unwrap();
+        assert_eq!(titles(&page, "files"), ["Roadmap.docx", "a.txt"], "by title, upper case first");
+        assert_eq!(
+            (page["startIndex"].as_u64(), page["count"].as_u64(), page["total"].as_u64()),
+            (Some(1), Some(2), Some(5))
+        );
+        let filtered = s.content_json(projects, "TXT", 0, 100).unwrap();
+        assert_eq!(titles(&filtered, "files"), ["a.txt", "b.txt", "c.txt"]);
+        assert_eq!(filtered["total"], 3);
+        assert_eq!(s.content_json(projects, "", 10, 100).unwrap()["count"], 0);
+        assert_eq!(s.content_json(id_of(&s, "Budget.xlsx"), "", 0, 1).unwrap_err().status, 404, "not a folder");
+    }
+
+    #[test]
+    fn renaming_keeps_a_files_extension() {
+        let mut s = Store::seeded();
+        let welcome = id_of(&s, "Welcome.txt");
+        assert_eq!(s.rename(welcome, "Hello", false).unwrap()["title"], "Hello.txt");
+        assert_eq!(s.rename(welcome, "Hello.md", false).unwrap()["fileExst"], ".md");
+        assert_eq!(s.rename(welcome, "Hello", true).unwrap_err().status, 404, "a file is not a folder");
+        let projects = id_of(&s, "Projects");
+        assert_eq!(s.rename(projects, "Plans", true).unwrap()["title"], "Plans");
+        assert_eq!(s.rename(MY_DOCUMENTS, "Mine", true).unwrap_err().status, 403);
+    }
+
+    #[test]
+    fn free_titles_count_up() {
+        let mut s = Store::seeded();
+        assert_eq!(s.free_title(MY_DOCUMENTS, "Welcome.txt"), "Welcome (1).txt");
+        s.insert_file(MY_DOCUMENTS, "Welcome (1).txt", b"", "me");
+        assert_eq!(s.free_title(MY_DOCUMENTS, "Welcome.txt"), "Welcome (2).txt");
+        assert_eq!(s.free_title(MY_DOCUMENTS, "Projects"), "Projects (1)");
+    }
+}

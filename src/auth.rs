@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use docspace_mcp_client::reqwest::header::{AUTHORIZATION, COOKIE, HeaderMap, HeaderValue};
+use reqwest::header::{AUTHORIZATION, COOKIE, HeaderMap, HeaderValue};
 
 /// A secret string: redacted in `Debug` and `Display`.
 #[derive(Clone, PartialEq, Eq)]

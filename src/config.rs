@@ -337,7 +337,7 @@ fn http_config(http: &HttpArgs, portal: &PortalConfig) -> Result<HttpConfig, Err
 }
 
 fn add_issuer_host(hostnames: &mut Vec<String>, issuer: &str) {
-    let host = docspace_mcp_client::reqwest::Url::parse(issuer).ok().and_then(|u| u.host_str().map(str::to_owned));
+    let host = url::Url::parse(issuer).ok().and_then(|u| u.host_str().map(str::to_owned));
     if let Some(host) = host
         && hostnames.iter().any(|h| !h.trim().is_empty())
     {
@@ -418,7 +418,7 @@ fn oauth_config(http: &HttpArgs, portal: &PortalConfig) -> Result<Option<OAuthCo
 }
 
 fn issuer_url(issuer: &str) -> Result<String, Error> {
-    match docspace_mcp_client::reqwest::Url::parse(issuer) {
+    match url::Url::parse(issuer) {
         Ok(u) if (u.scheme() == "https" || u.scheme() == "http") && u.query().is_none() && u.fragment().is_none() => {
             Ok(u.as_str().trim_end_matches('/').to_owned())
         }

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use docspace_mcp_client::reqwest::{self, Url};
+use reqwest::{self, Url};
 
 /// The HTTP client that fetches client metadata documents for the OAuth
 /// proxy: public addresses only (connecting directly, as above), no

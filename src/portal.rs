@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use docspace_mcp_client::Client;
-use docspace_mcp_client::reqwest::{self, Url};
+use reqwest::{self, Url};
 
 use crate::auth::{self, Credentials};
 

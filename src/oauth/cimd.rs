@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use docspace_mcp_client::reqwest;
 use serde_json::Value;
 
 use super::registration::{Registration, acceptable_redirect_uri};

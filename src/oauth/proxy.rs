@@ -16,7 +16,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use docspace_mcp_client::reqwest;
 use serde_json::Value;
 
 pub(crate) use super::context::{App, Settings};

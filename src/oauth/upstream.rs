@@ -7,7 +7,6 @@
 //! Answers are classified here ([`UpstreamError`]) and only here: what an
 //! OAuth client is told about them is the token module's decision.
 
-use docspace_mcp_client::reqwest;
 use serde_json::Value;
 
 use super::cimd;

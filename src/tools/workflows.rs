@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use docspace_mcp_client::dispatch::{Args, CallError, Output, optional, required};
-use docspace_mcp_client::reqwest::multipart::{Form, Part};
 use docspace_mcp_client::{Client, dispatch, raw};
+use reqwest::multipart::{Form, Part};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Value, json};
 

@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::http::{HeaderMap, StatusCode, Uri};
-use docspace_mcp_client::{Client, reqwest};
+use docspace_mcp_client::Client;
 
 use super::request::{self, OAuthGrant, Refusal, RequestSettings};
 use crate::auth::Credentials;

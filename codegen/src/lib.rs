@@ -27,7 +27,6 @@ pub mod schema;
 pub mod search;
 pub mod source;
 pub mod spec;
-mod tokens;
 
 use std::collections::BTreeSet;
 

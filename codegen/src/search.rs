@@ -3,15 +3,15 @@
 //! path segments and parameter names (name words weigh 3, title words 2, the
 //! rest 1).
 //!
-//! [`tokens`] (in `tokens.rs`) is shared with the runtime, which includes the
-//! same file.
+//! [`tokens`] (the `docspace-mcp-tokens` crate) is shared with the runtime,
+//! which tokenizes queries the same way.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use crate::catalogue::Catalogue;
-pub use crate::tokens::{STOPWORDS, tokens};
+pub use docspace_mcp_tokens::{STOPWORDS, tokens};
 
 /// Postings (tool index, term frequency) per term, and each tool's length.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -1,15 +1,10 @@
 //! `search_tools`: BM25 ranking over the index `codegen` built at compile
 //! time (`SEARCH_TERMS`, `SEARCH_DOC_LEN`). Only the query is tokenized at
-//! run time, by the very file codegen uses (`codegen/src/tokens.rs`).
+//! run time, by the tokenizer codegen uses (the `docspace-mcp-tokens` crate).
 
 use crate::tools::catalogue::{self, TOOLS, ToolDef};
 
-// Shared with codegen, which builds the index with the same tokenizer; its
-// items are `pub` for codegen's sake.
-#[allow(unreachable_pub)]
-#[path = "../../codegen/src/tokens.rs"]
-mod tokens;
-pub(crate) use tokens::tokens;
+pub(crate) use docspace_mcp_tokens::tokens;
 
 /// Words people use for what DocSpace's API calls otherwise (query side only;
 /// an expansion counts half).

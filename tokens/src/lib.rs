@@ -1,6 +1,6 @@
-//! The search tokenizer, std only: compiled into `docspace-mcp-codegen`
-//! (which builds the index) and into the runtime (which tokenizes queries) via
-//! `#[path]`, so both sides always split text the same way.
+//! The search tokenizer, std only: a dependency of `docspace-mcp-codegen`
+//! (which builds the index at compile time) and of the server (which
+//! tokenizes queries), so both sides always split text the same way.
 
 /// Words that carry no meaning for search.
 pub const STOPWORDS: &[&str] = &[

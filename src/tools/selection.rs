@@ -52,15 +52,37 @@ pub(crate) struct Labels {
     pub enabled: &'static str,
     /// The disabled-tools list.
     pub disabled: &'static str,
+    /// Whether unknown names get "did you mean" suggestions: for the
+    /// operator's own settings, never for a request (an anonymous caller
+    /// must not be able to make the server compare long names against every
+    /// tool; the message says where the valid names are instead).
+    pub suggest: bool,
 }
 
 /// The environment variables (and flags) of the server's own selection.
-pub(crate) const ENVIRONMENT: Labels =
-    Labels { toolsets: "DOCSPACE_TOOLSETS", enabled: "DOCSPACE_ENABLED_TOOLS", disabled: "DOCSPACE_DISABLED_TOOLS" };
+pub(crate) const ENVIRONMENT: Labels = Labels {
+    toolsets: "DOCSPACE_TOOLSETS",
+    enabled: "DOCSPACE_ENABLED_TOOLS",
+    disabled: "DOCSPACE_DISABLED_TOOLS",
+    suggest: true,
+};
 
 /// The query parameters (or `X-Mcp-*` headers) of an HTTP request's selection.
 pub(crate) const REQUEST: Labels =
-    Labels { toolsets: "toolsets", enabled: "enabled_tools", disabled: "disabled_tools" };
+    Labels { toolsets: "toolsets", enabled: "enabled_tools", disabled: "disabled_tools", suggest: false };
+
+/// How many unknown names a message repeats (the rest are counted).
+const ECHOED: usize = 5;
+
+/// The unknown names for a message: the first few, each cut to a tool name's
+/// longest (64 characters), and how many more there were.
+fn echo(unknown: &[&str]) -> String {
+    let mut shown: Vec<String> = unknown.iter().take(ECHOED).map(|u| u.chars().take(64).collect()).collect();
+    if unknown.len() > ECHOED {
+        shown.push(format!("and {} more", unknown.len() - ECHOED));
+    }
+    shown.join(", ")
+}
 
 fn names(list: &[String]) -> BTreeSet<String> {
     list.iter().map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect()
@@ -90,14 +112,10 @@ pub(crate) fn select_from(
         wanted.iter().map(String::as_str).filter(|t| *t != "all" && catalogue::toolset(t).is_none()).collect();
     if !unknown.is_empty() {
         let valid: Vec<&str> = catalogue::TOOLSETS.iter().map(|t| t.name).collect();
-        return Err(Error::UnknownToolsets {
-            var: from.toolsets,
-            unknown: unknown.join(", "),
-            valid: valid.join(", "),
-        });
+        return Err(Error::UnknownToolsets { var: from.toolsets, unknown: echo(&unknown), valid: valid.join(", ") });
     }
-    let enabled = resolve_tools(&names(enabled), from.enabled)?;
-    let disabled = resolve_tools(&names(disabled), from.disabled)?;
+    let enabled = resolve_tools(&names(enabled), from.enabled, from.suggest)?;
+    let disabled = resolve_tools(&names(disabled), from.disabled, from.suggest)?;
     let everything = wanted.contains("all");
     let default = wanted.is_empty();
     let selected: Vec<&'static ToolDef> = catalogue::TOOLS
@@ -118,7 +136,7 @@ pub(crate) fn select_from(
 }
 
 /// Tool names (aliases allowed) → canonical names.
-fn resolve_tools(list: &BTreeSet<String>, var: &'static str) -> Result<BTreeSet<&'static str>, Error> {
+fn resolve_tools(list: &BTreeSet<String>, var: &'static str, suggest: bool) -> Result<BTreeSet<&'static str>, Error> {
     let mut out = BTreeSet::new();
     let mut unknown = Vec::new();
     for name in list {
@@ -131,6 +149,10 @@ fn resolve_tools(list: &BTreeSet<String>, var: &'static str) -> Result<BTreeSet<
     }
     if unknown.is_empty() {
         return Ok(out);
+    }
+    if !suggest {
+        let hint = "tools/list shows the tools this server offers (`docspace-mcp tools list`, all of them).".to_owned();
+        return Err(Error::UnknownTools { var, unknown: echo(&unknown), hint });
     }
     let mut close: Vec<&str> = unknown.iter().flat_map(|u| suggestions(u)).collect();
     close.dedup();
@@ -217,6 +239,14 @@ mod tests {
         assert_eq!(select(&v(&["rooms"]), &[], &all, false), Err(empty));
         let e = select_from(REQUEST, &v(&["romos"]), &[], &[], false).unwrap_err().to_string();
         assert!(e.contains("unknown toolset(s) in toolsets: romos"), "{e}");
+        // A request's unknown names get no suggestions (no edit-distance work
+        // for an anonymous caller), and only a few of them are repeated.
+        let e = select_from(REQUEST, &[], &v(&["get_file_inf"]), &[], false).unwrap_err().to_string();
+        assert!(e.contains("enabled_tools: get_file_inf") && !e.contains("Did you mean"), "{e}");
+        assert!(e.contains("tools/list"), "{e}");
+        let many: Vec<String> = (0..40).map(|i| format!("{}{i}", "x".repeat(100))).collect();
+        let e = select_from(REQUEST, &[], &[], &many, false).unwrap_err().to_string();
+        assert!(e.contains("and 35 more") && e.len() < 600, "{e}");
         let ro = select(&[], &v(&["create_room"]), &[], true).unwrap();
         assert!(ro.iter().all(|t| t.read_only) && !ro.is_empty());
     }

@@ -212,6 +212,29 @@ async fn request_selection_only_narrows_the_operators() {
     assert_eq!(names.len(), 6, "dynamic per request: {names:?}");
 }
 
+/// A request's tool selection is bounded and costs no search (issue 14, item
+/// 1): an unknown name gets no "did you mean" (no edit distance against every
+/// tool for an anonymous caller), an over-long name or list is refused before
+/// any selection work, and the message repeats only a few names.
+#[tokio::test]
+async fn request_selection_lists_are_bounded_and_unknown_names_get_no_search() {
+    let s = TestServer::builder().operator().start().await;
+    let mcp = format!("{}/mcp", s.base);
+    let r = post(&mcp, None, &[("x-mcp-enabled-tools", "get_file_inf")], &init(1)).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("get_file_inf") && !r.body.contains("Did you mean"), "{}", r.body);
+    let long = format!("{},get_file_info", "x".repeat(300_000));
+    let r = post(&mcp, None, &[("x-mcp-disabled-tools", long.as_str())], &init(1)).await;
+    assert_eq!(r.status, 400, "{}", &r.body[..r.body.len().min(300)]);
+    assert!(r.body.contains("longer than 64") && r.body.len() < 1000, "{}", &r.body[..r.body.len().min(300)]);
+    let many = vec!["get_file_info"; 5000].join(",");
+    let r = post(&mcp, None, &[("x-mcp-enabled-tools", many.as_str())], &init(1)).await;
+    assert!(r.status == 400 && r.body.contains("5000 names"), "{} {}", r.status, &r.body[..r.body.len().min(300)]);
+    let unknown: Vec<String> = (0..50).map(|i| format!("nope_{i}")).collect();
+    let r = post(&mcp, None, &[("x-mcp-enabled-tools", unknown.join(",").as_str())], &init(1)).await;
+    assert!(r.status == 400 && r.body.contains("and 45 more"), "{}", r.body);
+}
+
 #[tokio::test]
 async fn hygiene_host_origin_cors_limits_ids_and_errors() {
     let s = TestServer::builder().operator().args(&["--rate-limit", "30", "--rate-window-ms", "60000"]).start().await;

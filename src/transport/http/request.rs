@@ -139,6 +139,13 @@ impl RequestSettings {
     }
 }
 
+/// The most names a request's tool-selection list may hold (the whole
+/// catalogue has about 600 tools).
+const MAX_LIST_NAMES: usize = 1000;
+
+/// The longest name in such a list (MCP tool names have at most 64 characters).
+const MAX_NAME_LEN: usize = 64;
+
 /// One setting, found in the query or in a header.
 struct Found {
     value: String,
@@ -205,10 +212,26 @@ impl<'a> Lookup<'a> {
         }
     }
 
-    /// A comma-separated list, lower case.
+    /// A comma-separated list of names, lower case; at most
+    /// [`MAX_LIST_NAMES`] names of at most [`MAX_NAME_LEN`] characters, so
+    /// that what a caller sends bounds the work done with it.
     fn list(&self, query: &str, head: &str) -> Result<Option<Vec<String>>, Refusal> {
-        let found = self.find(query, head)?;
-        Ok(found.map(|f| f.value.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect()))
+        let Some(f) = self.find(query, head)? else { return Ok(None) };
+        let names: Vec<&str> = f.value.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        if names.len() > MAX_LIST_NAMES {
+            return Err(Refusal::bad(format!(
+                "{} has {} names; at most {MAX_LIST_NAMES} are accepted (name toolsets instead of single tools)",
+                f.from,
+                names.len()
+            )));
+        }
+        if names.iter().any(|n| n.len() > MAX_NAME_LEN) {
+            return Err(Refusal::bad(format!(
+                "{} has a name longer than {MAX_NAME_LEN} characters, which no tool or toolset has",
+                f.from
+            )));
+        }
+        Ok(Some(names.into_iter().map(str::to_ascii_lowercase).collect()))
     }
 
     /// A boolean (`1/true/yes/y/on`, `0/false/no/n/off` or empty).
@@ -338,6 +361,14 @@ mod tests {
         assert!(e.message.contains("query parameter `base_url`") && e.message.contains("https://"), "{e:?}");
         let e = req("/mcp?base_url=https://a.example&base_url=https://b.example", &[]).unwrap_err();
         assert!(e.message.contains("more than once"), "{e:?}");
+        // Selection lists are bounded before any selection work.
+        let long = format!("/mcp?enabled_tools={}", "a".repeat(65));
+        let e = req(&long, &[]).unwrap_err();
+        assert!(e.status == 400 && e.message.contains("longer than 64"), "{e:?}");
+        let many = vec!["get_file_info"; 1001].join(",");
+        let e = req("/mcp", &[("x-mcp-disabled-tools", many.as_str())]).unwrap_err();
+        assert!(e.status == 400 && e.message.contains("1001 names"), "{e:?}");
+        assert!(req(&format!("/mcp?enabled_tools={}", vec!["get_file_info"; 1000].join(",")), &[]).is_ok());
         let e = req("/mcp", &[("x-mcp-api-key", "k"), ("authorization", "Bearer x")]).unwrap_err();
         assert!(e.message.contains("Authorization"), "{e:?}");
     }

@@ -191,8 +191,14 @@ pub fn app(
             .route("/messages", post(sse::message))
             .route("/message", post(sse::message));
     }
-    let host_origin =
-        Arc::new(HostOrigin::new(&http.allowed_hostnames, &http.cors, http.oauth.as_ref().map(|o| &o.cors)));
+    let own_origin = proxy
+        .as_ref()
+        .and_then(|p| url::Url::parse(&p.settings().issuer).ok())
+        .map(|u| u.origin().ascii_serialization());
+    let host_origin = Arc::new(
+        HostOrigin::new(&http.allowed_hostnames, &http.cors, http.oauth.as_ref().map(|o| &o.cors))
+            .with_own_origin(own_origin),
+    );
     // The layers below apply to the routes added so far: MCP, health and the
     // fallback get the MCP edge policy and CORS; the OAuth routes, merged
     // after, carry their own per endpoint.

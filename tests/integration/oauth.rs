@@ -647,6 +647,17 @@ async fn oauth_endpoints_have_their_own_rate_limits_and_cors() {
     assert!(r.text().await.unwrap().contains("DOCSPACE_SERVER_CORS_OAUTH_ORIGIN"));
 }
 
+/// A CORS origin list does not lock the browser out of the server's own
+/// consent page (issue 14, item 9): its form posts from the server's origin.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cors_origin_list_keeps_browser_sign_in_working() {
+    let s = TestServer::builder().oauth(OAuth::Shared).args(&["--cors-origins", "https://app.example"]).start().await;
+    let client = register(&s.base, &[REDIRECT], "Listed origins").await;
+    let flow = Flow::new(&client, REDIRECT);
+    let t = tokens(&s.base, &flow).await;
+    assert!(whoami(&s.base, t["access_token"].as_str().unwrap()).await.unwrap().contains(sandbox::USERNAME));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn client_metadata_documents_are_fetched_only_from_public_https() {
     let s = TestServer::builder().oauth(OAuth::Shared).start().await;

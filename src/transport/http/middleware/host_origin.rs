@@ -31,6 +31,9 @@ pub(crate) struct HostOrigin {
     mcp: Origins,
     /// With the OAuth proxy on: its API endpoints' origins.
     oauth: Option<Origins>,
+    /// This server's own origin (the OAuth issuer's), always allowed on its
+    /// own pages (the consent form posts from it), whatever the CORS lists say.
+    own: Option<String>,
 }
 
 fn clean(v: &[String]) -> Vec<String> {
@@ -50,7 +53,15 @@ impl HostOrigin {
     /// The policy for `hostnames`, the MCP endpoints' CORS and, with the
     /// OAuth proxy on, the OAuth endpoints' CORS.
     pub(crate) fn new(hostnames: &[String], mcp: &Cors, oauth: Option<&Cors>) -> Self {
-        Self { hostnames: clean(hostnames), mcp: Origins::new(mcp), oauth: oauth.map(Origins::new) }
+        Self { hostnames: clean(hostnames), mcp: Origins::new(mcp), oauth: oauth.map(Origins::new), own: None }
+    }
+
+    /// Allows `origin` (this server's own, e.g. `https://mcp.example.com`) on
+    /// the OAuth pages.
+    #[must_use]
+    pub(crate) fn with_own_origin(mut self, origin: Option<String>) -> Self {
+        self.own = origin.map(|o| o.trim_end_matches('/').to_ascii_lowercase());
+        self
     }
 
     fn host_allowed(&self, host: &str) -> bool {
@@ -74,6 +85,9 @@ impl HostOrigin {
             |any: bool, listed: &[String]| (any || listed.is_empty()) && !host.is_empty() && self.host_allowed(&host);
         // The OAuth API endpoints answer browser-based clients on other
         // origins (no cookies there; the Host check still applies).
+        if endpoint.is_some_and(|e| !e.is_api()) && self.own.as_deref() == Some(origin.as_str()) {
+            return Ok(());
+        }
         if let (Some(oauth), Some(endpoint)) = (&self.oauth, endpoint)
             && endpoint.is_api()
         {
@@ -144,5 +158,13 @@ mod tests {
             without.check(Some(OAuthEndpoint::Token), &origin).is_err(),
             "without OAuth, /token is nothing special"
         );
+        // With a CORS list, the server's own origin still reaches its own pages (and only those).
+        let listed = HostOrigin::new(&[], &cors(&["https://app.example"]), Some(&cors(&["*"])))
+            .with_own_origin(Some("http://127.0.0.1:8080/".into()));
+        let own = headers(&[("host", "127.0.0.1:8080"), ("origin", "http://127.0.0.1:8080")]);
+        assert!(listed.check(Some(OAuthEndpoint::Authorize), &own).is_ok());
+        assert!(listed.check(None, &own).is_err(), "the MCP endpoint keeps the list");
+        let other = headers(&[("origin", "https://evil.example")]);
+        assert!(listed.check(Some(OAuthEndpoint::Authorize), &other).is_err());
     }
 }

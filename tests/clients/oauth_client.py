@@ -213,8 +213,9 @@ class Browser:
             else:
                 check("consent page: names the client (its id, in own mode)", a.client_id in page.text, page.text[:500])
             set_cookies = r.headers.get_list("set-cookie")
-            csrf = [c for c in set_cookies if c.split("=", 1)[0].strip() == CSRF_COOKIE]
-            check(f"consent page: sets the {CSRF_COOKIE} cookie", len(csrf) == 1, set_cookies)
+            # One CSRF cookie per consent page, named after its token (two pages open at once keep their own).
+            csrf = [c for c in set_cookies if c.split("=", 1)[0].strip().startswith(CSRF_COOKIE + "_")]
+            check(f"consent page: sets its own {CSRF_COOKIE}_<token> cookie", len(csrf) == 1, set_cookies)
             if csrf:
                 print(f"     cookie attributes: {'; '.join(p.strip() for p in csrf[0].split(';')[1:])}", flush=True)
             cookie = "; ".join(f"{k}={v}" for k, v in r.cookies.items())

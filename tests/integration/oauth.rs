@@ -432,6 +432,31 @@ async fn the_attack_suite_is_refused() {
     assert_eq!(r.status(), 400);
 }
 
+/// Two consent pages open at once (issue 14, item 11): each keeps its own
+/// CSRF cookie, so allowing the first after the second was opened works. The
+/// browser's cookie jar is imitated: a later Set-Cookie of the same name
+/// replaces the earlier one.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_consent_pages_at_once_do_not_clash() {
+    let s = TestServer::builder().oauth(OAuth::Shared).start().await;
+    let b = s.base.as_str();
+    let http = browser();
+    let client = register(b, &[REDIRECT], "Two tabs").await;
+    let (first, second) = (Flow::new(&client, REDIRECT), Flow::new(&client, REDIRECT));
+    let (_, _, page1) = consent_page(&http, &first.url(b, &[])).await;
+    let (_, _, page2) = consent_page(&http, &second.url(b, &[])).await;
+    let (mut page1, page2) = (page1.unwrap(), page2.unwrap());
+    let mut jar: Vec<(String, String)> = Vec::new();
+    for c in page1.cookies.iter().chain(&page2.cookies) {
+        let (name, value) = c.split_once('=').unwrap();
+        jar.retain(|(n, _)| n != name);
+        jar.push((name.to_owned(), value.to_owned()));
+    }
+    page1.cookies = jar.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    let r = decide(&http, b, &page1, "allow", true).await;
+    assert_eq!(r.status(), 303, "the first tab's Allow, after the second tab opened");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn consent_is_remembered_per_client() {
     let s = TestServer::builder().oauth(OAuth::Shared).start().await;

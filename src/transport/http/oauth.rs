@@ -113,6 +113,15 @@ fn cookie_name(proxy: &Proxy, name: &str) -> String {
     if proxy.settings().issuer.starts_with("https://") { format!("__Host-{name}") } else { name.to_owned() }
 }
 
+/// The CSRF cookie of one consent page, named after its token: two consent
+/// pages open at once (two tabs, two clients) each keep their own, where one
+/// shared name let the second page's cookie replace the first's and the
+/// first page's Allow fail.
+fn csrf_cookie_name(token: &str) -> String {
+    let key: String = token.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_')).take(16).collect();
+    format!("docspace_mcp_csrf_{key}")
+}
+
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
@@ -157,7 +166,7 @@ fn step(proxy: &Proxy, step: Step, after_post: bool, action: &str) -> Response {
         Step::Consent(p) => {
             let mut response = page(StatusCode::OK, consent::page(&p, action));
             let ttl = proxy.settings().state_ttl.as_secs();
-            if let Some(c) = set_cookie(proxy, "docspace_mcp_csrf", &p.csrf, ttl, "Strict") {
+            if let Some(c) = set_cookie(proxy, &csrf_cookie_name(&p.csrf), &p.csrf, ttl, "Strict") {
                 response.headers_mut().append(header::SET_COOKIE, c);
             }
             response
@@ -227,7 +236,8 @@ async fn consent_form(State(proxy): St, uri: axum::http::Uri, headers: HeaderMap
         Ok(f) => f,
         Err(why) => return bad_parameters(&proxy, why, true, uri.path()),
     };
-    let csrf = cookie(&headers, &cookie_name(&proxy, "docspace_mcp_csrf"));
+    let token = form.get("csrf").map(String::as_str).unwrap_or_default();
+    let csrf = cookie(&headers, &cookie_name(&proxy, &csrf_cookie_name(token)));
     let consent_cookie = cookie(&headers, &cookie_name(&proxy, "docspace_mcp_consent"));
     let answer = proxy.consent(&form, csrf.as_deref(), consent_cookie.as_deref()).await;
     step(&proxy, answer, true, uri.path())

@@ -75,6 +75,20 @@ pub enum Error {
          (e.g. https://mcp.example.com), which clients and DocSpace redirect to"
     )]
     NoServerBaseUrl,
+    /// A body budget below the largest body.
+    #[error(
+        "DOCSPACE_HTTP_BODY_BUDGET_BYTES ({budget}) is below DOCSPACE_HTTP_MAX_BODY_BYTES ({max}): \
+         no request of the largest size could ever be read"
+    )]
+    BodyBudget {
+        /// The budget.
+        budget: u64,
+        /// The largest body.
+        max: u64,
+    },
+    /// A malformed `DOCSPACE_TRUSTED_PROXIES` entry.
+    #[error("DOCSPACE_TRUSTED_PROXIES: `{0}` is not an address or a network (e.g. 10.0.0.0/8)")]
+    TrustedProxies(String),
     /// A malformed `DOCSPACE_SERVER_BASE_URL`.
     #[error("DOCSPACE_SERVER_BASE_URL `{0}` must be an http(s) URL without query")]
     ServerBaseUrl(String),
@@ -124,6 +138,8 @@ pub struct PortalConfig {
     pub user_agent: String,
     /// Time limit of one DocSpace request.
     pub request_timeout: Duration,
+    /// The largest response body read from DocSpace.
+    pub max_response_bytes: usize,
 }
 
 /// CORS for browser clients.
@@ -173,6 +189,60 @@ pub struct SessionLimits {
     pub hibernate_after: Duration,
     /// The most sessions open at once (0: no cap).
     pub max: usize,
+    /// The most one client address (an IPv6 /64) may hold (0: no cap).
+    pub per_ip: usize,
+    /// The most one identity (a client's own credentials) may hold (0: no cap).
+    pub per_identity: usize,
+}
+
+/// The proxies in front of the server: how many hops of `X-Forwarded-For`
+/// to believe, and where they may connect from.
+#[derive(Debug, Clone, Default)]
+pub struct Proxies {
+    /// Trusted hops (0: the peer is the client).
+    pub hops: usize,
+    /// Networks trusted proxies connect from.
+    pub trusted: Vec<ipnet::IpNet>,
+}
+
+impl Proxies {
+    fn new(hops: usize, trusted: &[String]) -> Result<Self, Error> {
+        let trusted = trusted
+            .iter()
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                t.parse::<ipnet::IpNet>()
+                    .or_else(|_| t.parse::<IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| Error::TrustedProxies(t.to_owned()))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { hops, trusted })
+    }
+
+    /// Whether `ip` is a trusted proxy.
+    pub fn trusts(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            IpAddr::V4(_) => ip,
+        };
+        self.trusted.iter().any(|net| net.contains(&ip))
+    }
+}
+
+/// What one connection and its requests may take.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Largest body of an MCP request (`/mcp`, `/messages`).
+    pub max_body: usize,
+    /// Bytes of request bodies held at once, over all requests.
+    pub body_budget: usize,
+    /// Time to send a request head, from when the connection is ready for one.
+    pub header_timeout: Duration,
+    /// Time to send a whole body.
+    pub body_timeout: Duration,
+    /// Most connections open at once.
+    pub max_connections: usize,
 }
 
 /// The HTTP transports' validated settings.
@@ -193,9 +263,11 @@ pub struct HttpConfig {
     /// The MCP endpoints' rate limit.
     pub rate_limit: Option<RateLimit>,
     /// Trusted proxies in front of the server.
-    pub proxy_hops: usize,
+    pub proxies: Proxies,
     /// Session lifetimes and cap.
     pub sessions: SessionLimits,
+    /// Bodies, timeouts and connections.
+    pub connections: ConnectionLimits,
     /// Where request settings come from.
     pub sources: RequestSources,
     /// Which portals clients may name.
@@ -272,6 +344,7 @@ fn tools_config(args: &ServeArgs) -> Result<ToolsConfig, Error> {
         dynamic: args.dynamic,
         read_only: args.read_only,
         operation_timeout: Duration::from_secs(args.operation_timeout),
+        max_result_bytes: usize::try_from(args.max_result_bytes).unwrap_or(usize::MAX),
     };
     Ok(ToolsConfig { toolsets, tools, options })
 }
@@ -286,7 +359,14 @@ fn portal_config(args: &ServeArgs) -> PortalConfig {
     }
     .resolve();
     let request_timeout = Duration::from_secs(args.request_timeout);
-    let portal = Portal::new(args.base_url.as_deref().unwrap_or_default(), &args.user_agent, request_timeout);
+    // Bounded by its parser's range.
+    let max_response_bytes = usize::try_from(args.max_response_bytes).unwrap_or(usize::MAX);
+    let portal = Portal::new(
+        args.base_url.as_deref().unwrap_or_default(),
+        &args.user_agent,
+        request_timeout,
+        max_response_bytes,
+    );
     let base_url = portal.as_ref().ok().map(|p| p.base_url().to_owned());
     let auth_method = credentials.as_ref().ok().map(auth::Credentials::method);
     let client = match (portal, credentials) {
@@ -295,7 +375,14 @@ fn portal_config(args: &ServeArgs) -> PortalConfig {
         (Ok(_), Err(e)) => Err(e.to_string()),
         (Err(a), Err(b)) => Err(format!("{a}; {b}")),
     };
-    PortalConfig { client, base_url, auth_method, user_agent: args.user_agent.clone(), request_timeout }
+    PortalConfig {
+        client,
+        base_url,
+        auth_method,
+        user_agent: args.user_agent.clone(),
+        request_timeout,
+        max_response_bytes,
+    }
 }
 
 fn http_config(http: &HttpArgs, portal: &PortalConfig) -> Result<HttpConfig, Error> {
@@ -319,12 +406,15 @@ fn http_config(http: &HttpArgs, portal: &PortalConfig) -> Result<HttpConfig, Err
         allowed_hostnames,
         cors: Cors { origins: http.cors_origins.clone(), max_age: Duration::from_millis(http.cors_max_age_ms) },
         rate_limit: RateLimit::of(http.rate_limit, http.rate_window_ms),
-        proxy_hops: http.proxy_hops,
+        proxies: Proxies::new(http.proxy_hops, &http.trusted_proxies)?,
         sessions: SessionLimits {
             idle_timeout: (http.session_idle_timeout > 0).then(|| Duration::from_secs(http.session_idle_timeout)),
             hibernate_after: Duration::from_secs(http.session_hibernate_after.max(1)),
             max: http.max_sessions,
+            per_ip: http.max_sessions_per_ip,
+            per_identity: http.max_sessions_per_identity,
         },
+        connections: connection_limits(http)?,
         sources: RequestSources {
             query: http.request_query,
             authorization_header: http.request_authorization_header,
@@ -333,6 +423,21 @@ fn http_config(http: &HttpArgs, portal: &PortalConfig) -> Result<HttpConfig, Err
         },
         base_urls,
         oauth,
+    })
+}
+
+fn connection_limits(http: &HttpArgs) -> Result<ConnectionLimits, Error> {
+    if http.http_body_budget_bytes < http.http_max_body_bytes {
+        return Err(Error::BodyBudget { budget: http.http_body_budget_bytes, max: http.http_max_body_bytes });
+    }
+    // Each is bounded by its parser's range, so none saturates on a 64-bit target.
+    let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    Ok(ConnectionLimits {
+        max_body: size(http.http_max_body_bytes),
+        body_budget: size(http.http_body_budget_bytes),
+        header_timeout: Duration::from_secs(http.http_header_timeout),
+        body_timeout: Duration::from_secs(http.http_body_timeout),
+        max_connections: size(http.http_max_connections),
     })
 }
 

@@ -6,9 +6,7 @@
 //! No HTTP framework types appear here: a refusal is a [`Denied`], which the
 //! transport turns into its own answer.
 
-use std::net::IpAddr;
-
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use reqwest::{self, Url};
@@ -32,37 +30,83 @@ pub fn metadata_client_builder(user_agent: &str) -> reqwest::ClientBuilder {
         .dns_resolver(PublicOnly)
 }
 
-/// Whether `ip` is an address on the public internet (not private,
-/// loopback, link-local, shared, documentation, multicast or unspecified).
+/// Whether `ip` is an address on the public internet: none of the
+/// special-purpose ranges of IANA's registries (private, loopback,
+/// link-local, shared, benchmarking, documentation, multicast, reserved,
+/// unspecified, discard-only, ULA, deprecated site-local), and for the IPv6
+/// forms that carry an IPv4 address (mapped, compatible, NAT64, 6to4) the
+/// carried address passes the same test. Teredo is refused: its client
+/// address is obfuscated and it is not how a portal is reached.
 pub(crate) fn is_public(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            !(v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.is_multicast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)) // shared address space (RFC 6598)
-                || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
-                || a >= 240)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let [first, second, ..] = v6.segments();
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link-local
-                || (first == 0x2001 && second == 0x0db8)) // documentation
-        }
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match embedded_v4(v6) {
+            Some(v4) => is_public_v4(v4),
+            None => !SPECIAL_V6.iter().any(|&(prefix, len)| in_prefix(v6, prefix, len)),
+        },
     }
+}
+
+fn is_public_v4(v4: Ipv4Addr) -> bool {
+    let [a, b, c, _] = v4.octets();
+    !(v4.is_private()
+        || v4.is_loopback()
+        || v4.is_link_local()
+        || v4.is_unspecified()
+        || v4.is_broadcast()
+        || v4.is_documentation()
+        || v4.is_multicast()
+        || a == 0 // "this network"
+        || (a == 100 && (64..128).contains(&b)) // shared address space (RFC 6598)
+        || (a == 192 && b == 0 && c == 0) // IETF protocol assignments
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast (RFC 7526)
+        || (a == 198 && (b & 0xfe) == 18) // benchmarking (RFC 2544)
+        || a >= 240) // reserved and broadcast
+}
+
+/// The IPv4 address an IPv6 one stands for: IPv4-mapped (`::ffff:a.b.c.d`),
+/// IPv4-compatible (`::a.b.c.d`, deprecated but still routed by some stacks),
+/// NAT64 (`64:ff9b::/96`, RFC 6052) and 6to4 (`2002:AABB:CCDD::/48`).
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let o = v6.octets();
+    let last = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    // `::` and `::1` are IPv6's own unspecified and loopback addresses.
+    if o[..12].iter().all(|&b| b == 0) && !v6.is_unspecified() && !v6.is_loopback() {
+        return Some(last);
+    }
+    if in_prefix(v6, [0x64, 0xff9b, 0, 0, 0, 0, 0, 0], 96) {
+        return Some(last);
+    }
+    if v6.segments()[0] == 0x2002 {
+        return Some(Ipv4Addr::new(o[2], o[3], o[4], o[5]));
+    }
+    None
+}
+
+/// IPv6 ranges that are not the public internet (IANA's special-purpose
+/// registry and multicast), as (prefix, length).
+const SPECIAL_V6: [([u16; 8], u8); 12] = [
+    ([0, 0, 0, 0, 0, 0, 0, 0], 128),         // unspecified
+    ([0, 0, 0, 0, 0, 0, 0, 1], 128),         // loopback
+    ([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48),  // local-use IPv4/IPv6 translation (RFC 8215)
+    ([0x100, 0, 0, 0, 0, 0, 0, 0], 64),      // discard-only (RFC 6666)
+    ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23),     // IETF protocol assignments, Teredo among them
+    ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32), // documentation
+    ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20),     // documentation (RFC 9637)
+    ([0x5f00, 0, 0, 0, 0, 0, 0, 0], 16),     // segment routing SIDs (RFC 9602)
+    ([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7),      // unique local
+    ([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10),     // link-local
+    ([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10),     // site-local (deprecated)
+    ([0xff00, 0, 0, 0, 0, 0, 0, 0], 8),      // multicast
+];
+
+/// Whether the first `len` bits of `ip` are those of `prefix`.
+fn in_prefix(ip: Ipv6Addr, prefix: [u16; 8], len: u8) -> bool {
+    let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+    u128::from(ip) & mask == u128::from(Ipv6Addr::from(prefix)) & mask
 }
 
 /// A DNS resolver that keeps only public addresses.
@@ -261,10 +305,40 @@ mod tests {
             "fd00::1",
             "::ffff:10.0.0.1",
             "224.0.0.1",
+            "255.255.255.255",
+            "198.18.0.1",
+            "192.0.0.8",
+            "192.88.99.1",
+            // IPv6 forms carrying a private IPv4 address.
+            "::127.0.0.1",
+            "::a9fe:a9fe",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::10.0.0.1",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            // IPv6's own special ranges.
+            "::",
+            "64:ff9b:1::1",
+            "100::1",
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:db8::1",
+            "3fff::1",
+            "5f00::1",
+            "fec0::1",
+            "ff02::1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for public in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "2a00:1450:4001::200e",
+        ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }

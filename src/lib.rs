@@ -46,6 +46,7 @@ mod auth;
 mod cli;
 mod config;
 mod egress;
+pub mod logging;
 mod oauth;
 mod portal;
 mod run;

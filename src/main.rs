@@ -37,5 +37,6 @@ fn init_logging(level: &str) {
         .with_ansi(false)
         .with_env_filter(filter)
         .with_target(false)
+        .fmt_fields(docspace_mcp::logging::fields())
         .init();
 }

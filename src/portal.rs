@@ -47,6 +47,8 @@ pub(crate) fn normalise_base_url(raw: &str) -> Result<String, BaseUrlError> {
 pub(crate) struct Portal {
     base_url: String,
     http: reqwest::Client,
+    /// The largest response body its clients read.
+    max_response: usize,
 }
 
 /// The portal connection cannot be set up.
@@ -63,34 +65,53 @@ pub enum Error {
     Http(String),
 }
 
-/// The HTTP client for DocSpace requests. With `public_only`, host names
-/// that resolve to private, loopback or link-local addresses are refused at
-/// connection time (portals named by MCP clients, so that the server cannot be
-/// pointed at an internal network, even through DNS rebinding). Such a
-/// client connects directly, never through `HTTPS_PROXY`: a proxy resolves
-/// names itself, which would bypass the check.
-pub(crate) fn http_client(user_agent: &str, timeout: Duration, public_only: bool) -> Result<reqwest::Client, Error> {
+/// Which portals an HTTP client talks to, which decides how far it trusts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Egress {
+    /// The operator's own portal (or authorization server): redirects are
+    /// followed as usual, `HTTPS_PROXY` is honoured.
+    Operator,
+    /// Portals MCP clients name. Redirects are never followed: a portal's
+    /// `302` to `169.254.169.254` or an internal service would otherwise be
+    /// fetched and its answer returned in the tool result. With
+    /// `public_only`, names that resolve to private, loopback or link-local
+    /// addresses are refused at connection time, even through DNS rebinding
+    /// (IP-literal hosts are checked by [`crate::egress::BaseUrlPolicy`]
+    /// before a client is made), and the client connects directly, never
+    /// through `HTTPS_PROXY`: a proxy resolves names itself, which would
+    /// bypass the check.
+    Named {
+        /// Keep to public addresses (`DOCSPACE_ALLOW_PRIVATE_BASE_URLS` off).
+        public_only: bool,
+    },
+}
+
+/// The HTTP client for DocSpace requests to the portals `egress` names.
+pub(crate) fn http_client(user_agent: &str, timeout: Duration, egress: Egress) -> Result<reqwest::Client, Error> {
     let mut builder = reqwest::Client::builder()
         .user_agent(user_agent)
         .connect_timeout(timeout.min(Duration::from_secs(15)))
         .timeout(timeout);
-    if public_only {
-        builder = builder.dns_resolver(crate::egress::PublicOnly).no_proxy();
+    if let Egress::Named { public_only } = egress {
+        builder = builder.redirect(reqwest::redirect::Policy::none());
+        if public_only {
+            builder = builder.dns_resolver(crate::egress::PublicOnly).no_proxy();
+        }
     }
     builder.build().map_err(|e| Error::Http(e.to_string()))
 }
 
 impl Portal {
     /// Connects (lazily) to the portal at `base_url`.
-    pub(crate) fn new(base_url: &str, user_agent: &str, timeout: Duration) -> Result<Self, Error> {
+    pub(crate) fn new(base_url: &str, user_agent: &str, timeout: Duration, max_response: usize) -> Result<Self, Error> {
         let base_url = normalise_base_url(base_url)?;
-        Ok(Self { base_url, http: http_client(user_agent, timeout, false)? })
+        Ok(Self { base_url, http: http_client(user_agent, timeout, Egress::Operator)?, max_response })
     }
 
     /// The portal at `base_url`, reached through an existing HTTP client
     /// (one connection pool shared by many sessions).
-    pub(crate) fn with_http(base_url: &str, http: reqwest::Client) -> Result<Self, Error> {
-        Ok(Self { base_url: normalise_base_url(base_url)?, http })
+    pub(crate) fn with_http(base_url: &str, http: reqwest::Client, max_response: usize) -> Result<Self, Error> {
+        Ok(Self { base_url: normalise_base_url(base_url)?, http, max_response })
     }
 
     /// The normalised base URL.
@@ -100,7 +121,8 @@ impl Portal {
 
     /// A client that acts as `credentials`.
     pub(crate) fn client(&self, credentials: &Credentials) -> Result<Client, Error> {
-        Ok(Client::with_headers(&self.base_url, self.http.clone(), credentials.headers()?))
+        Ok(Client::with_headers(&self.base_url, self.http.clone(), credentials.headers()?)
+            .with_max_response(self.max_response))
     }
 }
 

@@ -128,6 +128,8 @@ pub struct Options {
     pub read_only: bool,
     /// How long a call waits for the file operations it started.
     pub operation_timeout: std::time::Duration,
+    /// The longest text of a tool result (longer results are cut, saying so).
+    pub max_result_bytes: usize,
 }
 
 /// The DocSpace MCP server handler (cheap to clone).
@@ -239,8 +241,10 @@ impl ServerHandler for DocSpaceServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let unknown = || {
+            // The name is the client's: quoted only in part.
+            let name: String = request.name.chars().take(100).flat_map(char::escape_default).collect();
             ErrorData::invalid_params(
-                format!("unknown tool `{}`; tools/list shows the tools this server offers", request.name),
+                format!("unknown tool `{name}`; tools/list shows the tools this server offers"),
                 None,
             )
         };
@@ -280,6 +284,7 @@ impl ServerHandler for DocSpaceServer {
             }
         };
         tracing::debug!(tool = tool.name, elapsed_ms = started.elapsed().as_millis() as u64, "tool call finished");
+        let result = cut(result, selection.options.max_result_bytes);
         if result.is_error == Some(true) {
             let message: Vec<&str> =
                 result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.as_str())).collect();
@@ -307,6 +312,42 @@ impl ServerHandler for DocSpaceServer {
 
 /// The client a call uses: the request's own (an OAuth token), else the
 /// session's, with the request's upstream headers added.
+/// `result` with its text at most `max` bytes (0: no limit): the block that
+/// crosses the limit is cut at a character boundary, later blocks and the
+/// structured copy are dropped, and a last block says so and how to ask for less.
+fn cut(mut result: CallToolResult, max: usize) -> CallToolResult {
+    let total: usize = result.content.iter().filter_map(|c| c.as_text()).map(|t| t.text.len()).sum();
+    if max == 0 || total <= max {
+        return result;
+    }
+    let mut room = max;
+    let mut kept = Vec::new();
+    for block in std::mem::take(&mut result.content) {
+        let ContentBlock::Text(mut text) = block else {
+            kept.push(block);
+            continue;
+        };
+        if text.text.len() > room {
+            let mut end = room;
+            while !text.text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.text.truncate(end);
+            kept.push(ContentBlock::Text(text));
+            break;
+        }
+        room -= text.text.len();
+        kept.push(ContentBlock::Text(text));
+    }
+    kept.push(ContentBlock::text(format!(
+        "[cut: this result is {total} bytes; the first {max} are above (DOCSPACE_MAX_RESULT_BYTES). Ask for less: \
+         a smaller `count` with `startIndex`, a filter, or one item at a time.]"
+    )));
+    result.content = kept;
+    result.structured_content = None;
+    result
+}
+
 fn resolve_client(state: &State, scope: Option<&CallScope>) -> Result<Client, String> {
     let own = scope.and_then(|s| s.client.as_ref());
     let mut client = match own.ok_or(()).or(state.client.as_ref()) {

@@ -74,6 +74,15 @@ pub enum CallError {
         /// DocSpace's message, or the start of the body.
         message: String,
     },
+    /// DocSpace's answer is larger than the server reads.
+    #[error(
+        "DocSpace's answer is larger than {limit} bytes, more than this server reads (DOCSPACE_MAX_RESPONSE_BYTES); \
+         ask for less (a smaller `count`, a filter, one item at a time)"
+    )]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// DocSpace could not be reached, or the connection failed.
     #[error("DocSpace could not be reached: {0}")]
     Transport(String),
@@ -91,6 +100,61 @@ pub fn required<T: DeserializeOwned>(args: &Args, name: &str) -> Result<T, CallE
         None | Some(Value::Null) => Err(CallError::MissingArgument(name.to_owned())),
         Some(v) => decode(v, name),
     }
+}
+
+/// Reads a path parameter: required, and usable as one path segment once
+/// percent-encoded as the client does (which leaves `.` and `\\` alone). An
+/// empty value, `.`, `..` or a backslash would let URL normalisation turn
+/// `files/share/{key}` into another endpoint (`..\\..\\people\\@self`), so
+/// they are refused.
+pub fn path_segment<T: DeserializeOwned>(args: &Args, name: &str) -> Result<T, CallError> {
+    let value: T = required(args, name)?;
+    // Numbers and booleans are always plain segments; a string is sent as it is.
+    if let Some(text) = args.get(name).and_then(Value::as_str) {
+        check_segment(name, text.trim())?;
+    }
+    Ok(value)
+}
+
+/// Refuses a path parameter value that would not stay one path segment.
+pub(crate) fn check_segment(name: &str, value: &str) -> Result<(), CallError> {
+    let problem = if value.is_empty() {
+        Some("it is empty")
+    } else if value == "." || value == ".." {
+        Some("`.` and `..` are not identifiers")
+    } else if value.contains('\\') {
+        Some("it contains a backslash")
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(CallError::InvalidArgument {
+            name: name.to_owned(),
+            message: format!("not usable in the request path: {problem}"),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Whether the path of a URL the client built is the one its operation's
+/// `template` describes under the portal's `base_path`: as many segments,
+/// the literal ones equal, each parameter a non-empty segment. Anything else
+/// (a value that URL normalisation collapsed or split) is another endpoint.
+pub(crate) fn path_matches(base_path: &str, template: &str, path: &str) -> bool {
+    let Some(rest) = path.strip_prefix(base_path.trim_end_matches('/')) else { return false };
+    let actual: Vec<&str> = rest.split('/').collect();
+    let wanted: Vec<&str> = template.split('/').collect();
+    actual.len() == wanted.len()
+        && actual.iter().zip(&wanted).all(|(a, w)| match (w.find('{'), w.rfind('}')) {
+            (Some(open), Some(close)) => {
+                let (prefix, suffix) = (w.get(..open).unwrap_or_default(), w.get(close + 1..).unwrap_or_default());
+                a.len() > prefix.len() + suffix.len()
+                    && a.starts_with(prefix)
+                    && a.ends_with(suffix)
+                    && !matches!(*a, "." | "..")
+            }
+            _ => a == w,
+        })
 }
 
 /// Reads an optional argument (absent and `null` are both "not given").
@@ -139,6 +203,7 @@ pub async fn json_output<T, E>(
     client: &Client,
     result: Result<ResponseValue<T>, ClientError<E>>,
 ) -> Result<Output, CallError> {
+    overflowed(client)?;
     match result {
         Ok(rv) => {
             let status = rv.status().as_u16();
@@ -158,6 +223,7 @@ pub async fn bytes_output<E>(
     client: &Client,
     result: Result<ResponseValue<ByteStream>, ClientError<E>>,
 ) -> Result<Output, CallError> {
+    overflowed(client)?;
     match result {
         Ok(rv) => {
             let status = rv.status().as_u16();
@@ -178,6 +244,7 @@ pub async fn empty_output<E>(
     client: &Client,
     result: Result<ResponseValue<()>, ClientError<E>>,
 ) -> Result<Output, CallError> {
+    overflowed(client)?;
     match result {
         Ok(rv) => {
             let status = rv.status().as_u16();
@@ -189,6 +256,14 @@ pub async fn empty_output<E>(
             }
         }
         Err(e) => failure(client, e).await,
+    }
+}
+
+/// [`CallError::TooLarge`] when the call's answer was not read whole.
+fn overflowed(client: &Client) -> Result<(), CallError> {
+    match client.captured() {
+        Some(c) if c.overflow => Err(CallError::TooLarge { limit: client.max_response() }),
+        _ => Ok(()),
     }
 }
 
@@ -312,6 +387,31 @@ mod tests {
 
     fn args(v: Value) -> Args {
         v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn path_parameters_stay_one_segment() {
+        let a = args(json!({"key": "abc-1", "id": 7, "up": "..", "here": ".", "back": "..\\people", "empty": ""}));
+        assert_eq!(path_segment::<String>(&a, "key"), Ok("abc-1".to_owned()));
+        assert_eq!(path_segment::<i32>(&a, "id"), Ok(7));
+        for bad in ["up", "here", "back", "empty"] {
+            let e = path_segment::<String>(&a, bad).unwrap_err();
+            assert!(e.to_string().contains("not usable in the request path"), "{bad}: {e}");
+        }
+        assert_eq!(path_segment::<String>(&a, "absent"), Err(CallError::MissingArgument("absent".into())));
+    }
+
+    #[test]
+    fn a_url_path_must_be_its_operations() {
+        let t = "/api/2.0/files/share/{key}";
+        assert!(path_matches("/", t, "/api/2.0/files/share/abc"));
+        assert!(path_matches("/docspace", t, "/docspace/api/2.0/files/share/a%2Fb"));
+        assert!(!path_matches("/", t, "/api/2.0/people/@self"), "normalised away");
+        assert!(!path_matches("/", t, "/api/2.0/files/share/"), "an empty segment");
+        assert!(!path_matches("/", t, "/api/2.0/files/share/a/b"), "one more segment");
+        assert!(!path_matches("/docspace", t, "/api/2.0/files/share/abc"), "outside the base path");
+        assert!(path_matches("/", "/api/2.0/files/{id}.json", "/api/2.0/files/5.json"), "a parameter within a segment");
+        assert!(!path_matches("/", "/api/2.0/files/{id}.json", "/api/2.0/files/.json"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod dispatch;
 pub mod multipart;
 pub mod raw;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
@@ -42,24 +43,34 @@ pub use progenitor_client::Error as ClientError;
 pub use reqwest;
 
 /// Per-client state carried by every generated [`Client`]: the headers that
-/// identify the caller (already marked sensitive by whoever built them), and
-/// an optional slot that captures the raw response of the current call.
-#[derive(Clone, Debug, Default)]
+/// identify the caller (already marked sensitive by whoever built them), an
+/// optional slot that captures the raw response of the current call, and
+/// whether DocSpace has accepted these credentials yet (shared by every copy
+/// of the client).
+#[derive(Clone, Debug)]
 pub struct Inner {
     headers: Arc<HeaderMap>,
     capture: Option<Arc<Mutex<Option<Captured>>>>,
+    accepted: Arc<AtomicBool>,
+    /// The largest response body read from DocSpace.
+    max_response: usize,
 }
+
+/// The default of [`Client::with_max_response`].
+pub const DEFAULT_MAX_RESPONSE: usize = 32 * 1024 * 1024;
 
 /// The raw response of a call, kept by the `exec` hook.
 #[derive(Clone, Debug)]
 pub(crate) struct Captured {
     pub(crate) body: bytes::Bytes,
+    /// The body was larger than the client reads (`body` holds its start).
+    pub(crate) overflow: bool,
 }
 
 impl Inner {
     /// State that adds `headers` to every request.
     pub fn with_headers(headers: HeaderMap) -> Self {
-        Self { headers: Arc::new(headers), capture: None }
+        Self { headers: Arc::new(headers), capture: None, accepted: Arc::default(), max_response: DEFAULT_MAX_RESPONSE }
     }
 }
 
@@ -88,6 +99,28 @@ impl Client {
         Self::new_with_client(&self.baseurl, self.client.clone(), inner)
     }
 
+    /// A copy of this client that reads at most `bytes` of a response body:
+    /// a call whose answer is larger fails with [`dispatch::CallError::TooLarge`]
+    /// (a hostile or broken portal cannot fill the server's memory).
+    #[must_use]
+    pub fn with_max_response(&self, bytes: usize) -> Self {
+        let mut inner = self.inner.clone();
+        inner.max_response = bytes;
+        Self::new_with_client(&self.baseurl, self.client.clone(), inner)
+    }
+
+    /// Whether DocSpace has answered a request of this client (or of a copy)
+    /// with anything but 401, 403 or a server error: evidence that its
+    /// credentials are real.
+    pub fn accepted(&self) -> bool {
+        self.inner.accepted.load(Ordering::Relaxed)
+    }
+
+    /// The largest response body this client reads.
+    pub fn max_response(&self) -> usize {
+        self.inner.max_response
+    }
+
     /// The raw body the last request of this (per-call) client received.
     pub(crate) fn captured(&self) -> Option<Captured> {
         self.inner.capture.as_ref().and_then(|slot| slot.lock().ok().and_then(|g| g.clone()))
@@ -95,7 +128,19 @@ impl Client {
 }
 
 impl ClientHooks<Inner> for Client {
-    async fn pre<E>(&self, request: &mut reqwest::Request, _info: &OperationInfo) -> Result<(), ClientError<E>> {
+    async fn pre<E>(&self, request: &mut reqwest::Request, info: &OperationInfo) -> Result<(), ClientError<E>> {
+        // The last guard against a path parameter escaping its operation: the
+        // URL as parsed (and normalised) must still be the operation's.
+        if let Some(template) = generated::path_template(info.operation_id) {
+            let base_path = reqwest::Url::parse(&self.baseurl).map(|u| u.path().to_owned()).unwrap_or_default();
+            if !dispatch::path_matches(&base_path, template, request.url().path()) {
+                return Err(ClientError::InvalidRequest(format!(
+                    "the request path `{}` is not the operation's `{template}`: a path parameter is not a plain \
+                     identifier",
+                    request.url().path()
+                )));
+            }
+        }
         for (name, value) in self.inner.headers.iter() {
             request.headers_mut().insert(name.clone(), value.clone());
         }
@@ -103,18 +148,32 @@ impl ClientHooks<Inner> for Client {
     }
 
     async fn exec(&self, request: reqwest::Request, _info: &OperationInfo) -> reqwest::Result<reqwest::Response> {
-        let response = self.client().execute(request).await?;
-        let Some(slot) = &self.inner.capture else {
-            return Ok(response);
-        };
-        // Buffer the body once, keep a copy, and hand the generated code an
-        // identical response to decode.
+        let mut response = self.client().execute(request).await?;
+        let status = response.status().as_u16();
+        if status < 500 && status != 401 && status != 403 {
+            self.inner.accepted.store(true, Ordering::Relaxed);
+        }
+        // Buffer the body once, at most `max_response` of it (a larger one is
+        // not read further: its connection is dropped), keep a copy, and hand
+        // the generated code an identical response to decode.
+        let limit = self.inner.max_response;
+        let mut overflow = response.content_length().is_some_and(|n| n > limit as u64);
+        let mut body = bytes::BytesMut::new();
+        while !overflow && let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > limit {
+                overflow = true;
+            } else {
+                body.extend_from_slice(&chunk);
+            }
+        }
+        let body = body.freeze();
         let status = response.status();
         let version = response.version();
         let headers = response.headers().clone();
-        let body = response.bytes().await?;
-        if let Ok(mut guard) = slot.lock() {
-            *guard = Some(Captured { body: body.clone() });
+        if let Some(slot) = &self.inner.capture
+            && let Ok(mut guard) = slot.lock()
+        {
+            *guard = Some(Captured { body: body.clone(), overflow });
         }
         let mut rebuilt = http::Response::new(body);
         *rebuilt.status_mut() = status;

@@ -98,6 +98,7 @@ fn fill_path(template: &str, args: &Args) -> Result<(String, Vec<String>), CallE
                 });
             }
         };
+        crate::dispatch::check_segment(name, &text)?;
         out.push_str(&encode_path(&text));
         used.push(name.to_owned());
         rest = after.get(end + 1..).unwrap_or_default();

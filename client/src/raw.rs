@@ -59,7 +59,12 @@ pub(crate) async fn execute(
 ) -> Result<Raw, CallError> {
     let info = OperationInfo { operation_id };
     client.pre::<()>(&mut request, &info).await.map_err(|e| CallError::InvalidRequest(e.to_string()))?;
+    // A per-call copy, so the exec hook reports whether the body was read whole.
+    let client = client.for_call();
     let response = client.exec(request, &info).await.map_err(|e| transport(&e))?;
+    if client.captured().is_some_and(|c| c.overflow) {
+        return Err(CallError::TooLarge { limit: client.max_response() });
+    }
     let status = response.status().as_u16();
     let content_type =
         response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);

@@ -110,24 +110,28 @@ fn loose(s: &str) -> String {
 }
 
 /// The caller of one operation: reads each argument of the progenitor
-/// method from the JSON arguments (by its OpenAPI name), calls it and reads
-/// the answer.
-fn caller(operation_id: &str, params: &[String], has_body: bool, method: &Method) -> Result<TokenStream> {
+/// method from the JSON arguments (by its OpenAPI name; a path parameter
+/// must be a usable path segment), calls it and reads the answer.
+fn caller(op: &Operation, method: &Method) -> Result<TokenStream> {
+    let Operation { id: operation_id, params, has_body, .. } = op;
+    let has_body = *has_body;
     let mut lets = Vec::new();
     let mut call_args = Vec::new();
     for (ident, ty) in &method.params {
         let arg_name = if ident == "body" && has_body {
             "body".to_owned()
         } else {
-            params.iter().find(|p| loose(p) == loose(ident)).cloned().ok_or_else(|| {
+            params.iter().find(|p| loose(&p.name) == loose(ident)).map(|p| p.name.clone()).ok_or_else(|| {
                 Error::Progenitor(format!("{operation_id}: method parameter `{ident}` matches no OpenAPI parameter"))
             })?
         };
+        let in_path = params.iter().any(|p| p.in_path && p.name == arg_name);
         let var = format_ident!("{}", ident.trim_start_matches("r#"));
         let (owned, pass) = ownership(ty, &var)
             .ok_or_else(|| Error::Progenitor(format!("{operation_id}: unsupported parameter type for `{ident}`")))?;
         let reader = match (&owned, ident.as_str()) {
             (Owned::Required(_), "body") => quote!(body),
+            (Owned::Required(_), _) if in_path => quote!(path_segment),
             (Owned::Required(_), _) => quote!(required),
             (Owned::Optional(_), _) => quote!(optional),
         };
@@ -158,15 +162,20 @@ fn caller(operation_id: &str, params: &[String], has_body: bool, method: &Method
 fn dispatch(doc: &Value, methods: &[Method]) -> Result<TokenStream> {
     let mut fns = Vec::new();
     let mut table = Vec::new();
-    for (operation_id, params, has_body) in operations(doc) {
-        let name = method_name(&operation_id);
+    let mut paths = Vec::new();
+    for op in operations(doc) {
+        let name = method_name(&op.id);
         let method = methods.iter().find(|m| m.name == name).ok_or_else(|| {
-            Error::Progenitor(format!("progenitor generated no method `{name}` for operation {operation_id}"))
+            Error::Progenitor(format!("progenitor generated no method `{name}` for operation {}", op.id))
         })?;
-        fns.push(caller(&operation_id, &params, has_body, method)?);
-        let fn_ident = format_ident!("op_{}", method.name);
+        fns.push(caller(&op, method)?);
+        let (operation_id, fn_ident) = (&op.id, format_ident!("op_{}", method.name));
         table.push(quote!((#operation_id, #fn_ident as Operation)));
+        paths.push((method.name.clone(), op.path.clone()));
     }
+    // By the method name, which is what the client's hooks see as the operation.
+    paths.sort();
+    let paths = paths.iter().map(|(name, path)| quote!((#name, #path)));
     Ok(quote! {
         /// The per-operation callers, one small function each, so a call
         /// only ever holds its own operation's state (a single `match` over
@@ -174,7 +183,9 @@ fn dispatch(doc: &Value, methods: &[Method]) -> Result<TokenStream> {
         #[allow(clippy::too_many_lines, unused_variables)]
         mod operations {
             use super::{Client, types};
-            use crate::dispatch::{Args, CallFuture, body, bytes_output, empty_output, json_output, optional, required};
+            use crate::dispatch::{
+                Args, CallFuture, body, bytes_output, empty_output, json_output, optional, path_segment, required,
+            };
 
             /// A generated caller.
             pub(super) type Operation = for<'a> fn(Client, &'a Args) -> CallFuture<'a>;
@@ -200,6 +211,16 @@ fn dispatch(doc: &Value, methods: &[Method]) -> Result<TokenStream> {
                 },
                 Err(_) => Err(crate::dispatch::CallError::UnknownOperation(operation_id.to_owned())),
             }
+        }
+
+        /// Each client method's path template (`/api/2.0/files/file/{fileId}`),
+        /// sorted by method name.
+        static PATH_TEMPLATES: &[(&str, &str)] = &[#(#paths),*];
+
+        /// The path template of the client method `method` (what the hooks
+        /// see as the operation id).
+        pub(crate) fn path_template(method: &str) -> ::std::option::Option<&'static str> {
+            PATH_TEMPLATES.binary_search_by(|(m, _)| (*m).cmp(method)).ok().and_then(|i| PATH_TEMPLATES.get(i)).map(|(_, p)| *p)
         }
 
         /// Whether the generated client has an operation with this id.
@@ -270,12 +291,26 @@ fn option_arg(ty: &syn::Type) -> Option<&syn::Type> {
 }
 
 /// (operationId, parameter names, has a request body) for every operation.
-fn operations(doc: &Value) -> Vec<(String, Vec<String>, bool)> {
+/// One operation of the description, as the dispatch needs it.
+struct Operation {
+    id: String,
+    path: String,
+    params: Vec<Param>,
+    has_body: bool,
+}
+
+/// A parameter's OpenAPI name, and whether it is a path parameter.
+struct Param {
+    name: String,
+    in_path: bool,
+}
+
+fn operations(doc: &Value) -> Vec<Operation> {
     let mut out = Vec::new();
     let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
         return out;
     };
-    for item in paths.values() {
+    for (path, item) in paths {
         let shared: Vec<&Value> =
             item.get("parameters").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
         for method in METHODS {
@@ -288,15 +323,24 @@ fn operations(doc: &Value) -> Vec<(String, Vec<String>, bool)> {
                 .and_then(Value::as_array)
                 .map(|a| a.iter().collect::<Vec<_>>())
                 .unwrap_or_default();
-            let names = shared
+            let params = shared
                 .iter()
                 .chain(own.iter())
-                .filter_map(|p| deref(doc, p).get("name").and_then(Value::as_str).map(str::to_owned))
+                .map(|p| deref(doc, p))
+                .filter_map(|p| {
+                    let name = p.get("name").and_then(Value::as_str)?.to_owned();
+                    Some(Param { name, in_path: p.get("in").and_then(Value::as_str) == Some("path") })
+                })
                 .collect();
-            out.push((id.to_owned(), names, op.get("requestBody").is_some()));
+            out.push(Operation {
+                id: id.to_owned(),
+                path: path.clone(),
+                params,
+                has_body: op.get("requestBody").is_some(),
+            });
         }
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort_by(|a, b| a.id.cmp(&b.id));
     out
 }
 

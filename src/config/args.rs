@@ -68,6 +68,14 @@ pub struct ServeArgs {
     /// message, so this bounds the largest file `upload_file` takes: 64 MiB ≈ 48 MiB of file).
     #[arg(long, env = "DOCSPACE_MAX_MESSAGE_BYTES", value_name = "BYTES", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024 * 1024..=1024 * 1024 * 1024))]
     pub max_message_bytes: u64,
+    /// Largest response body read from DocSpace, in bytes; a call whose answer is larger fails with a
+    /// message saying so (a broken or hostile portal cannot fill the server's memory).
+    #[arg(long, env = "DOCSPACE_MAX_RESPONSE_BYTES", value_name = "BYTES", default_value_t = 32 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(64 * 1024..=1024 * 1024 * 1024))]
+    pub max_response_bytes: u64,
+    /// Largest text of a tool result, in bytes; a longer result is cut there, and says so and how to
+    /// ask for less.
+    #[arg(long, env = "DOCSPACE_MAX_RESULT_BYTES", value_name = "BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=256 * 1024 * 1024))]
+    pub max_result_bytes: u64,
     /// Log level on stderr (error, warn, info, debug, trace); RUST_LOG overrides it.
     #[arg(long, env = "DOCSPACE_LOG_LEVEL", value_name = "LEVEL", default_value = "info")]
     pub log_level: String,
@@ -150,9 +158,22 @@ pub struct HttpArgs {
     /// The rate-limit window, in milliseconds.
     #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_MCP_WINDOW", default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
     pub rate_window_ms: u64,
-    /// Proxies in front of this server whose `X-Forwarded-For` entries are trusted for the client IP.
+    /// Proxies in front of this server whose `X-Forwarded-For` entries are trusted for the client IP
+    /// (rate limits, per-address session caps). Each hop is believed only when the address it came
+    /// from is in DOCSPACE_TRUSTED_PROXIES.
     #[arg(long, env = "DOCSPACE_PROXY_HOPS", default_value_t = 0, value_name = "N")]
     pub proxy_hops: usize,
+    /// Where trusted proxies connect from: addresses or networks, comma-separated (CIDR, e.g.
+    /// `10.0.0.0/8`). A request from anywhere else is counted by its own address, whatever its
+    /// `X-Forwarded-For` says. The default is loopback and private networks.
+    #[arg(
+        long,
+        env = "DOCSPACE_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        default_value = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
+        value_name = "NETWORKS"
+    )]
+    pub trusted_proxies: Vec<String>,
     /// A session idle this long (seconds) is closed; 0 = never.
     #[arg(long, env = "DOCSPACE_SESSION_IDLE_TIMEOUT", default_value_t = 1800, value_name = "SECONDS")]
     pub session_idle_timeout: u64,
@@ -163,6 +184,35 @@ pub struct HttpArgs {
     /// The most sessions open at once (new ones get 503 beyond it); 0 = no cap.
     #[arg(long, env = "DOCSPACE_MAX_SESSIONS", default_value_t = 10_000, value_name = "N")]
     pub max_sessions: usize,
+    /// The most sessions one client address may hold (an IPv6 client counts by its /64; behind
+    /// DOCSPACE_PROXY_HOPS proxies, the address they saw); 0 = no cap.
+    #[arg(long, env = "DOCSPACE_MAX_SESSIONS_PER_IP", default_value_t = 100, value_name = "N")]
+    pub max_sessions_per_ip: usize,
+    /// The most sessions one identity may hold (a client's own credentials, or an OAuth user;
+    /// clients of the operator's own credentials are capped by address only); 0 = no cap.
+    #[arg(long, env = "DOCSPACE_MAX_SESSIONS_PER_IDENTITY", default_value_t = 50, value_name = "N")]
+    pub max_sessions_per_identity: usize,
+    /// Largest request body on `/mcp` and `/messages`, in bytes (the OAuth endpoints take at most
+    /// 16 KiB). A file sent to `upload_file` travels base64-encoded in one message: the default takes
+    /// files up to about 3 MB; raise it for bigger uploads over HTTP.
+    #[arg(long, env = "DOCSPACE_HTTP_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(64 * 1024..=1024 * 1024 * 1024))]
+    pub http_max_body_bytes: u64,
+    /// Request bodies being read or handled at once, in bytes, over all connections (a body without
+    /// `Content-Length` counts as the largest allowed); a request beyond it gets 503 and `Retry-After`.
+    /// Bounds the memory that request bodies can take. At least DOCSPACE_HTTP_MAX_BODY_BYTES.
+    #[arg(long, env = "DOCSPACE_HTTP_BODY_BUDGET_BYTES", default_value_t = 128 * 1024 * 1024, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(64 * 1024..=64 * 1024 * 1024 * 1024))]
+    pub http_body_budget_bytes: u64,
+    /// Seconds a connection has to send a complete request head, counted from when it opens or its
+    /// previous response ends: slow senders (slowloris) and idle keep-alive connections are closed
+    /// after it.
+    #[arg(long, env = "DOCSPACE_HTTP_HEADER_TIMEOUT", default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_header_timeout: u64,
+    /// Seconds a request has to send its whole body (408 after it).
+    #[arg(long, env = "DOCSPACE_HTTP_BODY_TIMEOUT", default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_body_timeout: u64,
+    /// The most client connections open at once; more wait in the listen queue until one closes.
+    #[arg(long, env = "DOCSPACE_HTTP_MAX_CONNECTIONS", default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub http_max_connections: u64,
     /// Accept configuration from query parameters (base_url, toolsets, enabled_tools, disabled_tools,
     /// dynamic, read_only).
     #[arg(long, env = "DOCSPACE_REQUEST_QUERY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = boolish())]

@@ -24,7 +24,7 @@ mod sessions;
 mod sse;
 mod streamable;
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,15 +38,16 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
-use crate::config::{Config, Cors, HttpConfig, OAuthConfig, PortalConfig};
+use crate::config::{Config, ConnectionLimits, Cors, HttpConfig, OAuthConfig, PortalConfig};
 use crate::oauth::proxy::{self, Proxy};
 use crate::portal;
 use crate::server::{DocSpaceServer, Setup};
 use connect::Connector;
 use middleware::Edge;
+use middleware::body::{self, Bodies, Budget};
 use middleware::host_origin::HostOrigin;
 use request::{Refusal, RequestSettings};
-use sessions::Sessions;
+use sessions::{Owner, Sessions, Ticket};
 
 /// What every request handler shares.
 #[derive(Debug)]
@@ -55,17 +56,23 @@ pub struct AppState {
     pub(crate) connect: Connector,
     /// Both transports' sessions.
     pub(crate) sessions: Sessions,
-    /// Largest request body.
-    max_body: usize,
+    /// How MCP request bodies are read (`/messages` reads its own, once its session is known).
+    bodies: Arc<Bodies>,
     /// Cancelled at shutdown (ends SSE streams and sessions).
     shutdown: CancellationToken,
 }
 
 impl AppState {
-    /// A new session (or a stateless request), within the session cap: its
-    /// setup, or the refusal (logged).
-    pub fn open(&self, s: &RequestSettings) -> Result<Setup, Refusal> {
-        self.sessions.admit().and_then(|()| self.connect.setup(s)).inspect_err(|refusal| {
+    /// A new session (or a stateless request) from a client at `ip`, within
+    /// the session caps: its setup and its place among the sessions, or the
+    /// refusal (logged).
+    pub async fn open(&self, s: &RequestSettings, ip: Option<IpAddr>) -> Result<(Setup, Ticket), Refusal> {
+        let opened = async {
+            let setup = self.connect.setup(s)?;
+            let ticket = self.sessions.admit(Owner::new(&self.sessions, s, ip, &setup)).await?;
+            Ok((setup, ticket))
+        };
+        opened.await.inspect_err(|refusal: &Refusal| {
             tracing::info!(status = refusal.status.as_u16(), "refused: {}", refusal.message);
         })
     }
@@ -135,7 +142,11 @@ fn oauth_proxy(
         .into_iter()
         .flatten()
         .collect();
-    let client = portal::http_client(&portal.user_agent, portal.request_timeout.min(Duration::from_secs(30)), false)?;
+    let client = portal::http_client(
+        &portal.user_agent,
+        portal.request_timeout.min(Duration::from_secs(30)),
+        portal::Egress::Operator,
+    )?;
     let documents = match metadata_client {
         Some(client) => client,
         None => crate::egress::metadata_client(&portal.user_agent)?,
@@ -168,22 +179,26 @@ pub fn app(
     shutdown: CancellationToken,
     overrides: Overrides,
 ) -> Result<(Router, Arc<AppState>), Error> {
-    let Config { tools, portal, max_message_bytes, http, .. } = config;
+    let Config { tools, portal, http, .. } = config;
     let Some(http) = http else {
         return Err(Error::Io(std::io::Error::other("the HTTP transport needs HTTP settings (--transport http)")));
     };
     let oauth = http.oauth.as_ref().map(|o| oauth_proxy(o, &http, &portal, overrides.metadata_client)).transpose()?;
     let proxy = oauth.as_ref().map(|(p, _)| p.clone());
     let connect = Connector::new(tools, portal, http.sources.clone(), http.base_urls.clone(), oauth)?;
+    let limits = http.connections;
+    let budget = Budget::new(limits.body_budget);
+    let bodies = |max, setting| Arc::new(Bodies { max, setting, timeout: limits.body_timeout, budget: budget.clone() });
+    let mcp_bodies = bodies(limits.max_body, "DOCSPACE_HTTP_MAX_BODY_BYTES");
     let state = Arc::new(AppState {
         connect,
         sessions: Sessions::new(http.sessions),
-        max_body: max_message_bytes,
+        bodies: mcp_bodies.clone(),
         shutdown: shutdown.clone(),
     });
     let mut app = Router::new().route("/health", get(health));
     if http.streamable {
-        app = app.merge(streamable_routes(&state, max_message_bytes, &shutdown));
+        app = app.merge(streamable_routes(&state, &mcp_bodies, &shutdown));
     }
     if http.sse {
         app = app
@@ -202,7 +217,7 @@ pub fn app(
     // The layers below apply to the routes added so far: MCP, health and the
     // fallback get the MCP edge policy and CORS; the OAuth routes, merged
     // after, carry their own per endpoint.
-    let mcp_edge = Arc::new(Edge::mcp(host_origin.clone(), http.rate_limit, http.proxy_hops));
+    let mcp_edge = Arc::new(Edge::mcp(host_origin.clone(), http.rate_limit, http.proxies.clone()));
     let mut app = app.fallback(not_found).with_state(state.clone());
     if let Some(cors) = cors_layer(&http.cors) {
         app = app.layer(cors);
@@ -210,38 +225,46 @@ pub fn app(
     let mut app = app.layer(axum::middleware::from_fn_with_state(mcp_edge, middleware::guard));
     if let (Some(proxy), Some(o)) = (proxy, &http.oauth) {
         let cors = cors_layer(&o.cors);
+        let oauth_bodies = bodies(body::OAUTH_MAX_BODY, "16 KiB on OAuth endpoints");
         app = app.merge(oauth::routes(proxy, http.streamable, http.sse, |endpoint, routes| {
+            let routes = routes.layer(axum::middleware::from_fn_with_state(oauth_bodies.clone(), body::buffer));
             // Their own CORS: browser-based clients sign in from their own origins.
             let routes = match &cors {
                 Some(cors) => routes.layer(cors.clone()),
                 None => routes,
             };
-            let edge = Edge::oauth(host_origin.clone(), endpoint, &o.rate_limits, http.proxy_hops);
+            let edge = Edge::oauth(host_origin.clone(), endpoint, &o.rate_limits, http.proxies.clone());
             routes.layer(axum::middleware::from_fn_with_state(Arc::new(edge), middleware::guard))
         }));
     }
     let app = app
-        .layer(DefaultBodyLimit::max(max_message_bytes))
+        .layer(DefaultBodyLimit::max(limits.max_body))
         .layer(axum::middleware::from_fn(middleware::request_id::request_id));
     spawn_sweeper(state.clone(), shutdown);
     Ok((app, state))
 }
 
-/// `/mcp`: rmcp's Streamable HTTP service behind [`streamable::gate`].
-fn streamable_routes(state: &Arc<AppState>, max_body: usize, shutdown: &CancellationToken) -> Router<Arc<AppState>> {
+/// `/mcp`: rmcp's Streamable HTTP service behind [`streamable::gate`], which
+/// runs before the body is read.
+fn streamable_routes(
+    state: &Arc<AppState>,
+    bodies: &Arc<Bodies>,
+    shutdown: &CancellationToken,
+) -> Router<Arc<AppState>> {
     // Host and Origin are checked by our guard for every route, so rmcp's own
     // checks (loopback-only by default) are off here.
     let mut service_config = StreamableHttpServerConfig::default()
         .disable_allowed_hosts()
         .disable_allowed_origins()
         .with_json_response(true)
-        .with_max_request_body_bytes(max_body)
+        .with_max_request_body_bytes(bodies.max)
         .with_cancellation_token(shutdown.child_token());
     service_config.session_store = Some(state.sessions.store());
     let service =
         StreamableHttpService::new(|| Ok(DocSpaceServer::deferred()), state.sessions.manager(), service_config);
     Router::new()
         .route_service("/mcp", service)
+        .layer(axum::middleware::from_fn_with_state(bodies.clone(), body::buffer))
         .layer(axum::middleware::from_fn_with_state(state.clone(), streamable::gate))
 }
 
@@ -296,10 +319,11 @@ pub async fn serve(mut config: Config) -> Result<(), Error> {
     let served = [http.streamable.then_some("Streamable HTTP at /mcp"), http.sse.then_some("SSE at /sse")];
     let served = served.into_iter().flatten().collect::<Vec<_>>().join(", ");
     let shutdown = CancellationToken::new();
+    let limits = http.connections;
     let (app, _state) = app(config, shutdown.clone(), Overrides::default())?;
     tracing::info!("serving MCP over HTTP on http://{local} ({served})");
     let stop = shutdown.clone();
-    serve_on(listener, app, async move {
+    serve_on(listener, app, &limits, async move {
         signal().await;
         tracing::info!("shutting down: closing sessions");
         stop.cancel();
@@ -308,22 +332,67 @@ pub async fn serve(mut config: Config) -> Result<(), Error> {
     Ok(())
 }
 
-/// Serves `app` on `listener` until `until` completes (then finishes the
-/// requests in flight). Responses go out without Nagle's delay: an SSE reply
-/// is written in pieces, and waiting for the client's delayed ACK would add
-/// 40 ms to every request.
+/// Serves `app` on `listener` until `until` completes, then finishes the
+/// requests in flight. HTTP/1.1 (TLS and HTTP/2 belong to the reverse proxy
+/// in front), within `limits`: at most `max_connections` open (more wait in
+/// the listen queue), and a connection that takes longer than
+/// `header_timeout` to send a request head — counted from when it opens or
+/// its previous response ends, so idle keep-alive connections too — is
+/// closed. Responses go out without Nagle's delay: an SSE reply is written
+/// in pieces, and waiting for the client's delayed ACK would add 40 ms to
+/// every request.
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     app: Router,
+    limits: &ConnectionLimits,
     until: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::ListenerExt as _;
-    let listener = listener.tap_io(|tcp| {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+    use tower::Service as _;
+
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    let mut until = std::pin::pin!(until);
+    loop {
+        // A free slot first: at the cap, new connections wait in the kernel's queue.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.map_err(std::io::Error::other)?,
+            () = &mut until => break,
+        };
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut until => break,
+        };
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!("cannot set TCP_NODELAY: {e}");
         }
-    });
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(until).await
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+            app.clone().call(req.map(axum::body::Body::new))
+        });
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(tcp), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM.

@@ -76,11 +76,22 @@ pub struct Reply {
     pub content_type: &'static str,
     pub body: String,
     pub delay_ms: u64,
+    /// More response headers.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
     pub fn json(status: u16, body: serde_json::Value) -> Self {
-        Self { status, content_type: "application/json", body: body.to_string(), delay_ms: 0 }
+        Self::text(status, "application/json", body.to_string())
+    }
+
+    pub fn text(status: u16, content_type: &'static str, body: impl Into<String>) -> Self {
+        Self { status, content_type, body: body.into(), delay_ms: 0, headers: Vec::new() }
+    }
+
+    /// A redirect to `location`.
+    pub fn redirect(status: u16, location: &str) -> Self {
+        Self { headers: vec![("location", location.to_owned())], ..Self::text(status, "text/plain", "moved") }
     }
 }
 
@@ -114,8 +125,9 @@ impl Upstream {
                     if reply.delay_ms > 0 {
                         tokio::time::sleep(std::time::Duration::from_millis(reply.delay_ms)).await;
                     }
+                    let extra: String = reply.headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
                     let head = format!(
-                        "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n",
                         reply.status,
                         reply.content_type,
                         reply.body.len()

@@ -159,10 +159,11 @@ impl Builder {
         let argv = self.argv(&portal, &base);
         let config = Config::from_args(Cli::try_parse_from(argv).unwrap().serve).unwrap();
         let stop = CancellationToken::new();
+        let limits = config.http.as_ref().unwrap().connections;
         let (app, state) = http::app(config, stop.clone(), self.overrides).unwrap();
         let until = stop.clone();
         tokio::spawn(async move {
-            http::serve_on(listener, app, async move { until.cancelled().await }).await.unwrap();
+            http::serve_on(listener, app, &limits, async move { until.cancelled().await }).await.unwrap();
         });
         TestServer { base, portal, state, stop }
     }

@@ -36,6 +36,47 @@ fn file_body() -> Value {
 }
 
 #[tokio::test]
+async fn path_parameters_cannot_reach_another_endpoint() {
+    let upstream = Upstream::start(|_| Reply::json(200, json!({"response": {"displayName": "Someone"}}))).await;
+    let c = client(&upstream.base_url, Duration::from_secs(5));
+    // `files/share/{key}` turned into `people/@self` by URL normalisation
+    // (a backslash is a slash, dot segments collapse), and a DELETE of an
+    // OAuth application turned into a DELETE of a file.
+    for (operation, arguments) in [
+        ("getExternalShareData", json!({"key": "..\\..\\people\\@self"})),
+        ("getExternalShareData", json!({"key": ".."})),
+        ("getExternalShareData", json!({"key": ""})),
+        ("deleteClient", json!({"clientId": "..\\files\\file\\5"})),
+    ] {
+        let e = dispatch(&c, operation, &args(arguments.clone())).await.unwrap_err();
+        assert!(
+            matches!(&e, CallError::InvalidArgument { message, .. } if message.contains("request path")),
+            "{operation} {arguments}: {e:?}"
+        );
+    }
+    assert!(upstream.requests().is_empty(), "nothing was sent: {:?}", upstream.requests().first().map(|r| &r.target));
+    // Values that merely look odd are encoded and stay in their segment.
+    dispatch(&c, "getExternalShareData", &args(json!({"key": "a/../b?c#d"}))).await.unwrap();
+    assert_eq!(upstream.requests()[0].target, "/api/2.0/files/share/a%2F..%2Fb%3Fc%23d");
+}
+
+#[tokio::test]
+async fn an_answer_larger_than_the_limit_is_not_read() {
+    let big = json!({"response": {"id": 42, "title": "x".repeat(300_000)}, "status": 0, "statusCode": 200});
+    let upstream = Upstream::start(move |_| Reply::json(200, big.clone())).await;
+    let c = client(&upstream.base_url, Duration::from_secs(5)).with_max_response(256 * 1024);
+    let e = dispatch(&c, "getFileInfo", &args(json!({"fileId": 42}))).await.unwrap_err();
+    assert_eq!(e, CallError::TooLarge { limit: 256 * 1024 });
+    assert!(e.to_string().contains("DOCSPACE_MAX_RESPONSE_BYTES"), "{e}");
+    // Within the limit, the same answer is whole.
+    let c = client(&upstream.base_url, Duration::from_secs(5)).with_max_response(512 * 1024);
+    let Output::Json { value, .. } = dispatch(&c, "getFileInfo", &args(json!({"fileId": 42}))).await.unwrap() else {
+        panic!("JSON expected")
+    };
+    assert_eq!(value["response"]["title"].as_str().unwrap().len(), 300_000);
+}
+
+#[tokio::test]
 async fn a_call_sends_credentials_and_returns_the_raw_body() {
     let upstream = Upstream::start(|_| Reply::json(200, file_body())).await;
     let c = client(&upstream.base_url, Duration::from_secs(5));
@@ -82,13 +123,7 @@ async fn http_errors_carry_docspace_s_message() {
     let c = client(&upstream.base_url, Duration::from_secs(5));
     let e = dispatch(&c, "getFileInfo", &args(json!({"fileId": 1}))).await.unwrap_err();
     assert_eq!(e, CallError::Upstream { status: 500, message: "Database is down".into() });
-    let html = Upstream::start(|_| Reply {
-        status: 502,
-        content_type: "text/html",
-        body: "<h1>Bad gateway</h1>".into(),
-        delay_ms: 0,
-    })
-    .await;
+    let html = Upstream::start(|_| Reply::text(502, "text/html", "<h1>Bad gateway</h1>")).await;
     let e = dispatch(&client(&html.base_url, Duration::from_secs(5)), "getFileInfo", &args(json!({"fileId": 1})))
         .await
         .unwrap_err();

@@ -320,6 +320,29 @@ async fn x_request_id_reaches_docspace() {
     client.cancel().await.unwrap();
 }
 
+#[tokio::test]
+async fn a_client_named_portal_cannot_redirect_the_server_elsewhere() {
+    // An internal service the operator never allowed, and an allowed portal
+    // that sends every request there with a redirect.
+    let internal = Upstream::start(|_| Reply::json(200, json!({"response": {"displayName": "INTERNAL SECRET"}}))).await;
+    let target = format!("{}/latest/meta-data/iam", internal.base_url);
+    let portal = Upstream::start(move |_| Reply::redirect(302, &target)).await;
+    let allowed = portal.base_url.trim_start_matches("http://").to_owned();
+    let s = TestServer::builder().args(&["--allowed-base-urls", &allowed, "--allow-private-base-urls"]).start().await;
+    let mut headers = HashMap::new();
+    headers.insert(reqwest::header::HeaderName::from_static("x-mcp-base-url"), portal.base_url.parse().unwrap());
+    headers.insert(reqwest::header::HeaderName::from_static("x-mcp-api-key"), "sk-up".parse().unwrap());
+    let config = StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp", s.base)).custom_headers(headers);
+    let client = ().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap();
+    let r = client.call_tool(CallToolRequestParams::new("get_self_profile")).await.unwrap();
+    let text = format!("{r:?}");
+    assert!(!text.contains("INTERNAL SECRET"), "the redirect was followed: {text}");
+    assert!(text.contains("302"), "the tool says what the portal answered: {text}");
+    assert!(internal.requests().is_empty(), "the internal service was reached");
+    assert_eq!(portal.requests().len(), 1);
+    client.cancel().await.unwrap();
+}
+
 /// Reads SSE events (`event`, `data`) from a response body.
 struct Events {
     stream: futures::stream::BoxStream<'static, reqwest::Result<axum::body::Bytes>>,
@@ -482,7 +505,7 @@ async fn sessions_hibernate_wake_up_as_they_were_and_expire() {
 async fn an_idle_timeout_of_zero_means_never_and_bodies_are_bounded() {
     let s = TestServer::builder()
         .operator()
-        .args(&["--session-idle-timeout", "0", "--session-hibernate-after", "1", "--max-message-bytes", "1048576"])
+        .args(&["--session-idle-timeout", "0", "--session-hibernate-after", "1", "--http-max-body-bytes", "1048576"])
         .start()
         .await;
     let mcp = format!("{}/mcp", s.base);
@@ -492,7 +515,7 @@ async fn an_idle_timeout_of_zero_means_never_and_bodies_are_bounded() {
     assert_eq!(r.status, 200, "0 = never: the session outlives any quiet spell: {}", r.body);
     let big = call(3, "upload_file", json!({"parentId": 1, "filename": "big.txt", "content": "x".repeat(1_200_000)}));
     let r = post(&mcp, Some(&session), &[], &big).await;
-    assert_eq!(r.status, 413, "a body over DOCSPACE_MAX_MESSAGE_BYTES: {}", r.body);
+    assert_eq!(r.status, 413, "a body over DOCSPACE_HTTP_MAX_BODY_BYTES: {}", r.body);
     let r = post(&mcp, Some(&session), &[], &list(4)).await;
     assert_eq!(r.status, 200, "and the session goes on: {}", r.body);
 }
@@ -506,6 +529,134 @@ async fn the_session_cap_answers_503() {
     let r = post(&mcp, None, &[], &init(1)).await;
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(r.json()["error"], "too_many_sessions");
+}
+
+#[tokio::test]
+async fn long_results_are_cut_and_say_so() {
+    let s = TestServer::builder().operator().args(&["--max-result-bytes", "1024"]).start().await;
+    let mcp = format!("{}/mcp", s.base);
+    let session = open(&mcp, &[]).await;
+    let r = post(&mcp, Some(&session), &[], &call(2, "get_my_folder", json!({}))).await;
+    let result = &r.messages()[0]["result"];
+    let texts: Vec<&str> = result["content"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap()).collect();
+    assert_eq!(texts.len(), 2, "{result}");
+    assert_eq!(texts[0].len(), 1024);
+    assert!(
+        texts[1].starts_with("[cut: this result is ") && texts[1].contains("DOCSPACE_MAX_RESULT_BYTES"),
+        "{}",
+        texts[1]
+    );
+    assert!(result.get("structuredContent").is_none(), "the structured copy is not sent whole");
+    // A short result is untouched.
+    let r = post(&mcp, Some(&session), &[], &call(3, "get_self_profile", json!({}))).await;
+    assert_eq!(r.messages()[0]["result"]["content"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn made_up_credentials_cannot_hold_the_session_cap() {
+    let s = TestServer::builder()
+        .operator()
+        .args(&["--allowed-base-urls", "127.0.0.1:*", "--allow-private-base-urls", "--max-sessions", "3"])
+        .start()
+        .await;
+    let mcp = format!("{}/mcp", s.base);
+    let portal = s.portal.base_url().to_owned();
+    let key = |k: &str| [("x-mcp-base-url", portal.clone()), ("x-mcp-api-key", k.to_owned())];
+    let headers = |h: &[(&'static str, String); 2]| h.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
+    async fn open_with(mcp: &str, h: &[(&str, String)]) -> String {
+        let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        open(mcp, &h).await
+    }
+    // Three sessions with made-up keys fill the cap...
+    let mut junk = Vec::new();
+    for i in 0..3 {
+        junk.push(open_with(&mcp, &headers(&key(&format!("junk-{i}")))).await);
+    }
+    // ...yet a session of the operator's own credentials opens: the oldest
+    // unverified session made room, and is gone.
+    let operator = open(&mcp, &[]).await;
+    let junk0 = headers(&key("junk-0"));
+    let junk0: Vec<(&str, &str)> = junk0.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(post(&mcp, Some(&junk[0]), &junk0, &list(2)).await.status, 404, "the oldest made-up session was closed");
+    // A client's own key that DocSpace has accepted is verified and keeps its place.
+    let real = headers(&key(sandbox::API_KEY));
+    let real_session = open_with(&mcp, &real).await;
+    let real: Vec<(&str, &str)> = real.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = post(&mcp, Some(&real_session), &real, &call(3, "get_self_profile", json!({}))).await;
+    assert!(r.body.contains("Alex Morgan"), "{}", r.body);
+    // The cap now holds the operator's, the verified and one made-up session:
+    // newcomers keep displacing the made-up ones, never the verified ones.
+    for i in 3..6 {
+        open_with(&mcp, &headers(&key(&format!("junk-{i}")))).await;
+    }
+    open(&mcp, &[]).await;
+    let full = post(&mcp, None, &[], &init(1)).await;
+    assert_eq!(full.status, 503, "only verified sessions left: {}", full.body);
+    for (session, h) in [(&operator, vec![]), (&real_session, real.clone())] {
+        assert_eq!(post(&mcp, Some(session), &h, &list(4)).await.status, 200, "verified sessions stay");
+    }
+}
+
+#[tokio::test]
+async fn sessions_are_capped_per_client_address_and_per_identity() {
+    let s = TestServer::builder()
+        .operator()
+        .args(&[
+            "--allowed-base-urls",
+            "127.0.0.1:*",
+            "--allow-private-base-urls",
+            "--max-sessions-per-identity",
+            "2",
+            "--max-sessions-per-ip",
+            "5",
+        ])
+        .start()
+        .await;
+    let mcp = format!("{}/mcp", s.base);
+    let portal = s.portal.base_url().to_owned();
+    let a = [("x-mcp-base-url", portal.as_str()), ("x-mcp-api-key", "key-a")];
+    open(&mcp, &a).await;
+    open(&mcp, &a).await;
+    let r = post(&mcp, None, &a, &init(1)).await;
+    assert_eq!(r.status, 429, "a third session of one identity: {}", r.body);
+    assert!(r.body.contains("DOCSPACE_MAX_SESSIONS_PER_IDENTITY"), "{}", r.body);
+    // Another identity, and the operator's own (shared by every client without
+    // credentials, so capped only by address), still open...
+    open(&mcp, &[("x-mcp-base-url", portal.as_str()), ("x-mcp-api-key", "key-b")]).await;
+    open(&mcp, &[]).await;
+    open(&mcp, &[]).await;
+    // ...up to the address's cap (every test client is 127.0.0.1).
+    let r = post(&mcp, None, &[], &init(1)).await;
+    assert_eq!(r.status, 429, "a sixth session from one address: {}", r.body);
+    assert!(r.body.contains("DOCSPACE_MAX_SESSIONS_PER_IP"), "{}", r.body);
+    let sse = reqwest::Client::new().get(format!("{}/sse", s.base)).send().await.unwrap();
+    assert_eq!(sse.status(), 429, "the cap covers SSE sessions too");
+}
+
+#[tokio::test]
+async fn idle_sse_sessions_expire() {
+    let s = TestServer::builder().operator().args(&["--session-idle-timeout", "1"]).start().await;
+    let r = reqwest::Client::new().get(format!("{}/sse", s.base)).send().await.unwrap();
+    let mut events = Events::new(r);
+    let (event, _) = events.next().await;
+    assert_eq!(event, "endpoint");
+    let sessions = || async {
+        let health: Value = reqwest::get(format!("{}/health", s.base)).await.unwrap().json().await.unwrap();
+        health["sessions"].as_u64().unwrap()
+    };
+    assert_eq!(sessions().await, 1);
+    // Nothing is posted: the session is closed and its stream ends.
+    let end = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match events.stream.next().await {
+                None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(end.is_ok(), "the idle SSE stream was not closed");
+    assert_eq!(sessions().await, 0);
 }
 
 #[test]

@@ -8,6 +8,8 @@
 //!   every schema is a valid JSON Schema 2020-12.
 //! - `cli`: `docspace-mcp tools …`, in-process and as a spawned binary.
 //! - `core`: the default catalogue (budget, the reference's 23 tools and arguments).
+//! - `edge`: what an anonymous caller can make the server spend: bodies,
+//!   slow and idle connections, the connection cap.
 //! - `http`: Streamable HTTP, legacy SSE, per-request configuration, hygiene.
 //! - `oauth`: the OAuth proxy: discovery, both registration modes, the attack suite.
 //! - `cimd`: client ID metadata documents fetched from an https host on 127.0.0.1.
@@ -34,6 +36,7 @@ mod client;
 #[path = "../common/lib.rs"]
 mod common;
 mod core;
+mod edge;
 mod http;
 mod mcp_schema;
 mod oauth;

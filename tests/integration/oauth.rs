@@ -741,8 +741,8 @@ async fn upstream_failures_are_clear_errors_and_lose_nothing() {
     let mode = Arc::new(AtomicUsize::new(0));
     let m = mode.clone();
     let fake = Upstream::start(move |_| match m.load(Ordering::SeqCst) {
-        0 => Reply { status: 500, content_type: "text/html", body: "<h1>Internal error</h1>".into(), delay_ms: 0 },
-        1 => Reply { status: 200, content_type: "application/json", body: "not json at all".into(), delay_ms: 0 },
+        0 => Reply::text(500, "text/html", "<h1>Internal error</h1>"),
+        1 => Reply::text(200, "application/json", "not json at all"),
         2 => Reply::json(200, json!({"token_type": "Bearer"})),
         3 => Reply { delay_ms: 2500, ..Reply::json(200, json!({"access_token": "late"})) },
         4 => Reply::json(400, json!({"error": "invalid_grant", "error_description": "code expired"})),

@@ -18,7 +18,7 @@ use crate::auth::Credentials;
 use crate::config::{PortalConfig, RequestSources, ToolsConfig};
 use crate::egress::{BaseUrlPolicy, Denied};
 use crate::oauth::proxy::{AuthError, Proxy};
-use crate::portal::{self, Portal};
+use crate::portal::{self, Egress, Portal};
 use crate::server::{Options, Selection, Setup};
 use crate::tools::catalogue::{self, ToolDef};
 use crate::tools::selection;
@@ -37,9 +37,11 @@ pub(crate) struct Connector {
     operator_names: BTreeSet<&'static str>,
     operator_toolsets: Vec<String>,
     operator_client: Result<Client, String>,
+    /// The largest response body clients read from DocSpace.
+    max_response: usize,
     /// HTTP clients: for the operator's portal, and for portals clients name.
     trusted_http: reqwest::Client,
-    guarded_http: reqwest::Client,
+    named_http: reqwest::Client,
     /// Selections requests asked for, by their settings.
     selections: Mutex<HashMap<String, Arc<Selection>>>,
     /// The OAuth proxy, and the portal its tokens are for.
@@ -56,14 +58,19 @@ impl Connector {
         oauth: Option<(Arc<Proxy>, String)>,
     ) -> Result<Self, portal::Error> {
         Ok(Self {
-            trusted_http: portal::http_client(&portal.user_agent, portal.request_timeout, false)?,
-            guarded_http: portal::http_client(&portal.user_agent, portal.request_timeout, true)?,
+            trusted_http: portal::http_client(&portal.user_agent, portal.request_timeout, Egress::Operator)?,
+            named_http: portal::http_client(
+                &portal.user_agent,
+                portal.request_timeout,
+                Egress::Named { public_only: !policy.allow_private },
+            )?,
             sources,
             policy,
             operator_names: tools.tools.iter().map(|t| t.name).collect(),
             operator: Arc::new(Selection::new(tools.tools, tools.options)),
             operator_toolsets: tools.toolsets,
             operator_client: portal.client,
+            max_response: portal.max_response_bytes,
             selections: Mutex::new(HashMap::new()),
             oauth,
         })
@@ -103,7 +110,8 @@ impl Connector {
     /// The DocSpace client of an OAuth request (`None` for other requests).
     pub(crate) fn oauth_client(&self, s: &RequestSettings) -> Result<Option<Client>, Refusal> {
         let (Some(grant), Some((_, portal))) = (&s.oauth, &self.oauth) else { return Ok(None) };
-        let portal = Portal::with_http(portal, self.trusted_http.clone()).map_err(|e| Refusal::bad(e.to_string()))?;
+        let portal = Portal::with_http(portal, self.trusted_http.clone(), self.max_response)
+            .map_err(|e| Refusal::bad(e.to_string()))?;
         portal.client(&Credentials::ApiKey(grant.upstream.clone())).map(Some).map_err(|e| Refusal::bad(e.to_string()))
     }
 
@@ -128,12 +136,9 @@ impl Connector {
                     Denied::Malformed(m) => Refusal::bad(m),
                     Denied::NotAllowed(m) => Refusal::forbidden(m),
                 })?;
-                let http = if trusted || self.policy.allow_private {
-                    self.trusted_http.clone()
-                } else {
-                    self.guarded_http.clone()
-                };
-                let portal = Portal::with_http(base, http).map_err(|e| Refusal::bad(e.to_string()))?;
+                let http = if trusted { self.trusted_http.clone() } else { self.named_http.clone() };
+                let portal =
+                    Portal::with_http(base, http, self.max_response).map_err(|e| Refusal::bad(e.to_string()))?;
                 portal.client(credentials).map_err(|e| Refusal::bad(e.to_string()))
             }
             (Some(base), None) if Some(base.as_str()) != configured => Err(Refusal::unauthorized(format!(

@@ -1,15 +1,17 @@
 //! What every HTTP request passes before it reaches MCP or OAuth, one
 //! concern per module: a request id ([`request_id`]), the `Host` and
-//! `Origin` checks ([`host_origin`]) and the per-IP rate limits
-//! ([`rate_limit`]) — all before any DocSpace call. [`guard`] runs the last
+//! `Origin` checks ([`host_origin`]), the per-IP rate limits
+//! ([`rate_limit`]) — all before any DocSpace call — and request bodies read
+//! within their size, time and memory bounds ([`body`]). [`guard`] runs the last
 //! two with the [`Edge`] policy of the route group it is layered on: the
 //! MCP routes have one, each OAuth endpoint its own.
 
+pub(super) mod body;
 pub(super) mod host_origin;
 pub(super) mod rate_limit;
 pub(super) mod request_id;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -18,9 +20,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::request::Refusal;
-use crate::config::{OAuthEndpoint, RateLimit};
+use crate::config::{OAuthEndpoint, Proxies, RateLimit};
 use host_origin::HostOrigin;
-use rate_limit::{RateLimiter, client_ip};
+use rate_limit::{RateLimiter, client_ip, ip_key};
 
 /// The edge policy of one group of routes: the `Host`/`Origin` policy
 /// (shared), which OAuth endpoint the group is (`None`: MCP, health and
@@ -30,14 +32,14 @@ pub(super) struct Edge {
     host_origin: Arc<HostOrigin>,
     endpoint: Option<OAuthEndpoint>,
     limiter: Option<(RateLimiter, String)>,
-    proxy_hops: usize,
+    proxies: Proxies,
 }
 
 impl Edge {
     /// The policy of the MCP endpoints (and every route that is not OAuth).
-    pub(super) fn mcp(host_origin: Arc<HostOrigin>, limit: Option<RateLimit>, proxy_hops: usize) -> Self {
+    pub(super) fn mcp(host_origin: Arc<HostOrigin>, limit: Option<RateLimit>, proxies: Proxies) -> Self {
         let limiter = limit.map(|l| (RateLimiter::new(l), "DOCSPACE_SERVER_RATE_LIMITS_MCP_*".to_owned()));
-        Self { host_origin, endpoint: None, limiter, proxy_hops }
+        Self { host_origin, endpoint: None, limiter, proxies }
     }
 
     /// The policy of one OAuth endpoint, with its limit if it has one.
@@ -45,39 +47,48 @@ impl Edge {
         host_origin: Arc<HostOrigin>,
         endpoint: OAuthEndpoint,
         limits: &[(OAuthEndpoint, RateLimit)],
-        proxy_hops: usize,
+        proxies: Proxies,
     ) -> Self {
         let limiter = limits.iter().find(|(e, _)| *e == endpoint).map(|(_, l)| {
             (RateLimiter::new(*l), format!("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_{}_*", endpoint.setting()))
         });
-        Self { host_origin, endpoint: Some(endpoint), limiter, proxy_hops }
+        Self { host_origin, endpoint: Some(endpoint), limiter, proxies }
     }
 }
 
-/// The middleware: `Host`/`Origin` (403), then the rate limit (429).
-pub(super) async fn guard(State(edge): State<Arc<Edge>>, req: Request, next: Next) -> Response {
+/// The client's address as the edge established it (the peer, or behind
+/// trusted proxies the address they saw), for the handlers' per-client caps.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ClientIp(pub IpAddr);
+
+/// The middleware: `Host`/`Origin` (403), then the rate limit (429); the
+/// client's address is left in the request as a [`ClientIp`].
+pub(super) async fn guard(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -> Response {
     if let Err(refusal) = edge.host_origin.check(edge.endpoint, req.headers()) {
         tracing::info!(status = 403, "refused: {}", refusal.message);
         return refusal.into_response();
     }
-    if let Some((limiter, settings)) = &edge.limiter {
-        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        if let Some(ip) = client_ip(peer, req.headers(), edge.proxy_hops)
-            && let Err(retry) = limiter.check(ip)
-        {
-            tracing::info!(status = 429, %ip, path = req.uri().path(), "rate limited ({settings})");
-            let mut response = Refusal::with_status(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!("too many requests from {ip}; retry in {} ms ({settings})", retry.as_millis()),
-            )
-            .into_response();
-            let seconds = retry.as_secs().max(1).to_string();
-            if let Ok(v) = HeaderValue::from_str(&seconds) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            return response;
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let ip = client_ip(peer, req.headers(), &edge.proxies).map(ip_key);
+    if let Some(ip) = ip {
+        req.extensions_mut().insert(ClientIp(ip));
+    }
+    if let Some((limiter, settings)) = &edge.limiter
+        && let Some(ip) = ip
+        && let Err(retry) = limiter.check(ip)
+    {
+        tracing::info!(status = 429, %ip, path = req.uri().path(), "rate limited ({settings})");
+        let mut response = Refusal::with_status(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many requests from {ip}; retry in {} ms ({settings})", retry.as_millis()),
+        )
+        .into_response();
+        let seconds = retry.as_secs().max(1).to_string();
+        if let Ok(v) = HeaderValue::from_str(&seconds) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
         }
+        return response;
     }
     next.run(req).await
 }
@@ -93,12 +104,14 @@ mod tests {
         let policy =
             Arc::new(HostOrigin::new(&[], &crate::config::Cors { origins: vec![], max_age: Duration::ZERO }, None));
         let limit = RateLimit { capacity: 10, window: Duration::from_secs(60) };
-        let token = Edge::oauth(policy.clone(), OAuthEndpoint::Token, &[(OAuthEndpoint::Token, limit)], 0);
+        let token =
+            Edge::oauth(policy.clone(), OAuthEndpoint::Token, &[(OAuthEndpoint::Token, limit)], Proxies::default());
         assert_eq!(token.limiter.as_ref().map(|(_, s)| s.as_str()), Some("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_TOKEN_*"));
-        let register = Edge::oauth(policy.clone(), OAuthEndpoint::Register, &[(OAuthEndpoint::Token, limit)], 0);
+        let register =
+            Edge::oauth(policy.clone(), OAuthEndpoint::Register, &[(OAuthEndpoint::Token, limit)], Proxies::default());
         assert!(register.limiter.is_none(), "0 = no limit");
-        assert!(Edge::mcp(policy.clone(), None, 0).limiter.is_none(), "MCP limit 0 = off");
-        let mcp = Edge::mcp(policy, Some(limit), 0);
+        assert!(Edge::mcp(policy.clone(), None, Proxies::default()).limiter.is_none(), "MCP limit 0 = off");
+        let mcp = Edge::mcp(policy, Some(limit), Proxies::default());
         assert_eq!(mcp.limiter.as_ref().map(|(_, s)| s.as_str()), Some("DOCSPACE_SERVER_RATE_LIMITS_MCP_*"));
     }
 }

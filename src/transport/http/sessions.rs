@@ -1,25 +1,77 @@
-//! The sessions of both HTTP transports, in one place: who opened each (its
-//! identity key), what it serves, when it was last used; the cap on how many
-//! are open; hibernation (rmcp's session store keeps a quiet Streamable HTTP
+//! The sessions of both HTTP transports, in one table: who opened each (its
+//! identity key and client address), what it serves, when it was last used;
+//! the caps on how many are open (over all, per client address, per
+//! identity); hibernation (rmcp's session store keeps a quiet Streamable HTTP
 //! session's `initialize` parameters so its worker can be stopped and rebuilt
-//! on the next request); and the idle sweep. Streamable HTTP and SSE use it
-//! through methods only.
+//! on the next request); and the idle sweep, which closes quiet sessions of
+//! either transport. Streamable HTTP and SSE use it through methods only.
+//!
+//! A session is opened before DocSpace has seen its credentials, so made-up
+//! ones could hold capacity that real users need. Sessions whose credentials
+//! are not yet known good (DocSpace has not yet accepted a call made with
+//! them; OAuth tokens and the operator's own credentials are known good from
+//! the start) are *unverified*: when the cap is reached, the oldest
+//! unverified session is closed to make room rather than a new one refused.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::RandomState;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
+use docspace_mcp_client::Client;
+use futures::channel::mpsc;
+use rmcp::model::ClientJsonRpcMessage;
 use rmcp::transport::streamable_http_server::session::SessionId;
 use rmcp::transport::streamable_http_server::session::SessionManager as _;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::session::store::{SessionState, SessionStore, SessionStoreError};
+use tokio_util::sync::CancellationToken;
 
 use super::request::{Refusal, RequestSettings};
-use super::sse;
 use crate::config::SessionLimits;
 use crate::server::Setup;
+
+/// Who opens a session: what the caps count.
+#[derive(Debug, Clone)]
+pub(crate) struct Owner {
+    /// The identity key.
+    pub identity: u64,
+    /// The client's address (an IPv6 client by its /64), when known.
+    ip: Option<IpAddr>,
+    /// Whether the per-identity cap applies (not to the operator's own
+    /// identity, which every request without credentials shares).
+    capped_identity: bool,
+    /// Whether its credentials are known good.
+    trust: Trust,
+}
+
+#[derive(Debug, Clone)]
+enum Trust {
+    /// OAuth (introspected) or the operator's own credentials.
+    Verified,
+    /// Good once DocSpace has accepted a call made with this client.
+    Pending(Option<Client>),
+}
+
+impl Owner {
+    /// The owner of a session opened by a request with `settings` from `ip`,
+    /// set up as `setup`.
+    pub(crate) fn new(sessions: &Sessions, settings: &RequestSettings, ip: Option<IpAddr>, setup: &Setup) -> Self {
+        let own_credentials = settings.credentials.is_some() && settings.oauth.is_none();
+        let trust = if own_credentials { Trust::Pending(setup.client.as_ref().ok().cloned()) } else { Trust::Verified };
+        let capped_identity = settings.credentials.is_some() || settings.oauth.is_some();
+        Self { identity: sessions.identity(settings), ip, capped_identity, trust }
+    }
+
+    fn verified(&self) -> bool {
+        match &self.trust {
+            Trust::Verified => true,
+            Trust::Pending(client) => client.as_ref().is_some_and(Client::accepted),
+        }
+    }
+}
 
 /// One Streamable HTTP session, as the HTTP layer knows it.
 #[derive(Debug, Clone)]
@@ -28,45 +80,156 @@ pub(crate) struct SessionRecord {
     pub identity: u64,
     /// What it serves (handed to rmcp again when it rebuilds the session).
     pub setup: Setup,
-    /// Last request.
+}
+
+/// One SSE session: where its messages go.
+#[derive(Debug, Clone)]
+pub(crate) struct SseSession {
+    /// Who opened it.
+    pub identity: u64,
+    /// Into its MCP service.
+    pub inbound: mpsc::Sender<ClientJsonRpcMessage>,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Streamable(Setup),
+    /// Cancelling `stop` ends the event stream, which removes the session.
+    Sse {
+        inbound: mpsc::Sender<ClientJsonRpcMessage>,
+        stop: CancellationToken,
+    },
+}
+
+#[derive(Debug)]
+struct Entry {
+    owner: Owner,
     last_seen: Instant,
+    kind: Kind,
+}
+
+/// Every session, and the counts the caps check, under one lock.
+#[derive(Debug, Default)]
+struct Table {
+    entries: HashMap<String, Entry>,
+    /// Admitted, not yet opened (an `initialize` in flight).
+    reserved: usize,
+    per_ip: HashMap<IpAddr, usize>,
+    per_identity: HashMap<u64, usize>,
+    /// Sessions opened unverified, oldest first (some may since have been
+    /// verified or closed: skipped when met).
+    unverified: VecDeque<String>,
+}
+
+impl Table {
+    fn count(&mut self, owner: &Owner) {
+        if let Some(ip) = owner.ip {
+            *self.per_ip.entry(ip).or_default() += 1;
+        }
+        if owner.capped_identity {
+            *self.per_identity.entry(owner.identity).or_default() += 1;
+        }
+    }
+
+    fn uncount(&mut self, owner: &Owner) {
+        fn down<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: K) {
+            if let Some(n) = map.get_mut(&key) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    map.remove(&key);
+                }
+            }
+        }
+        if let Some(ip) = owner.ip {
+            down(&mut self.per_ip, ip);
+        }
+        if owner.capped_identity {
+            down(&mut self.per_identity, owner.identity);
+        }
+    }
+
+    fn remove(&mut self, id: &str) -> Option<Entry> {
+        let entry = self.entries.remove(id)?;
+        self.uncount(&entry.owner);
+        Some(entry)
+    }
+
+    /// The oldest session still unverified, taken out of the table.
+    fn evict_unverified(&mut self) -> Option<(String, Entry)> {
+        while let Some(id) = self.unverified.pop_front() {
+            if self.entries.get(&id).is_some_and(|e| !e.owner.verified()) {
+                let entry = self.remove(&id)?;
+                return Some((id, entry));
+            }
+        }
+        None
+    }
+}
+
+/// A place among the open sessions, held from admission until the session
+/// opens (or the request ends without one, which gives it back).
+#[derive(Debug)]
+pub struct Ticket {
+    table: Arc<Mutex<Table>>,
+    owner: Option<Owner>,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if let Some(owner) = self.owner.take() {
+            let mut table = lock(&self.table);
+            table.reserved = table.reserved.saturating_sub(1);
+            table.uncount(&owner);
+        }
+    }
+}
+
+impl Ticket {
+    fn open(mut self, id: &str, kind: Kind) {
+        let Some(owner) = self.owner.take() else { return };
+        let mut table = lock(&self.table);
+        table.reserved = table.reserved.saturating_sub(1);
+        if !owner.verified() {
+            table.unverified.push_back(id.to_owned());
+        }
+        if let Some(old) = table.entries.insert(id.to_owned(), Entry { owner, last_seen: Instant::now(), kind }) {
+            // Ids are random; should one repeat, the old session's counts go.
+            table.uncount(&old.owner);
+        }
+    }
 }
 
 /// Every open session of both transports.
 #[derive(Debug)]
 pub(crate) struct Sessions {
-    /// Open Streamable HTTP sessions (live or hibernated).
-    records: Mutex<HashMap<String, SessionRecord>>,
+    table: Arc<Mutex<Table>>,
     /// What rmcp needs to rebuild a hibernated session.
     store: Arc<MemoryStore>,
     /// rmcp's live session workers.
     manager: Arc<LocalSessionManager>,
-    /// Open SSE sessions.
-    sse: sse::Registry,
     /// Keys of the identity hash (per process: identities are never stored).
     keys: RandomState,
     limits: SessionLimits,
 }
 
 /// A lock whose holder panicked still guards consistent data here (every
-/// critical section is a single map operation), so it is used as it is.
+/// critical section leaves the table whole), so it is used as it is.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Sessions {
     /// No sessions yet. A session's worker stops after a quiet spell
-    /// (hibernation); the session lives on in `records` and `store` until the
-    /// idle timeout, and rmcp rebuilds the worker when the next request comes.
+    /// (hibernation); the session lives on in the table and `store` until
+    /// the idle timeout, and rmcp rebuilds the worker when the next request comes.
     pub(crate) fn new(limits: SessionLimits) -> Self {
         let mut manager = LocalSessionManager::default();
         let hibernate = limits.hibernate_after.max(Duration::from_secs(1));
         manager.session_config.keep_alive = Some(limits.idle_timeout.map_or(hibernate, |idle| idle.min(hibernate)));
         Self {
-            records: Mutex::new(HashMap::new()),
+            table: Arc::default(),
             store: Arc::new(MemoryStore::default()),
             manager: Arc::new(manager),
-            sse: sse::Registry::default(),
             keys: RandomState::new(),
             limits,
         }
@@ -82,11 +245,6 @@ impl Sessions {
         self.store.clone()
     }
 
-    /// The SSE sessions.
-    pub(crate) fn sse(&self) -> &sse::Registry {
-        &self.sse
-    }
-
     /// The identity key of a request.
     pub(crate) fn identity(&self, s: &RequestSettings) -> u64 {
         s.identity(&self.keys)
@@ -94,45 +252,113 @@ impl Sessions {
 
     /// Open sessions of both transports.
     pub(crate) fn count(&self) -> usize {
-        lock(&self.records).len() + self.sse.len()
+        lock(&self.table).entries.len()
     }
 
     /// Sessions with a running worker (the others are hibernated).
     pub(crate) async fn live(&self) -> usize {
-        self.manager.sessions.read().await.len() + self.sse.len()
+        let sse = lock(&self.table).entries.values().filter(|e| matches!(e.kind, Kind::Sse { .. })).count();
+        self.manager.sessions.read().await.len() + sse
     }
 
-    /// 503 when a new session would exceed the cap.
-    pub(crate) fn admit(&self) -> Result<(), Refusal> {
-        let max = self.limits.max;
-        if max > 0 && self.count() >= max {
-            return Err(Refusal::with_status(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "too_many_sessions",
-                format!("the server has {max} open sessions, its limit (DOCSPACE_MAX_SESSIONS)"),
-            ));
+    /// A place for a new session of `owner` within the caps: per client
+    /// address and per identity (429), and over all (503), where the oldest
+    /// unverified session is closed to make room when there is one.
+    pub(crate) async fn admit(&self, owner: Owner) -> Result<Ticket, Refusal> {
+        let evicted = {
+            let mut table = lock(&self.table);
+            let limits = &self.limits;
+            if let Some(ip) = owner.ip
+                && limits.per_ip > 0
+                && table.per_ip.get(&ip).copied().unwrap_or(0) >= limits.per_ip
+            {
+                return Err(too_many(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!(
+                        "{ip} has {} open sessions, the limit per client (DOCSPACE_MAX_SESSIONS_PER_IP)",
+                        limits.per_ip
+                    ),
+                ));
+            }
+            if owner.capped_identity
+                && limits.per_identity > 0
+                && table.per_identity.get(&owner.identity).copied().unwrap_or(0) >= limits.per_identity
+            {
+                return Err(too_many(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!(
+                        "these credentials have {} open sessions, the limit per identity \
+                         (DOCSPACE_MAX_SESSIONS_PER_IDENTITY): close some, or let them expire",
+                        limits.per_identity
+                    ),
+                ));
+            }
+            let mut evicted = None;
+            if limits.max > 0 && table.entries.len() + table.reserved >= limits.max {
+                evicted = table.evict_unverified();
+                if evicted.is_none() {
+                    return Err(too_many(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("the server has {} open sessions, its limit (DOCSPACE_MAX_SESSIONS)", limits.max),
+                    ));
+                }
+            }
+            table.reserved += 1;
+            table.count(&owner);
+            evicted
+        };
+        if let Some((id, entry)) = evicted {
+            tracing::info!(session = %id, "closed an unverified session to make room (DOCSPACE_MAX_SESSIONS reached)");
+            self.close(&id, entry).await;
         }
-        Ok(())
+        Ok(Ticket { table: self.table.clone(), owner: Some(owner) })
     }
 
     /// The record of Streamable HTTP session `id`, marked as used now.
     pub(crate) fn touch(&self, id: &str) -> Option<SessionRecord> {
-        lock(&self.records).get_mut(id).map(|r| {
-            r.last_seen = Instant::now();
-            r.clone()
-        })
+        let mut table = lock(&self.table);
+        let entry = table.entries.get_mut(id)?;
+        let Kind::Streamable(setup) = &entry.kind else { return None };
+        entry.last_seen = Instant::now();
+        Some(SessionRecord { identity: entry.owner.identity, setup: setup.clone() })
     }
 
-    /// Records a new Streamable HTTP session.
-    pub(crate) fn opened(&self, id: &str, identity: u64, setup: Setup) {
+    /// Records a new Streamable HTTP session in the place `ticket` held.
+    pub(crate) fn opened(&self, ticket: Ticket, id: &str, setup: Setup) {
         tracing::info!(session = id, "session opened");
-        lock(&self.records).insert(id.to_owned(), SessionRecord { identity, setup, last_seen: Instant::now() });
+        ticket.open(id, Kind::Streamable(setup));
     }
 
     /// Forgets a Streamable HTTP session the client closed.
     pub(crate) fn closed(&self, id: &str) {
-        lock(&self.records).remove(id);
+        lock(&self.table).remove(id);
         tracing::info!(session = %id, "session closed by the client");
+    }
+
+    /// Records a new SSE session in the place `ticket` held; cancelling
+    /// `stop` ends it.
+    pub(crate) fn sse_opened(
+        &self,
+        ticket: Ticket,
+        id: &str,
+        inbound: mpsc::Sender<ClientJsonRpcMessage>,
+        stop: CancellationToken,
+    ) {
+        ticket.open(id, Kind::Sse { inbound, stop });
+    }
+
+    /// SSE session `id`, marked as used now.
+    pub(crate) fn sse_touch(&self, id: &str) -> Option<SseSession> {
+        let mut table = lock(&self.table);
+        let entry = table.entries.get_mut(id)?;
+        let Kind::Sse { inbound, .. } = &entry.kind else { return None };
+        entry.last_seen = Instant::now();
+        Some(SseSession { identity: entry.owner.identity, inbound: inbound.clone() })
+    }
+
+    /// Forgets an SSE session whose stream ended.
+    pub(crate) fn sse_closed(&self, id: &str) {
+        lock(&self.table).remove(id);
     }
 
     /// How often the sweeper should run (`None`: sessions never expire).
@@ -140,24 +366,36 @@ impl Sessions {
         self.limits.idle_timeout.map(|idle| (idle / 2).clamp(Duration::from_secs(1), Duration::from_secs(15)))
     }
 
-    /// Closes sessions idle longer than the idle timeout.
+    /// Closes sessions of either transport idle longer than the idle timeout
+    /// (an SSE session's open stream is not use: its messages are).
     pub(crate) async fn sweep(&self) {
         let Some(limit) = self.limits.idle_timeout else { return };
-        let expired: Vec<String> = {
-            let mut records = lock(&self.records);
+        let expired: Vec<(String, Entry)> = {
+            let mut table = lock(&self.table);
             let ids: Vec<String> =
-                records.iter().filter(|(_, r)| r.last_seen.elapsed() > limit).map(|(id, _)| id.clone()).collect();
-            for id in &ids {
-                records.remove(id);
-            }
-            ids
+                table.entries.iter().filter(|(_, e)| e.last_seen.elapsed() > limit).map(|(id, _)| id.clone()).collect();
+            ids.into_iter().filter_map(|id| table.remove(&id).map(|e| (id, e))).collect()
         };
-        for id in expired {
-            let _ = self.store.delete(&id).await;
-            let _ = self.manager.close_session(&SessionId::from(id.as_str())).await;
+        for (id, entry) in expired {
+            self.close(&id, entry).await;
             tracing::info!(session = %id, "session closed after {} s idle", limit.as_secs());
         }
     }
+
+    /// Stops a session already taken out of the table.
+    async fn close(&self, id: &str, entry: Entry) {
+        match entry.kind {
+            Kind::Streamable(_) => {
+                let _ = self.store.delete(id).await;
+                let _ = self.manager.close_session(&SessionId::from(id)).await;
+            }
+            Kind::Sse { stop, .. } => stop.cancel(),
+        }
+    }
+}
+
+fn too_many(status: StatusCode, message: String) -> Refusal {
+    Refusal::with_status(status, "too_many_sessions", message)
 }
 
 /// The sessions' `initialize` parameters, kept while a session exists so that

@@ -5,9 +5,8 @@
 //! reply arrives on the stream as an `event: message`. The session is bridged
 //! into the same rmcp handler as the other transports over a pair of channels.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -21,44 +20,10 @@ use rmcp::model::{ClientJsonRpcMessage, GetExtensions};
 use tokio_util::sync::CancellationToken;
 
 use super::AppState;
+use super::middleware::ClientIp;
 use super::middleware::request_id::upstream_headers;
 use super::request::{self, Refusal};
 use crate::server::{CallScope, DocSpaceServer};
-
-/// Open SSE sessions.
-#[derive(Debug, Default)]
-pub(crate) struct Registry {
-    sessions: Mutex<HashMap<String, Session>>,
-}
-
-#[derive(Debug, Clone)]
-struct Session {
-    inbound: mpsc::Sender<ClientJsonRpcMessage>,
-    identity: u64,
-}
-
-impl Registry {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
-        self.sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// How many sessions are open.
-    pub(crate) fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    fn get(&self, id: &str) -> Option<Session> {
-        self.lock().get(id).cloned()
-    }
-
-    fn insert(&self, id: String, session: Session) {
-        self.lock().insert(id, session);
-    }
-
-    fn remove(&self, id: &str) {
-        self.lock().remove(id);
-    }
-}
 
 /// Removes a session when its event stream ends (client gone or shutdown).
 struct Closer {
@@ -70,7 +35,7 @@ struct Closer {
 impl Drop for Closer {
     fn drop(&mut self) {
         self.stop.cancel();
-        self.state.sessions.sse().remove(&self.id);
+        self.state.sessions.sse_closed(&self.id);
         tracing::info!(session = %self.id, "SSE session closed");
     }
 }
@@ -81,18 +46,16 @@ pub(super) async fn open(State(state): State<Arc<AppState>>, req: Request) -> Re
         Ok(s) => s,
         Err(refusal) => return refusal.into_response(),
     };
-    let setup = match state.open(&settings) {
-        Ok(setup) => setup,
+    let ip = req.extensions().get::<ClientIp>().map(|c| c.0);
+    let (setup, ticket) = match state.open(&settings, ip).await {
+        Ok(opened) => opened,
         Err(refusal) => return refusal.into_response(),
     };
     let id = uuid::Uuid::new_v4().simple().to_string();
     let (inbound_tx, inbound_rx) = mpsc::channel::<ClientJsonRpcMessage>(32);
     let (outbound_tx, outbound_rx) = mpsc::channel(32);
     let stop = state.shutdown.child_token();
-    state
-        .sessions
-        .sse()
-        .insert(id.clone(), Session { inbound: inbound_tx, identity: state.sessions.identity(&settings) });
+    state.sessions.sse_opened(ticket, &id, inbound_tx, stop.clone());
     let server = DocSpaceServer::new(setup);
     let service_stop = stop.clone();
     let session = id.clone();
@@ -141,7 +104,7 @@ pub(super) async fn message(State(state): State<Arc<AppState>>, req: Request) ->
         Err(refusal) => return refusal.into_response(),
     }
     parts.extensions.insert(scope);
-    let Some(session) = state.sessions.sse().get(&id) else {
+    let Some(session) = state.sessions.sse_touch(&id) else {
         return Refusal::with_status(
             StatusCode::NOT_FOUND,
             "unknown_session",
@@ -154,12 +117,10 @@ pub(super) async fn message(State(state): State<Arc<AppState>>, req: Request) ->
         tracing::warn!(session = %id, "refused a message from another identity on an SSE session");
         return Refusal::forbidden("this session was opened with other credentials or another portal").into_response();
     }
-    let bytes: Bytes = match axum::body::to_bytes(body, state.max_body).await {
-        Ok(b) => b,
-        Err(e) => {
-            return Refusal::with_status(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.to_string())
-                .into_response();
-        }
+    // Read only now that the session and its identity are known.
+    let (bytes, _budget): (Bytes, _) = match state.bodies.read(&parts.headers, body).await {
+        Ok(read) => read,
+        Err(refusal) => return refusal,
     };
     let mut message: ClientJsonRpcMessage = match serde_json::from_slice(&bytes) {
         Ok(m) => m,

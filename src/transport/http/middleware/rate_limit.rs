@@ -1,64 +1,96 @@
-//! Per-client-IP rate limiting, checked before any DocSpace call (one
-//! limiter for the MCP endpoints, and with the OAuth proxy on one per OAuth
-//! endpoint: see [`super::Edge`]). Behind trusted proxies the client's
-//! address comes from `X-Forwarded-For`.
+//! Per-client rate limiting, checked before any DocSpace call (one limiter
+//! for the MCP endpoints, and with the OAuth proxy on one per OAuth
+//! endpoint: see [`super::Edge`]). Clients are counted by [`ip_key`] (an IPv6
+//! client by its /64); behind trusted proxies the client's address comes
+//! from `X-Forwarded-For`. The counting is `governor`'s (GCRA over a sharded
+//! map): a burst of `capacity` requests, refilled evenly over the window, and
+//! no lock over every client at once.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use axum::http::HeaderMap;
+use governor::clock::{Clock as _, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
 
-use crate::config::RateLimit;
+use crate::config::{Proxies, RateLimit};
 
-/// Fixed-window request counting per client IP.
+/// Forgetting clients whose allowance is full again is a pass over the
+/// map's shards, one at a time: done every this many checks, once the map
+/// holds more than this many clients.
+const TIDY_EVERY: u32 = 4096;
+
+/// `capacity` requests per window, per client.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
-    limit: RateLimit,
-    counts: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    checks: AtomicU32,
 }
 
 impl RateLimiter {
-    /// A limiter allowing `limit`.
+    /// A limiter allowing `limit` (a capacity of 0 is not a limit: the caller builds none).
     pub(crate) fn new(limit: RateLimit) -> Self {
-        Self { limit, counts: Mutex::new(HashMap::new()) }
+        let capacity = NonZeroU32::new(limit.capacity).unwrap_or(NonZeroU32::MIN);
+        let period = (limit.window / capacity.get()).max(Duration::from_nanos(1));
+        let quota = Quota::with_period(period).unwrap_or_else(|| Quota::per_second(capacity)).allow_burst(capacity);
+        Self { limiter: DefaultKeyedRateLimiter::dashmap(quota), checks: AtomicU32::new(0) }
     }
 
-    /// Counts a request; `Err(retry after)` when the window is full.
+    /// Counts a request from `ip` (a [`ip_key`]); `Err(retry after)` when
+    /// its allowance is spent.
     pub(crate) fn check(&self, ip: IpAddr) -> Result<(), Duration> {
-        let now = Instant::now();
-        let window = self.limit.window;
-        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        if counts.len() > 100_000 {
-            counts.retain(|_, (start, _)| now.duration_since(*start) < window);
+        let checks = self.checks.fetch_add(1, Ordering::Relaxed);
+        if checks.is_multiple_of(TIDY_EVERY) && self.limiter.len() > TIDY_EVERY as usize {
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
         }
-        let entry = counts.entry(ip).or_insert((now, 0));
-        if now.duration_since(entry.0) >= window {
-            *entry = (now, 0);
-        }
-        if entry.1 >= self.limit.capacity {
-            return Err(window.saturating_sub(now.duration_since(entry.0)));
-        }
-        entry.1 += 1;
-        Ok(())
+        self.limiter.check_key(&ip).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 }
 
-/// The client's address: the peer, or behind `proxy_hops` trusted proxies
-/// the entry of `X-Forwarded-For` the outermost of them saw.
-pub(crate) fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, proxy_hops: usize) -> Option<IpAddr> {
-    if proxy_hops == 0 {
-        return peer;
+/// The key a client's address is counted under: an IPv4 address itself
+/// (also when written as IPv4-mapped IPv6), an IPv6 address by its /64, the
+/// smallest network a single subscriber is given: counting each IPv6 address
+/// alone would let one client take 2^64 places.
+pub(crate) fn ip_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
     }
-    let forwarded: Vec<IpAddr> = headers
+}
+
+/// The client's address: the peer; or, when the peer is a trusted proxy,
+/// the address it saw (the last `X-Forwarded-For` entry), and so on for as
+/// many hops as are configured, each believed only when the hop that
+/// reported it is trusted. Entries a client wrote itself sit further left
+/// and are never reached.
+pub(crate) fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, proxies: &Proxies) -> Option<IpAddr> {
+    let mut ip = peer?;
+    if proxies.hops == 0 {
+        return Some(ip);
+    }
+    let mut forwarded: Vec<IpAddr> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    forwarded.len().checked_sub(proxy_hops).and_then(|i| forwarded.get(i).copied()).or(peer)
+    for _ in 0..proxies.hops {
+        if !proxies.trusts(ip) {
+            break;
+        }
+        match forwarded.pop() {
+            Some(next) => ip = next,
+            None => break,
+        }
+    }
+    Some(ip)
 }
 
 #[cfg(test)]
@@ -80,8 +112,32 @@ mod tests {
         assert!(l.check("10.0.0.2".parse().unwrap()).is_ok(), "per IP");
         let mut h = HeaderMap::new();
         h.insert(HeaderName::from_static("x-forwarded-for"), HeaderValue::from_static("1.2.3.4, 5.6.7.8"));
-        assert_eq!(client_ip(Some("127.0.0.1".parse().unwrap()), &h, 1), Some("5.6.7.8".parse().unwrap()));
-        assert_eq!(client_ip(Some(ip), &h, 0), Some(ip), "no trusted proxy: the peer");
-        assert_eq!(client_ip(Some(ip), &h, 3), Some(ip), "fewer entries than hops: the peer");
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        let public: IpAddr = "203.0.113.9".parse().unwrap();
+        let hops =
+            |hops| Proxies { hops, trusted: vec!["127.0.0.0/8".parse().unwrap(), "5.6.7.8/32".parse().unwrap()] };
+        assert_eq!(client_ip(Some(local), &h, &hops(1)), Some("5.6.7.8".parse().unwrap()));
+        assert_eq!(client_ip(Some(local), &h, &hops(0)), Some(local), "no trusted hop: the peer");
+        assert_eq!(client_ip(Some(local), &h, &hops(2)), Some("1.2.3.4".parse().unwrap()), "two trusted hops");
+        assert_eq!(client_ip(Some(local), &h, &hops(5)), Some("1.2.3.4".parse().unwrap()), "no more entries");
+        // A peer that is not a trusted proxy is the client, whatever it writes.
+        assert_eq!(client_ip(Some(public), &h, &hops(1)), Some(public), "an untrusted peer");
+        // A hop that is not trusted ends the walk: what it reports is its own.
+        let mut spoofed = HeaderMap::new();
+        spoofed.insert(HeaderName::from_static("x-forwarded-for"), HeaderValue::from_static("9.9.9.9, 1.2.3.4"));
+        assert_eq!(client_ip(Some(local), &spoofed, &hops(3)), Some("1.2.3.4".parse().unwrap()));
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64() {
+        let key = |s: &str| ip_key(s.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::9"), "one /64");
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"), "another /64");
+        assert_eq!(key("::ffff:10.0.0.1"), key("10.0.0.1"), "IPv4-mapped is IPv4");
+        assert_eq!(key("10.0.0.1"), "10.0.0.1".parse::<IpAddr>().unwrap());
+        // One client rotating through its /64 gets one allowance.
+        let l = RateLimiter::new(limit(2, 60));
+        assert!(l.check(key("2001:db8::1")).is_ok() && l.check(key("2001:db8::2")).is_ok());
+        assert!(l.check(key("2001:db8::3")).is_err());
     }
 }

@@ -1,0 +1,76 @@
+//! Log lines on stderr: how fields are written. Logged values often carry
+//! what a client sent (names, URLs, DocSpace's messages about them), so
+//! every field, the message included, has its control characters written as
+//! escapes: a CR or LF in a value cannot start a forged log line, and an ESC
+//! cannot drive the terminal.
+
+use tracing_subscriber::field::MakeExt as _;
+use tracing_subscriber::fmt::FormatFields;
+use tracing_subscriber::fmt::format::Writer;
+
+/// The field formatter of the server's logs (`fmt().fmt_fields(..)`):
+/// `message key=value …`, each escaped.
+pub fn fields() -> impl for<'w> FormatFields<'w> + Send + Sync + 'static {
+    tracing_subscriber::fmt::format::debug_fn(|writer: &mut Writer<'_>, field, value| {
+        let text = format!("{value:?}");
+        if field.name() == "message" {
+            write_escaped(writer, &text)
+        } else {
+            write!(writer, "{field}=")?;
+            write_escaped(writer, &text)
+        }
+    })
+    .delimited(" ")
+}
+
+fn write_escaped(writer: &mut Writer<'_>, text: &str) -> std::fmt::Result {
+    for c in text.chars() {
+        if c.is_control() {
+            for e in c.escape_default() {
+                writer.write_char(e)?;
+            }
+        } else {
+            writer.write_char(c)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn logged_values_cannot_forge_lines() {
+        let buffer = Buffer::default();
+        let out = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || out.clone())
+            .with_ansi(false)
+            .without_time()
+            .fmt_fields(super::fields())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let name = "x\r\nERROR forged: admin signed in\u{1b}[2J";
+            tracing::info!(tool = %name, "refused `{name}`");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains(r"refused `x\r\nERROR forged: admin signed in\u{1b}[2J`"), "{text}");
+        assert!(text.contains(r"tool=x\r\nERROR"), "{text}");
+    }
+}

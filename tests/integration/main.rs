@@ -10,6 +10,7 @@
 //! - `core`: the default catalogue (budget, the reference's 23 tools and arguments).
 //! - `http`: Streamable HTTP, legacy SSE, per-request configuration, hygiene.
 //! - `oauth`: the OAuth proxy: discovery, both registration modes, the attack suite.
+//! - `oauth_hardening`: the attack suite's second half, issue 14's regressions.
 //! - `cimd`: client ID metadata documents fetched from an https host on 127.0.0.1.
 //! - `client`: the generated client's hooks and dispatch against an HTTP
 //!   server on 127.0.0.1.
@@ -37,6 +38,7 @@ mod core;
 mod http;
 mod mcp_schema;
 mod oauth;
+mod oauth_hardening;
 mod sandbox;
 mod sandbox_contract;
 mod sandbox_oauth;

@@ -44,7 +44,7 @@ const DOCUMENT_LIMIT: usize = 1000;
 /// The proxy's per-replica memories, each a [`Memory`].
 #[derive(Clone)]
 pub(crate) struct Memories {
-    /// States, consent forms and codes already used (by digest).
+    /// States, consent forms, codes and refresh tokens already used (by digest).
     pub used: Arc<dyn Memory<()>>,
     /// Tokens revoked here (by digest of DocSpace's token).
     pub revoked: Arc<dyn Memory<()>>,
@@ -60,8 +60,8 @@ impl Memories {
         Self {
             used: Arc::new(ExpiringMap::new(memory::DEFAULT_LIMIT)),
             revoked: Arc::new(ExpiringMap::new(memory::DEFAULT_LIMIT)),
-            introspected: Arc::new(ExpiringMap::new(memory::DEFAULT_LIMIT)),
-            documents: Arc::new(ExpiringMap::new(DOCUMENT_LIMIT)),
+            introspected: Arc::new(ExpiringMap::cache(memory::DEFAULT_LIMIT)),
+            documents: Arc::new(ExpiringMap::cache(DOCUMENT_LIMIT)),
         }
     }
 }
@@ -303,15 +303,26 @@ impl Proxy {
         };
         let key = digest(&revoked.upstream);
         let ttl = token::revocation_ttl(&self.cx.settings, kind);
-        // Were the memory broken, every token counts as revoked (`memory::listed`).
-        let _ = self.memory.revoked.insert(&key, (), ttl).await;
+        // A broken memory counts every token as revoked (`memory::listed`); a full one
+        // keeps its revocations but cannot take this one, so DocSpace's word decides.
+        let kept = self.memory.revoked.insert(&key, (), ttl).await.is_ok();
         let _ = self.memory.introspected.remove(&key).await;
         let credentials = self.cx.settings.credentials_for(&revoked);
-        if let Err(e) = self.upstream.revoke(&credentials, &revoked.upstream, kind).await {
-            let e = token::upstream_error(&self.cx.settings, e);
-            tracing::warn!("DocSpace did not confirm a revocation (revoked here all the same): {}", e.description);
+        match self.upstream.revoke(&credentials, &revoked.upstream, kind).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let e = token::upstream_error(&self.cx.settings, e);
+                if kept {
+                    tracing::warn!(
+                        "DocSpace did not confirm a revocation (revoked here all the same): {}",
+                        e.description
+                    );
+                    Ok(())
+                } else {
+                    Err(token::revocation_failed(&e.description))
+                }
+            }
         }
-        Ok(())
     }
 
     /// `POST /oauth/introspect` (RFC 7662; the reference server's endpoint): whether

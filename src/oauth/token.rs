@@ -114,6 +114,16 @@ pub(crate) fn revoked_refresh() -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, "the refresh token has been revoked")
 }
 
+/// A revocation neither this replica could record nor DocSpace confirmed
+/// (RFC 7009 §2.2.1: the client may try again).
+pub(crate) fn revocation_failed(why: &str) -> OAuthError {
+    OAuthError::with_status(
+        ErrorCode::TemporarilyUnavailable,
+        503,
+        format!("the token could not be revoked now, try again: {why}"),
+    )
+}
+
 /// A code that was already exchanged.
 pub(crate) fn spent_code() -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, "the code was already used")

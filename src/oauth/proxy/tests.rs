@@ -385,6 +385,23 @@ async fn a_broken_memory_fails_closed() {
     assert!(healthy.authenticate(&access).await.is_ok(), "the healthy replica still serves the token");
 }
 
+/// Issue 14, item 12: a memory full of marks that have not expired refuses
+/// rather than forgets. Here the used set holds two marks, the consent form's
+/// and the state's: the code cannot be marked, so it is not exchanged (the
+/// old memory dropped the soonest-expiring mark and let it through).
+#[tokio::test]
+async fn a_full_memory_fails_closed() {
+    let fake = Arc::new(Fake::default());
+    let memory = Memories { used: Arc::new(ExpiringMap::new(2)), ..Memories::in_memory() };
+    let proxy = proxy_with(true, &fake, memory);
+    let client = McpClient::new(&proxy);
+    let (code, _) = client.code(&proxy, "docspace-code").await;
+    fake.answer(docspace_tokens("up-access", None));
+    let e = proxy.token(&client.exchange_form(&code), &client.auth).await.unwrap_err();
+    assert_eq!(e.description, "the code was already used");
+    assert!(!fake.calls().iter().any(|c| matches!(c, Call::Token { .. })), "DocSpace was not asked");
+}
+
 #[tokio::test]
 async fn a_metadata_document_is_fetched_through_the_upstream_and_reused() {
     let (proxy, fake) = proxy(true);

@@ -90,8 +90,9 @@ pub(crate) fn check_code(
     Ok(code)
 }
 
-/// Whether a failed code exchange left the code unspent: DocSpace gave no
-/// usable answer (or the proxy could not issue), so the client may try again.
+/// Whether a failed code exchange (or refresh) left the code (or refresh
+/// token) unspent: DocSpace gave no usable answer (or the proxy could not
+/// issue), so the client may try again.
 pub(crate) fn code_still_usable(error: &OAuthError) -> bool {
     error.status >= 500
 }
@@ -122,6 +123,11 @@ pub(crate) fn revocation_failed(why: &str) -> OAuthError {
         503,
         format!("the token could not be revoked now, try again: {why}"),
     )
+}
+
+/// A refresh token that was already used (rotation: each is used once).
+pub(crate) fn spent_refresh() -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, "the refresh token was already used")
 }
 
 /// A code that was already exchanged.

@@ -4,13 +4,19 @@
 //! in `oauth.rs`.
 //!
 //! - 5: consent is bound to the (client, redirect URI) pair, in both modes;
-//! - 10: `/authorize` errors are pages until the user consented to the pair.
+//! - 10: `/authorize` errors are pages until the user consented to the pair;
+//! - refresh tokens are single-use at the proxy.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use docspace_mcp::sandbox::oauth as sandbox_oauth;
 use docspace_mcp_client::reqwest;
+use serde_json::{Value, json};
 
 use crate::common::oauth::*;
 use crate::common::server::{OAuth, TestServer};
+use crate::common::{Reply, Upstream};
 
 /// The consent cookie a browser got for allowing `flow`.
 async fn consent_cookie(http: &reqwest::Client, base: &str, flow: &Flow) -> String {
@@ -82,4 +88,82 @@ async fn authorize_errors_are_pages_until_the_user_consented() {
         let r = http.get(other.url(b, &[("response_type", "token")])).header("cookie", &cookie).send().await.unwrap();
         assert_eq!(r.status(), 400, "{mode:?}: consent to one redirect URI does not cover another");
     }
+}
+
+/// A DocSpace that never rotates its refresh tokens (its refresh grant
+/// answers without one) and introspects without `sub`, behind a replica of
+/// `front` (same key, same public URL): the replica and the DocSpace.
+async fn non_rotating_docspace(front: &TestServer) -> (TestServer, Upstream) {
+    let issued = Arc::new(AtomicUsize::new(0));
+    let docspace = Upstream::start(move |seen| {
+        let body = String::from_utf8_lossy(&seen.body).into_owned();
+        if seen.target.ends_with("/oauth2/introspect") {
+            return Reply::json(200, json!({"active": true}));
+        }
+        let n = issued.fetch_add(1, Ordering::SeqCst);
+        if body.contains("grant_type=authorization_code") {
+            Reply::json(
+                200,
+                json!({"access_token": format!("up-access-{n}"), "expires_in": 600, "refresh_token": "up-refresh"}),
+            )
+        } else {
+            Reply::json(200, json!({"access_token": format!("up-access-{n}"), "expires_in": 600}))
+        }
+    })
+    .await;
+    let replica = TestServer::builder()
+        .oauth(OAuth::Shared)
+        .args(&["--oauth-base-url", &docspace.base_url, "--server-base-url", &front.base])
+        .start()
+        .await;
+    (replica, docspace)
+}
+
+/// Tokens for `client` from the replica (the code comes from `front`'s sandbox sign-in).
+async fn tokens_at(front: &TestServer, replica: &TestServer, client: &str) -> Value {
+    let flow = Flow::new(client, REDIRECT);
+    let code = code_for(&front.base, &flow).await;
+    let (status, t) = exchange(
+        &replica.base,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", client),
+            ("code_verifier", &flow.verifier),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{t}");
+    t
+}
+
+/// Refresh-token rotation at the proxy: a refresh token is used once, even
+/// when DocSpace hands back no new refresh token (and would take its old one
+/// again); a replay gets `invalid_grant`, the newest one keeps working.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refresh_token_is_used_once() {
+    let front = TestServer::builder().oauth(OAuth::Shared).start().await;
+    let (replica, docspace) = non_rotating_docspace(&front).await;
+    let client = register(&front.base, &[REDIRECT], "Refreshing").await;
+    let t = tokens_at(&front, &replica, &client).await;
+    let first = t["refresh_token"].as_str().unwrap().to_owned();
+    let refresh = |token: String| {
+        let (base, client) = (replica.base.clone(), client.clone());
+        async move {
+            exchange(&base, &[("grant_type", "refresh_token"), ("refresh_token", &token), ("client_id", &client)], None)
+                .await
+        }
+    };
+    let (status, t2) = refresh(first.clone()).await;
+    assert_eq!(status, 200, "{t2}");
+    let second = t2["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(first, second);
+    let (status, replay) = refresh(first.clone()).await;
+    assert_eq!((status, replay["error"].as_str()), (400, Some("invalid_grant")), "a replayed refresh token: {replay}");
+    let (status, t3) = refresh(second).await;
+    assert_eq!(status, 200, "the newest refresh token still works: {t3}");
+    let asked =
+        docspace.requests().iter().filter(|r| String::from_utf8_lossy(&r.body).contains("refresh_token")).count();
+    assert_eq!(asked, 2, "the replay never reached DocSpace");
 }

@@ -237,6 +237,35 @@ async fn refresh_goes_through_docspace_and_keeps_the_old_refresh_token_when_not_
     assert_eq!(e.code, ErrorCode::InvalidGrant, "an access token is not a refresh token");
 }
 
+/// Refresh-token rotation at the proxy: a refresh token is used once even
+/// when DocSpace does not rotate its own; a replay is `invalid_grant` and
+/// never reaches DocSpace; a refresh DocSpace gave no answer to can be tried
+/// again.
+#[tokio::test]
+async fn a_refresh_token_is_used_once() {
+    for shared in [true, false] {
+        let (proxy, fake) = proxy(shared);
+        let client = McpClient::new(&proxy);
+        let (code, _) = client.code(&proxy, "docspace-code").await;
+        fake.answer(docspace_tokens("up-access", Some("up-refresh")));
+        let first = proxy.token(&client.exchange_form(&code), &client.auth).await.unwrap().refresh_token.unwrap();
+        fake.answer(docspace_tokens("up-access-2", None));
+        let second = proxy.token(&client.refresh_form(&first), &client.auth).await.unwrap().refresh_token.unwrap();
+        let asked = || fake.calls().iter().filter(|c| matches!(c, Call::Token { .. })).count();
+        assert_eq!(asked(), 2);
+        let e = proxy.token(&client.refresh_form(&first), &client.auth).await.unwrap_err();
+        assert_eq!((e.code, e.description.as_str()), (ErrorCode::InvalidGrant, "the refresh token was already used"));
+        assert_eq!(asked(), 2, "the replay never reached DocSpace");
+        fake.answer(Err(UpstreamError::Unreachable));
+        let e = proxy.token(&client.refresh_form(&second), &client.auth).await.unwrap_err();
+        assert_eq!(e.status, 502);
+        fake.answer(docspace_tokens("up-access-3", None));
+        proxy.token(&client.refresh_form(&second), &client.auth).await.expect("not spent by DocSpace's silence");
+        let e = proxy.token(&client.refresh_form(&second), &client.auth).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidGrant, "shared: {shared}");
+    }
+}
+
 /// DocSpace failing: the right error each time, and the code still works
 /// afterwards; a refusal by DocSpace is relayed and spends the code.
 #[tokio::test]

@@ -13,6 +13,7 @@
 pub(crate) mod args;
 
 use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use docspace_mcp_client::Client;
@@ -78,6 +79,23 @@ pub enum Error {
     /// A malformed `DOCSPACE_SERVER_BASE_URL`.
     #[error("DOCSPACE_SERVER_BASE_URL `{0}` must be an http(s) URL without query")]
     ServerBaseUrl(String),
+    /// A duration setting outside its range (which would otherwise overflow
+    /// the clock, or make no sense).
+    #[error("{variable} is {value} {unit}, out of range: give {min} to {max} {unit} (at most {longest})")]
+    OutOfRange {
+        /// The variable.
+        variable: String,
+        /// Its value.
+        value: u64,
+        /// The unit it is given in (`ms`, `s`).
+        unit: &'static str,
+        /// The smallest value accepted.
+        min: u64,
+        /// The largest value accepted.
+        max: u64,
+        /// The largest, for a person (`30 days`).
+        longest: String,
+    },
     /// `docspace-mcp sandbox --oauth` over stdio.
     #[error("--oauth needs an HTTP transport: add --transport http (or streamable-http, sse)")]
     OAuthNeedsHttp,
@@ -146,9 +164,62 @@ pub struct RateLimit {
 
 impl RateLimit {
     /// `None` for a capacity of 0 (no limit).
-    fn of(capacity: u32, window_ms: u64) -> Option<Self> {
-        (capacity > 0).then(|| Self { capacity, window: Duration::from_millis(window_ms.max(1)) })
+    fn of(capacity: u32, window: Duration) -> Option<Self> {
+        (capacity > 0).then_some(Self { capacity, window })
     }
+}
+
+/// The unit a duration setting is given in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Millis,
+    Secs,
+}
+
+const MINUTE: u64 = 60;
+const HOUR: u64 = 3600;
+const DAY: u64 = 86_400;
+const YEAR: u64 = 365 * DAY;
+
+/// A duration setting, checked: within `range` (in `unit`), or an error
+/// naming `variable`. Every duration setting passes here, so that none can
+/// overflow the clock later (a huge TTL once panicked at the first sign-in).
+fn duration(
+    variable: impl Into<String>,
+    value: u64,
+    unit: Unit,
+    range: RangeInclusive<u64>,
+) -> Result<Duration, Error> {
+    let of = |v: u64| match unit {
+        Unit::Millis => Duration::from_millis(v),
+        Unit::Secs => Duration::from_secs(v),
+    };
+    if range.contains(&value) {
+        return Ok(of(value));
+    }
+    Err(Error::OutOfRange {
+        variable: variable.into(),
+        value,
+        unit: if unit == Unit::Millis { "ms" } else { "s" },
+        min: *range.start(),
+        max: *range.end(),
+        longest: human(of(*range.end())),
+    })
+}
+
+/// A duration for a person: `30 days`, `1 h`, `10 min`, `45 s`.
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    let (n, unit) = if s >= DAY && s.is_multiple_of(DAY) {
+        (s / DAY, if s == DAY { "day" } else { "days" })
+    } else if s >= HOUR && s.is_multiple_of(HOUR) {
+        (s / HOUR, "h")
+    } else if s >= MINUTE && s.is_multiple_of(MINUTE) {
+        (s / MINUTE, "min")
+    } else {
+        (s, "s")
+    };
+    format!("{n} {unit}")
 }
 
 /// Where a request's settings may come from (the operator's switches).
@@ -233,7 +304,7 @@ impl Config {
     /// Validates the settings (and builds the operator's DocSpace client).
     pub fn from_args(args: ServeArgs) -> Result<Self, Error> {
         let tools = tools_config(&args)?;
-        let portal = portal_config(&args);
+        let portal = portal_config(&args)?;
         let max_message_bytes = usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX);
         let transport = args.http.transport;
         let mut warnings = Vec::new();
@@ -268,15 +339,12 @@ fn tools_config(args: &ServeArgs) -> Result<ToolsConfig, Error> {
         args.toolsets.clone()
     };
     let tools = selection::select(&toolsets, &args.enabled_tools, &args.disabled_tools, args.read_only)?;
-    let options = Options {
-        dynamic: args.dynamic,
-        read_only: args.read_only,
-        operation_timeout: Duration::from_secs(args.operation_timeout),
-    };
+    let operation_timeout = duration("DOCSPACE_OPERATION_TIMEOUT", args.operation_timeout, Unit::Secs, 0..=HOUR)?;
+    let options = Options { dynamic: args.dynamic, read_only: args.read_only, operation_timeout };
     Ok(ToolsConfig { toolsets, tools, options })
 }
 
-fn portal_config(args: &ServeArgs) -> PortalConfig {
+fn portal_config(args: &ServeArgs) -> Result<PortalConfig, Error> {
     let credentials = auth::Settings {
         api_key: args.api_key.clone(),
         auth_token: args.auth_token.clone(),
@@ -285,7 +353,7 @@ fn portal_config(args: &ServeArgs) -> PortalConfig {
         authorization: args.authorization.clone(),
     }
     .resolve();
-    let request_timeout = Duration::from_secs(args.request_timeout);
+    let request_timeout = duration("DOCSPACE_REQUEST_TIMEOUT", args.request_timeout, Unit::Secs, 1..=HOUR)?;
     let portal = Portal::new(args.base_url.as_deref().unwrap_or_default(), &args.user_agent, request_timeout);
     let base_url = portal.as_ref().ok().map(|p| p.base_url().to_owned());
     let auth_method = credentials.as_ref().ok().map(auth::Credentials::method);
@@ -295,7 +363,7 @@ fn portal_config(args: &ServeArgs) -> PortalConfig {
         (Ok(_), Err(e)) => Err(e.to_string()),
         (Err(a), Err(b)) => Err(format!("{a}; {b}")),
     };
-    PortalConfig { client, base_url, auth_method, user_agent: args.user_agent.clone(), request_timeout }
+    Ok(PortalConfig { client, base_url, auth_method, user_agent: args.user_agent.clone(), request_timeout })
 }
 
 fn http_config(http: &HttpArgs, portal: &PortalConfig) -> Result<HttpConfig, Error> {
@@ -306,6 +374,13 @@ fn http_config(http: &HttpArgs, portal: &PortalConfig) -> Result<HttpConfig, Err
         header_prefix.push('-');
     }
     let oauth = oauth_config(http, portal)?;
+    let cors_max_age =
+        duration("DOCSPACE_SERVER_CORS_MCP_MAX_AGE", http.cors_max_age_ms, Unit::Millis, 0..=YEAR * 1000)?;
+    let rate_window =
+        duration("DOCSPACE_SERVER_RATE_LIMITS_MCP_WINDOW", http.rate_window_ms, Unit::Millis, 1..=DAY * 1000)?;
+    let idle = duration("DOCSPACE_SESSION_IDLE_TIMEOUT", http.session_idle_timeout, Unit::Secs, 0..=30 * DAY)?;
+    let hibernate_after =
+        duration("DOCSPACE_SESSION_HIBERNATE_AFTER", http.session_hibernate_after, Unit::Secs, 1..=DAY)?;
     let mut allowed_hostnames = http.allowed_hostnames.clone();
     // The OAuth issuer's host is where browsers and clients reach this server: always allowed.
     if let Some(issuer) = oauth.as_ref().and_then(|o| o.issuer.as_deref()) {
@@ -317,12 +392,12 @@ fn http_config(http: &HttpArgs, portal: &PortalConfig) -> Result<HttpConfig, Err
         streamable: http.transport.streamable(),
         sse: http.transport.sse(),
         allowed_hostnames,
-        cors: Cors { origins: http.cors_origins.clone(), max_age: Duration::from_millis(http.cors_max_age_ms) },
-        rate_limit: RateLimit::of(http.rate_limit, http.rate_window_ms),
+        cors: Cors { origins: http.cors_origins.clone(), max_age: cors_max_age },
+        rate_limit: RateLimit::of(http.rate_limit, rate_window),
         proxy_hops: http.proxy_hops,
         sessions: SessionLimits {
-            idle_timeout: (http.session_idle_timeout > 0).then(|| Duration::from_secs(http.session_idle_timeout)),
-            hibernate_after: Duration::from_secs(http.session_hibernate_after.max(1)),
+            idle_timeout: (!idle.is_zero()).then_some(idle),
+            hibernate_after,
             max: http.max_sessions,
         },
         sources: RequestSources {
@@ -395,11 +470,18 @@ fn oauth_config(http: &HttpArgs, portal: &PortalConfig) -> Result<Option<OAuthCo
         None => return Err(Error::NoServerBaseUrl),
     };
     let edge = &o.edge;
-    let rate_limits = edge
-        .rate_limits()
-        .into_iter()
-        .filter_map(|(endpoint, capacity, window)| RateLimit::of(capacity, window).map(|l| (endpoint, l)))
-        .collect();
+    let mut rate_limits = Vec::new();
+    for (endpoint, capacity, window_ms) in edge.rate_limits() {
+        let variable = format!("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_{}_WINDOW", endpoint.setting());
+        let window = duration(variable, window_ms, Unit::Millis, 1..=DAY * 1000)?;
+        rate_limits.extend(RateLimit::of(capacity, window).map(|l| (endpoint, l)));
+    }
+    // An access token outliving the refresh token it came with would make no sense.
+    let token_ttl =
+        duration("DOCSPACE_OAUTH_AUTH_TOKEN_TTL", o.oauth_token_ttl_ms, Unit::Millis, 1000..=30 * DAY * 1000)?;
+    let state_ttl = duration("DOCSPACE_OAUTH_STATE_TOKEN_TTL", o.oauth_state_ttl_ms, Unit::Millis, 1000..=DAY * 1000)?;
+    let cors_max_age =
+        duration("DOCSPACE_SERVER_CORS_OAUTH_MAX_AGE", edge.oauth_cors_max_age_ms, Unit::Millis, 0..=YEAR * 1000)?;
     Ok(Some(OAuthConfig {
         portal: portal.base_url.clone().unwrap_or_else(|| upstream.trim_end_matches('/').to_owned()),
         upstream,
@@ -407,12 +489,9 @@ fn oauth_config(http: &HttpArgs, portal: &PortalConfig) -> Result<Option<OAuthCo
         issuer,
         state_key: state_key.unwrap_or_else(|| key.clone()),
         key,
-        token_ttl: Duration::from_millis(o.oauth_token_ttl_ms),
-        state_ttl: Duration::from_millis(o.oauth_state_ttl_ms),
-        cors: Cors {
-            origins: edge.oauth_cors_origins.clone(),
-            max_age: Duration::from_millis(edge.oauth_cors_max_age_ms),
-        },
+        token_ttl,
+        state_ttl,
+        cors: Cors { origins: edge.oauth_cors_origins.clone(), max_age: cors_max_age },
         rate_limits,
     }))
 }
@@ -430,4 +509,27 @@ fn issuer_url(issuer: &str) -> Result<String, Error> {
 pub(crate) fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_checked_and_the_refusal_names_the_variable() {
+        assert_eq!(duration("X", 5, Unit::Secs, 1..=HOUR).unwrap(), Duration::from_secs(5));
+        assert_eq!(duration("X", 0, Unit::Millis, 0..=1000).unwrap(), Duration::ZERO);
+        let e = duration("DOCSPACE_X", u64::MAX, Unit::Millis, 1000..=30 * DAY * 1000).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "DOCSPACE_X is 18446744073709551615 ms, out of range: give 1000 to 2592000000 ms (at most 30 days)"
+        );
+        let e = duration("DOCSPACE_Y", 0, Unit::Secs, 1..=HOUR).unwrap_err();
+        assert!(e.to_string().ends_with("give 1 to 3600 s (at most 1 h)"), "{e}");
+        for (secs, text) in
+            [(DAY, "1 day"), (2 * DAY, "2 days"), (2 * HOUR, "2 h"), (10 * MINUTE, "10 min"), (90, "90 s")]
+        {
+            assert_eq!(human(Duration::from_secs(secs)), text);
+        }
+    }
 }

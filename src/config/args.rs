@@ -57,12 +57,12 @@ pub struct ServeArgs {
     /// User-Agent sent to DocSpace.
     #[arg(long, env = "DOCSPACE_USER_AGENT", value_name = "UA", default_value = concat!("docspace-mcp/", env!("CARGO_PKG_VERSION")))]
     pub user_agent: String,
-    /// Time limit for one DocSpace request, in seconds.
-    #[arg(long, env = "DOCSPACE_REQUEST_TIMEOUT", value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    /// Time limit for one DocSpace request, in seconds (1 to 3600).
+    #[arg(long, env = "DOCSPACE_REQUEST_TIMEOUT", value_name = "SECONDS", default_value_t = 60)]
     pub request_timeout: u64,
     /// How long a tool call waits for the file operations it started (copy, move, delete, archive,
-    /// download), in seconds; after that it answers with the operation ids to check later.
-    #[arg(long, env = "DOCSPACE_OPERATION_TIMEOUT", value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    /// download), in seconds (0 to 3600); after that it answers with the operation ids to check later.
+    #[arg(long, env = "DOCSPACE_OPERATION_TIMEOUT", value_name = "SECONDS", default_value_t = 30)]
     pub operation_timeout: u64,
     /// Largest MCP message accepted over stdio, in bytes (an upload travels base64-encoded in one
     /// message, so this bounds the largest file `upload_file` takes: 64 MiB ≈ 48 MiB of file).
@@ -141,24 +141,24 @@ pub struct HttpArgs {
         value_name = "ORIGINS"
     )]
     pub cors_origins: Vec<String>,
-    /// How long browsers may cache a CORS preflight, in milliseconds.
+    /// How long browsers may cache a CORS preflight, in milliseconds (at most a year).
     #[arg(long, env = "DOCSPACE_SERVER_CORS_MCP_MAX_AGE", default_value_t = 86_400_000, value_name = "MS")]
     pub cors_max_age_ms: u64,
     /// Requests per client IP per window (0 = no limit), checked before any DocSpace call.
     #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_MCP_CAPACITY", default_value_t = 1000, value_name = "N")]
     pub rate_limit: u32,
-    /// The rate-limit window, in milliseconds.
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_MCP_WINDOW", default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    /// The rate-limit window, in milliseconds (1 to a day).
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_MCP_WINDOW", default_value_t = 1000, value_name = "MS")]
     pub rate_window_ms: u64,
     /// Proxies in front of this server whose `X-Forwarded-For` entries are trusted for the client IP.
     #[arg(long, env = "DOCSPACE_PROXY_HOPS", default_value_t = 0, value_name = "N")]
     pub proxy_hops: usize,
-    /// A session idle this long (seconds) is closed; 0 = never.
+    /// A session idle this long (seconds, at most 30 days) is closed; 0 = never.
     #[arg(long, env = "DOCSPACE_SESSION_IDLE_TIMEOUT", default_value_t = 1800, value_name = "SECONDS")]
     pub session_idle_timeout: u64,
-    /// A session quiet this long (seconds) hibernates: its worker and buffers are freed and rebuilt
-    /// on its next request. Keep it above the longest tool call.
-    #[arg(long, env = "DOCSPACE_SESSION_HIBERNATE_AFTER", default_value_t = 300, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    /// A session quiet this long (seconds, 1 to a day) hibernates: its worker and buffers are freed
+    /// and rebuilt on its next request. Keep it above the longest tool call.
+    #[arg(long, env = "DOCSPACE_SESSION_HIBERNATE_AFTER", default_value_t = 300, value_name = "SECONDS")]
     pub session_hibernate_after: u64,
     /// The most sessions open at once (new ones get 503 beyond it); 0 = no cap.
     #[arg(long, env = "DOCSPACE_MAX_SESSIONS", default_value_t = 10_000, value_name = "N")]
@@ -212,12 +212,13 @@ pub struct OAuthArgs {
     /// Key for the OAuth state, client ids and consent cookies (default: the token key).
     #[arg(long, env = "DOCSPACE_OAUTH_STATE_TOKEN_SECRET_KEY", hide_env_values = true, value_name = "KEY")]
     pub oauth_state_secret_key: Option<Secret>,
-    /// Longest lifetime of an access token this server issues, in milliseconds (DocSpace's own expiry
-    /// is kept when it is shorter).
-    #[arg(long, env = "DOCSPACE_OAUTH_AUTH_TOKEN_TTL", default_value_t = 3_600_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1000..))]
+    /// Longest lifetime of an access token this server issues, in milliseconds (1 s to 30 days;
+    /// DocSpace's own expiry is kept when it is shorter).
+    #[arg(long, env = "DOCSPACE_OAUTH_AUTH_TOKEN_TTL", default_value_t = 3_600_000, value_name = "MS")]
     pub oauth_token_ttl_ms: u64,
-    /// How long a sign-in may take (consent, DocSpace login, code exchange), in milliseconds.
-    #[arg(long, env = "DOCSPACE_OAUTH_STATE_TOKEN_TTL", default_value_t = 600_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1000..))]
+    /// How long a sign-in may take (consent, DocSpace login, code exchange), in milliseconds (1 s to
+    /// a day).
+    #[arg(long, env = "DOCSPACE_OAUTH_STATE_TOKEN_TTL", default_value_t = 600_000, value_name = "MS")]
     pub oauth_state_ttl_ms: u64,
     /// This server's public URL, as clients reach it (e.g. https://mcp.example.com): the OAuth issuer
     /// and the base of every URL in the OAuth metadata. Default with OAuth on a loopback address:
@@ -283,7 +284,8 @@ macro_rules! oauth_edge_args {
                 value_name = "ORIGINS"
             )]
             pub oauth_cors_origins: Vec<String>,
-            /// How long browsers may cache a CORS preflight of the OAuth endpoints, in milliseconds.
+            /// How long browsers may cache a CORS preflight of the OAuth endpoints, in milliseconds (at most
+            /// a year).
             #[arg(long, env = "DOCSPACE_SERVER_CORS_OAUTH_MAX_AGE", default_value_t = 86_400_000, value_name = "MS")]
             pub oauth_cors_max_age_ms: u64,
             $(
@@ -295,13 +297,12 @@ macro_rules! oauth_edge_args {
                     value_name = "N"
                 )]
                 pub $capacity: u32,
-                /// Its window, in milliseconds.
+                /// Its window, in milliseconds (1 to a day).
                 #[arg(
                     long,
                     env = concat!("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_", $name, "_WINDOW"),
                     default_value_t = 60_000,
-                    value_name = "MS",
-                    value_parser = clap::value_parser!(u64).range(1..)
+                    value_name = "MS"
                 )]
                 pub $window: u64,
             )*

@@ -5,11 +5,15 @@
 //!
 //! - 5: consent is bound to the (client, redirect URI) pair, in both modes;
 //! - 10: `/authorize` errors are pages until the user consented to the pair;
-//! - refresh tokens are single-use at the proxy.
+//! - refresh tokens are single-use at the proxy;
+//! - 12: durations are checked at start.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use clap::Parser;
+use docspace_mcp::Cli;
+use docspace_mcp::Config;
 use docspace_mcp::sandbox::oauth as sandbox_oauth;
 use docspace_mcp_client::reqwest;
 use serde_json::{Value, json};
@@ -166,4 +170,44 @@ async fn a_refresh_token_is_used_once() {
     let asked =
         docspace.requests().iter().filter(|r| String::from_utf8_lossy(&r.body).contains("refresh_token")).count();
     assert_eq!(asked, 2, "the replay never reached DocSpace");
+}
+
+/// Item 12: every duration setting is checked when the configuration is
+/// read, naming its variable, rather than overflowing later (a huge TTL
+/// once panicked at the first code exchange).
+#[tokio::test(flavor = "multi_thread")]
+async fn out_of_range_durations_stop_the_start() {
+    let huge = u64::MAX.to_string();
+    let cases: [(&str, &str, &str); 10] = [
+        ("--oauth-token-ttl-ms", &huge, "DOCSPACE_OAUTH_AUTH_TOKEN_TTL"),
+        ("--oauth-state-ttl-ms", &huge, "DOCSPACE_OAUTH_STATE_TOKEN_TTL"),
+        ("--oauth-token-rate-window-ms", &huge, "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_TOKEN_WINDOW"),
+        ("--oauth-cors-max-age-ms", &huge, "DOCSPACE_SERVER_CORS_OAUTH_MAX_AGE"),
+        ("--cors-max-age-ms", &huge, "DOCSPACE_SERVER_CORS_MCP_MAX_AGE"),
+        ("--rate-window-ms", &huge, "DOCSPACE_SERVER_RATE_LIMITS_MCP_WINDOW"),
+        ("--session-idle-timeout", &huge, "DOCSPACE_SESSION_IDLE_TIMEOUT"),
+        ("--session-hibernate-after", &huge, "DOCSPACE_SESSION_HIBERNATE_AFTER"),
+        ("--request-timeout", "0", "DOCSPACE_REQUEST_TIMEOUT"),
+        ("--operation-timeout", &huge, "DOCSPACE_OPERATION_TIMEOUT"),
+    ];
+    for (flag, value, variable) in cases {
+        let argv = [
+            "docspace-mcp",
+            "--transport",
+            "http",
+            "--oauth-base-url",
+            "http://127.0.0.1:9",
+            "--server-base-url",
+            "http://127.0.0.1:8080",
+            "--oauth-secret-key",
+            KEY,
+            flag,
+            value,
+        ];
+        let parsed = Cli::try_parse_from(argv);
+        let serve =
+            parsed.unwrap_or_else(|e| panic!("{flag} {value}: refused by the parser, not the configuration: {e}"));
+        let e = Config::from_args(serve.serve).map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains(variable), "{flag} {value}: {e}");
+    }
 }

@@ -233,6 +233,10 @@ pub struct RequestSources {
     pub header_prefix: String,
     /// The OAuth proxy is on: `Authorization: Bearer <proxy token>` is an OAuth token.
     pub oauth: bool,
+    /// With OAuth on, an `Authorization` value that is not a proxy token is
+    /// sent to DocSpace (when `authorization_header` allows it) rather than
+    /// refused as a token this server did not issue.
+    pub passthrough: bool,
 }
 
 /// Session lifetimes and the cap.
@@ -405,6 +409,7 @@ fn http_config(http: &HttpArgs, portal: &PortalConfig) -> Result<HttpConfig, Err
             authorization_header: http.request_authorization_header,
             header_prefix,
             oauth: oauth.is_some(),
+            passthrough: http.oauth.oauth_passthrough_authorization,
         },
         base_urls,
         oauth,

@@ -220,6 +220,11 @@ pub struct OAuthArgs {
     /// a day).
     #[arg(long, env = "DOCSPACE_OAUTH_STATE_TOKEN_TTL", default_value_t = 600_000, value_name = "MS")]
     pub oauth_state_ttl_ms: u64,
+    /// Also accept, beside this server's own tokens, an `Authorization` header that is not one of them
+    /// (e.g. a DocSpace API key) and send it to DocSpace as it is ("token passthrough", which the MCP
+    /// specification forbids: such a token was not issued for this server). Off: it is refused with 401.
+    #[arg(long, env = "DOCSPACE_OAUTH_PASSTHROUGH_AUTHORIZATION", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = boolish())]
+    pub oauth_passthrough_authorization: bool,
     /// This server's public URL, as clients reach it (e.g. https://mcp.example.com): the OAuth issuer
     /// and the base of every URL in the OAuth metadata. Default with OAuth on a loopback address:
     /// http://<address>:<port>.

@@ -6,7 +6,7 @@
 //! - 5: consent is bound to the (client, redirect URI) pair, in both modes;
 //! - 10: `/authorize` errors are pages until the user consented to the pair;
 //! - refresh tokens are single-use at the proxy;
-//! - 12: durations are checked at start.
+//! - 12: a foreign bearer token is refused, durations are checked at start.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use clap::Parser;
 use docspace_mcp::Cli;
 use docspace_mcp::Config;
-use docspace_mcp::sandbox::oauth as sandbox_oauth;
+use docspace_mcp::sandbox::{self, oauth as sandbox_oauth};
 use docspace_mcp_client::reqwest;
 use serde_json::{Value, json};
 
@@ -170,6 +170,31 @@ async fn a_refresh_token_is_used_once() {
     let asked =
         docspace.requests().iter().filter(|r| String::from_utf8_lossy(&r.body).contains("refresh_token")).count();
     assert_eq!(asked, 2, "the replay never reached DocSpace");
+}
+
+/// Item 12: with OAuth on, a bearer token this server did not issue (here a
+/// DocSpace API key) is refused rather than passed on to DocSpace, unless
+/// the operator opts in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_foreign_bearer_token_is_refused_unless_allowed() {
+    let s = TestServer::builder().oauth(OAuth::Shared).start().await;
+    let r = mcp(&s.base, "/mcp", Some(sandbox::API_KEY), &initialize(), None).await;
+    assert_eq!(r.status(), 401);
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.contains("error=\"invalid_token\"") && challenge.contains("resource_metadata="), "{challenge}");
+    let raw = reqwest::Client::new()
+        .post(format!("{}/mcp", s.base))
+        .header("authorization", format!("Basic {}", "dXNlcjpwYXNz"))
+        .header("accept", "application/json, text/event-stream")
+        .json(&initialize())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 401, "any Authorization value that is not this server's token");
+
+    let allowed = TestServer::builder().oauth(OAuth::Shared).args(&["--oauth-passthrough-authorization"]).start().await;
+    let me = whoami(&allowed.base, sandbox::API_KEY).await.unwrap();
+    assert!(me.contains(sandbox::USERNAME), "passed on to DocSpace when the operator allows it: {me}");
 }
 
 /// Item 12: every duration setting is checked when the configuration is

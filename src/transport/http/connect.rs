@@ -118,16 +118,20 @@ impl Connector {
         if let Some(client) = self.oauth_client(s)? {
             return Ok(client);
         }
-        let configured = self.policy.configured.as_deref();
+        // With OAuth on, the portal its tokens are for is this server's portal
+        // (DOCSPACE_BASE_URL defaults to it) for credentials a request brings too.
+        let oauth_portal = self.oauth.as_ref().map(|(_, portal)| portal.as_str());
+        let configured = self.policy.configured.as_deref().or(oauth_portal);
         match (&s.base_url, &s.credentials) {
             (base, Some(credentials)) => {
                 let base = base.as_deref().or(configured).ok_or_else(|| {
                     Refusal::bad("credentials without a portal: pass base_url (query) or the X-Mcp-Base-Url header")
                 })?;
-                let trusted = self.policy.check(base).map_err(|e| match e {
-                    Denied::Malformed(m) => Refusal::bad(m),
-                    Denied::NotAllowed(m) => Refusal::forbidden(m),
-                })?;
+                let trusted = Some(base) == oauth_portal
+                    || self.policy.check(base).map_err(|e| match e {
+                        Denied::Malformed(m) => Refusal::bad(m),
+                        Denied::NotAllowed(m) => Refusal::forbidden(m),
+                    })?;
                 let http = if trusted || self.policy.allow_private {
                     self.trusted_http.clone()
                 } else {

@@ -252,19 +252,25 @@ impl<'a> Lookup<'a> {
         })
     }
 
-    /// The `Authorization` header: a DocSpace credential, or a token this
-    /// server's OAuth proxy issued (which is not one).
+    /// The `Authorization` header: a DocSpace credential, or a token for
+    /// this server's OAuth proxy to check (which is not one). With OAuth on,
+    /// anything in it is such a token unless the operator allows passthrough:
+    /// a bearer token not issued here (a DocSpace API key, another server's
+    /// token) is then refused by the check, never sent to DocSpace.
     fn authorization(&self, sources: &Sources) -> Result<(Option<Secret>, Option<Secret>), Refusal> {
         let Some(v) = self.headers.get(header::AUTHORIZATION) else { return Ok((None, None)) };
         let value = v.to_str().map_err(|_| Refusal::bad("the Authorization header is not valid text"))?.trim();
         if value.is_empty() {
             return Ok((None, None));
         }
-        if sources.oauth
-            && let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))
-            && crate::oauth::seal::looks_sealed(token.trim())
-        {
-            return Ok((None, Some(Secret::new(token.trim()))));
+        if sources.oauth {
+            let bearer = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim);
+            if let Some(token) = bearer.filter(|t| crate::oauth::seal::looks_sealed(t)) {
+                return Ok((None, Some(Secret::new(token))));
+            }
+            if !sources.passthrough {
+                return Ok((None, Some(Secret::new(bearer.unwrap_or(value)))));
+            }
         }
         Ok((Some(Secret::new(value)).filter(|_| sources.authorization_header), None))
     }
@@ -320,15 +326,43 @@ mod tests {
     use super::*;
 
     fn sources() -> Sources {
-        Sources { query: true, authorization_header: true, header_prefix: "x-mcp-".into(), oauth: false }
+        Sources {
+            query: true,
+            authorization_header: true,
+            header_prefix: "x-mcp-".into(),
+            oauth: false,
+            passthrough: false,
+        }
     }
 
-    fn req(uri: &str, headers: &[(&str, &str)]) -> Result<RequestSettings, Refusal> {
+    fn req_with(uri: &str, headers: &[(&str, &str)], sources: &Sources) -> Result<RequestSettings, Refusal> {
         let mut map = HeaderMap::new();
         for (k, v) in headers {
             map.insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
         }
-        parse(&uri.parse().unwrap(), &map, &sources())
+        parse(&uri.parse().unwrap(), &map, sources)
+    }
+
+    fn req(uri: &str, headers: &[(&str, &str)]) -> Result<RequestSettings, Refusal> {
+        req_with(uri, headers, &sources())
+    }
+
+    /// Issue 14, item 12: with OAuth on, whatever the Authorization header
+    /// holds is a token for the proxy to check (and refuse when it did not
+    /// issue it), unless the operator allows passthrough.
+    #[test]
+    fn with_oauth_the_authorization_header_is_for_the_proxy_unless_passthrough() {
+        let oauth = Sources { oauth: true, ..sources() };
+        for (value, token) in [("Bearer sk-docspace-key", "sk-docspace-key"), ("Basic dTpw", "Basic dTpw")] {
+            let s = req_with("/mcp", &[("authorization", value)], &oauth).unwrap();
+            assert_eq!((s.bearer, s.credentials), (Some(Secret::new(token)), None), "{value}");
+        }
+        let passthrough = Sources { oauth: true, passthrough: true, ..sources() };
+        let s = req_with("/mcp", &[("authorization", "Bearer sk-docspace-key")], &passthrough).unwrap();
+        assert_eq!(s.bearer, None);
+        assert_eq!(s.credentials, Some(Credentials::Authorization(Secret::new("Bearer sk-docspace-key"))));
+        let e = req_with("/mcp", &[("authorization", "Bearer x"), ("x-mcp-api-key", "k")], &oauth).unwrap_err();
+        assert_eq!(e.status, 400, "a token and credentials at once: {e:?}");
     }
 
     #[test]

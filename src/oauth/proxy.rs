@@ -302,7 +302,7 @@ impl Proxy {
         }
         let grant = Grant::RefreshToken { refresh_token: &refresh.upstream };
         let refreshed = match self.upstream.token(&client.credentials, grant).await {
-            Ok(answer) => token::issue(&self.cx, answer, &refresh.audience, client, Some(&refresh.upstream)),
+            Ok(answer) => token::issue(&self.cx, answer, &refresh.audience, client, Some(&refresh)),
             Err(e) => Err(token::upstream_error(&self.cx.settings, e)),
         };
         if let Err(e) = &refreshed

@@ -6,7 +6,7 @@
 //! - 5: consent is bound to the (client, redirect URI) pair, in both modes;
 //! - 10: `/authorize` errors are pages until the user consented to the pair;
 //! - refresh tokens are single-use at the proxy;
-//! - 12: a foreign bearer token is refused, durations are checked at start.
+//! - 12: a foreign bearer token is refused, a session survives a refresh when DocSpace gives no `sub`, durations are checked at start.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,6 +28,27 @@ async fn consent_cookie(http: &reqwest::Client, base: &str, flow: &Flow) -> Stri
     let r = decide(http, base, &consent.expect("the consent page"), "allow", true).await;
     assert_eq!(r.status(), 303);
     set_cookies(&r).into_iter().find(|c| c.starts_with("docspace_mcp_consent=")).expect("a consent cookie")
+}
+
+/// A session opened with `token`: its id (after `initialize` and `initialized`).
+async fn open_session(base: &str, token: &str) -> String {
+    let r = mcp(base, "/mcp", Some(token), &initialize(), None).await;
+    assert_eq!(r.status(), 200);
+    let session = r.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    assert_eq!(mcp(base, "/mcp", Some(token), &initialized, Some(&session)).await.status(), 202);
+    session
+}
+
+/// The JSON-RPC answer in a response: one JSON body, or an SSE stream's last `data:`.
+async fn answer(r: reqwest::Response) -> Value {
+    let body = r.text().await.unwrap();
+    let json = if body.trim_start().starts_with('{') {
+        body
+    } else {
+        body.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim).rfind(|d| !d.is_empty()).unwrap().to_owned()
+    };
+    serde_json::from_str(&json).unwrap()
 }
 
 /// Item 5: after a user allowed a client once, a link with another redirect
@@ -170,6 +191,36 @@ async fn a_refresh_token_is_used_once() {
     let asked =
         docspace.requests().iter().filter(|r| String::from_utf8_lossy(&r.body).contains("refresh_token")).count();
     assert_eq!(asked, 2, "the replay never reached DocSpace");
+}
+
+/// A session opened with one access token accepts the next one, refreshed
+/// from the same grant, even when DocSpace's introspection names no `sub`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_survives_a_refresh_when_docspace_gives_no_subject() {
+    let front = TestServer::builder().oauth(OAuth::Shared).start().await;
+    let (replica, _docspace) = non_rotating_docspace(&front).await;
+    let client = register(&front.base, &[REDIRECT], "Long session").await;
+    let t = tokens_at(&front, &replica, &client).await;
+    let session = open_session(&replica.base, t["access_token"].as_str().unwrap()).await;
+    let (status, t2) = exchange(
+        &replica.base,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ("client_id", &client),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{t2}");
+    let list = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"});
+    let r = mcp(&replica.base, "/mcp", t2["access_token"].as_str(), &list, Some(&session)).await;
+    assert_eq!(r.status(), 200, "the refreshed token on the same session");
+    assert!(answer(r).await["result"]["tools"].as_array().is_some_and(|t| !t.is_empty()));
+    // Another user's grant (another sign-in) is another identity.
+    let other = tokens_at(&front, &replica, &client).await;
+    let r = mcp(&replica.base, "/mcp", other["access_token"].as_str(), &list, Some(&session)).await;
+    assert_eq!(r.status(), 403, "another grant on this session");
 }
 
 /// Item 12: with OAuth on, a bearer token this server did not issue (here a

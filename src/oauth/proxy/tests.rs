@@ -266,6 +266,38 @@ async fn a_refresh_token_is_used_once() {
     }
 }
 
+/// Issue 14, item 12: without DocSpace's `sub`, the subject is the grant's,
+/// the same for every token refreshed from one sign-in (a session opened
+/// with the first accepts the next), and another sign-in's is another.
+#[tokio::test]
+async fn the_subject_survives_a_refresh_when_docspace_names_none() {
+    let (proxy, fake) = proxy(true);
+    let client = McpClient::new(&proxy);
+    let (code, _) = client.code(&proxy, "docspace-code").await;
+    fake.answer(docspace_tokens("up-access", Some("up-refresh")));
+    let first = proxy.token(&client.exchange_form(&code), &client.auth).await.unwrap();
+    fake.answer(docspace_tokens("up-access-2", Some("up-refresh-2")));
+    let second = proxy.token(&client.refresh_form(&first.refresh_token.unwrap()), &client.auth).await.unwrap();
+    fake.answer(docspace_tokens("up-access-3", None));
+    let third = proxy.token(&client.refresh_form(&second.refresh_token.unwrap()), &client.auth).await.unwrap();
+    let subject = |token: String| {
+        let proxy = &proxy;
+        async move { proxy.authenticate(&token).await.unwrap().subject }
+    };
+    let one = subject(first.access_token).await;
+    assert_eq!(one, subject(second.access_token).await, "rotated by DocSpace");
+    assert_eq!(one, subject(third.access_token).await, "not rotated");
+    let (code, _) = client.code(&proxy, "docspace-code-2").await;
+    fake.answer(docspace_tokens("up-access-4", None));
+    let other = proxy.token(&client.exchange_form(&code), &client.auth).await.unwrap();
+    assert_ne!(one, subject(other.access_token).await, "another sign-in");
+    fake.introspection(Ok(Introspected { active: true, subject: Some("me@example".into()) }));
+    let (code, _) = client.code(&proxy, "docspace-code-3").await;
+    fake.answer(docspace_tokens("up-access-5", None));
+    let named = proxy.token(&client.exchange_form(&code), &client.auth).await.unwrap();
+    assert_eq!(subject(named.access_token).await, "me@example", "DocSpace's `sub` first");
+}
+
 /// DocSpace failing: the right error each time, and the code still works
 /// afterwards; a refusal by DocSpace is relayed and spends the code.
 #[tokio::test]
@@ -361,7 +393,7 @@ async fn introspection_is_cached_and_docspace_down_is_not_inactive() {
         tokens.push(proxy.token(&client.exchange_form(&code), &client.auth).await.unwrap().access_token);
     }
     let subject = proxy.authenticate(&tokens[0]).await.unwrap().subject;
-    assert!(subject.starts_with("token:"), "no `sub` from DocSpace: a label ({subject})");
+    assert!(subject.starts_with("grant:"), "no `sub` from DocSpace: the grant's label ({subject})");
     proxy.authenticate(&tokens[0]).await.unwrap();
     let asked = fake.calls().iter().filter(|c| matches!(c, Call::Introspect { .. })).count();
     assert_eq!(asked, 1, "the second check was answered from the cache");

@@ -298,6 +298,8 @@ pub struct OAuthConfig {
     pub token_ttl: Duration,
     /// Longest sign-in.
     pub state_ttl: Duration,
+    /// How long an introspection answer is reused (zero: never).
+    pub introspection_ttl: Duration,
     /// CORS of the OAuth API endpoints.
     pub cors: Cors,
     /// Each endpoint's own rate limit (endpoints without one are unlimited).
@@ -485,6 +487,12 @@ fn oauth_config(http: &HttpArgs, portal: &PortalConfig) -> Result<Option<OAuthCo
     let token_ttl =
         duration("DOCSPACE_OAUTH_AUTH_TOKEN_TTL", o.oauth_token_ttl_ms, Unit::Millis, 1000..=30 * DAY * 1000)?;
     let state_ttl = duration("DOCSPACE_OAUTH_STATE_TOKEN_TTL", o.oauth_state_ttl_ms, Unit::Millis, 1000..=DAY * 1000)?;
+    let introspection_ttl = duration(
+        "DOCSPACE_OAUTH_INTROSPECTION_CACHE_TTL",
+        o.oauth_introspection_cache_ttl_ms,
+        Unit::Millis,
+        0..=HOUR * 1000,
+    )?;
     let cors_max_age =
         duration("DOCSPACE_SERVER_CORS_OAUTH_MAX_AGE", edge.oauth_cors_max_age_ms, Unit::Millis, 0..=YEAR * 1000)?;
     Ok(Some(OAuthConfig {
@@ -496,6 +504,7 @@ fn oauth_config(http: &HttpArgs, portal: &PortalConfig) -> Result<Option<OAuthCo
         key,
         token_ttl,
         state_ttl,
+        introspection_ttl,
         cors: Cors { origins: edge.oauth_cors_origins.clone(), max_age: cors_max_age },
         rate_limits,
     }))

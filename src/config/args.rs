@@ -225,6 +225,12 @@ pub struct OAuthArgs {
     /// specification forbids: such a token was not issued for this server). Off: it is refused with 401.
     #[arg(long, env = "DOCSPACE_OAUTH_PASSTHROUGH_AUTHORIZATION", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = boolish())]
     pub oauth_passthrough_authorization: bool,
+    /// How long DocSpace's answer to "is this token still active?" is reused per token, in
+    /// milliseconds (0 to an hour; 0 = ask DocSpace on every request). Longer saves DocSpace calls;
+    /// a token revoked at DocSpace (not through this server) keeps passing this server's check that
+    /// long, though its first DocSpace call is refused all the same and answered with 401.
+    #[arg(long, env = "DOCSPACE_OAUTH_INTROSPECTION_CACHE_TTL", default_value_t = 30_000, value_name = "MS")]
+    pub oauth_introspection_cache_ttl_ms: u64,
     /// This server's public URL, as clients reach it (e.g. https://mcp.example.com): the OAuth issuer
     /// and the base of every URL in the OAuth metadata. Default with OAuth on a loopback address:
     /// http://<address>:<port>.

@@ -327,6 +327,7 @@ mod tests {
             resources: vec!["http://127.0.0.1:8000/mcp".into()],
             token_ttl: Duration::from_secs(60),
             state_ttl: Duration::from_secs(60),
+            introspection_ttl: Duration::from_secs(30),
         };
         Context::new(settings, "a test key that is long enough for the sealer", "another key, long enough, for states")
             .unwrap()

@@ -361,27 +361,41 @@ impl Proxy {
 
     /// Checks a bearer token presented to `/mcp` or `/sse`: sealed by this
     /// proxy's key, unexpired, for this server, not revoked here, and active
-    /// at DocSpace (asked at most every 30 seconds per token).
+    /// at DocSpace (whose answer is reused for the introspection cache's
+    /// lifetime, `DOCSPACE_OAUTH_INTROSPECTION_CACHE_TTL`).
     pub(crate) async fn authenticate(&self, bearer: &str) -> Result<Authenticated, AuthError> {
         let (token, expires_at) = token::open_access(&self.cx, bearer)?;
         let key = digest(&token.upstream);
         if memory::listed(&*self.memory.revoked, &key).await {
             return Err(token::revoked_access());
         }
-        let introspected = match self.memory.introspected.get(&key).await {
-            Ok(Some(known)) => known,
-            // Not known, or the cache cannot answer: ask DocSpace.
-            _ => {
+        let ttl = self.cx.settings.introspection_ttl;
+        let cached = if ttl.is_zero() { None } else { self.memory.introspected.get(&key).await.ok().flatten() };
+        let introspected = match cached {
+            Some(known) => known,
+            // Not known, not cached, or the cache cannot answer: ask DocSpace.
+            None => {
                 let credentials = self.cx.settings.credentials_for(&token);
                 let answer = self.upstream.introspect(&credentials, &token.upstream).await.map_err(|e| {
                     let e = token::upstream_error(&self.cx.settings, e);
                     AuthError::Unavailable(format!("cannot check the token with DocSpace: {}", e.description))
                 })?;
-                let _ = self.memory.introspected.insert(&key, answer.clone(), token::INTROSPECTION_TTL).await;
+                if !ttl.is_zero() {
+                    let _ = self.memory.introspected.insert(&key, answer.clone(), ttl).await;
+                }
                 answer
             }
         };
         token::authenticated(token, expires_at, introspected)
+    }
+
+    /// DocSpace refused `upstream` (DocSpace's token inside one of this
+    /// proxy's) on an API call: its cached introspection answer is dropped,
+    /// so that the next request with it asks DocSpace again. Not a
+    /// revocation here: DocSpace's answer decides.
+    pub(crate) async fn docspace_refused(&self, upstream: &str) {
+        // A cache that cannot answer has nothing to drop.
+        let _ = self.memory.introspected.remove(&digest(upstream)).await;
     }
 }
 

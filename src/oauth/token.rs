@@ -21,8 +21,6 @@ use crate::auth::Secret;
 
 /// How long a refresh token this proxy issues lasts (DocSpace may end it sooner).
 pub(crate) const REFRESH_TTL: Duration = Duration::from_secs(30 * 86_400);
-/// How long an introspection answer is reused.
-pub(crate) const INTROSPECTION_TTL: Duration = Duration::from_secs(30);
 /// The access-token lifetime assumed when DocSpace states none.
 const DEFAULT_EXPIRES_IN: u64 = 3600;
 

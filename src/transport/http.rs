@@ -147,6 +147,7 @@ fn oauth_proxy(
         resources,
         token_ttl: oauth.token_ttl,
         state_ttl: oauth.state_ttl,
+        introspection_ttl: oauth.introspection_ttl,
     };
     let mode = if settings.app.is_some() { "shared application" } else { "users' own applications" };
     let proxy = Proxy::new(settings, oauth.key.expose(), oauth.state_key.expose(), client, documents)

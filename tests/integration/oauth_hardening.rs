@@ -5,17 +5,24 @@
 //!
 //! - 5: consent is bound to the (client, redirect URI) pair, in both modes;
 //! - 10: `/authorize` errors are pages until the user consented to the pair;
-//! - refresh tokens are single-use at the proxy;
-//! - 12: a foreign bearer token is refused, a session survives a refresh when DocSpace gives no `sub`, durations are checked at start.
+//! - 13: DocSpace refusing a token mid-session is an HTTP 401 (over legacy
+//!   SSE, the next request is), and the introspection cache's lifetime is a
+//!   setting;
+//! - 12: refresh tokens are single-use, a foreign bearer token is refused,
+//!   a session survives a refresh when DocSpace gives no `sub`, durations
+//!   are checked at start.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use axum::body::Bytes;
 use clap::Parser;
 use docspace_mcp::Cli;
 use docspace_mcp::Config;
 use docspace_mcp::sandbox::{self, oauth as sandbox_oauth};
 use docspace_mcp_client::reqwest;
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use serde_json::{Value, json};
 
 use crate::common::oauth::*;
@@ -38,6 +45,11 @@ async fn open_session(base: &str, token: &str) -> String {
     let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
     assert_eq!(mcp(base, "/mcp", Some(token), &initialized, Some(&session)).await.status(), 202);
     session
+}
+
+/// A `tools/call` of `get_self_profile`.
+fn call_self_profile() -> Value {
+    json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "get_self_profile", "arguments": {}}})
 }
 
 /// The JSON-RPC answer in a response: one JSON body, or an SSE stream's last `data:`.
@@ -112,6 +124,162 @@ async fn authorize_errors_are_pages_until_the_user_consented() {
         let other = Flow::new(&client, "https://evil.example/cb");
         let r = http.get(other.url(b, &[("response_type", "token")])).header("cookie", &cookie).send().await.unwrap();
         assert_eq!(r.status(), 400, "{mode:?}: consent to one redirect URI does not cover another");
+    }
+}
+
+/// Item 13: a token revoked at DocSpace behind this replica's back (here by
+/// another replica) stops working at its first use: the tool call is
+/// answered with HTTP 401 and a challenge, so the client refreshes or signs
+/// in again, and the token's cached introspection is dropped.
+#[tokio::test(flavor = "multi_thread")]
+async fn docspace_refusing_a_token_mid_session_is_a_401() {
+    let s = TestServer::builder().oauth(OAuth::Shared).start().await;
+    let b = s.base.as_str();
+    let client = register(b, &[REDIRECT], "Revoked elsewhere").await;
+    let t = tokens(b, &Flow::new(&client, REDIRECT)).await;
+    let access = t["access_token"].as_str().unwrap();
+    let session = open_session(b, access).await;
+    let r = mcp(b, "/mcp", Some(access), &call_self_profile(), Some(&session)).await;
+    assert_eq!(r.status(), 200);
+    let ok = answer(r).await;
+    assert!(ok["result"]["content"][0]["text"].as_str().unwrap().contains(sandbox::USERNAME), "{ok}");
+
+    let replica = TestServer::builder()
+        .oauth(OAuth::Shared)
+        .portal(Some(s.portal.clone()))
+        .args(&["--server-base-url", b])
+        .start()
+        .await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/revoke", replica.base))
+        .form(&[("token", access), ("client_id", client.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let r = mcp(b, "/mcp", Some(access), &call_self_profile(), Some(&session)).await;
+    assert_eq!(r.status(), 401, "not a tool error: {}", r.text().await.unwrap_or_default());
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    assert!(challenge.contains(&format!("resource_metadata=\"{b}/.well-known/oauth-protected-resource/mcp\"")));
+    // The cached introspection is gone: the token is refused at the door now.
+    let r = mcp(b, "/mcp", Some(access), &initialize(), None).await;
+    assert_eq!(r.status(), 401);
+    assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("no longer active"));
+}
+
+/// The next `event: message`'s data on a legacy SSE stream.
+async fn next_message(stream: &mut BoxStream<'static, reqwest::Result<Bytes>>, buffer: &mut String) -> Value {
+    loop {
+        if let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let message = block.lines().any(|l| l.trim() == "event: message");
+            let data: String = block.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim).collect();
+            if message && !data.is_empty() {
+                return serde_json::from_str(&data).unwrap();
+            }
+            continue;
+        }
+        let chunk =
+            tokio::time::timeout(std::time::Duration::from_secs(10), stream.next()).await.unwrap().unwrap().unwrap();
+        buffer.push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n"));
+    }
+}
+
+/// Item 13 over the legacy SSE transport: a message's POST is answered 202
+/// before the call runs, so the call DocSpace refused is a tool error on the
+/// stream; the token's cached introspection is dropped at once all the same,
+/// and the next request with it gets the 401 challenge.
+#[tokio::test(flavor = "multi_thread")]
+async fn over_legacy_sse_the_request_after_a_refusal_is_a_401() {
+    let s = TestServer::builder().oauth(OAuth::Shared).start().await;
+    let b = s.base.as_str();
+    let client = register(b, &[REDIRECT], "Legacy SSE").await;
+    let t = tokens(b, &Flow::new(&client, REDIRECT)).await;
+    let access = t["access_token"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    let r =
+        http.get(format!("{b}/sse")).bearer_auth(access).header("accept", "text/event-stream").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let mut stream = r.bytes_stream().boxed();
+    let mut buffer = String::new();
+    let endpoint = loop {
+        let chunk = stream.next().await.unwrap().unwrap();
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        if let Some(line) =
+            buffer.lines().find_map(|l| l.strip_prefix("data:").map(str::trim).filter(|d| d.starts_with("/messages")))
+        {
+            let endpoint = line.to_owned();
+            buffer.clear();
+            break endpoint;
+        }
+    };
+    let url = format!("{b}{endpoint}");
+    let post = |body: Value| {
+        let (http, url) = (http.clone(), url.clone());
+        async move { http.post(url).bearer_auth(access).json(&body).send().await.unwrap() }
+    };
+    assert_eq!(post(initialize()).await.status(), 202);
+    assert_eq!(next_message(&mut stream, &mut buffer).await["id"], 1);
+    assert_eq!(post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await.status(), 202);
+
+    let replica = TestServer::builder()
+        .oauth(OAuth::Shared)
+        .portal(Some(s.portal.clone()))
+        .args(&["--server-base-url", b])
+        .start()
+        .await;
+    let r = http
+        .post(format!("{}/revoke", replica.base))
+        .form(&[("token", access), ("client_id", client.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    assert_eq!(post(call_self_profile()).await.status(), 202);
+    let reply = next_message(&mut stream, &mut buffer).await;
+    assert_eq!(reply["result"]["isError"], true, "{reply}");
+    let mut status = 0;
+    for _ in 0..20 {
+        status = post(json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"})).await.status().as_u16();
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 401, "the request after the refusal");
+}
+
+/// Item 13: how long DocSpace's introspection answers are reused is a
+/// setting; with 0 every request asks DocSpace, so a revocation elsewhere is
+/// seen at once; by default an answer is reused (up to 30 s).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_introspection_cache_lifetime_is_a_setting() {
+    for (ttl, refused_at_once) in [("0", true), ("30000", false)] {
+        let s =
+            TestServer::builder().oauth(OAuth::Shared).args(&["--oauth-introspection-cache-ttl-ms", ttl]).start().await;
+        let b = s.base.as_str();
+        let client = register(b, &[REDIRECT], "Cached").await;
+        let t = tokens(b, &Flow::new(&client, REDIRECT)).await;
+        let access = t["access_token"].as_str().unwrap();
+        assert_eq!(mcp(b, "/mcp", Some(access), &initialize(), None).await.status(), 200);
+        let replica = TestServer::builder()
+            .oauth(OAuth::Shared)
+            .portal(Some(s.portal.clone()))
+            .args(&["--server-base-url", b])
+            .start()
+            .await;
+        let r = reqwest::Client::new()
+            .post(format!("{}/revoke", replica.base))
+            .form(&[("token", access), ("client_id", client.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let status = mcp(b, "/mcp", Some(access), &initialize(), None).await.status();
+        assert_eq!(status == 401, refused_at_once, "cache lifetime {ttl} ms: {status}");
     }
 }
 
@@ -254,9 +422,10 @@ async fn a_foreign_bearer_token_is_refused_unless_allowed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn out_of_range_durations_stop_the_start() {
     let huge = u64::MAX.to_string();
-    let cases: [(&str, &str, &str); 10] = [
+    let cases: [(&str, &str, &str); 11] = [
         ("--oauth-token-ttl-ms", &huge, "DOCSPACE_OAUTH_AUTH_TOKEN_TTL"),
         ("--oauth-state-ttl-ms", &huge, "DOCSPACE_OAUTH_STATE_TOKEN_TTL"),
+        ("--oauth-introspection-cache-ttl-ms", &huge, "DOCSPACE_OAUTH_INTROSPECTION_CACHE_TTL"),
         ("--oauth-token-rate-window-ms", &huge, "DOCSPACE_SERVER_RATE_LIMITS_OAUTH_TOKEN_WINDOW"),
         ("--oauth-cors-max-age-ms", &huge, "DOCSPACE_SERVER_CORS_OAUTH_MAX_AGE"),
         ("--cors-max-age-ms", &huge, "DOCSPACE_SERVER_CORS_MCP_MAX_AGE"),

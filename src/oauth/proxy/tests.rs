@@ -91,6 +91,7 @@ fn settings(shared: bool) -> Settings {
         resources: vec![format!("{ISSUER}/mcp")],
         token_ttl: Duration::from_secs(3600),
         state_ttl: Duration::from_secs(600),
+        introspection_ttl: Duration::from_secs(30),
     }
 }
 
@@ -406,6 +407,28 @@ async fn introspection_is_cached_and_docspace_down_is_not_inactive() {
     fake.introspection(Ok(Introspected { active: false, subject: None }));
     let e = proxy.authenticate(&tokens[1]).await.unwrap_err();
     assert_eq!(e, AuthError::Invalid("DocSpace says the access token is no longer active".into()));
+}
+
+/// Issue 14, item 13: the introspection cache's lifetime is a setting (zero:
+/// DocSpace is asked on every check), and a token DocSpace refused on an API
+/// call loses its cached answer.
+#[tokio::test]
+async fn the_introspection_cache_follows_its_setting_and_docspace_refusals() {
+    for (ttl, asked) in [(Duration::ZERO, 3), (Duration::from_secs(30), 2)] {
+        let fake = Arc::new(Fake::default());
+        let settings = Settings { introspection_ttl: ttl, ..settings(true) };
+        let proxy = Proxy::with_parts(settings, KEY, KEY, fake.clone(), Memories::in_memory()).unwrap();
+        let client = McpClient::new(&proxy);
+        let (code, _) = client.code(&proxy, "docspace-code").await;
+        fake.answer(docspace_tokens("up-access", None));
+        let access = proxy.token(&client.exchange_form(&code), &client.auth).await.unwrap().access_token;
+        proxy.authenticate(&access).await.unwrap();
+        proxy.authenticate(&access).await.unwrap();
+        proxy.docspace_refused("up-access").await;
+        proxy.authenticate(&access).await.unwrap();
+        let introspections = fake.calls().iter().filter(|c| matches!(c, Call::Introspect { .. })).count();
+        assert_eq!(introspections, asked, "cache lifetime {ttl:?}");
+    }
 }
 
 /// A replica whose memory broke (a poisoned lock) refuses what it cannot

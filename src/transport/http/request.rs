@@ -6,6 +6,8 @@
 //! it; no credentials at all is a 401 with `WWW-Authenticate`.
 
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -95,12 +97,43 @@ pub struct RequestSettings {
 }
 
 /// A request authorised through the OAuth proxy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct OAuthGrant {
     /// DocSpace's access token.
     pub upstream: Secret,
     /// Who it acts for (stable across refreshes: a session keeps its user).
     pub subject: String,
+    /// Set when DocSpace refuses the token on one of this request's calls.
+    pub refused: TokenRefused,
+}
+
+/// Grants are equal by their token and subject (`refused` is the request's
+/// own signal, not part of who it acts for).
+impl PartialEq for OAuthGrant {
+    fn eq(&self, other: &Self) -> bool {
+        self.upstream == other.upstream && self.subject == other.subject
+    }
+}
+
+impl Eq for OAuthGrant {}
+
+/// Whether DocSpace answered one of an OAuth request's calls with HTTP 401:
+/// set by the request's DocSpace client (whatever tool made the call), read
+/// by the transport once the handler has answered, so that the request can
+/// be answered with a 401 challenge rather than a tool error.
+#[derive(Debug, Clone, Default)]
+pub struct TokenRefused(Arc<AtomicBool>);
+
+impl TokenRefused {
+    /// Marks the refusal: true the first time.
+    pub fn set(&self) -> bool {
+        !self.0.swap(true, Ordering::SeqCst)
+    }
+
+    /// Whether DocSpace refused the token.
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 impl RequestSettings {

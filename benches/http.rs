@@ -59,6 +59,9 @@ fn server(portal: &str) -> (Child, String) {
         .env("DOCSPACE_LOG_LEVEL", "info")
         .env("DOCSPACE_SERVER_RATE_LIMITS_MCP_CAPACITY", "0")
         .env("DOCSPACE_MAX_SESSIONS", "0")
+        // Every load-generating client is 127.0.0.1: no per-address caps.
+        .env("DOCSPACE_MAX_SESSIONS_PER_IP", "0")
+        .env("DOCSPACE_HTTP_MAX_CONNECTIONS_PER_IP", "0")
         .env("DOCSPACE_SESSION_HIBERNATE_AFTER", HIBERNATE_AFTER.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())

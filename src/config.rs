@@ -13,6 +13,7 @@
 pub(crate) mod args;
 
 use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use docspace_mcp_client::Client;
@@ -92,6 +93,23 @@ pub enum Error {
     /// A malformed `DOCSPACE_SERVER_BASE_URL`.
     #[error("DOCSPACE_SERVER_BASE_URL `{0}` must be an http(s) URL without query")]
     ServerBaseUrl(String),
+    /// A duration setting outside its range (which would otherwise overflow
+    /// the clock, or make no sense).
+    #[error("{variable} is {value} {unit}, out of range: give {min} to {max} {unit} (at most {longest})")]
+    OutOfRange {
+        /// The variable.
+        variable: String,
+        /// Its value.
+        value: u64,
+        /// The unit it is given in (`ms`, `s`).
+        unit: &'static str,
+        /// The smallest value accepted.
+        min: u64,
+        /// The largest value accepted.
+        max: u64,
+        /// The largest, for a person (`30 days`).
+        longest: String,
+    },
     /// `docspace-mcp sandbox --oauth` over stdio.
     #[error("--oauth needs an HTTP transport: add --transport http (or streamable-http, sse)")]
     OAuthNeedsHttp,
@@ -162,9 +180,62 @@ pub struct RateLimit {
 
 impl RateLimit {
     /// `None` for a capacity of 0 (no limit).
-    fn of(capacity: u32, window_ms: u64) -> Option<Self> {
-        (capacity > 0).then(|| Self { capacity, window: Duration::from_millis(window_ms.max(1)) })
+    fn of(capacity: u32, window: Duration) -> Option<Self> {
+        (capacity > 0).then_some(Self { capacity, window })
     }
+}
+
+/// The unit a duration setting is given in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Millis,
+    Secs,
+}
+
+const MINUTE: u64 = 60;
+const HOUR: u64 = 3600;
+const DAY: u64 = 86_400;
+const YEAR: u64 = 365 * DAY;
+
+/// A duration setting, checked: within `range` (in `unit`), or an error
+/// naming `variable`. Every duration setting passes here, so that none can
+/// overflow the clock later (a huge TTL once panicked at the first sign-in).
+fn duration(
+    variable: impl Into<String>,
+    value: u64,
+    unit: Unit,
+    range: RangeInclusive<u64>,
+) -> Result<Duration, Error> {
+    let of = |v: u64| match unit {
+        Unit::Millis => Duration::from_millis(v),
+        Unit::Secs => Duration::from_secs(v),
+    };
+    if range.contains(&value) {
+        return Ok(of(value));
+    }
+    Err(Error::OutOfRange {
+        variable: variable.into(),
+        value,
+        unit: if unit == Unit::Millis { "ms" } else { "s" },
+        min: *range.start(),
+        max: *range.end(),
+        longest: human(of(*range.end())),
+    })
+}
+
+/// A duration for a person: `30 days`, `1 h`, `10 min`, `45 s`.
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    let (n, unit) = if s >= DAY && s.is_multiple_of(DAY) {
+        (s / DAY, if s == DAY { "day" } else { "days" })
+    } else if s >= HOUR && s.is_multiple_of(HOUR) {
+        (s / HOUR, "h")
+    } else if s >= MINUTE && s.is_multiple_of(MINUTE) {
+        (s / MINUTE, "min")
+    } else {
+        (s, "s")
+    };
+    format!("{n} {unit}")
 }
 
 /// Where a request's settings may come from (the operator's switches).
@@ -178,6 +249,10 @@ pub struct RequestSources {
     pub header_prefix: String,
     /// The OAuth proxy is on: `Authorization: Bearer <proxy token>` is an OAuth token.
     pub oauth: bool,
+    /// With OAuth on, an `Authorization` value that is not a proxy token is
+    /// sent to DocSpace (when `authorization_header` allows it) rather than
+    /// refused as a token this server did not issue.
+    pub passthrough: bool,
 }
 
 /// Session lifetimes and the cap.
@@ -231,7 +306,7 @@ impl Proxies {
 }
 
 /// What one connection and its requests may take.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ConnectionLimits {
     /// Largest body of an MCP request (`/mcp`, `/messages`).
     pub max_body: usize,
@@ -243,6 +318,11 @@ pub struct ConnectionLimits {
     pub body_timeout: Duration,
     /// Most connections open at once.
     pub max_connections: usize,
+    /// Most connections from one client address (0: no cap).
+    pub max_connections_per_ip: usize,
+    /// Peers the per-address cap does not apply to (trusted proxies, when
+    /// `DOCSPACE_PROXY_HOPS` is set).
+    pub uncapped: Vec<ipnet::IpNet>,
 }
 
 /// The HTTP transports' validated settings.
@@ -295,6 +375,8 @@ pub struct OAuthConfig {
     pub token_ttl: Duration,
     /// Longest sign-in.
     pub state_ttl: Duration,
+    /// How long an introspection answer is reused (zero: never).
+    pub introspection_ttl: Duration,
     /// CORS of the OAuth API endpoints.
     pub cors: Cors,
     /// Each endpoint's own rate limit (endpoints without one are unlimited).
@@ -305,7 +387,7 @@ impl Config {
     /// Validates the settings (and builds the operator's DocSpace client).
     pub fn from_args(args: ServeArgs) -> Result<Self, Error> {
         let tools = tools_config(&args)?;
-        let portal = portal_config(&args);
+        let portal = portal_config(&args)?;
         let max_message_bytes = usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX);
         let transport = args.http.transport;
         let mut warnings = Vec::new();
@@ -340,16 +422,18 @@ fn tools_config(args: &ServeArgs) -> Result<ToolsConfig, Error> {
         args.toolsets.clone()
     };
     let tools = selection::select(&toolsets, &args.enabled_tools, &args.disabled_tools, args.read_only)?;
+    let operation_timeout = duration("DOCSPACE_OPERATION_TIMEOUT", args.operation_timeout, Unit::Secs, 0..=HOUR)?;
     let options = Options {
         dynamic: args.dynamic,
         read_only: args.read_only,
-        operation_timeout: Duration::from_secs(args.operation_timeout),
+        operation_timeout,
+        // Bounded by its parser's range.
         max_result_bytes: usize::try_from(args.max_result_bytes).unwrap_or(usize::MAX),
     };
     Ok(ToolsConfig { toolsets, tools, options })
 }
 
-fn portal_config(args: &ServeArgs) -> PortalConfig {
+fn portal_config(args: &ServeArgs) -> Result<PortalConfig, Error> {
     let credentials = auth::Settings {
         api_key: args.api_key.clone(),
         auth_token: args.auth_token.clone(),
@@ -358,7 +442,7 @@ fn portal_config(args: &ServeArgs) -> PortalConfig {
         authorization: args.authorization.clone(),
     }
     .resolve();
-    let request_timeout = Duration::from_secs(args.request_timeout);
+    let request_timeout = duration("DOCSPACE_REQUEST_TIMEOUT", args.request_timeout, Unit::Secs, 1..=HOUR)?;
     // Bounded by its parser's range.
     let max_response_bytes = usize::try_from(args.max_response_bytes).unwrap_or(usize::MAX);
     let portal = Portal::new(
@@ -375,14 +459,14 @@ fn portal_config(args: &ServeArgs) -> PortalConfig {
         (Ok(_), Err(e)) => Err(e.to_string()),
         (Err(a), Err(b)) => Err(format!("{a}; {b}")),
     };
-    PortalConfig {
+    Ok(PortalConfig {
         client,
         base_url,
         auth_method,
         user_agent: args.user_agent.clone(),
         request_timeout,
         max_response_bytes,
-    }
+    })
 }
 
 fn http_config(http: &HttpArgs, portal: &PortalConfig) -> Result<HttpConfig, Error> {
@@ -393,6 +477,14 @@ fn http_config(http: &HttpArgs, portal: &PortalConfig) -> Result<HttpConfig, Err
         header_prefix.push('-');
     }
     let oauth = oauth_config(http, portal)?;
+    let cors_max_age =
+        duration("DOCSPACE_SERVER_CORS_MCP_MAX_AGE", http.cors_max_age_ms, Unit::Millis, 0..=YEAR * 1000)?;
+    let rate_window =
+        duration("DOCSPACE_SERVER_RATE_LIMITS_MCP_WINDOW", http.rate_window_ms, Unit::Millis, 1..=DAY * 1000)?;
+    let idle = duration("DOCSPACE_SESSION_IDLE_TIMEOUT", http.session_idle_timeout, Unit::Secs, 0..=30 * DAY)?;
+    let hibernate_after =
+        duration("DOCSPACE_SESSION_HIBERNATE_AFTER", http.session_hibernate_after, Unit::Secs, 1..=DAY)?;
+    let proxies = Proxies::new(http.proxy_hops, &http.trusted_proxies)?;
     let mut allowed_hostnames = http.allowed_hostnames.clone();
     // The OAuth issuer's host is where browsers and clients reach this server: always allowed.
     if let Some(issuer) = oauth.as_ref().and_then(|o| o.issuer.as_deref()) {
@@ -404,29 +496,30 @@ fn http_config(http: &HttpArgs, portal: &PortalConfig) -> Result<HttpConfig, Err
         streamable: http.transport.streamable(),
         sse: http.transport.sse(),
         allowed_hostnames,
-        cors: Cors { origins: http.cors_origins.clone(), max_age: Duration::from_millis(http.cors_max_age_ms) },
-        rate_limit: RateLimit::of(http.rate_limit, http.rate_window_ms),
-        proxies: Proxies::new(http.proxy_hops, &http.trusted_proxies)?,
+        cors: Cors { origins: http.cors_origins.clone(), max_age: cors_max_age },
+        rate_limit: RateLimit::of(http.rate_limit, rate_window),
+        proxies: proxies.clone(),
         sessions: SessionLimits {
-            idle_timeout: (http.session_idle_timeout > 0).then(|| Duration::from_secs(http.session_idle_timeout)),
-            hibernate_after: Duration::from_secs(http.session_hibernate_after.max(1)),
+            idle_timeout: (!idle.is_zero()).then_some(idle),
+            hibernate_after,
             max: http.max_sessions,
             per_ip: http.max_sessions_per_ip,
             per_identity: http.max_sessions_per_identity,
         },
-        connections: connection_limits(http)?,
+        connections: connection_limits(http, &proxies)?,
         sources: RequestSources {
             query: http.request_query,
             authorization_header: http.request_authorization_header,
             header_prefix,
             oauth: oauth.is_some(),
+            passthrough: http.oauth.oauth_passthrough_authorization,
         },
         base_urls,
         oauth,
     })
 }
 
-fn connection_limits(http: &HttpArgs) -> Result<ConnectionLimits, Error> {
+fn connection_limits(http: &HttpArgs, proxies: &Proxies) -> Result<ConnectionLimits, Error> {
     if http.http_body_budget_bytes < http.http_max_body_bytes {
         return Err(Error::BodyBudget { budget: http.http_body_budget_bytes, max: http.http_max_body_bytes });
     }
@@ -435,9 +528,11 @@ fn connection_limits(http: &HttpArgs) -> Result<ConnectionLimits, Error> {
     Ok(ConnectionLimits {
         max_body: size(http.http_max_body_bytes),
         body_budget: size(http.http_body_budget_bytes),
-        header_timeout: Duration::from_secs(http.http_header_timeout),
-        body_timeout: Duration::from_secs(http.http_body_timeout),
+        header_timeout: duration("DOCSPACE_HTTP_HEADER_TIMEOUT", http.http_header_timeout, Unit::Secs, 1..=HOUR)?,
+        body_timeout: duration("DOCSPACE_HTTP_BODY_TIMEOUT", http.http_body_timeout, Unit::Secs, 1..=HOUR)?,
         max_connections: size(http.http_max_connections),
+        max_connections_per_ip: size(http.http_max_connections_per_ip),
+        uncapped: if proxies.hops > 0 { proxies.trusted.clone() } else { Vec::new() },
     })
 }
 
@@ -500,11 +595,24 @@ fn oauth_config(http: &HttpArgs, portal: &PortalConfig) -> Result<Option<OAuthCo
         None => return Err(Error::NoServerBaseUrl),
     };
     let edge = &o.edge;
-    let rate_limits = edge
-        .rate_limits()
-        .into_iter()
-        .filter_map(|(endpoint, capacity, window)| RateLimit::of(capacity, window).map(|l| (endpoint, l)))
-        .collect();
+    let mut rate_limits = Vec::new();
+    for (endpoint, capacity, window_ms) in edge.rate_limits() {
+        let variable = format!("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_{}_WINDOW", endpoint.setting());
+        let window = duration(variable, window_ms, Unit::Millis, 1..=DAY * 1000)?;
+        rate_limits.extend(RateLimit::of(capacity, window).map(|l| (endpoint, l)));
+    }
+    // An access token outliving the refresh token it came with would make no sense.
+    let token_ttl =
+        duration("DOCSPACE_OAUTH_AUTH_TOKEN_TTL", o.oauth_token_ttl_ms, Unit::Millis, 1000..=30 * DAY * 1000)?;
+    let state_ttl = duration("DOCSPACE_OAUTH_STATE_TOKEN_TTL", o.oauth_state_ttl_ms, Unit::Millis, 1000..=DAY * 1000)?;
+    let introspection_ttl = duration(
+        "DOCSPACE_OAUTH_INTROSPECTION_CACHE_TTL",
+        o.oauth_introspection_cache_ttl_ms,
+        Unit::Millis,
+        0..=HOUR * 1000,
+    )?;
+    let cors_max_age =
+        duration("DOCSPACE_SERVER_CORS_OAUTH_MAX_AGE", edge.oauth_cors_max_age_ms, Unit::Millis, 0..=YEAR * 1000)?;
     Ok(Some(OAuthConfig {
         portal: portal.base_url.clone().unwrap_or_else(|| upstream.trim_end_matches('/').to_owned()),
         upstream,
@@ -512,12 +620,10 @@ fn oauth_config(http: &HttpArgs, portal: &PortalConfig) -> Result<Option<OAuthCo
         issuer,
         state_key: state_key.unwrap_or_else(|| key.clone()),
         key,
-        token_ttl: Duration::from_millis(o.oauth_token_ttl_ms),
-        state_ttl: Duration::from_millis(o.oauth_state_ttl_ms),
-        cors: Cors {
-            origins: edge.oauth_cors_origins.clone(),
-            max_age: Duration::from_millis(edge.oauth_cors_max_age_ms),
-        },
+        token_ttl,
+        state_ttl,
+        introspection_ttl,
+        cors: Cors { origins: edge.oauth_cors_origins.clone(), max_age: cors_max_age },
         rate_limits,
     }))
 }
@@ -535,4 +641,27 @@ fn issuer_url(issuer: &str) -> Result<String, Error> {
 pub(crate) fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_checked_and_the_refusal_names_the_variable() {
+        assert_eq!(duration("X", 5, Unit::Secs, 1..=HOUR).unwrap(), Duration::from_secs(5));
+        assert_eq!(duration("X", 0, Unit::Millis, 0..=1000).unwrap(), Duration::ZERO);
+        let e = duration("DOCSPACE_X", u64::MAX, Unit::Millis, 1000..=30 * DAY * 1000).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "DOCSPACE_X is 18446744073709551615 ms, out of range: give 1000 to 2592000000 ms (at most 30 days)"
+        );
+        let e = duration("DOCSPACE_Y", 0, Unit::Secs, 1..=HOUR).unwrap_err();
+        assert!(e.to_string().ends_with("give 1 to 3600 s (at most 1 h)"), "{e}");
+        for (secs, text) in
+            [(DAY, "1 day"), (2 * DAY, "2 days"), (2 * HOUR, "2 h"), (10 * MINUTE, "10 min"), (90, "90 s")]
+        {
+            assert_eq!(human(Duration::from_secs(secs)), text);
+        }
+    }
 }

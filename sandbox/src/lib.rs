@@ -106,6 +106,12 @@ impl Sandbox {
         }
     }
 
+    /// Every authorization code, access and refresh token the OAuth server
+    /// has issued (for tests that check none of them leaks).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.shared.oauth.lock().map(|o| o.issued()).unwrap_or_default()
+    }
+
     /// Runs `f` on the portal's data (for tests that check what changed).
     pub fn inspect<T>(&self, f: impl FnOnce(&store::Store) -> T) -> Option<T> {
         self.shared.store.lock().ok().map(|s| f(&s))

@@ -72,6 +72,11 @@ struct Issued {
 }
 
 impl OAuthState {
+    /// Every code and token issued so far.
+    pub(crate) fn issued(&self) -> Vec<String> {
+        self.codes.keys().chain(self.access.keys()).chain(self.refresh.keys()).cloned().collect()
+    }
+
     /// Whether `token` is a live access token.
     pub(crate) fn accepts(&self, token: &str) -> bool {
         self.access.get(token).is_some_and(|t| !t.revoked && t.expires > Instant::now())

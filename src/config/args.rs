@@ -57,12 +57,12 @@ pub struct ServeArgs {
     /// User-Agent sent to DocSpace.
     #[arg(long, env = "DOCSPACE_USER_AGENT", value_name = "UA", default_value = concat!("docspace-mcp/", env!("CARGO_PKG_VERSION")))]
     pub user_agent: String,
-    /// Time limit for one DocSpace request, in seconds.
-    #[arg(long, env = "DOCSPACE_REQUEST_TIMEOUT", value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    /// Time limit for one DocSpace request, in seconds (1 to 3600).
+    #[arg(long, env = "DOCSPACE_REQUEST_TIMEOUT", value_name = "SECONDS", default_value_t = 60)]
     pub request_timeout: u64,
     /// How long a tool call waits for the file operations it started (copy, move, delete, archive,
-    /// download), in seconds; after that it answers with the operation ids to check later.
-    #[arg(long, env = "DOCSPACE_OPERATION_TIMEOUT", value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    /// download), in seconds (0 to 3600); after that it answers with the operation ids to check later.
+    #[arg(long, env = "DOCSPACE_OPERATION_TIMEOUT", value_name = "SECONDS", default_value_t = 30)]
     pub operation_timeout: u64,
     /// Largest MCP message accepted over stdio, in bytes (an upload travels base64-encoded in one
     /// message, so this bounds the largest file `upload_file` takes: 64 MiB ≈ 48 MiB of file).
@@ -149,14 +149,14 @@ pub struct HttpArgs {
         value_name = "ORIGINS"
     )]
     pub cors_origins: Vec<String>,
-    /// How long browsers may cache a CORS preflight, in milliseconds.
+    /// How long browsers may cache a CORS preflight, in milliseconds (at most a year).
     #[arg(long, env = "DOCSPACE_SERVER_CORS_MCP_MAX_AGE", default_value_t = 86_400_000, value_name = "MS")]
     pub cors_max_age_ms: u64,
     /// Requests per client IP per window (0 = no limit), checked before any DocSpace call.
     #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_MCP_CAPACITY", default_value_t = 1000, value_name = "N")]
     pub rate_limit: u32,
-    /// The rate-limit window, in milliseconds.
-    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_MCP_WINDOW", default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    /// The rate-limit window, in milliseconds (1 to a day).
+    #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_MCP_WINDOW", default_value_t = 1000, value_name = "MS")]
     pub rate_window_ms: u64,
     /// Proxies in front of this server whose `X-Forwarded-For` entries are trusted for the client IP
     /// (rate limits, per-address session caps). Each hop is believed only when the address it came
@@ -174,12 +174,12 @@ pub struct HttpArgs {
         value_name = "NETWORKS"
     )]
     pub trusted_proxies: Vec<String>,
-    /// A session idle this long (seconds) is closed; 0 = never.
+    /// A session idle this long (seconds, at most 30 days) is closed; 0 = never.
     #[arg(long, env = "DOCSPACE_SESSION_IDLE_TIMEOUT", default_value_t = 1800, value_name = "SECONDS")]
     pub session_idle_timeout: u64,
-    /// A session quiet this long (seconds) hibernates: its worker and buffers are freed and rebuilt
-    /// on its next request. Keep it above the longest tool call.
-    #[arg(long, env = "DOCSPACE_SESSION_HIBERNATE_AFTER", default_value_t = 300, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    /// A session quiet this long (seconds, 1 to a day) hibernates: its worker and buffers are freed
+    /// and rebuilt on its next request. Keep it above the longest tool call.
+    #[arg(long, env = "DOCSPACE_SESSION_HIBERNATE_AFTER", default_value_t = 300, value_name = "SECONDS")]
     pub session_hibernate_after: u64,
     /// The most sessions open at once (new ones get 503 beyond it); 0 = no cap.
     #[arg(long, env = "DOCSPACE_MAX_SESSIONS", default_value_t = 10_000, value_name = "N")]
@@ -204,15 +204,20 @@ pub struct HttpArgs {
     pub http_body_budget_bytes: u64,
     /// Seconds a connection has to send a complete request head, counted from when it opens or its
     /// previous response ends: slow senders (slowloris) and idle keep-alive connections are closed
-    /// after it.
-    #[arg(long, env = "DOCSPACE_HTTP_HEADER_TIMEOUT", default_value_t = 10, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    /// after it (1 s to 1 h).
+    #[arg(long, env = "DOCSPACE_HTTP_HEADER_TIMEOUT", default_value_t = 10, value_name = "SECONDS")]
     pub http_header_timeout: u64,
-    /// Seconds a request has to send its whole body (408 after it).
-    #[arg(long, env = "DOCSPACE_HTTP_BODY_TIMEOUT", default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    /// Seconds a request has to send its whole body (408 after it; 1 s to 1 h).
+    #[arg(long, env = "DOCSPACE_HTTP_BODY_TIMEOUT", default_value_t = 30, value_name = "SECONDS")]
     pub http_body_timeout: u64,
     /// The most client connections open at once; more wait in the listen queue until one closes.
     #[arg(long, env = "DOCSPACE_HTTP_MAX_CONNECTIONS", default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub http_max_connections: u64,
+    /// The most connections from one client address (an IPv6 client counts by its /64); more are
+    /// closed at once. Trusted proxies (DOCSPACE_TRUSTED_PROXIES, with DOCSPACE_PROXY_HOPS set) are
+    /// not capped. 0 = no cap.
+    #[arg(long, env = "DOCSPACE_HTTP_MAX_CONNECTIONS_PER_IP", default_value_t = 256, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub http_max_connections_per_ip: u64,
     /// Accept configuration from query parameters (base_url, toolsets, enabled_tools, disabled_tools,
     /// dynamic, read_only).
     #[arg(long, env = "DOCSPACE_REQUEST_QUERY", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "true", value_parser = boolish())]
@@ -262,13 +267,25 @@ pub struct OAuthArgs {
     /// Key for the OAuth state, client ids and consent cookies (default: the token key).
     #[arg(long, env = "DOCSPACE_OAUTH_STATE_TOKEN_SECRET_KEY", hide_env_values = true, value_name = "KEY")]
     pub oauth_state_secret_key: Option<Secret>,
-    /// Longest lifetime of an access token this server issues, in milliseconds (DocSpace's own expiry
-    /// is kept when it is shorter).
-    #[arg(long, env = "DOCSPACE_OAUTH_AUTH_TOKEN_TTL", default_value_t = 3_600_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1000..))]
+    /// Longest lifetime of an access token this server issues, in milliseconds (1 s to 30 days;
+    /// DocSpace's own expiry is kept when it is shorter).
+    #[arg(long, env = "DOCSPACE_OAUTH_AUTH_TOKEN_TTL", default_value_t = 3_600_000, value_name = "MS")]
     pub oauth_token_ttl_ms: u64,
-    /// How long a sign-in may take (consent, DocSpace login, code exchange), in milliseconds.
-    #[arg(long, env = "DOCSPACE_OAUTH_STATE_TOKEN_TTL", default_value_t = 600_000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1000..))]
+    /// How long a sign-in may take (consent, DocSpace login, code exchange), in milliseconds (1 s to
+    /// a day).
+    #[arg(long, env = "DOCSPACE_OAUTH_STATE_TOKEN_TTL", default_value_t = 600_000, value_name = "MS")]
     pub oauth_state_ttl_ms: u64,
+    /// Also accept, beside this server's own tokens, an `Authorization` header that is not one of them
+    /// (e.g. a DocSpace API key) and send it to DocSpace as it is ("token passthrough", which the MCP
+    /// specification forbids: such a token was not issued for this server). Off: it is refused with 401.
+    #[arg(long, env = "DOCSPACE_OAUTH_PASSTHROUGH_AUTHORIZATION", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = boolish())]
+    pub oauth_passthrough_authorization: bool,
+    /// How long DocSpace's answer to "is this token still active?" is reused per token, in
+    /// milliseconds (0 to an hour; 0 = ask DocSpace on every request). Longer saves DocSpace calls;
+    /// a token revoked at DocSpace (not through this server) keeps passing this server's check that
+    /// long, though its first DocSpace call is refused all the same and answered with 401.
+    #[arg(long, env = "DOCSPACE_OAUTH_INTROSPECTION_CACHE_TTL", default_value_t = 30_000, value_name = "MS")]
+    pub oauth_introspection_cache_ttl_ms: u64,
     /// This server's public URL, as clients reach it (e.g. https://mcp.example.com): the OAuth issuer
     /// and the base of every URL in the OAuth metadata. Default with OAuth on a loopback address:
     /// http://<address>:<port>.
@@ -333,7 +350,8 @@ macro_rules! oauth_edge_args {
                 value_name = "ORIGINS"
             )]
             pub oauth_cors_origins: Vec<String>,
-            /// How long browsers may cache a CORS preflight of the OAuth endpoints, in milliseconds.
+            /// How long browsers may cache a CORS preflight of the OAuth endpoints, in milliseconds (at most
+            /// a year).
             #[arg(long, env = "DOCSPACE_SERVER_CORS_OAUTH_MAX_AGE", default_value_t = 86_400_000, value_name = "MS")]
             pub oauth_cors_max_age_ms: u64,
             $(
@@ -345,13 +363,12 @@ macro_rules! oauth_edge_args {
                     value_name = "N"
                 )]
                 pub $capacity: u32,
-                /// Its window, in milliseconds.
+                /// Its window, in milliseconds (1 to a day).
                 #[arg(
                     long,
                     env = concat!("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_", $name, "_WINDOW"),
                     default_value_t = 60_000,
-                    value_name = "MS",
-                    value_parser = clap::value_parser!(u64).range(1..)
+                    value_name = "MS"
                 )]
                 pub $window: u64,
             )*

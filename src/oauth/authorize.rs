@@ -25,8 +25,8 @@ use super::sealed::{ClientRequest, Code, Pending, UpstreamState};
 
 /// How long a remembered consent lasts.
 pub(crate) const CONSENT_TTL: Duration = Duration::from_secs(30 * 86_400);
-/// How many clients one consent cookie remembers.
-const CONSENT_CLIENTS: usize = 20;
+/// How many (client, redirect URI) pairs one consent cookie remembers.
+const CONSENT_PAIRS: usize = 20;
 
 /// The registration behind a client id `/register` issued (sealed into the
 /// id), or what to tell the user. Client ID metadata documents are fetched
@@ -41,19 +41,27 @@ pub(crate) fn registered_client(cx: &Context, client_id: &str) -> Result<Registr
 
 /// `GET /authorize` once the client's registration is known (`None`: users'
 /// own applications, which DocSpace checks): the consent page, a redirect to
-/// DocSpace when this browser already consented for this client (`consent`
-/// cookie), an error sent to the verified redirect URI, or a refusal page.
+/// DocSpace when this browser already consented to this client *with this
+/// redirect URI* (`consent` cookie), or a refusal page. Errors go to the
+/// redirect URI only when the browser consented to that pair before: until
+/// then the URI is merely one the client chose, and redirecting there would
+/// make this server an open redirector.
 pub(crate) fn authorize(
     cx: &Context,
     request: AuthorizeRequest,
     registration: Option<Registration>,
     consent: Option<&str>,
 ) -> Step {
-    let request = match check(cx, request, registration.as_ref()) {
+    let redirect_uri = match redirect_uri(&request, registration.as_ref()) {
+        Ok(uri) => uri,
+        Err(step) => return step,
+    };
+    let consented = consent.is_some_and(|c| consented(cx, c, &request.client_id, &redirect_uri));
+    let request = match check(cx, request, redirect_uri, consented) {
         Ok(r) => r,
         Err(step) => return step,
     };
-    if consent.is_some_and(|c| consented(cx, c, &request.client_id)) {
+    if consented {
         return upstream_redirect(cx, request, None);
     }
     consent_page(cx, request, registration.and_then(|r| r.client_name))
@@ -77,15 +85,25 @@ fn redirect_uri(request: &AuthorizeRequest, registration: Option<&Registration>)
     }
 }
 
-/// The request's checks, in order; once the redirect URI is verified, errors
-/// go back to it (RFC 6749 §4.1.2.1) with the client's state.
-fn check(cx: &Context, request: AuthorizeRequest, registration: Option<&Registration>) -> Result<ClientRequest, Step> {
-    let redirect_uri = redirect_uri(&request, registration)?;
+/// The request's checks, in order, once its redirect URI is verified.
+/// Errors go back to that URI (RFC 6749 §4.1.2.1, with the client's state)
+/// when the browser `consented` to this client with it; otherwise they are
+/// shown on a page.
+fn check(
+    cx: &Context,
+    request: AuthorizeRequest,
+    redirect_uri: String,
+    consented: bool,
+) -> Result<ClientRequest, Step> {
     let too_long = request.state.as_ref().is_some_and(|s| s.len() > MAX_PARAMETER_LEN);
     let state = if too_long { None } else { request.state };
     let fail = |code: ErrorCode, description: &str| {
-        let pairs = [("error", code.as_str()), ("error_description", description)];
-        Step::redirect(client_redirect(cx, &redirect_uri, &pairs, &state))
+        if consented {
+            let pairs = [("error", code.as_str()), ("error_description", description)];
+            Step::redirect(client_redirect(cx, &redirect_uri, &pairs, &state))
+        } else {
+            Step::refused(400, format!("the sign-in request is not valid ({}): {description}", code.as_str()))
+        }
     };
     if too_long {
         return Err(fail(ErrorCode::InvalidRequest, "state is longer than 1024 characters"));
@@ -106,13 +124,7 @@ fn check(cx: &Context, request: AuthorizeRequest, registration: Option<&Registra
         Ok(r) => r,
         Err(e) => return Err(fail(ErrorCode::InvalidTarget, &e)),
     };
-    Ok(ClientRequest {
-        client_id: request.client_id,
-        redirect_uri: redirect_uri.clone(),
-        state,
-        code_challenge: challenge,
-        resource,
-    })
+    Ok(ClientRequest { client_id: request.client_id, redirect_uri, state, code_challenge: challenge, resource })
 }
 
 /// The consent page, carrying the request sealed with a fresh CSRF token.
@@ -176,7 +188,8 @@ pub(crate) fn open_pending(cx: &Context, form: &ConsentForm, csrf_cookie: Option
 pub(crate) fn decide(cx: &Context, pending: Pending, decision: Option<Decision>, consent_cookie: Option<&str>) -> Step {
     match decision {
         Some(Decision::Allow) => {
-            let cookie = remember_consent(cx, consent_cookie, &pending.request.client_id);
+            let q = &pending.request;
+            let cookie = remember_consent(cx, consent_cookie, &q.client_id, &q.redirect_uri);
             upstream_redirect(cx, pending.request, cookie)
         }
         Some(Decision::Deny) => {
@@ -272,23 +285,31 @@ pub(crate) fn relay(cx: &Context, state: UpstreamState, callback: CallbackReques
     }
 }
 
-/// Whether the consent cookie remembers `client_id`.
-fn consented(cx: &Context, cookie: &str, client_id: &str) -> bool {
-    let ids: Vec<String> = cx.states.open(Purpose::Consent, cookie).unwrap_or_default();
-    ids.contains(&short_digest(client_id))
+/// What the consent cookie remembers of one consent: a digest of the client
+/// id and the redirect URI together (length-prefixed, so that no other pair
+/// has the same text), so that consenting to a client never covers a code
+/// sent elsewhere.
+fn consent_key(client_id: &str, redirect_uri: &str) -> String {
+    short_digest(&format!("{}:{client_id}{redirect_uri}", client_id.len()))
 }
 
-/// The consent cookie's new value, remembering `client_id` (the most recent
-/// [`CONSENT_CLIENTS`] clients).
-fn remember_consent(cx: &Context, cookie: Option<&str>, client_id: &str) -> Option<String> {
-    let mut ids: Vec<String> = cookie.and_then(|c| cx.states.open(Purpose::Consent, c).ok()).unwrap_or_default();
-    let mine = short_digest(client_id);
-    ids.retain(|id| *id != mine);
-    ids.push(mine);
-    while ids.len() > CONSENT_CLIENTS {
-        ids.remove(0);
+/// Whether the consent cookie remembers `client_id` with `redirect_uri`.
+fn consented(cx: &Context, cookie: &str, client_id: &str, redirect_uri: &str) -> bool {
+    let keys: Vec<String> = cx.states.open(Purpose::Consent, cookie).unwrap_or_default();
+    keys.contains(&consent_key(client_id, redirect_uri))
+}
+
+/// The consent cookie's new value, remembering `client_id` with
+/// `redirect_uri` (the most recent [`CONSENT_PAIRS`] pairs).
+fn remember_consent(cx: &Context, cookie: Option<&str>, client_id: &str, redirect_uri: &str) -> Option<String> {
+    let mut keys: Vec<String> = cookie.and_then(|c| cx.states.open(Purpose::Consent, c).ok()).unwrap_or_default();
+    let mine = consent_key(client_id, redirect_uri);
+    keys.retain(|k| *k != mine);
+    keys.push(mine);
+    while keys.len() > CONSENT_PAIRS {
+        keys.remove(0);
     }
-    cx.states.seal(Purpose::Consent, &ids, CONSENT_TTL).ok()
+    cx.states.seal(Purpose::Consent, &keys, CONSENT_TTL).ok()
 }
 
 #[cfg(test)]
@@ -306,6 +327,7 @@ mod tests {
             resources: vec!["http://127.0.0.1:8000/mcp".into()],
             token_ttl: Duration::from_secs(60),
             state_ttl: Duration::from_secs(60),
+            introspection_ttl: Duration::from_secs(30),
         };
         Context::new(settings, "a test key that is long enough for the sealer", "another key, long enough, for states")
             .unwrap()
@@ -362,24 +384,62 @@ mod tests {
         assert_eq!((code.upstream_code.as_str(), code.request), ("docspace-code", state().request));
     }
 
-    #[test]
-    fn errors_go_to_the_redirect_uri_only_once_it_is_verified() {
-        let cx = cx();
-        let request = |redirect_uri: &str, state: &str| AuthorizeRequest {
+    fn request(redirect_uri: &str, state: &str, challenge: Option<String>) -> AuthorizeRequest {
+        AuthorizeRequest {
             client_id: "own-app".into(),
             redirect_uri: Some(redirect_uri.into()),
             state: Some(state.into()),
             response_type: Some("code".into()),
-            code_challenge: None,
+            code_challenge: challenge,
             code_challenge_method: Some("S256".into()),
             resource: None,
-        };
-        let step = authorize(&cx, request("http://evil.example/cb", "st"), None, None);
+        }
+    }
+
+    /// Issue 14, item 10: errors go to the redirect URI only once the user
+    /// consented to the client with it; before, they are a page.
+    #[test]
+    fn errors_go_to_the_redirect_uri_only_after_consent_to_it() {
+        let cx = cx();
+        let step = authorize(&cx, request("http://evil.example/cb", "st", None), None, None);
         assert!(matches!(step, Step::Refused { status: 400, .. }), "plain http elsewhere than loopback: {step:?}");
-        let q = query(authorize(&cx, request("http://127.0.0.1:9/cb", "st"), None, None));
+        for uri in ["http://127.0.0.1:9/cb", "https://evil.example/cb"] {
+            let step = authorize(&cx, request(uri, "st", None), None, None);
+            assert!(
+                matches!(&step, Step::Refused { status: 400, message } if message.contains("code_challenge is required")),
+                "{uri}, no consent: {step:?}"
+            );
+        }
+        let cookie = remember_consent(&cx, None, "own-app", "http://127.0.0.1:9/cb").unwrap();
+        let q = query(authorize(&cx, request("http://127.0.0.1:9/cb", "st", None), None, Some(&cookie)));
         assert_eq!((q["error"].as_str(), q["state"].as_str()), ("invalid_request", "st"));
-        let q = query(authorize(&cx, request("http://127.0.0.1:9/cb", &"s".repeat(1025)), None, None));
+        let q = query(authorize(&cx, request("http://127.0.0.1:9/cb", &"s".repeat(1025), None), None, Some(&cookie)));
         assert_eq!(q["error"], "invalid_request");
         assert!(!q.contains_key("state"), "an oversized state is not sent back");
+        let step = authorize(&cx, request("https://evil.example/cb", "st", None), None, Some(&cookie));
+        assert!(matches!(step, Step::Refused { status: 400, .. }), "consent covers one redirect URI: {step:?}");
+    }
+
+    /// Issue 14, item 5: a remembered consent covers one client with one
+    /// redirect URI; any other pair gets the consent page.
+    #[test]
+    fn consent_covers_one_client_with_one_redirect_uri() {
+        let cx = cx();
+        let challenge = || Some(pkce::challenge("verifier"));
+        let cookie = remember_consent(&cx, None, "own-app", "http://127.0.0.1:9/cb").unwrap();
+        let step = authorize(&cx, request("http://127.0.0.1:9/cb", "st", challenge()), None, Some(&cookie));
+        assert!(
+            matches!(&step, Step::Redirect { location, .. } if location.starts_with("http://127.0.0.1:9000/oauth2/authorize?")),
+            "{step:?}"
+        );
+        let step = authorize(&cx, request("https://attacker.example/cb", "st", challenge()), None, Some(&cookie));
+        assert!(matches!(&step, Step::Consent(page) if page.redirect_uri == "https://attacker.example/cb"), "{step:?}");
+        let mut other = request("http://127.0.0.1:9/cb", "st", challenge());
+        other.client_id = "another-app".into();
+        assert!(matches!(authorize(&cx, other, None, Some(&cookie)), Step::Consent(_)));
+        // Pairs whose texts run together are not confused.
+        let cookie = remember_consent(&cx, None, "own-", "apphttp://127.0.0.1:9/cb").unwrap();
+        let step = authorize(&cx, request("http://127.0.0.1:9/cb", "st", challenge()), None, Some(&cookie));
+        assert!(matches!(step, Step::Consent(_)));
     }
 }

@@ -3,7 +3,13 @@
 //! and the proxy fetches it instead of asking the client to register. The
 //! fetch is the SSRF surface of an authorization server, so it is narrow:
 //! `https` only, public addresses only (the resolver refuses private ones),
-//! no redirects, a time limit and a size limit.
+//! no redirects, a time limit and a size limit. Its failures are quiet too:
+//! whatever kept a document from being used (no connection, no TLS, a
+//! redirect, an error status, a timeout, a body too large or not JSON, a
+//! document for another URL), the user is told the same thing and only the
+//! log says which, so the fetch cannot be used to learn which hosts and
+//! ports the server reaches and what they answer. Only a document that
+//! names its own URL gets its rule breaches named.
 
 use std::time::Duration;
 
@@ -50,23 +56,43 @@ pub(crate) fn check_url(client_id: &str) -> Result<reqwest::Url, String> {
     }
 }
 
+/// Why a document was not used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// Nothing usable came back (the detail is for the log only).
+    Unusable(String),
+    /// A document for this URL came back and breaks a rule (said to the user).
+    Invalid(String),
+}
+
+/// What the user is told of an [`Refused::Unusable`] document: the same
+/// whatever happened.
+fn unusable(client_id: &str) -> String {
+    format!(
+        "the client metadata document at {client_id} could not be used: it could not be fetched, or what came back is \
+         not a client metadata document for this URL (the server's log says which)"
+    )
+}
+
 /// The registration a fetched document describes; `client_id` must equal
-/// the URL it came from, and its redirect URIs follow the registration rules.
-pub(crate) fn parse(client_id: &str, body: &[u8]) -> Result<Registration, String> {
+/// the URL it came from (until then the body is not known to be a document
+/// at all), and its redirect URIs follow the registration rules.
+pub(crate) fn parse(client_id: &str, body: &[u8]) -> Result<Registration, Refused> {
     let doc: Value =
-        serde_json::from_slice(body).map_err(|e| format!("the client metadata document is not JSON: {e}"))?;
+        serde_json::from_slice(body).map_err(|e| Refused::Unusable(format!("the body is not JSON: {e}")))?;
     if doc.get("client_id").and_then(Value::as_str) != Some(client_id) {
-        return Err("the client metadata document's client_id differs from its URL".into());
+        return Err(Refused::Unusable("the document's client_id differs from its URL".into()));
     }
+    let invalid = |why: &str| Refused::Invalid(why.to_owned());
     let uris = doc
         .get("redirect_uris")
         .and_then(Value::as_array)
         .filter(|u| !u.is_empty() && u.len() <= 16)
-        .ok_or("the client metadata document needs 1 to 16 redirect_uris")?;
+        .ok_or_else(|| invalid("the client metadata document needs 1 to 16 redirect_uris"))?;
     let mut redirect_uris = Vec::new();
     for uri in uris {
-        let uri = uri.as_str().ok_or("redirect_uris must be strings")?;
-        acceptable_redirect_uri(uri)?;
+        let uri = uri.as_str().ok_or_else(|| invalid("redirect_uris must be strings"))?;
+        acceptable_redirect_uri(uri).map_err(Refused::Invalid)?;
         redirect_uris.push(uri.to_owned());
     }
     let client_name = doc
@@ -78,32 +104,59 @@ pub(crate) fn parse(client_id: &str, body: &[u8]) -> Result<Registration, String
 }
 
 /// Fetches and parses the document at `client_id` with `http` (which must
-/// refuse private addresses and redirects).
+/// refuse private addresses and redirects): the registration, or what to
+/// tell the user (the same for every [`Refused::Unusable`] document, whose
+/// detail goes to the log).
 pub(crate) async fn fetch(http: &reqwest::Client, client_id: &str) -> Result<Registration, String> {
     let url = check_url(client_id)?;
+    let fetched = match download(http, url).await {
+        Ok(body) => parse(client_id, &body),
+        Err(detail) => Err(Refused::Unusable(detail)),
+    };
+    fetched.map_err(|refused| match refused {
+        Refused::Unusable(detail) => {
+            tracing::info!(client_id, "client metadata document not used: {detail}");
+            unusable(client_id)
+        }
+        Refused::Invalid(why) => why,
+    })
+}
+
+/// The body at `url`, or what went wrong (for the log).
+async fn download(http: &reqwest::Client, url: reqwest::Url) -> Result<Vec<u8>, String> {
     let mut response = http
         .get(url)
         .header(reqwest::header::ACCEPT, "application/json")
         .timeout(FETCH_TIMEOUT)
         .send()
         .await
-        .map_err(|e| format!("cannot fetch the client metadata document: {e}"))?;
+        .map_err(|e| format!("cannot fetch it: {}", chain(&e)))?;
     if !response.status().is_success() {
-        return Err(format!("the client metadata document answered HTTP {}", response.status().as_u16()));
+        return Err(format!("it answered HTTP {}", response.status().as_u16()));
     }
     if response.content_length().is_some_and(|n| n > MAX_DOCUMENT_BYTES as u64) {
-        return Err("the client metadata document is too large".into());
+        return Err("it is too large".into());
     }
     let mut body = Vec::new();
-    while let Some(chunk) =
-        response.chunk().await.map_err(|e| format!("cannot read the client metadata document: {e}"))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(|e| format!("cannot read it: {}", chain(&e)))? {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_DOCUMENT_BYTES {
-            return Err("the client metadata document is too large".into());
+            return Err("it is too large".into());
         }
     }
-    parse(client_id, &body)
+    Ok(body)
+}
+
+/// An error with its sources (reqwest's own text leaves out why).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 #[cfg(test)]
@@ -121,11 +174,15 @@ mod tests {
         assert_eq!(reg.client_name.as_deref(), Some("Visual Studio Code"));
         let other =
             serde_json::json!({"client_id": "https://evil.example/doc", "redirect_uris": ["https://a.example/cb"]});
-        assert!(parse(URL, other.to_string().as_bytes()).unwrap_err().contains("differs"));
+        let unusable = |r| matches!(r, Err(Refused::Unusable(_)));
+        assert!(unusable(parse(URL, other.to_string().as_bytes())), "another URL's document is no document here");
+        assert!(unusable(parse(URL, br#"{"client_id": "x""#)));
         let bad_uri = serde_json::json!({"client_id": URL, "redirect_uris": ["http://evil.example/cb"]});
-        assert!(parse(URL, bad_uri.to_string().as_bytes()).is_err());
-        assert!(parse(URL, br#"{"client_id": "x""#).is_err());
-        assert!(parse(URL, serde_json::json!({"client_id": URL}).to_string().as_bytes()).is_err());
+        assert!(
+            matches!(parse(URL, bad_uri.to_string().as_bytes()), Err(Refused::Invalid(why)) if why.contains("loopback"))
+        );
+        let no_uris = serde_json::json!({"client_id": URL});
+        assert!(matches!(parse(URL, no_uris.to_string().as_bytes()), Err(Refused::Invalid(_))));
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub(crate) struct Settings {
     pub token_ttl: Duration,
     /// Longest time from authorization request to code exchange.
     pub state_ttl: Duration,
+    /// How long DocSpace's introspection answer for a token is reused (zero:
+    /// DocSpace is asked on every request).
+    pub introspection_ttl: Duration,
 }
 
 impl Settings {

@@ -1,22 +1,34 @@
-//! The proxy's per-replica memory: which states, consent forms and codes were
-//! used, which tokens were revoked, recent introspection answers and fetched
-//! client metadata documents. All four are one kind of thing, a bounded map
-//! whose entries expire, behind one trait ([`Memory`]) so that a shared
-//! backend (Redis or alike) can take the in-memory one's place.
+//! The proxy's per-replica memory: which states, consent forms, codes and
+//! refresh tokens were used, which tokens were revoked, recent introspection
+//! answers and fetched client metadata documents. All are one kind of thing,
+//! a bounded map whose entries expire, behind one trait ([`Memory`]) so that
+//! a shared backend (Redis or alike) can take the in-memory one's place.
 //!
 //! The memory only shortens attacks (DocSpace's own single-use codes and
 //! revocation back it up), but where it is asked a security question it must
 //! never answer "yes, go on" when it cannot tell: [`first_use`] says "already
 //! used" and [`listed`] says "revoked" when the memory fails (for the
 //! in-memory one, a poisoned lock). Caches may simply miss.
+//!
+//! Bounds follow the same rule. A *set* a security decision rests on (single
+//! use, revocations: [`ExpiringMap::new`]) never drops an entry before it
+//! expires, since a flood of entries would otherwise push out the mark of a
+//! used code or a revoked token: full of live entries, it refuses new ones,
+//! which fails closed like a broken memory. A *cache*
+//! ([`ExpiringMap::cache`]) drops the entries closest to expiring instead.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// Entries kept in each memory by default; when full, expired entries go
-/// first, then those closest to expiring.
+/// Entries kept in each memory by default. A set full of live entries
+/// refuses new ones; a cache drops those closest to expiring.
 pub(crate) const DEFAULT_LIMIT: usize = 100_000;
+
+/// The longest an entry is kept: a longer lifetime (a huge configured TTL)
+/// is cut to it rather than overflow the clock.
+const MAX_LIFETIME: Duration = Duration::from_secs(10 * 365 * 86_400);
 
 /// The memory cannot answer (a backend down, a poisoned lock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -57,18 +69,41 @@ type Entries<V> = HashMap<Vec<u8>, (Instant, V)>;
 pub(crate) struct ExpiringMap<V> {
     entries: Mutex<Entries<V>>,
     limit: usize,
+    /// Whether live entries may be dropped to make room (a cache) or never
+    /// (a set a security decision rests on).
+    evicts_live: bool,
+    /// Whether the set is full of live entries (said once in the log per spell).
+    full: AtomicBool,
 }
 
 impl<V> std::fmt::Debug for ExpiringMap<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExpiringMap").field("limit", &self.limit).finish_non_exhaustive()
+        f.debug_struct("ExpiringMap")
+            .field("limit", &self.limit)
+            .field("evicts_live", &self.evicts_live)
+            .finish_non_exhaustive()
     }
 }
 
 impl<V> ExpiringMap<V> {
-    /// An empty map holding at most `limit` (at least one) entries.
+    /// An empty *set* of at most `limit` (at least one) entries, which never
+    /// drops an entry before it expires: full of live entries, it refuses
+    /// new ones ([`Unavailable`]), so that single use and revocation fail
+    /// closed. For used states, codes and refresh tokens, and revocations.
     pub(crate) fn new(limit: usize) -> Self {
-        Self { entries: Mutex::new(HashMap::new()), limit: limit.max(1) }
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            limit: limit.max(1),
+            evicts_live: false,
+            full: AtomicBool::new(false),
+        }
+    }
+
+    /// An empty *cache* of at most `limit` (at least one) entries: when full,
+    /// the entries closest to expiring make room. For answers that can be
+    /// asked for again (introspection, metadata documents).
+    pub(crate) fn cache(limit: usize) -> Self {
+        Self { evicts_live: true, ..Self::new(limit) }
     }
 
     /// The map, or [`Unavailable`] when a thread panicked while holding it:
@@ -88,16 +123,37 @@ impl<V> ExpiringMap<V> {
         self.lock().map(|m| m.len())
     }
 
-    /// Makes room for one entry: drops the expired ones, and if that is not
-    /// enough, the tenth of the limit closest to expiring (a batch, so that a
-    /// flood does not pay for a scan on every insert).
-    fn make_room(map: &mut Entries<V>, limit: usize, now: Instant) {
+    /// When an entry stored `now` for `ttl` expires: at most
+    /// [`MAX_LIFETIME`] away, so that no lifetime overflows the clock (and
+    /// should the clock still overflow, the memory cannot answer).
+    fn expiry(now: Instant, ttl: Duration) -> Result<Instant, Unavailable> {
+        now.checked_add(ttl.min(MAX_LIFETIME)).ok_or(Unavailable)
+    }
+
+    /// Makes room for one entry: drops the expired ones; if that is not
+    /// enough, a cache drops the tenth of the limit closest to expiring (a
+    /// batch, so that a flood does not pay for a scan on every insert), and a
+    /// set refuses.
+    fn make_room(&self, map: &mut Entries<V>, now: Instant) -> Result<(), Unavailable> {
+        let limit = self.limit;
         if map.len() < limit {
-            return;
+            return Ok(());
         }
         map.retain(|_, (until, _)| *until > now);
         if map.len() < limit {
-            return;
+            self.full.store(false, Ordering::Relaxed);
+            return Ok(());
+        }
+        if !self.evicts_live {
+            if !self.full.swap(true, Ordering::Relaxed) {
+                tracing::error!(
+                    limit,
+                    "the OAuth proxy's memory is full of unexpired entries: refusing what it cannot record \
+                     (sign-ins, refreshes, revocations) until some expire, rather than forgetting a used code or a \
+                     revoked token"
+                );
+            }
+            return Err(Unavailable);
         }
         let keep = limit - (limit / 10).max(1);
         let mut expiries: Vec<Instant> = map.values().map(|(until, _)| *until).collect();
@@ -116,6 +172,7 @@ impl<V> ExpiringMap<V> {
                 true
             }
         });
+        Ok(())
     }
 }
 
@@ -127,18 +184,20 @@ impl<V: Clone + Send + Sync + 'static> Memory<V> for ExpiringMap<V> {
         if map.get(key).is_some_and(|(until, _)| *until > now) {
             return Ok(false);
         }
+        let until = Self::expiry(now, ttl)?;
         map.remove(key);
-        Self::make_room(&mut map, self.limit, now);
-        map.insert(key.to_vec(), (now + ttl, value));
+        self.make_room(&mut map, now)?;
+        map.insert(key.to_vec(), (until, value));
         Ok(true)
     }
 
     async fn insert(&self, key: &[u8], value: V, ttl: Duration) -> Result<(), Unavailable> {
         let mut map = self.lock()?;
         let now = Instant::now();
+        let until = Self::expiry(now, ttl)?;
         map.remove(key);
-        Self::make_room(&mut map, self.limit, now);
-        map.insert(key.to_vec(), (now + ttl, value));
+        self.make_room(&mut map, now)?;
+        map.insert(key.to_vec(), (until, value));
         Ok(())
     }
 
@@ -191,24 +250,24 @@ mod tests {
     }
 
     /// The bound holds under a flood of entries that have not expired (the old
-    /// `remember()` only dropped expired entries, so it grew past its limit).
+    /// `remember()` only dropped expired entries, so it grew past its limit):
+    /// a cache drops the soonest-expiring, a set refuses.
     #[tokio::test]
     async fn the_limit_holds_when_nothing_has_expired() {
         let limit = 50;
-        let used = ExpiringMap::new(limit);
+        let cache = ExpiringMap::cache(limit);
         for i in 0..(limit + 500) {
-            assert!(first_use(&used, format!("key-{i}").as_bytes(), MINUTE + Duration::from_millis(i as u64)).await);
-            assert!(used.len().unwrap() <= limit, "{} entries after {i}", used.len().unwrap());
+            cache.insert(format!("key-{i}").as_bytes(), i, MINUTE + Duration::from_millis(i as u64)).await.unwrap();
+            assert!(cache.len().unwrap() <= limit, "{} entries after {i}", cache.len().unwrap());
         }
-        // The soonest-expiring went first: the last ones are still remembered.
-        let last = format!("key-{}", limit + 499);
-        assert!(!first_use(&used, last.as_bytes(), MINUTE).await);
-        assert!(first_use(&used, b"key-0", MINUTE).await, "the soonest-expiring entry was dropped");
-        let cache = ExpiringMap::new(limit);
+        // The soonest-expiring went first: the last ones are still there.
+        assert_eq!(cache.get(format!("key-{}", limit + 499).as_bytes()).await, Ok(Some(limit + 499)));
+        assert_eq!(cache.get(b"key-0").await, Ok(None), "the soonest-expiring entry was dropped");
+        let used = ExpiringMap::new(limit);
         for i in 0..(limit * 3) {
-            cache.insert(format!("{i}").as_bytes(), i, MINUTE).await.unwrap();
+            first_use(&used, format!("{i}").as_bytes(), MINUTE).await;
         }
-        assert!(cache.len().unwrap() <= limit);
+        assert_eq!(used.len(), Ok(limit));
     }
 
     #[tokio::test]
@@ -221,6 +280,49 @@ mod tests {
         assert!(first_use(&used, b"new", MINUTE).await);
         assert_eq!(used.len(), Ok(2), "the three expired entries dropped, the live one kept");
         assert!(!first_use(&used, b"live", MINUTE).await);
+    }
+
+    /// Issue 14, item 12: a set of single-use marks or revocations never
+    /// forgets a live entry to make room (a flood of entries would otherwise
+    /// let a used code, or a revoked token, through again): full of live
+    /// entries, it refuses as when it cannot answer. Expired entries still
+    /// make room.
+    #[tokio::test]
+    async fn a_full_set_refuses_rather_than_forgets() {
+        let limit = 50;
+        let key = |i: usize| format!("key-{i}").into_bytes();
+        let used = ExpiringMap::new(limit);
+        for i in 0..limit {
+            assert!(first_use(&used, &key(i), MINUTE).await);
+        }
+        assert!(!first_use(&used, b"one-more", MINUTE).await, "full of live entries: refused");
+        for i in 0..limit {
+            assert!(!first_use(&used, &key(i), MINUTE).await, "key-{i} is still used");
+        }
+        let revoked = ExpiringMap::new(limit);
+        for i in 0..limit {
+            revoked.insert(&key(i), (), MINUTE).await.unwrap();
+        }
+        assert!(revoked.insert(b"late", (), MINUTE).await.is_err(), "a revocation that cannot be kept is an error");
+        for i in 0..limit {
+            assert!(listed(&revoked, &key(i)).await, "key-{i} is still revoked");
+        }
+        let brief = ExpiringMap::new(2);
+        for k in [b"a", b"b"] {
+            assert!(first_use(&brief, k, Duration::ZERO).await);
+        }
+        assert!(first_use(&brief, b"c", MINUTE).await, "expired entries make room");
+    }
+
+    /// Issue 14, item 12: a lifetime too long to add to the clock (a huge
+    /// configured TTL) lasts "for ever" instead of panicking.
+    #[tokio::test]
+    async fn a_huge_lifetime_does_not_panic() {
+        let used = ExpiringMap::new(10);
+        assert!(first_use(&used, b"k", Duration::MAX).await);
+        assert!(!first_use(&used, b"k", MINUTE).await);
+        used.insert(b"j", (), Duration::MAX).await.unwrap();
+        assert!(listed(&used, b"j").await);
     }
 
     /// A memory that cannot answer refuses: a code counts as used, a token as

@@ -151,6 +151,7 @@ mod tests {
             resources: vec!["http://127.0.0.1:2/mcp".into()],
             token_ttl: Duration::from_secs(60),
             state_ttl: Duration::from_secs(60),
+            introspection_ttl: Duration::from_secs(30),
         }
     }
 

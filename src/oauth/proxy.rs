@@ -9,9 +9,9 @@
 //! pending request in the consent form, the state sent to DocSpace, the code
 //! handed to the client, the client's tokens. Any replica with the same keys
 //! serves any step; the only memory is per replica and only shortens attacks
-//! (single use of states, consent forms and codes, revocations, a 30-second
-//! introspection cache, fetched metadata documents): DocSpace's own
-//! single-use codes and revocation back it up.
+//! (single use of states, consent forms, codes and refresh tokens,
+//! revocations, the introspection cache, fetched metadata documents):
+//! DocSpace's own single-use codes and revocation back it up.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,12 +40,18 @@ use super::{authorize, cimd};
 const DOCUMENT_TTL: Duration = Duration::from_secs(300);
 /// How many fetched documents are kept.
 const DOCUMENT_LIMIT: usize = 1000;
+/// How many used refresh tokens a replica remembers (each for as long as a
+/// refresh token lives, 30 days): about 100 MB at most.
+const REFRESHED_LIMIT: usize = 1_000_000;
 
 /// The proxy's per-replica memories, each a [`Memory`].
 #[derive(Clone)]
 pub(crate) struct Memories {
     /// States, consent forms and codes already used (by digest).
     pub used: Arc<dyn Memory<()>>,
+    /// Refresh tokens already used (by digest of the proxy's refresh token):
+    /// apart from `used`, so that many refreshes never crowd out sign-ins.
+    pub refreshed: Arc<dyn Memory<()>>,
     /// Tokens revoked here (by digest of DocSpace's token).
     pub revoked: Arc<dyn Memory<()>>,
     /// DocSpace's recent introspection answers (by digest of its token).
@@ -59,9 +65,10 @@ impl Memories {
     pub(crate) fn in_memory() -> Self {
         Self {
             used: Arc::new(ExpiringMap::new(memory::DEFAULT_LIMIT)),
+            refreshed: Arc::new(ExpiringMap::new(REFRESHED_LIMIT)),
             revoked: Arc::new(ExpiringMap::new(memory::DEFAULT_LIMIT)),
-            introspected: Arc::new(ExpiringMap::new(memory::DEFAULT_LIMIT)),
-            documents: Arc::new(ExpiringMap::new(DOCUMENT_LIMIT)),
+            introspected: Arc::new(ExpiringMap::cache(memory::DEFAULT_LIMIT)),
+            documents: Arc::new(ExpiringMap::cache(DOCUMENT_LIMIT)),
         }
     }
 }
@@ -278,19 +285,33 @@ impl Proxy {
         exchanged
     }
 
-    /// A refresh grant: DocSpace's refresh token, unless revoked here.
+    /// A refresh grant: DocSpace's refresh token, unless revoked here. Each
+    /// refresh token this proxy issues is used once (rotation, OAuth 2.1
+    /// §4.3.1), even when DocSpace keeps its own: the answer carries a new
+    /// one, and a replay of the old one is `invalid_grant`. When DocSpace
+    /// gave no usable answer, the token is not spent and the client may try
+    /// it again.
     async fn refresh(&self, client: &Client, sealed: &str) -> Result<TokenResponse, OAuthError> {
         let refresh = token::check_refresh(&self.cx, client, sealed)?;
         if memory::listed(&*self.memory.revoked, &digest(&refresh.upstream)).await {
             return Err(token::revoked_refresh());
         }
+        let key = digest(sealed);
+        if !memory::first_use(&*self.memory.refreshed, &key, token::REFRESH_TTL).await {
+            return Err(token::spent_refresh());
+        }
         let grant = Grant::RefreshToken { refresh_token: &refresh.upstream };
-        let answer = self
-            .upstream
-            .token(&client.credentials, grant)
-            .await
-            .map_err(|e| token::upstream_error(&self.cx.settings, e))?;
-        token::issue(&self.cx, answer, &refresh.audience, client, Some(&refresh.upstream))
+        let refreshed = match self.upstream.token(&client.credentials, grant).await {
+            Ok(answer) => token::issue(&self.cx, answer, &refresh.audience, client, Some(&refresh)),
+            Err(e) => Err(token::upstream_error(&self.cx.settings, e)),
+        };
+        if let Err(e) = &refreshed
+            && token::code_still_usable(e)
+        {
+            // Were the memory broken, the token stays spent: closed, not open.
+            let _ = self.memory.refreshed.remove(&key).await;
+        }
+        refreshed
     }
 
     /// `POST /revoke` (RFC 7009): revokes the token here and at DocSpace;
@@ -303,15 +324,26 @@ impl Proxy {
         };
         let key = digest(&revoked.upstream);
         let ttl = token::revocation_ttl(&self.cx.settings, kind);
-        // Were the memory broken, every token counts as revoked (`memory::listed`).
-        let _ = self.memory.revoked.insert(&key, (), ttl).await;
+        // A broken memory counts every token as revoked (`memory::listed`); a full one
+        // keeps its revocations but cannot take this one, so DocSpace's word decides.
+        let kept = self.memory.revoked.insert(&key, (), ttl).await.is_ok();
         let _ = self.memory.introspected.remove(&key).await;
         let credentials = self.cx.settings.credentials_for(&revoked);
-        if let Err(e) = self.upstream.revoke(&credentials, &revoked.upstream, kind).await {
-            let e = token::upstream_error(&self.cx.settings, e);
-            tracing::warn!("DocSpace did not confirm a revocation (revoked here all the same): {}", e.description);
+        match self.upstream.revoke(&credentials, &revoked.upstream, kind).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let e = token::upstream_error(&self.cx.settings, e);
+                if kept {
+                    tracing::warn!(
+                        "DocSpace did not confirm a revocation (revoked here all the same): {}",
+                        e.description
+                    );
+                    Ok(())
+                } else {
+                    Err(token::revocation_failed(&e.description))
+                }
+            }
         }
-        Ok(())
     }
 
     /// `POST /oauth/introspect` (RFC 7662; the reference server's endpoint): whether
@@ -329,27 +361,41 @@ impl Proxy {
 
     /// Checks a bearer token presented to `/mcp` or `/sse`: sealed by this
     /// proxy's key, unexpired, for this server, not revoked here, and active
-    /// at DocSpace (asked at most every 30 seconds per token).
+    /// at DocSpace (whose answer is reused for the introspection cache's
+    /// lifetime, `DOCSPACE_OAUTH_INTROSPECTION_CACHE_TTL`).
     pub(crate) async fn authenticate(&self, bearer: &str) -> Result<Authenticated, AuthError> {
         let (token, expires_at) = token::open_access(&self.cx, bearer)?;
         let key = digest(&token.upstream);
         if memory::listed(&*self.memory.revoked, &key).await {
             return Err(token::revoked_access());
         }
-        let introspected = match self.memory.introspected.get(&key).await {
-            Ok(Some(known)) => known,
-            // Not known, or the cache cannot answer: ask DocSpace.
-            _ => {
+        let ttl = self.cx.settings.introspection_ttl;
+        let cached = if ttl.is_zero() { None } else { self.memory.introspected.get(&key).await.ok().flatten() };
+        let introspected = match cached {
+            Some(known) => known,
+            // Not known, not cached, or the cache cannot answer: ask DocSpace.
+            None => {
                 let credentials = self.cx.settings.credentials_for(&token);
                 let answer = self.upstream.introspect(&credentials, &token.upstream).await.map_err(|e| {
                     let e = token::upstream_error(&self.cx.settings, e);
                     AuthError::Unavailable(format!("cannot check the token with DocSpace: {}", e.description))
                 })?;
-                let _ = self.memory.introspected.insert(&key, answer.clone(), token::INTROSPECTION_TTL).await;
+                if !ttl.is_zero() {
+                    let _ = self.memory.introspected.insert(&key, answer.clone(), ttl).await;
+                }
                 answer
             }
         };
         token::authenticated(token, expires_at, introspected)
+    }
+
+    /// DocSpace refused `upstream` (DocSpace's token inside one of this
+    /// proxy's) on an API call: its cached introspection answer is dropped,
+    /// so that the next request with it asks DocSpace again. Not a
+    /// revocation here: DocSpace's answer decides.
+    pub(crate) async fn docspace_refused(&self, upstream: &str) {
+        // A cache that cannot answer has nothing to drop.
+        let _ = self.memory.introspected.remove(&digest(upstream)).await;
     }
 }
 

@@ -64,8 +64,8 @@ pub(crate) struct Code {
 }
 
 /// An access or refresh token handed to the client: DocSpace's token, the
-/// audience, the client, and (own-application mode) the client's secret,
-/// needed to introspect, refresh and revoke.
+/// audience, the client, (own-application mode) the client's secret, needed
+/// to introspect, refresh and revoke, and the grant it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Token {
     /// DocSpace's token.
@@ -80,6 +80,12 @@ pub(crate) struct Token {
     /// The client's DocSpace secret (users' own applications only).
     #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
     pub(crate) client_secret: Option<String>,
+    /// The grant: a random id drawn when the code was exchanged and carried
+    /// by every token refreshed from it, which stands for the user when
+    /// DocSpace's introspection names no subject (absent from tokens sealed
+    /// before it existed).
+    #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) grant: Option<String>,
 }
 
 #[cfg(test)]
@@ -188,6 +194,7 @@ mod tests {
                 audience: "http://127.0.0.1:1/mcp".into(),
                 client_id: "client".into(),
                 client_secret: secret.map(str::to_owned),
+                grant: None,
             };
             let old_token = old::Token {
                 t: token.upstream.clone(),
@@ -197,6 +204,21 @@ mod tests {
             };
             same_wire(&sealer, Purpose::AccessToken, &token, &old_token);
         }
+        // A token with a grant opens in the old form (which ignores it), and an old one in the new (without).
+        let token = Token {
+            upstream: "t".into(),
+            audience: "a".into(),
+            client_id: "c".into(),
+            client_secret: None,
+            grant: Some("g".into()),
+        };
+        assert_eq!(serde_json::to_string(&token).unwrap(), r#"{"t":"t","a":"a","c":"c","g":"g"}"#);
+        let ttl = Duration::from_secs(60);
+        let old: old::Token =
+            sealer.open(Purpose::AccessToken, &sealer.seal(Purpose::AccessToken, &token, ttl).unwrap()).unwrap();
+        let new: Token =
+            sealer.open(Purpose::AccessToken, &sealer.seal(Purpose::AccessToken, &old, ttl).unwrap()).unwrap();
+        assert_eq!(new, Token { grant: None, ..token });
         let (q, _) = request(Some("s"));
         assert_eq!(
             serde_json::to_string(&Code { request: q, upstream_code: "u".into(), verifier: "v".into() }).unwrap(),

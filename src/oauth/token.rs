@@ -21,8 +21,6 @@ use crate::auth::Secret;
 
 /// How long a refresh token this proxy issues lasts (DocSpace may end it sooner).
 pub(crate) const REFRESH_TTL: Duration = Duration::from_secs(30 * 86_400);
-/// How long an introspection answer is reused.
-pub(crate) const INTROSPECTION_TTL: Duration = Duration::from_secs(30);
 /// The access-token lifetime assumed when DocSpace states none.
 const DEFAULT_EXPIRES_IN: u64 = 3600;
 
@@ -90,8 +88,9 @@ pub(crate) fn check_code(
     Ok(code)
 }
 
-/// Whether a failed code exchange left the code unspent: DocSpace gave no
-/// usable answer (or the proxy could not issue), so the client may try again.
+/// Whether a failed code exchange (or refresh) left the code (or refresh
+/// token) unspent: DocSpace gave no usable answer (or the proxy could not
+/// issue), so the client may try again.
 pub(crate) fn code_still_usable(error: &OAuthError) -> bool {
     error.status >= 500
 }
@@ -114,21 +113,38 @@ pub(crate) fn revoked_refresh() -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, "the refresh token has been revoked")
 }
 
+/// A revocation neither this replica could record nor DocSpace confirmed
+/// (RFC 7009 §2.2.1: the client may try again).
+pub(crate) fn revocation_failed(why: &str) -> OAuthError {
+    OAuthError::with_status(
+        ErrorCode::TemporarilyUnavailable,
+        503,
+        format!("the token could not be revoked now, try again: {why}"),
+    )
+}
+
+/// A refresh token that was already used (rotation: each is used once).
+pub(crate) fn spent_refresh() -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, "the refresh token was already used")
+}
+
 /// A code that was already exchanged.
 pub(crate) fn spent_code() -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, "the code was already used")
 }
 
 /// The proxy's tokens for DocSpace's token response: DocSpace's tokens sealed
-/// with the audience and the client, living no longer than DocSpace's access
-/// token or the configured lifetime. Without a new refresh token from
-/// DocSpace, `old_refresh` is sealed again.
+/// with the audience, the client and the grant, living no longer than
+/// DocSpace's access token or the configured lifetime. A refresh (`refreshed`
+/// is the refresh token used) keeps its grant and, without a new refresh
+/// token from DocSpace, seals the old one again; a code exchange starts a
+/// grant.
 pub(crate) fn issue(
     cx: &Context,
     answer: Tokens,
     audience: &str,
     client: &Client,
-    old_refresh: Option<&str>,
+    refreshed: Option<&Token>,
 ) -> Result<TokenResponse, OAuthError> {
     let Some(access) = answer.access_token else {
         // DocSpace's fault, not the client's: a gateway error.
@@ -140,11 +156,19 @@ pub(crate) fn issue(
     };
     let ttl = answer.expires_in.unwrap_or(DEFAULT_EXPIRES_IN).min(cx.settings.token_ttl.as_secs()).max(1);
     let own_secret = (!cx.settings.shared_app()).then(|| client.credentials.client_secret.expose().to_owned());
+    let grant = match refreshed.and_then(|r| r.grant.clone()) {
+        Some(grant) => grant,
+        None => short_digest(
+            &pkce::verifier()
+                .map_err(|_| OAuthError::new(ErrorCode::ServerError, "the system's random source failed"))?,
+        ),
+    };
     let token = |upstream: &str| Token {
         upstream: upstream.to_owned(),
         audience: audience.to_owned(),
         client_id: client.id.clone(),
         client_secret: own_secret.clone(),
+        grant: Some(grant.clone()),
     };
     let seal = |purpose: Purpose, upstream: &str, ttl: Duration| {
         cx.tokens
@@ -152,7 +176,7 @@ pub(crate) fn issue(
             .map_err(|e| OAuthError::new(ErrorCode::ServerError, e.to_string()))
     };
     let access_token = seal(Purpose::AccessToken, &access, Duration::from_secs(ttl))?;
-    let refresh = answer.refresh_token.as_deref().or(old_refresh);
+    let refresh = answer.refresh_token.as_deref().or(refreshed.map(|r| r.upstream.as_str()));
     let refresh_token = refresh.map(|r| seal(Purpose::RefreshToken, r, REFRESH_TTL)).transpose()?;
     Ok(TokenResponse { access_token, token_type: "Bearer", expires_in: ttl, refresh_token })
 }
@@ -249,8 +273,10 @@ pub(crate) fn revoked_access() -> AuthError {
 }
 
 /// The last check: DocSpace still holds the token active (DocSpace's
-/// answer, fresh or remembered for [`INTROSPECTION_TTL`]). Without DocSpace's
-/// `sub`, the subject is a label derived from the token.
+/// answer, fresh or remembered a while). Without DocSpace's `sub`, the
+/// subject is the grant's (the same for every token refreshed from one
+/// sign-in, so a session keeps its user across refreshes), or for a token
+/// sealed before grants were, a label derived from it.
 pub(crate) fn authenticated(
     token: Token,
     expires_at: u64,
@@ -259,7 +285,11 @@ pub(crate) fn authenticated(
     if !introspected.active {
         return Err(AuthError::Invalid("DocSpace says the access token is no longer active".into()));
     }
-    let subject = introspected.subject.unwrap_or_else(|| format!("token:{}", short_digest(&token.upstream)));
+    let subject = match (introspected.subject, &token.grant) {
+        (Some(sub), _) => sub,
+        (None, Some(grant)) => format!("grant:{grant}"),
+        (None, None) => format!("token:{}", short_digest(&token.upstream)),
+    };
     Ok(Authenticated {
         upstream: Secret::new(token.upstream),
         subject,

@@ -17,6 +17,7 @@
 //! (the OAuth routes). [`app`] assembles them; [`serve`] runs it.
 
 mod connect;
+mod connections;
 mod middleware;
 mod oauth;
 mod request;
@@ -38,11 +39,12 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
-use crate::config::{Config, ConnectionLimits, Cors, HttpConfig, OAuthConfig, PortalConfig};
+use crate::config::{Config, Cors, HttpConfig, OAuthConfig, PortalConfig};
 use crate::oauth::proxy::{self, Proxy};
 use crate::portal;
 use crate::server::{DocSpaceServer, Setup};
 use connect::Connector;
+pub use connections::serve_on;
 use middleware::Edge;
 use middleware::body::{self, Bodies, Budget};
 use middleware::host_origin::HostOrigin;
@@ -158,6 +160,7 @@ fn oauth_proxy(
         resources,
         token_ttl: oauth.token_ttl,
         state_ttl: oauth.state_ttl,
+        introspection_ttl: oauth.introspection_ttl,
     };
     let mode = if settings.app.is_some() { "shared application" } else { "users' own applications" };
     let proxy = Proxy::new(settings, oauth.key.expose(), oauth.state_key.expose(), client, documents)
@@ -186,7 +189,7 @@ pub fn app(
     let oauth = http.oauth.as_ref().map(|o| oauth_proxy(o, &http, &portal, overrides.metadata_client)).transpose()?;
     let proxy = oauth.as_ref().map(|(p, _)| p.clone());
     let connect = Connector::new(tools, portal, http.sources.clone(), http.base_urls.clone(), oauth)?;
-    let limits = http.connections;
+    let limits = &http.connections;
     let budget = Budget::new(limits.body_budget);
     let bodies = |max, setting| Arc::new(Bodies { max, setting, timeout: limits.body_timeout, budget: budget.clone() });
     let mcp_bodies = bodies(limits.max_body, "DOCSPACE_HTTP_MAX_BODY_BYTES");
@@ -319,7 +322,7 @@ pub async fn serve(mut config: Config) -> Result<(), Error> {
     let served = [http.streamable.then_some("Streamable HTTP at /mcp"), http.sse.then_some("SSE at /sse")];
     let served = served.into_iter().flatten().collect::<Vec<_>>().join(", ");
     let shutdown = CancellationToken::new();
-    let limits = http.connections;
+    let limits = http.connections.clone();
     let (app, _state) = app(config, shutdown.clone(), Overrides::default())?;
     tracing::info!("serving MCP over HTTP on http://{local} ({served})");
     let stop = shutdown.clone();
@@ -329,69 +332,6 @@ pub async fn serve(mut config: Config) -> Result<(), Error> {
         stop.cancel();
     })
     .await?;
-    Ok(())
-}
-
-/// Serves `app` on `listener` until `until` completes, then finishes the
-/// requests in flight. HTTP/1.1 (TLS and HTTP/2 belong to the reverse proxy
-/// in front), within `limits`: at most `max_connections` open (more wait in
-/// the listen queue), and a connection that takes longer than
-/// `header_timeout` to send a request head — counted from when it opens or
-/// its previous response ends, so idle keep-alive connections too — is
-/// closed. Responses go out without Nagle's delay: an SSE reply is written
-/// in pieces, and waiting for the client's delayed ACK would add 40 ms to
-/// every request.
-pub async fn serve_on(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    limits: &ConnectionLimits,
-    until: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioIo, TokioTimer};
-    use hyper_util::server::graceful::GracefulShutdown;
-    use tower::Service as _;
-
-    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
-    let graceful = GracefulShutdown::new();
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
-    let mut until = std::pin::pin!(until);
-    loop {
-        // A free slot first: at the cap, new connections wait in the kernel's queue.
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot.map_err(std::io::Error::other)?,
-            () = &mut until => break,
-        };
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait rather than spin.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut until => break,
-        };
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {e}");
-        }
-        let app = app.clone();
-        let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
-            app.clone().call(req.map(axum::body::Body::new))
-        });
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(tcp), service));
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(%peer, "connection ended: {e}");
-            }
-            drop(slot);
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
     Ok(())
 }
 

@@ -159,7 +159,7 @@ impl Builder {
         let argv = self.argv(&portal, &base);
         let config = Config::from_args(Cli::try_parse_from(argv).unwrap().serve).unwrap();
         let stop = CancellationToken::new();
-        let limits = config.http.as_ref().unwrap().connections;
+        let limits = config.http.as_ref().unwrap().connections.clone();
         let (app, state) = http::app(config, stop.clone(), self.overrides).unwrap();
         let until = stop.clone();
         tokio::spawn(async move {

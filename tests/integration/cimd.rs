@@ -189,8 +189,8 @@ async fn a_client_known_by_its_metadata_document_signs_in() {
     assert!(r.headers().get("location").is_none());
 }
 
-/// Every bad document is refused with a page that says why, and a redirect
-/// is never followed.
+/// Every bad document is refused with a page, and a redirect is never
+/// followed.
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_metadata_documents_are_refused() {
     let host = DocumentHost::start().await;
@@ -199,15 +199,18 @@ async fn bad_metadata_documents_are_refused() {
         .overrides(Overrides { metadata_client: Some(host.client()) })
         .start()
         .await;
+    // What went wrong is in the log only (see `failed_document_fetches_all_look_the_same`),
+    // except for a document that names its own URL.
+    let unusable = "could not be used: it could not be fetched, or what came back is not a client metadata document";
     let cases = [
-        ("/moved.json", "answered HTTP 302"),
-        ("/impostor.json", "client_id differs from its URL"),
+        ("/moved.json", unusable),
+        ("/impostor.json", unusable),
         ("/open-redirect.json", "plain http is allowed only for loopback addresses"),
-        ("/missing.json", "answered HTTP 404"),
-        ("/page.json", "not JSON"),
-        ("/huge.json", "too large"),
-        ("/endless.json", "too large"),
-        ("/slow.json", "cannot fetch the client metadata document"),
+        ("/missing.json", unusable),
+        ("/page.json", unusable),
+        ("/huge.json", unusable),
+        ("/endless.json", unusable),
+        ("/slow.json", unusable),
     ];
     for (path, expected) in cases {
         let flow = Flow::new(&host.url(path), REDIRECT);
@@ -219,4 +222,52 @@ async fn bad_metadata_documents_are_refused() {
     }
     assert_eq!(host.requests_for("/client.json"), 0, "the redirect was not followed");
     assert_eq!(host.requests_for("/moved.json"), 1);
+}
+
+/// Issue 14, item 12: whatever kept a document from being fetched or read
+/// (no connection, no TLS, a redirect, an error status, a slow host, a body
+/// too large or not JSON, a document for another URL), the page says the
+/// same thing, so the fetch cannot be used to learn which hosts and ports
+/// the server reaches and what they answer. A document for its own URL
+/// that breaks a rule is still named.
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_document_fetches_all_look_the_same() {
+    let host = DocumentHost::start().await;
+    let s = TestServer::builder()
+        .oauth(OAuth::Shared)
+        .overrides(Overrides { metadata_client: Some(host.client()) })
+        .start()
+        .await;
+    let closed = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port();
+    let plain_http: u16 = s.base.rsplit(':').next().unwrap().parse().unwrap();
+    let urls = [
+        host.url("/moved.json"),
+        host.url("/impostor.json"),
+        host.url("/missing.json"),
+        host.url("/page.json"),
+        host.url("/huge.json"),
+        host.url("/endless.json"),
+        host.url("/slow.json"),
+        document_url(closed, "/client.json"),
+        document_url(plain_http, "/client.json"),
+    ];
+    let mut pages = Vec::new();
+    for url in &urls {
+        let r = browser().get(Flow::new(url, REDIRECT).url(&s.base, &[])).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{url}");
+        assert!(r.headers().get("location").is_none(), "{url}");
+        pages.push(r.text().await.unwrap().replace(url.as_str(), "<url>"));
+    }
+    for (url, page) in urls.iter().zip(&pages) {
+        assert_eq!(page, &pages[0], "{url} is told apart from {}", urls[0]);
+    }
+    for telling in ["refused", "os error", "error sending", "timed out", "HTTP 30", "HTTP 40", "127.0.0.1", "too large"]
+    {
+        assert!(!pages[0].contains(telling), "{telling}: {}", pages[0]);
+    }
+    let r =
+        browser().get(Flow::new(&host.url("/open-redirect.json"), REDIRECT).url(&s.base, &[])).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("plain http is allowed only for loopback addresses"), "{page}");
 }

@@ -212,3 +212,27 @@ async fn connections_beyond_the_cap_wait_their_turn() {
     let (status, text) = answer(&mut third).await.expect("served once a slot is free");
     assert_eq!(status, 200, "{text}");
 }
+
+#[tokio::test]
+async fn one_address_cannot_take_every_connection() {
+    let s = TestServer::builder()
+        .operator()
+        .args(&["--http-max-connections-per-ip", "2", "--http-header-timeout", "60"])
+        .start()
+        .await;
+    let first = connect(&s).await;
+    let _second = connect(&s).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A third from the same address is closed at once, rather than queued
+    // behind the two (every test client is 127.0.0.1).
+    let mut third = connect(&s).await;
+    let _ = third.write_all(b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n").await;
+    assert!(closed_within(&mut third, ANSWER).await, "a third connection from one address is closed");
+    // Once one of the two closes, the address gets a place again.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut fourth = connect(&s).await;
+    fourth.write_all(b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n").await.unwrap();
+    let (status, text) = answer(&mut fourth).await.expect("served");
+    assert_eq!(status, 200, "{text}");
+}

@@ -12,11 +12,13 @@
 //!   slow and idle connections, the connection cap.
 //! - `http`: Streamable HTTP, legacy SSE, per-request configuration, hygiene.
 //! - `oauth`: the OAuth proxy: discovery, both registration modes, the attack suite.
+//! - `oauth_hardening`: the attack suite's second half, issue 14's regressions.
 //! - `cimd`: client ID metadata documents fetched from an https host on 127.0.0.1.
 //! - `client`: the generated client's hooks and dispatch against an HTTP
 //!   server on 127.0.0.1.
 //! - `sandbox`, `sandbox_oauth`: the sandbox portal and its authorization server.
 //! - `sandbox_contract`: every sandbox answer decodes into the description's types.
+//! - `secrets`: every transport and auth method at trace level; no secret in the logs.
 //! - `stdio`: the server over stdio, driven by the rmcp client.
 //! - `workflows`: uploads, download as text, waiting on file operations.
 
@@ -40,8 +42,10 @@ mod edge;
 mod http;
 mod mcp_schema;
 mod oauth;
+mod oauth_hardening;
 mod sandbox;
 mod sandbox_contract;
 mod sandbox_oauth;
+mod secrets;
 mod stdio;
 mod workflows;

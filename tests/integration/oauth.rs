@@ -283,8 +283,13 @@ async fn the_attack_suite_is_refused() {
     let foreign = register(&other_key_server.base, &[REDIRECT], "Elsewhere").await;
     assert_eq!(http.get(Flow::new(&foreign, REDIRECT).url(b, &[])).send().await.unwrap().status(), 400);
 
-    // PKCE is required, S256 only: refused by redirecting with an error (the URI is verified by now).
+    // PKCE is required, S256 only. Until the user consented to this client with this redirect URI the
+    // refusal is a page (issue 14, item 10); after that, an error sent to the client with its state.
     let flow = Flow::new(&client, REDIRECT);
+    let (_, _, consented) = consent_page(&http, &flow.url(b, &[])).await;
+    let r = decide(&http, b, &consented.unwrap(), "allow", true).await;
+    let consent_cookie =
+        set_cookies(&r).into_iter().find(|c| c.starts_with("docspace_mcp_consent=")).expect("a consent cookie");
     for (extra, what) in [
         (vec![("code_challenge", "")], "no challenge"),
         (vec![("code_challenge_method", "plain")], "plain"),
@@ -295,6 +300,9 @@ async fn the_attack_suite_is_refused() {
         (vec![("state", &"s".repeat(1025))], "an oversized state"),
     ] {
         let r = http.get(flow.url(b, &extra)).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{what}: before consent");
+        assert!(r.headers().get("location").is_none(), "{what}: before consent");
+        let r = http.get(flow.url(b, &extra)).header("cookie", &consent_cookie).send().await.unwrap();
         assert_eq!(r.status(), 302, "{what}");
         let q = query_of(&location(&r));
         assert!(location(&r).starts_with(REDIRECT), "{what}");

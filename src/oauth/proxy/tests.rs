@@ -91,6 +91,7 @@ fn settings(shared: bool) -> Settings {
         resources: vec![format!("{ISSUER}/mcp")],
         token_ttl: Duration::from_secs(3600),
         state_ttl: Duration::from_secs(600),
+        introspection_ttl: Duration::from_secs(30),
     }
 }
 
@@ -237,6 +238,67 @@ async fn refresh_goes_through_docspace_and_keeps_the_old_refresh_token_when_not_
     assert_eq!(e.code, ErrorCode::InvalidGrant, "an access token is not a refresh token");
 }
 
+/// Refresh-token rotation at the proxy: a refresh token is used once even
+/// when DocSpace does not rotate its own; a replay is `invalid_grant` and
+/// never reaches DocSpace; a refresh DocSpace gave no answer to can be tried
+/// again.
+#[tokio::test]
+async fn a_refresh_token_is_used_once() {
+    for shared in [true, false] {
+        let (proxy, fake) = proxy(shared);
+        let client = McpClient::new(&proxy);
+        let (code, _) = client.code(&proxy, "docspace-code").await;
+        fake.answer(docspace_tokens("up-access", Some("up-refresh")));
+        let first = proxy.token(&client.exchange_form(&code), &client.auth).await.unwrap().refresh_token.unwrap();
+        fake.answer(docspace_tokens("up-access-2", None));
+        let second = proxy.token(&client.refresh_form(&first), &client.auth).await.unwrap().refresh_token.unwrap();
+        let asked = || fake.calls().iter().filter(|c| matches!(c, Call::Token { .. })).count();
+        assert_eq!(asked(), 2);
+        let e = proxy.token(&client.refresh_form(&first), &client.auth).await.unwrap_err();
+        assert_eq!((e.code, e.description.as_str()), (ErrorCode::InvalidGrant, "the refresh token was already used"));
+        assert_eq!(asked(), 2, "the replay never reached DocSpace");
+        fake.answer(Err(UpstreamError::Unreachable));
+        let e = proxy.token(&client.refresh_form(&second), &client.auth).await.unwrap_err();
+        assert_eq!(e.status, 502);
+        fake.answer(docspace_tokens("up-access-3", None));
+        proxy.token(&client.refresh_form(&second), &client.auth).await.expect("not spent by DocSpace's silence");
+        let e = proxy.token(&client.refresh_form(&second), &client.auth).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidGrant, "shared: {shared}");
+    }
+}
+
+/// Issue 14, item 12: without DocSpace's `sub`, the subject is the grant's,
+/// the same for every token refreshed from one sign-in (a session opened
+/// with the first accepts the next), and another sign-in's is another.
+#[tokio::test]
+async fn the_subject_survives_a_refresh_when_docspace_names_none() {
+    let (proxy, fake) = proxy(true);
+    let client = McpClient::new(&proxy);
+    let (code, _) = client.code(&proxy, "docspace-code").await;
+    fake.answer(docspace_tokens("up-access", Some("up-refresh")));
+    let first = proxy.token(&client.exchange_form(&code), &client.auth).await.unwrap();
+    fake.answer(docspace_tokens("up-access-2", Some("up-refresh-2")));
+    let second = proxy.token(&client.refresh_form(&first.refresh_token.unwrap()), &client.auth).await.unwrap();
+    fake.answer(docspace_tokens("up-access-3", None));
+    let third = proxy.token(&client.refresh_form(&second.refresh_token.unwrap()), &client.auth).await.unwrap();
+    let subject = |token: String| {
+        let proxy = &proxy;
+        async move { proxy.authenticate(&token).await.unwrap().subject }
+    };
+    let one = subject(first.access_token).await;
+    assert_eq!(one, subject(second.access_token).await, "rotated by DocSpace");
+    assert_eq!(one, subject(third.access_token).await, "not rotated");
+    let (code, _) = client.code(&proxy, "docspace-code-2").await;
+    fake.answer(docspace_tokens("up-access-4", None));
+    let other = proxy.token(&client.exchange_form(&code), &client.auth).await.unwrap();
+    assert_ne!(one, subject(other.access_token).await, "another sign-in");
+    fake.introspection(Ok(Introspected { active: true, subject: Some("me@example".into()) }));
+    let (code, _) = client.code(&proxy, "docspace-code-3").await;
+    fake.answer(docspace_tokens("up-access-5", None));
+    let named = proxy.token(&client.exchange_form(&code), &client.auth).await.unwrap();
+    assert_eq!(subject(named.access_token).await, "me@example", "DocSpace's `sub` first");
+}
+
 /// DocSpace failing: the right error each time, and the code still works
 /// afterwards; a refusal by DocSpace is relayed and spends the code.
 #[tokio::test]
@@ -332,7 +394,7 @@ async fn introspection_is_cached_and_docspace_down_is_not_inactive() {
         tokens.push(proxy.token(&client.exchange_form(&code), &client.auth).await.unwrap().access_token);
     }
     let subject = proxy.authenticate(&tokens[0]).await.unwrap().subject;
-    assert!(subject.starts_with("token:"), "no `sub` from DocSpace: a label ({subject})");
+    assert!(subject.starts_with("grant:"), "no `sub` from DocSpace: the grant's label ({subject})");
     proxy.authenticate(&tokens[0]).await.unwrap();
     let asked = fake.calls().iter().filter(|c| matches!(c, Call::Introspect { .. })).count();
     assert_eq!(asked, 1, "the second check was answered from the cache");
@@ -345,6 +407,28 @@ async fn introspection_is_cached_and_docspace_down_is_not_inactive() {
     fake.introspection(Ok(Introspected { active: false, subject: None }));
     let e = proxy.authenticate(&tokens[1]).await.unwrap_err();
     assert_eq!(e, AuthError::Invalid("DocSpace says the access token is no longer active".into()));
+}
+
+/// Issue 14, item 13: the introspection cache's lifetime is a setting (zero:
+/// DocSpace is asked on every check), and a token DocSpace refused on an API
+/// call loses its cached answer.
+#[tokio::test]
+async fn the_introspection_cache_follows_its_setting_and_docspace_refusals() {
+    for (ttl, asked) in [(Duration::ZERO, 3), (Duration::from_secs(30), 2)] {
+        let fake = Arc::new(Fake::default());
+        let settings = Settings { introspection_ttl: ttl, ..settings(true) };
+        let proxy = Proxy::with_parts(settings, KEY, KEY, fake.clone(), Memories::in_memory()).unwrap();
+        let client = McpClient::new(&proxy);
+        let (code, _) = client.code(&proxy, "docspace-code").await;
+        fake.answer(docspace_tokens("up-access", None));
+        let access = proxy.token(&client.exchange_form(&code), &client.auth).await.unwrap().access_token;
+        proxy.authenticate(&access).await.unwrap();
+        proxy.authenticate(&access).await.unwrap();
+        proxy.docspace_refused("up-access").await;
+        proxy.authenticate(&access).await.unwrap();
+        let introspections = fake.calls().iter().filter(|c| matches!(c, Call::Introspect { .. })).count();
+        assert_eq!(introspections, asked, "cache lifetime {ttl:?}");
+    }
 }
 
 /// A replica whose memory broke (a poisoned lock) refuses what it cannot
@@ -383,6 +467,23 @@ async fn a_broken_memory_fails_closed() {
     let step = broken.consent(&form, Some(&page.csrf), None).await;
     assert!(matches!(step, Step::Refused { status: 400, message } if message.contains("already submitted")));
     assert!(healthy.authenticate(&access).await.is_ok(), "the healthy replica still serves the token");
+}
+
+/// Issue 14, item 12: a memory full of marks that have not expired refuses
+/// rather than forgets. Here the used set holds two marks, the consent form's
+/// and the state's: the code cannot be marked, so it is not exchanged (the
+/// old memory dropped the soonest-expiring mark and let it through).
+#[tokio::test]
+async fn a_full_memory_fails_closed() {
+    let fake = Arc::new(Fake::default());
+    let memory = Memories { used: Arc::new(ExpiringMap::new(2)), ..Memories::in_memory() };
+    let proxy = proxy_with(true, &fake, memory);
+    let client = McpClient::new(&proxy);
+    let (code, _) = client.code(&proxy, "docspace-code").await;
+    fake.answer(docspace_tokens("up-access", None));
+    let e = proxy.token(&client.exchange_form(&code), &client.auth).await.unwrap_err();
+    assert_eq!(e.description, "the code was already used");
+    assert!(!fake.calls().iter().any(|c| matches!(c, Call::Token { .. })), "DocSpace was not asked");
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::http::{HeaderMap, StatusCode, Uri};
-use docspace_mcp_client::Client;
+use docspace_mcp_client::{Client, OnUnauthorized};
 
 use super::request::{self, OAuthGrant, Refusal, RequestSettings};
 use crate::auth::Credentials;
@@ -83,7 +83,10 @@ impl Connector {
         let path = if uri.path().starts_with("/mcp") { "/mcp" } else { "/sse" };
         match s.bearer.take() {
             Some(token) => match proxy.authenticate(token.expose()).await {
-                Ok(a) => s.oauth = Some(OAuthGrant { upstream: a.upstream, subject: a.subject }),
+                Ok(a) => {
+                    s.oauth =
+                        Some(OAuthGrant { upstream: a.upstream, subject: a.subject, refused: Default::default() });
+                }
                 Err(e) => {
                     let code = e.code().as_str();
                     return Err(match e {
@@ -107,12 +110,32 @@ impl Connector {
         Ok(s)
     }
 
-    /// The DocSpace client of an OAuth request (`None` for other requests).
+    /// The DocSpace client of an OAuth request (`None` for other requests),
+    /// watching for DocSpace refusing its token ([`on_unauthorized`]).
     pub(crate) fn oauth_client(&self, s: &RequestSettings) -> Result<Option<Client>, Refusal> {
-        let (Some(grant), Some((_, portal))) = (&s.oauth, &self.oauth) else { return Ok(None) };
+        let (Some(grant), Some((proxy, portal))) = (&s.oauth, &self.oauth) else { return Ok(None) };
         let portal = Portal::with_http(portal, self.trusted_http.clone(), self.max_response)
             .map_err(|e| Refusal::bad(e.to_string()))?;
-        portal.client(&Credentials::ApiKey(grant.upstream.clone())).map(Some).map_err(|e| Refusal::bad(e.to_string()))
+        let client =
+            portal.client(&Credentials::ApiKey(grant.upstream.clone())).map_err(|e| Refusal::bad(e.to_string()))?;
+        Ok(Some(client.on_unauthorized(on_unauthorized(proxy.clone(), grant))))
+    }
+
+    /// The answer to an OAuth request whose token DocSpace refused during
+    /// the call (`path`: `/mcp`, `/sse`): 401 with a challenge, once the
+    /// token's cached introspection is gone, so that the client refreshes the
+    /// token or signs in again, and a retry with the same token asks DocSpace.
+    pub(crate) async fn token_refused(&self, path: &str, grant: &OAuthGrant) -> Refusal {
+        let why = "DocSpace refused the access token";
+        tracing::info!("{why} during a call: answering 401");
+        match &self.oauth {
+            Some((proxy, _)) => {
+                proxy.docspace_refused(grant.upstream.expose()).await;
+                let challenge = proxy.challenge(path, Some(why));
+                Refusal::challenge("invalid_token", format!("{why}: refresh it or sign in again"), challenge)
+            }
+            None => Refusal::unauthorized(why),
+        }
     }
 
     /// The setup of a new session (or a stateless request) from its settings.
@@ -126,16 +149,20 @@ impl Connector {
         if let Some(client) = self.oauth_client(s)? {
             return Ok(client);
         }
-        let configured = self.policy.configured.as_deref();
+        // With OAuth on, the portal its tokens are for is this server's portal
+        // (DOCSPACE_BASE_URL defaults to it) for credentials a request brings too.
+        let oauth_portal = self.oauth.as_ref().map(|(_, portal)| portal.as_str());
+        let configured = self.policy.configured.as_deref().or(oauth_portal);
         match (&s.base_url, &s.credentials) {
             (base, Some(credentials)) => {
                 let base = base.as_deref().or(configured).ok_or_else(|| {
                     Refusal::bad("credentials without a portal: pass base_url (query) or the X-Mcp-Base-Url header")
                 })?;
-                let trusted = self.policy.check(base).map_err(|e| match e {
-                    Denied::Malformed(m) => Refusal::bad(m),
-                    Denied::NotAllowed(m) => Refusal::forbidden(m),
-                })?;
+                let trusted = Some(base) == oauth_portal
+                    || self.policy.check(base).map_err(|e| match e {
+                        Denied::Malformed(m) => Refusal::bad(m),
+                        Denied::NotAllowed(m) => Refusal::forbidden(m),
+                    })?;
                 let http = if trusted { self.trusted_http.clone() } else { self.named_http.clone() };
                 let portal =
                     Portal::with_http(base, http, self.max_response).map_err(|e| Refusal::bad(e.to_string()))?;
@@ -195,4 +222,22 @@ impl Connector {
         cache.insert(key, selection.clone());
         Ok(selection)
     }
+}
+
+/// What an OAuth request's DocSpace client does on a 401: marks the request
+/// (the transport answers it with a 401 challenge when it still can), and the
+/// first time drops the token's cached introspection right away, so that the
+/// next request with the token asks DocSpace even when this one's answer is
+/// already on its way (legacy SSE, where a message is answered on the
+/// stream; a refusal after a call's first message).
+fn on_unauthorized(proxy: Arc<Proxy>, grant: &OAuthGrant) -> OnUnauthorized {
+    let (refused, token) = (grant.refused.clone(), grant.upstream.clone());
+    OnUnauthorized::new(move || {
+        if refused.set()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let (proxy, token) = (proxy.clone(), token.clone());
+            runtime.spawn(async move { proxy.docspace_refused(token.expose()).await });
+        }
+    })
 }

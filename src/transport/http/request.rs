@@ -6,6 +6,8 @@
 //! it; no credentials at all is a 401 with `WWW-Authenticate`.
 
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -126,12 +128,43 @@ pub struct RequestSettings {
 }
 
 /// A request authorised through the OAuth proxy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct OAuthGrant {
     /// DocSpace's access token.
     pub upstream: Secret,
     /// Who it acts for (stable across refreshes: a session keeps its user).
     pub subject: String,
+    /// Set when DocSpace refuses the token on one of this request's calls.
+    pub refused: TokenRefused,
+}
+
+/// Grants are equal by their token and subject (`refused` is the request's
+/// own signal, not part of who it acts for).
+impl PartialEq for OAuthGrant {
+    fn eq(&self, other: &Self) -> bool {
+        self.upstream == other.upstream && self.subject == other.subject
+    }
+}
+
+impl Eq for OAuthGrant {}
+
+/// Whether DocSpace answered one of an OAuth request's calls with HTTP 401:
+/// set by the request's DocSpace client (whatever tool made the call), read
+/// by the transport once the handler has answered, so that the request can
+/// be answered with a 401 challenge rather than a tool error.
+#[derive(Debug, Clone, Default)]
+pub struct TokenRefused(Arc<AtomicBool>);
+
+impl TokenRefused {
+    /// Marks the refusal: true the first time.
+    pub fn set(&self) -> bool {
+        !self.0.swap(true, Ordering::SeqCst)
+    }
+
+    /// Whether DocSpace refused the token.
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 impl RequestSettings {
@@ -283,19 +316,25 @@ impl<'a> Lookup<'a> {
         })
     }
 
-    /// The `Authorization` header: a DocSpace credential, or a token this
-    /// server's OAuth proxy issued (which is not one).
+    /// The `Authorization` header: a DocSpace credential, or a token for
+    /// this server's OAuth proxy to check (which is not one). With OAuth on,
+    /// anything in it is such a token unless the operator allows passthrough:
+    /// a bearer token not issued here (a DocSpace API key, another server's
+    /// token) is then refused by the check, never sent to DocSpace.
     fn authorization(&self, sources: &Sources) -> Result<(Option<Secret>, Option<Secret>), Refusal> {
         let Some(v) = self.headers.get(header::AUTHORIZATION) else { return Ok((None, None)) };
         let value = v.to_str().map_err(|_| Refusal::bad("the Authorization header is not valid text"))?.trim();
         if value.is_empty() {
             return Ok((None, None));
         }
-        if sources.oauth
-            && let Some(token) = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))
-            && crate::oauth::seal::looks_sealed(token.trim())
-        {
-            return Ok((None, Some(Secret::new(token.trim()))));
+        if sources.oauth {
+            let bearer = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim);
+            if let Some(token) = bearer.filter(|t| crate::oauth::seal::looks_sealed(t)) {
+                return Ok((None, Some(Secret::new(token))));
+            }
+            if !sources.passthrough {
+                return Ok((None, Some(Secret::new(bearer.unwrap_or(value)))));
+            }
         }
         Ok((Some(Secret::new(value)).filter(|_| sources.authorization_header), None))
     }
@@ -359,15 +398,43 @@ mod tests {
     }
 
     fn sources() -> Sources {
-        Sources { query: true, authorization_header: true, header_prefix: "x-mcp-".into(), oauth: false }
+        Sources {
+            query: true,
+            authorization_header: true,
+            header_prefix: "x-mcp-".into(),
+            oauth: false,
+            passthrough: false,
+        }
     }
 
-    fn req(uri: &str, headers: &[(&str, &str)]) -> Result<RequestSettings, Refusal> {
+    fn req_with(uri: &str, headers: &[(&str, &str)], sources: &Sources) -> Result<RequestSettings, Refusal> {
         let mut map = HeaderMap::new();
         for (k, v) in headers {
             map.insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
         }
-        parse(&uri.parse().unwrap(), &map, &sources())
+        parse(&uri.parse().unwrap(), &map, sources)
+    }
+
+    fn req(uri: &str, headers: &[(&str, &str)]) -> Result<RequestSettings, Refusal> {
+        req_with(uri, headers, &sources())
+    }
+
+    /// Issue 14, item 12: with OAuth on, whatever the Authorization header
+    /// holds is a token for the proxy to check (and refuse when it did not
+    /// issue it), unless the operator allows passthrough.
+    #[test]
+    fn with_oauth_the_authorization_header_is_for_the_proxy_unless_passthrough() {
+        let oauth = Sources { oauth: true, ..sources() };
+        for (value, token) in [("Bearer sk-docspace-key", "sk-docspace-key"), ("Basic dTpw", "Basic dTpw")] {
+            let s = req_with("/mcp", &[("authorization", value)], &oauth).unwrap();
+            assert_eq!((s.bearer, s.credentials), (Some(Secret::new(token)), None), "{value}");
+        }
+        let passthrough = Sources { oauth: true, passthrough: true, ..sources() };
+        let s = req_with("/mcp", &[("authorization", "Bearer sk-docspace-key")], &passthrough).unwrap();
+        assert_eq!(s.bearer, None);
+        assert_eq!(s.credentials, Some(Credentials::Authorization(Secret::new("Bearer sk-docspace-key"))));
+        let e = req_with("/mcp", &[("authorization", "Bearer x"), ("x-mcp-api-key", "k")], &oauth).unwrap_err();
+        assert_eq!(e.status, 400, "a token and credentials at once: {e:?}");
     }
 
     #[test]

@@ -4,18 +4,29 @@
 //! refused before its body is read); a POST without a session
 //! opens one (or is a stateless 2026-07-28 request) within the session cap.
 //! Each request reaches the handler with its [`CallScope`].
+//!
+//! An OAuth request whose token DocSpace refuses during the call (a 401 to
+//! any of its DocSpace requests, seen by the request's own client) is
+//! answered with HTTP 401 and a challenge rather than a tool error, so that
+//! the client refreshes the token or signs in again. rmcp answers a request
+//! on a session with an event stream whose head it sends at once, so the
+//! head of an OAuth request's stream is held back until its first message
+//! (the call's answer, a progress or log notification): by then any refusal
+//! before it has been seen.
 
 use std::sync::Arc;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, Method, StatusCode};
+use axum::http::{HeaderName, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 
 use super::AppState;
 use super::middleware::ClientIp;
 use super::middleware::request_id::upstream_headers;
-use super::request::Refusal;
+use super::request::{OAuthGrant, Refusal};
 use crate::server::CallScope;
 
 /// `Mcp-Session-Id`.
@@ -28,6 +39,8 @@ pub(super) async fn gate(State(state): State<Arc<AppState>>, mut req: Request, n
         Err(refusal) => return refusal.into_response(),
     };
     let identity = state.sessions.identity(&settings);
+    // The grant of an OAuth POST, whose answer may turn into a 401.
+    let watched = settings.oauth.clone().filter(|_| req.method() == Method::POST);
     let mut scope = CallScope { upstream_headers: upstream_headers(req.extensions()), ..CallScope::default() };
     let session = req.headers().get(&SESSION_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if let Some(id) = session {
@@ -61,7 +74,7 @@ pub(super) async fn gate(State(state): State<Arc<AppState>>, mut req: Request, n
             // rmcp says 202; clients (the Python SDK among them) expect 200 for a finished DELETE.
             *response.status_mut() = StatusCode::OK;
         }
-        return response;
+        return unless_refused(&state, watched.as_ref(), response).await;
     }
     if req.method() != Method::POST {
         return next.run(req).await;
@@ -79,5 +92,88 @@ pub(super) async fn gate(State(state): State<Arc<AppState>>, mut req: Request, n
     if let Some(id) = response.headers().get(&SESSION_ID).and_then(|v| v.to_str().ok()) {
         state.sessions.opened(ticket, id, setup);
     }
-    response
+    unless_refused(&state, watched.as_ref(), response).await
+}
+
+/// The handler's answer to an OAuth request (`grant`), or 401 with a
+/// challenge when DocSpace refused the request's token before the answer's
+/// first message.
+async fn unless_refused(state: &AppState, grant: Option<&OAuthGrant>, response: Response) -> Response {
+    let Some(grant) = grant else { return response };
+    let response = until_first_message(response).await;
+    if !grant.refused.is_set() {
+        return response;
+    }
+    state.connect.token_refused("/mcp", grant).await.into_response()
+}
+
+/// `response` itself once its first message is in hand: for an event
+/// stream, the events up to the first one with data (rmcp opens a request's
+/// stream with an empty priming event, and keep-alives are comments) are
+/// read and held, then sent on ahead of the rest. Any other answer is
+/// complete already.
+async fn until_first_message(response: Response) -> Response {
+    let stream = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if !stream {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let mut rest = body.into_data_stream();
+    let mut held = Vec::new();
+    let mut events = Events::default();
+    while let Some(chunk) = rest.next().await {
+        let done = match &chunk {
+            Ok(bytes) => events.push(bytes),
+            Err(_) => true,
+        };
+        held.push(chunk);
+        if done {
+            break;
+        }
+    }
+    Response::from_parts(parts, Body::from_stream(futures::stream::iter(held).chain(rest)))
+}
+
+/// Server-sent events read so far, looking for the first message.
+#[derive(Default)]
+struct Events {
+    text: Vec<u8>,
+    /// Where the events not yet looked at begin.
+    next: usize,
+}
+
+impl Events {
+    /// Adds `bytes`: whether a complete event with data has arrived.
+    fn push(&mut self, bytes: &Bytes) -> bool {
+        self.text.extend_from_slice(bytes);
+        while let Some(end) = self.text.get(self.next..).and_then(|t| t.windows(2).position(|w| w == b"\n\n")) {
+            let event = self.text.get(self.next..self.next + end).unwrap_or_default();
+            self.next += end + 2;
+            let has_data = event.split(|b| *b == b'\n').any(|line| {
+                line.strip_prefix(b"data:").is_some_and(|data| data.iter().any(|b| !b.is_ascii_whitespace()))
+            });
+            if has_data {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_message_is_the_first_event_with_data() {
+        let mut events = Events::default();
+        assert!(!events.push(&Bytes::from_static(b"data:\nid: 0/1\nretry: 3000\n\n")), "rmcp's priming event");
+        assert!(!events.push(&Bytes::from_static(b": keep-alive\n\n")));
+        assert!(!events.push(&Bytes::from_static(b"data: {\"jsonrpc\"")), "not complete yet");
+        assert!(events.push(&Bytes::from_static(b":\"2.0\"}\nid: 1/1\n\n")));
+    }
 }

@@ -3,7 +3,8 @@
 //! with its default limits against the sandbox portal, which runs in this
 //! process beside the attackers — all on 127.0.0.1, on the same machine.
 //!
-//! - **Body flood**: `ATTACKERS` connections send maximal request bodies to
+//! - **Body flood**: with the rate limit and session caps off (the worst
+//!   case), `ATTACKERS` connections send maximal request bodies to
 //!   `/mcp` (each a valid `initialize` padded to `DOCSPACE_HTTP_MAX_BODY_BYTES`,
 //!   declared with `Content-Length`, or chunked), and to `/register` with the
 //!   OAuth proxy on (8 MiB, declared and chunked), for `BENCH_SECONDS`: the
@@ -15,7 +16,8 @@
 //!   meanwhile `/health` latency, then how many of them the server closed
 //!   after its header timeout.
 //!
-//! `BENCH_SECONDS` (default 10) sets the length of each run.
+//! `BENCH_SECONDS` (default 10) sets the length of each run; `ATTACK_BIN` runs
+//! another build of the server (an older one, for a before-and-after).
 
 #![allow(
     clippy::unwrap_used,
@@ -45,7 +47,12 @@ mod process;
 use process::{BIN, rss_kib};
 
 const ATTACKERS: usize = 64;
-const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// The size of the `/mcp` flood's bodies: `DOCSPACE_HTTP_MAX_BODY_BYTES`'s
+/// default, or `ATTACK_BODY_MIB`.
+fn max_body() -> usize {
+    std::env::var("ATTACK_BODY_MIB").ok().and_then(|s| s.parse().ok()).unwrap_or(4) * 1024 * 1024
+}
 
 fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
@@ -64,7 +71,7 @@ fn hwm_kib(pid: u32) -> u64 {
 
 /// Starts the server with its default limits and `settings`; its address.
 fn server(settings: &[(&str, &str)]) -> (Child, String) {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(std::env::var("ATTACK_BIN").unwrap_or_else(|_| BIN.to_owned()));
     cmd.env_clear();
     cmd.args(["--transport", "http"]).env("DOCSPACE_PORT", "0").env("DOCSPACE_LOG_LEVEL", "info");
     for (k, v) in settings {
@@ -123,12 +130,21 @@ fn operator<'a>(portal: &'a str, more: &[(&'a str, &'a str)]) -> Vec<(&'a str, &
 }
 
 async fn body_flood(portal: &str, seconds: u64) {
-    let (mut child, address) = server(&operator(portal, &[("DOCSPACE_SERVER_RATE_LIMITS_MCP_CAPACITY", "0")]));
+    // The worst case: no rate limit and no session caps, so that every
+    // request opens a session and its whole body is read.
+    let (mut child, address) = server(&operator(
+        portal,
+        &[
+            ("DOCSPACE_SERVER_RATE_LIMITS_MCP_CAPACITY", "0"),
+            ("DOCSPACE_MAX_SESSIONS", "0"),
+            ("DOCSPACE_MAX_SESSIONS_PER_IP", "0"),
+        ],
+    ));
     let pid = child.id();
     let start = rss_kib(pid);
     let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"flood","version":"0"}}}"#;
     let mut body = init.as_bytes().to_vec();
-    body.resize(MAX_BODY, b' ');
+    body.resize(max_body(), b' ');
     let body = Arc::new(body);
     let statuses = Arc::new(Mutex::new(BTreeMap::<u16, u64>::new()));
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -170,7 +186,7 @@ async fn body_flood(portal: &str, seconds: u64) {
     println!(
         "body flood, /mcp, {ATTACKERS} connections × {} MiB bodies (half chunked), {seconds} s: resident {} at start, \
          peak {}, {} 2 s after; answers {:?} (0 = closed); alive: {alive}",
-        MAX_BODY / 1024 / 1024,
+        max_body() / 1024 / 1024,
         mib(start),
         mib(peak),
         mib(after),

@@ -23,6 +23,32 @@ pub fn fields() -> impl for<'w> FormatFields<'w> + Send + Sync + 'static {
     .delimited(" ")
 }
 
+/// The longest message a refusal quotes back, in characters: messages quote
+/// what the request sent (names, URLs), which must not make answers or log
+/// lines huge.
+const MAX_MESSAGE: usize = 1000;
+
+/// A message fit for an answer and a log line: control characters (CR and
+/// LF among them) written as escapes, and at most [`MAX_MESSAGE`] characters.
+pub(crate) fn bounded(message: String) -> String {
+    if message.chars().count() <= MAX_MESSAGE && !message.chars().any(char::is_control) {
+        return message;
+    }
+    let mut out = String::new();
+    for (i, c) in message.chars().enumerate() {
+        if i == MAX_MESSAGE {
+            out.push_str("… (cut)");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn write_escaped(writer: &mut Writer<'_>, text: &str) -> std::fmt::Result {
     for c in text.chars() {
         if c.is_control() {

@@ -10,6 +10,8 @@
 
 use serde::Serialize;
 
+use crate::logging::bounded;
+
 /// An OAuth 2.0 error code.
 ///
 /// The codes of RFC 6749 §4.1.2.1 (authorization responses, sent on a
@@ -157,13 +159,13 @@ pub(crate) struct ErrorBody<'a> {
 impl OAuthError {
     /// An error with its code's usual status ([`ErrorCode::status`]).
     pub(crate) fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { status: code.status(), code, description: description.into() }
+        Self { status: code.status(), code, description: bounded(description.into()) }
     }
 
     /// An error whose status differs from its code's usual one: say why where
     /// it is built.
     pub(crate) fn with_status(code: ErrorCode, status: u16, description: impl Into<String>) -> Self {
-        Self { status, code, description: description.into() }
+        Self { status, code, description: bounded(description.into()) }
     }
 
     /// The JSON body.
@@ -203,6 +205,15 @@ impl AuthError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn descriptions_carry_no_control_characters_and_are_bounded() {
+        // RFC 6749 §5.2: error_description excludes control characters.
+        let e = OAuthError::new(ErrorCode::InvalidRequest, "unknown client `a\r\nb`");
+        assert_eq!(e.description, "unknown client `a\\r\\nb`");
+        let long = OAuthError::with_status(ErrorCode::InvalidRequest, 400, "x".repeat(10_000));
+        assert!(long.description.chars().count() < 1010);
+    }
 
     #[test]
     fn codes_round_trip_and_carry_their_rfc_statuses() {

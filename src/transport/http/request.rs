@@ -15,6 +15,7 @@ use serde_json::json;
 
 use crate::auth::{self, Credentials, Secret};
 use crate::config::RequestSources as Sources;
+use crate::logging::bounded;
 use crate::portal::normalise_base_url;
 
 /// An HTTP answer that refuses a request, as JSON `{"error", "message"}`.
@@ -36,56 +37,35 @@ impl Refusal {
         Self {
             status: StatusCode::BAD_REQUEST,
             code: "invalid_request",
-            message: clean(message.into()),
+            message: bounded(message.into()),
             challenge: None,
         }
     }
 
     /// 401: no credentials.
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::UNAUTHORIZED, code: "unauthorized", message: clean(message.into()), challenge: None }
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthorized",
+            message: bounded(message.into()),
+            challenge: None,
+        }
     }
 
     /// 403.
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::FORBIDDEN, code: "forbidden", message: clean(message.into()), challenge: None }
+        Self { status: StatusCode::FORBIDDEN, code: "forbidden", message: bounded(message.into()), challenge: None }
     }
 
     /// Any status.
     pub fn with_status(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: clean(message.into()), challenge: None }
+        Self { status, code, message: bounded(message.into()), challenge: None }
     }
 
     /// 401 with an OAuth challenge (`WWW-Authenticate` value).
     pub fn challenge(code: &'static str, message: impl Into<String>, challenge: String) -> Self {
-        Self { status: StatusCode::UNAUTHORIZED, code, message: clean(message.into()), challenge: Some(challenge) }
+        Self { status: StatusCode::UNAUTHORIZED, code, message: bounded(message.into()), challenge: Some(challenge) }
     }
-}
-
-/// The longest refusal message, in characters: messages quote what the
-/// request sent (names, URLs), which must not make answers or log lines huge.
-const MAX_MESSAGE: usize = 1000;
-
-/// A message fit for an answer and a log line: control characters (CR and
-/// LF among them, which could forge log lines) written as escapes, and at
-/// most [`MAX_MESSAGE`] characters.
-fn clean(message: String) -> String {
-    if message.chars().count() <= MAX_MESSAGE && !message.chars().any(char::is_control) {
-        return message;
-    }
-    let mut out = String::new();
-    for (i, c) in message.chars().enumerate() {
-        if i == MAX_MESSAGE {
-            out.push_str("… (cut)");
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 impl IntoResponse for Refusal {

@@ -5,6 +5,7 @@
 #![allow(deprecated)]
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use docspace_mcp_client::Client;
@@ -142,6 +143,8 @@ pub struct Options {
 #[derive(Clone)]
 pub struct DocSpaceServer {
     state: Arc<OnceLock<State>>,
+    /// Set by the session's `initialize` (see [`ServerHandler::initialize`] below).
+    initialized: Arc<AtomicBool>,
 }
 
 impl DocSpaceServer {
@@ -156,7 +159,7 @@ impl DocSpaceServer {
 
     /// A server whose setup comes with its first request (HTTP).
     pub fn deferred() -> Self {
-        Self { state: Arc::new(OnceLock::new()) }
+        Self { state: Arc::new(OnceLock::new()), initialized: Arc::default() }
     }
 
     fn adopt(&self, setup: Setup) -> &State {
@@ -217,6 +220,17 @@ impl ServerHandler for DocSpaceServer {
         context: RequestContext<RoleServer>,
     ) -> Result<InitializeResult, ErrorData> {
         self.state(&context)?;
+        // A session is initialized once. A second `initialize` used to replace
+        // the negotiated peer info, so one naming 2026-07-28 turned `ping` and
+        // `logging/setLevel` into unknown methods for the rest of the session
+        // (found by the stdio fuzz target). A handler serves one session (an
+        // HTTP session rebuilt after hibernation gets a new one).
+        if self.initialized.swap(true, Ordering::SeqCst) {
+            return Err(ErrorData::invalid_request(
+                "this session is already initialized: send `initialize` once, or open a new session",
+                None,
+            ));
+        }
         context.peer.set_peer_info(request.clone());
         self.negotiate_initialize(&request)
     }

@@ -3,6 +3,7 @@
 
 use rmcp::ServiceExt;
 use rmcp::transport::async_rw::AsyncRwTransport;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::server::DocSpaceServer;
 
@@ -11,7 +12,22 @@ use crate::server::DocSpaceServer;
 /// uploads travel as one base64 line, so the limit sets the largest upload.
 pub async fn serve(server: DocSpaceServer, max_message_bytes: usize) -> Result<(), std::io::Error> {
     let (stdin, stdout) = rmcp::transport::stdio();
-    let transport = AsyncRwTransport::new_server(stdin, stdout).with_max_line_length(max_message_bytes);
+    serve_streams(server, stdin, stdout, max_message_bytes).await
+}
+
+/// [`serve`] over any pair of streams, one JSON-RPC message a line, until
+/// `input` ends (the fuzz tests drive it over an in-memory pipe).
+pub async fn serve_streams<R, W>(
+    server: DocSpaceServer,
+    input: R,
+    output: W,
+    max_message_bytes: usize,
+) -> Result<(), std::io::Error>
+where
+    R: AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
+{
+    let transport = AsyncRwTransport::new_server(input, output).with_max_line_length(max_message_bytes);
     let running = server.serve(transport).await.map_err(std::io::Error::other)?;
     let reason = running.waiting().await.map_err(std::io::Error::other)?;
     tracing::info!(?reason, "stdio session ended");

@@ -1,5 +1,6 @@
 //! The codegen test binary: the pipeline on tiny fixture specs, the overlay,
-//! OpenAPI 3.1 input, the real DocSpace descriptions, and spec sourcing.
+//! OpenAPI 3.1 input, the real DocSpace descriptions, spec sourcing, and the
+//! spec normaliser's fuzz target.
 
 #![allow(
     clippy::unwrap_used,
@@ -11,6 +12,7 @@
 )]
 
 mod common;
+mod fuzz;
 mod openapi31;
 mod overlay;
 mod pipeline;

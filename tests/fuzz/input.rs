@@ -104,18 +104,11 @@ pub fn number(u: &mut Unstructured) -> Result<Value> {
         0 => json!(*u.choose(&[0i64, 1, -1, 42, i64::MAX, i64::MIN, i64::from(i32::MAX) + 1])?),
         1 => json!(u64::MAX),
         2 => json!(*u.choose(&[0.5f64, -0.0, 1e308, -1e308, f64::EPSILON, 1e-320])?),
-        3 => u.arbitrary::<f64>()?.pipe(|f| Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        3 => Number::from_f64(u.arbitrary()?).map_or(Value::Null, Value::Number),
         4 => json!(u.arbitrary::<u64>()?),
         _ => json!(u.arbitrary::<i64>()?),
     })
 }
-
-trait Pipe: Sized {
-    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
-        f(self)
-    }
-}
-impl<T> Pipe for T {}
 
 /// Any JSON value at most `depth` containers deep; `keys` and `strings` are
 /// the dictionaries object keys and strings are drawn from.

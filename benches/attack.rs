@@ -44,7 +44,7 @@ use tokio::net::TcpStream;
 #[path = "support/process.rs"]
 mod process;
 
-use process::{BIN, rss_kib};
+use process::{BIN, hwm_kib, rss_kib};
 
 const ATTACKERS: usize = 64;
 
@@ -56,17 +56,6 @@ fn max_body() -> usize {
 
 fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
-}
-
-/// Peak resident memory of a process, in KiB.
-fn hwm_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
 }
 
 /// Starts the server with its default limits and `settings`; its address.
@@ -102,6 +91,52 @@ async fn exchange(address: &str, head: &str, body: &[u8]) -> u16 {
         Ok(Ok(n)) if n > 12 => std::str::from_utf8(&buf[9..12]).ok().and_then(|s| s.parse().ok()).unwrap_or(0),
         _ => 0,
     }
+}
+
+/// `attackers` connections, one request after another for `seconds`, each
+/// the (head, body) `request` gives for the attacker's number; the answers
+/// by status (0: closed without one).
+async fn attack(
+    address: &str,
+    attackers: usize,
+    seconds: u64,
+    request: impl Fn(usize) -> (String, Vec<u8>) + Send + Sync + 'static,
+) -> BTreeMap<u16, u64> {
+    let statuses = Arc::new(Mutex::new(BTreeMap::<u16, u64>::new()));
+    let request = Arc::new(request);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..attackers)
+        .map(|i| {
+            let (address, statuses, request) = (address.to_owned(), statuses.clone(), request.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let (head, body) = request(i);
+                    let status = exchange(&address, &head, &body).await;
+                    *statuses.lock().unwrap().entry(status).or_default() += 1;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    Arc::try_unwrap(statuses).unwrap().into_inner().unwrap()
+}
+
+/// [`ATTACKERS`] connections POSTing `body` to `path` for `seconds`: half
+/// declare its length, half send it chunked (the server cannot know the size
+/// up front).
+async fn flood(address: &str, path: &str, body: Vec<u8>, seconds: u64) -> BTreeMap<u16, u64> {
+    let start = format!(
+        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\nconnection: close\r\n"
+    );
+    let declared = (format!("{start}content-length: {}\r\n\r\n", body.len()), body.clone());
+    let mut chunked = format!("{:x}\r\n", body.len()).into_bytes();
+    chunked.extend_from_slice(&body);
+    chunked.extend_from_slice(b"\r\n0\r\n\r\n");
+    let chunked = (format!("{start}transfer-encoding: chunked\r\n\r\n"), chunked);
+    attack(address, ATTACKERS, seconds, move |i| if i % 2 == 0 { declared.clone() } else { chunked.clone() }).await
 }
 
 /// Latency percentiles of `/health` polled every 20 ms until `stop`.
@@ -145,40 +180,7 @@ async fn body_flood(portal: &str, seconds: u64) {
     let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"flood","version":"0"}}}"#;
     let mut body = init.as_bytes().to_vec();
     body.resize(max_body(), b' ');
-    let body = Arc::new(body);
-    let statuses = Arc::new(Mutex::new(BTreeMap::<u16, u64>::new()));
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let tasks: Vec<_> = (0..ATTACKERS)
-        .map(|i| {
-            let (address, body, statuses) = (address.clone(), body.clone(), statuses.clone());
-            tokio::spawn(async move {
-                while Instant::now() < deadline {
-                    let head = if i % 2 == 0 {
-                        format!(
-                            "POST /mcp HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                            body.len()
-                        )
-                    } else {
-                        // Chunked: the server cannot know the size up front.
-                        "POST /mcp HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_owned()
-                    };
-                    let payload = if i % 2 == 0 {
-                        body.to_vec()
-                    } else {
-                        let mut chunked = format!("{:x}\r\n", body.len()).into_bytes();
-                        chunked.extend_from_slice(&body);
-                        chunked.extend_from_slice(b"\r\n0\r\n\r\n");
-                        chunked
-                    };
-                    let status = exchange(&address, &head, &payload).await;
-                    *statuses.lock().unwrap().entry(status).or_default() += 1;
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
+    let statuses = flood(&address, "/mcp", body, seconds).await;
     let peak = hwm_kib(pid);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = rss_kib(pid);
@@ -190,7 +192,7 @@ async fn body_flood(portal: &str, seconds: u64) {
         mib(start),
         mib(peak),
         mib(after),
-        statuses.lock().unwrap()
+        statuses
     );
     child.kill().ok();
     child.wait().ok();
@@ -218,46 +220,13 @@ async fn register_flood(portal: &Sandbox, seconds: u64) {
     let mut body = br#"{"redirect_uris":["http://127.0.0.1:9/cb"],"client_name":""#.to_vec();
     body.resize(8 * 1024 * 1024 - 2, b'x');
     body.extend_from_slice(b"\"}");
-    let body = Arc::new(body);
-    let statuses = Arc::new(Mutex::new(BTreeMap::<u16, u64>::new()));
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let tasks: Vec<_> = (0..ATTACKERS)
-        .map(|i| {
-            let (address, body, statuses) = (address.clone(), body.clone(), statuses.clone());
-            tokio::spawn(async move {
-                while Instant::now() < deadline {
-                    let (head, payload) = if i % 2 == 0 {
-                        (
-                            format!(
-                                "POST /register HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                                body.len()
-                            ),
-                            body.to_vec(),
-                        )
-                    } else {
-                        let mut chunked = format!("{:x}\r\n", body.len()).into_bytes();
-                        chunked.extend_from_slice(&body);
-                        chunked.extend_from_slice(b"\r\n0\r\n\r\n");
-                        (
-                            "POST /register HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_owned(),
-                            chunked,
-                        )
-                    };
-                    let status = exchange(&address, &head, &payload).await;
-                    *statuses.lock().unwrap().entry(status).or_default() += 1;
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap();
-    }
+    let statuses = flood(&address, "/register", body, seconds).await;
     println!(
         "body flood, /register (OAuth on), {ATTACKERS} connections × 8 MiB bodies (half chunked), {seconds} s: \
          resident {} at start, peak {}; answers {:?}",
         mib(start),
         mib(hwm_kib(pid)),
-        statuses.lock().unwrap()
+        statuses
     );
     child.kill().ok();
     child.wait().ok();
@@ -273,29 +242,14 @@ async fn cpu(portal: &str, seconds: u64) {
     ));
     let stop = Arc::new(AtomicBool::new(false));
     let latency = tokio::spawn(health_latency(address.clone(), stop.clone()));
-    let sent = Arc::new(Mutex::new(BTreeMap::<u16, u64>::new()));
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let attackers: Vec<_> = (0..2)
-        .map(|_| {
-            let (address, head, sent) = (address.clone(), head.clone(), sent.clone());
-            tokio::spawn(async move {
-                while Instant::now() < deadline {
-                    let status = exchange(&address, &head, b"{}").await;
-                    *sent.lock().unwrap().entry(status).or_default() += 1;
-                }
-            })
-        })
-        .collect();
-    for a in attackers {
-        a.await.unwrap();
-    }
+    let head_kb = head.len() / 1000;
+    let sent = attack(&address, 2, seconds, move |_| ((*head).clone(), b"{}".to_vec())).await;
     stop.store(true, Ordering::Relaxed);
     let (p50, p99, max, failed) = latency.await.unwrap();
     println!(
         "CPU: 2 attackers × {} KB X-Mcp-Enabled-Tools headers, {seconds} s, answers {:?}: /health p50 {p50:?}, \
          p99 {p99:?}, max {max:?}, failed {failed}",
-        head.len() / 1000,
-        sent.lock().unwrap()
+        head_kb, sent
     );
     child.kill().ok();
     child.wait().ok();

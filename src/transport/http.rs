@@ -26,7 +26,7 @@ mod sse;
 mod streamable;
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
@@ -78,6 +78,14 @@ impl AppState {
             tracing::info!(status = refusal.status.as_u16(), "refused: {}", refusal.message);
         })
     }
+}
+
+/// The guard of one of the HTTP layer's tables (sessions, connections per
+/// address, the selection cache). A lock whose holder panicked still guards
+/// consistent data there (every critical section leaves its table whole), so
+/// it is used as it is rather than failing every later request.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The HTTP server could not be set up.

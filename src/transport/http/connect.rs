@@ -8,11 +8,12 @@
 //! portal and the OAuth portal through the plain one.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, StatusCode, Uri};
 use docspace_mcp_client::{Client, OnUnauthorized};
 
+use super::lock;
 use super::request::{self, OAuthGrant, Refusal, RequestSettings};
 use crate::auth::Credentials;
 use crate::config::{PortalConfig, RequestSources, ToolsConfig};
@@ -192,7 +193,7 @@ impl Connector {
         let enabled = s.enabled_tools.clone().unwrap_or_default();
         let disabled = s.disabled_tools.clone().unwrap_or_default();
         let key = format!("{toolsets:?}|{enabled:?}|{disabled:?}|{read_only}|{dynamic}");
-        let cache = || self.selections.lock().unwrap_or_else(PoisonError::into_inner);
+        let cache = || lock(&self.selections);
         if let Some(hit) = cache().get(&key).cloned() {
             return Ok(hit);
         }

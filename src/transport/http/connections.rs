@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -20,6 +20,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tower::Service as _;
 
+use super::lock;
 use super::middleware::rate_limit::ip_key;
 use crate::config::ConnectionLimits;
 
@@ -38,7 +39,7 @@ struct Place {
 impl PerIp {
     /// A place for a connection from `ip`, unless it already has `max`.
     fn take(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<Place> {
-        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut open = lock(&self.open);
         let n = open.entry(ip).or_default();
         if *n >= max {
             return None;
@@ -50,7 +51,7 @@ impl PerIp {
 
 impl Drop for Place {
     fn drop(&mut self) {
-        let mut open = self.table.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut open = lock(&self.table.open);
         if let Some(n) = open.get_mut(&self.ip) {
             *n = n.saturating_sub(1);
             if *n == 0 {

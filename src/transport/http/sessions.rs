@@ -16,7 +16,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::RandomState;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -29,6 +29,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::session::store::{SessionState, SessionStore, SessionStoreError};
 use tokio_util::sync::CancellationToken;
 
+use super::lock;
 use super::request::{Refusal, RequestSettings};
 use crate::config::SessionLimits;
 use crate::server::Setup;
@@ -119,6 +120,8 @@ struct Table {
     /// Sessions opened unverified, oldest first (some may since have been
     /// verified or closed: skipped when met).
     unverified: VecDeque<String>,
+    /// How many of `entries` are SSE sessions (for `/health`, without a scan).
+    sse: usize,
 }
 
 impl Table {
@@ -148,10 +151,25 @@ impl Table {
         }
     }
 
+    /// Adds a session whose owner was counted at admission.
+    fn insert(&mut self, id: &str, entry: Entry) {
+        self.sse += usize::from(matches!(entry.kind, Kind::Sse { .. }));
+        if let Some(old) = self.entries.insert(id.to_owned(), entry) {
+            // Ids are random; should one repeat, the old session's counts go.
+            self.forget(&old);
+        }
+    }
+
     fn remove(&mut self, id: &str) -> Option<Entry> {
         let entry = self.entries.remove(id)?;
-        self.uncount(&entry.owner);
+        self.forget(&entry);
         Some(entry)
+    }
+
+    /// Takes a session that left `entries` out of the counts.
+    fn forget(&mut self, entry: &Entry) {
+        self.uncount(&entry.owner);
+        self.sse -= usize::from(matches!(entry.kind, Kind::Sse { .. }));
     }
 
     /// The oldest session still unverified, taken out of the table.
@@ -192,10 +210,7 @@ impl Ticket {
         if !owner.verified() {
             table.unverified.push_back(id.to_owned());
         }
-        if let Some(old) = table.entries.insert(id.to_owned(), Entry { owner, last_seen: Instant::now(), kind }) {
-            // Ids are random; should one repeat, the old session's counts go.
-            table.uncount(&old.owner);
-        }
+        table.insert(id, Entry { owner, last_seen: Instant::now(), kind });
     }
 }
 
@@ -210,12 +225,6 @@ pub(crate) struct Sessions {
     /// Keys of the identity hash (per process: identities are never stored).
     keys: RandomState,
     limits: SessionLimits,
-}
-
-/// A lock whose holder panicked still guards consistent data here (every
-/// critical section leaves the table whole), so it is used as it is.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Sessions {
@@ -257,7 +266,7 @@ impl Sessions {
 
     /// Sessions with a running worker (the others are hibernated).
     pub(crate) async fn live(&self) -> usize {
-        let sse = lock(&self.table).entries.values().filter(|e| matches!(e.kind, Kind::Sse { .. })).count();
+        let sse = lock(&self.table).sse;
         self.manager.sessions.read().await.len() + sse
     }
 

@@ -151,8 +151,18 @@ impl Table {
         }
     }
 
-    /// Adds a session whose owner was counted at admission.
+    /// Adds a session whose owner was counted at admission (an unverified
+    /// one also to the eviction queue, which is compacted whenever it holds
+    /// more than twice the open sessions: closed and verified ones would
+    /// otherwise pile up in it while the cap is never reached).
     fn insert(&mut self, id: &str, entry: Entry) {
+        if !entry.owner.verified() {
+            if self.unverified.len() >= 2 * self.entries.len() + 64 {
+                let entries = &self.entries;
+                self.unverified.retain(|id| entries.get(id).is_some_and(|e| !e.owner.verified()));
+            }
+            self.unverified.push_back(id.to_owned());
+        }
         self.sse += usize::from(matches!(entry.kind, Kind::Sse { .. }));
         if let Some(old) = self.entries.insert(id.to_owned(), entry) {
             // Ids are random; should one repeat, the old session's counts go.
@@ -207,9 +217,6 @@ impl Ticket {
         let Some(owner) = self.owner.take() else { return };
         let mut table = lock(&self.table);
         table.reserved = table.reserved.saturating_sub(1);
-        if !owner.verified() {
-            table.unverified.push_back(id.to_owned());
-        }
         table.insert(id, Entry { owner, last_seen: Instant::now(), kind });
     }
 }
@@ -429,5 +436,33 @@ impl SessionStore for MemoryStore {
     async fn delete(&self, session_id: &str) -> Result<(), SessionStoreError> {
         lock(&self.states).remove(session_id);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unverified_sse() -> Entry {
+        let owner = Owner { identity: 1, ip: None, capped_identity: true, trust: Trust::Pending(None) };
+        let (inbound, _) = mpsc::channel(1);
+        Entry { owner, last_seen: Instant::now(), kind: Kind::Sse { inbound, stop: CancellationToken::new() } }
+    }
+
+    #[test]
+    fn the_eviction_queue_stays_bounded_while_sessions_come_and_go() {
+        let mut table = Table::default();
+        for i in 0..10_000 {
+            let id = format!("s{i}");
+            table.insert(&id, unverified_sse());
+            table.remove(&id);
+        }
+        assert!(table.unverified.len() <= 64, "{} ids kept for no session", table.unverified.len());
+        assert_eq!((table.entries.len(), table.sse), (0, 0));
+        // Open sessions keep their place in the queue, oldest first.
+        table.insert("a", unverified_sse());
+        table.insert("b", unverified_sse());
+        assert_eq!(table.evict_unverified().map(|(id, _)| id).as_deref(), Some("a"));
+        assert_eq!(table.sse, 1);
     }
 }

@@ -29,9 +29,8 @@
 )]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -44,7 +43,7 @@ use tokio::net::TcpStream;
 #[path = "support/process.rs"]
 mod process;
 
-use process::{BIN, hwm_kib, rss_kib};
+use process::{BIN, http_server, hwm_kib, rss_kib};
 
 const ATTACKERS: usize = 64;
 
@@ -58,24 +57,11 @@ fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
-/// Starts the server with its default limits and `settings`; its address.
+/// Starts the server with its default limits and `settings`; its address (`host:port`).
 fn server(settings: &[(&str, &str)]) -> (Child, String) {
-    let mut cmd = Command::new(std::env::var("ATTACK_BIN").unwrap_or_else(|_| BIN.to_owned()));
-    cmd.env_clear();
-    cmd.args(["--transport", "http"]).env("DOCSPACE_PORT", "0").env("DOCSPACE_LOG_LEVEL", "info");
-    for (k, v) in settings {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let address = loop {
-        let line = lines.next().expect("the server logs its address").unwrap();
-        if let Some(rest) = line.split("serving MCP over HTTP on http://").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-    (child, address)
+    let bin = std::env::var("ATTACK_BIN").unwrap_or_else(|_| BIN.to_owned());
+    let (child, url) = http_server(&bin, settings);
+    (child, url.trim_start_matches("http://").to_owned())
 }
 
 /// Sends `head` and then `body` (if any) on a fresh connection; the status, or 0 for a close.

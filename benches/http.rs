@@ -22,9 +22,8 @@
     missing_docs
 )]
 
-use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -35,7 +34,7 @@ use docspace_mcp_client::reqwest;
 #[path = "support/process.rs"]
 mod process;
 
-use process::{BIN, rss_kib};
+use process::{BIN, http_server, rss_kib};
 
 /// Seconds before a quiet session hibernates (the server's default is 300;
 /// shorter here so that the idle-session figure needs no five-minute wait).
@@ -47,36 +46,20 @@ fn mib(kib: u64) -> String {
 
 /// Starts the server; its base URL.
 fn server(portal: &str) -> (Child, String) {
-    let mut cmd = Command::new(BIN);
-    cmd.env_clear();
-    for (k, v) in std::env::vars().filter(|(k, _)| k.starts_with("MALLOC_")) {
-        cmd.env(k, v);
-    }
-    let mut child = cmd
-        .args(["--transport", "http", "--port", "0"])
-        .env("DOCSPACE_BASE_URL", portal)
-        .env("DOCSPACE_API_KEY", sandbox::API_KEY)
-        .env("DOCSPACE_LOG_LEVEL", "info")
-        .env("DOCSPACE_SERVER_RATE_LIMITS_MCP_CAPACITY", "0")
-        .env("DOCSPACE_MAX_SESSIONS", "0")
-        // Every load-generating client is 127.0.0.1: no per-address caps.
-        .env("DOCSPACE_MAX_SESSIONS_PER_IP", "0")
-        .env("DOCSPACE_HTTP_MAX_CONNECTIONS_PER_IP", "0")
-        .env("DOCSPACE_SESSION_HIBERNATE_AFTER", HIBERNATE_AFTER.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let address = loop {
-        let line = lines.next().expect("the server logs its address").unwrap();
-        if let Some(rest) = line.split("serving MCP over HTTP on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-    (child, address)
+    let hibernate = HIBERNATE_AFTER.to_string();
+    http_server(
+        BIN,
+        &[
+            ("DOCSPACE_BASE_URL", portal),
+            ("DOCSPACE_API_KEY", sandbox::API_KEY),
+            ("DOCSPACE_SERVER_RATE_LIMITS_MCP_CAPACITY", "0"),
+            ("DOCSPACE_MAX_SESSIONS", "0"),
+            // Every load-generating client is 127.0.0.1: no per-address caps.
+            ("DOCSPACE_MAX_SESSIONS_PER_IP", "0"),
+            ("DOCSPACE_HTTP_MAX_CONNECTIONS_PER_IP", "0"),
+            ("DOCSPACE_SESSION_HIBERNATE_AFTER", &hibernate),
+        ],
+    )
 }
 
 #[derive(Clone)]

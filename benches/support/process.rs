@@ -3,6 +3,33 @@
 /// The `docspace-mcp` binary under test.
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_docspace-mcp");
 
+/// Starts `bin` (the server under test, or another build of it) over HTTP on
+/// a free port with `settings` as its only environment (plus the caller's
+/// `MALLOC_*`); the process and the URL it logged (`http://127.0.0.1:…`).
+#[allow(dead_code)] // not every bench serves HTTP
+pub(crate) fn http_server(bin: &str, settings: &[(&str, &str)]) -> (std::process::Child, String) {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::{Command, Stdio};
+
+    let mut cmd = Command::new(bin);
+    cmd.env_clear();
+    for (k, v) in std::env::vars().filter(|(k, _)| k.starts_with("MALLOC_")) {
+        cmd.env(k, v);
+    }
+    cmd.args(["--transport", "http"]).env("DOCSPACE_PORT", "0").env("DOCSPACE_LOG_LEVEL", "info");
+    cmd.envs(settings.iter().copied());
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("the server logs its address").unwrap();
+        if let Some(rest) = line.split("serving MCP over HTTP on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
+    (child, url)
+}
+
 /// A process's resident memory, in KiB (0 when unknown).
 pub(crate) fn rss_kib(pid: u32) -> u64 {
     status_kib(pid, "VmRSS:")

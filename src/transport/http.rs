@@ -239,7 +239,8 @@ pub fn app(
     }
     let app = app
         .layer(DefaultBodyLimit::max(limits.max_body))
-        .layer(axum::middleware::from_fn(middleware::request_id::request_id));
+        .layer(axum::middleware::from_fn(middleware::request_id::request_id))
+        .layer(axum::middleware::from_fn(body::close_unread));
     spawn_sweeper(state.clone(), shutdown);
     Ok((app, state))
 }

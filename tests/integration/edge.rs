@@ -126,6 +126,34 @@ async fn each_route_has_its_body_limit_refused_before_reading() {
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
 }
 
+/// Found by the soak (`benches/soak.rs`): after a 413 (or any answer given
+/// before the body was read) hyper closes the connection, and without
+/// `Connection: close` a keep-alive client sent its next request there and
+/// lost it.
+#[tokio::test]
+async fn a_request_answered_before_its_body_was_read_says_its_connection_closes() {
+    let s = TestServer::builder().operator().start().await;
+    let session = "mcp-session-id: 4f1c0e1e7d3a4b0b9f1e2d3c4b5a6978\r\n";
+    for (length, extra, status) in [(5 * 1024 * 1024, "", 413), (1_000_000, session, 404)] {
+        let mut stream = connect(&s).await;
+        stream.write_all(head("POST", "/mcp", length, extra).as_bytes()).await.unwrap();
+        stream.write_all(br#"{"jsonrpc":"2.0","id":1,"#).await.unwrap();
+        let (got, text) = answer(&mut stream).await.expect("an answer before the body");
+        assert_eq!(got, status, "{text}");
+        assert!(text.to_ascii_lowercase().contains("\r\nconnection: close\r\n"), "{text}");
+        assert!(closed_within(&mut stream, ANSWER).await, "{status}: closed after the answer");
+    }
+    // A body read whole (here refused after reading) keeps the connection for the next request.
+    let mut stream = connect(&s).await;
+    stream.write_all(format!("{}{{", head("POST", "/mcp", 1, "")).as_bytes()).await.unwrap();
+    let (got, text) = answer(&mut stream).await.expect("an answer");
+    assert!((400..500).contains(&got), "{text}");
+    assert!(!text.to_ascii_lowercase().contains("connection: close"), "{text}");
+    stream.write_all(b"GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n").await.unwrap();
+    let (got, text) = answer(&mut stream).await.expect("the next request on the same connection");
+    assert_eq!(got, 200, "{text}");
+}
+
 #[tokio::test]
 async fn a_body_must_arrive_in_time() {
     let s = TestServer::builder().operator().args(&["--http-body-timeout", "1"]).start().await;

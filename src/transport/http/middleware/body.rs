@@ -5,11 +5,20 @@
 //! budget of body bytes held at once over every request (503 with
 //! `Retry-After`), which bounds the memory a flood of large bodies takes. A
 //! request holds its share of the budget until its response is ready.
+//!
+//! A request answered before its body was read to the end (refused by one of
+//! those bounds, or before reading: an unknown session, a bad `Host`, a rate
+//! limit) gets `Connection: close` ([`close_unread`]): hyper closes such a
+//! connection after the response, and a client must know not to send its
+//! next request there.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes, HttpBody as _};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -126,6 +135,55 @@ pub(in crate::transport::http) async fn buffer(
         }
         Err(refusal) => refusal,
     }
+}
+
+/// A request body that records when it has been read to its end.
+struct Tracked {
+    inner: Body,
+    ended: Arc<AtomicBool>,
+}
+
+impl HttpBody for Tracked {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.ended.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The middleware, outermost: a response to a request whose body was not
+/// read to its end says `Connection: close`. hyper closes such a connection
+/// once the response is out (it cannot find the next request's start), and
+/// without the header a keep-alive client would send its next request
+/// there and lose it (found by the soak, `benches/soak.rs`, after 413s).
+pub(in crate::transport::http) async fn close_unread(req: Request, next: Next) -> Response {
+    if req.body().is_end_stream() {
+        return next.run(req).await;
+    }
+    let ended = Arc::new(AtomicBool::new(false));
+    let flag = ended.clone();
+    let req = req.map(move |inner| Body::new(Tracked { inner, ended: flag }));
+    let mut response = next.run(req).await;
+    if !ended.load(Ordering::Relaxed) {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Whether reading stopped at the size limit (axum's `LengthLimitError`, somewhere in the chain).

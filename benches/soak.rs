@@ -29,9 +29,11 @@
 //! the portal exactly once, none it reported as failed (other than by a
 //! timeout) is there, none is there twice, and every uploaded file holds what
 //! was sent; no tool call failed without a fault to explain it; abandoned
-//! sessions expire; the server's resident memory at the end is within 10% of
-//! the figure after warm-up (the first 10% of the requests, and at least the
-//! first 10 s).
+//! sessions expire; the server logs no error but rmcp's "client gone" ones
+//! and does not panic; the server's resident memory over the last 2 s of load
+//! is at most 10% above its mean over 2 s after warm-up (the first 10% of the
+//! requests, and at least the first 10 s). What counts as what is in
+//! `docs/testing.md` (Benchmarks).
 
 #![allow(
     clippy::unwrap_used,
@@ -64,7 +66,10 @@ use process::{BIN, rss_kib};
 
 /// The server's settings that the soak depends on.
 const REQUEST_TIMEOUT_S: u64 = 1;
-const IDLE_TIMEOUT_S: u64 = 4;
+/// Above the longest pause a session makes (past hibernation) plus its
+/// longest call (an upload meeting two timeouts): the server counts idle time
+/// from a request's start.
+const IDLE_TIMEOUT_S: u64 = 6;
 const HIBERNATE_AFTER_S: u64 = 2;
 const HEADER_TIMEOUT_S: u64 = 3;
 const BODY_TIMEOUT_S: u64 = 2;
@@ -1164,28 +1169,50 @@ async fn inject_faults(soak: Arc<Soak>, every: u64) -> BTreeMap<&'static str, u6
     injected
 }
 
-/// Samples the server's resident memory every 100 ms: (after warm-up, peak).
-async fn sample_memory(soak: Arc<Soak>, pid: u32) -> (u64, u64, f64) {
-    let (mut warm, mut peak, mut warm_at) = (0, 0, 0.0);
-    let warm_after = soak.total / 10;
+/// The server's resident memory, sampled every 100 ms while the load runs.
+struct Memory {
+    /// (seconds since the start, requests sent, KiB).
+    samples: Vec<(f64, u64, u64)>,
+}
+
+/// Samples averaged over for the figures after warm-up and at the end (2 s).
+const WINDOW: usize = 20;
+
+impl Memory {
+    fn mean(samples: &[(f64, u64, u64)]) -> u64 {
+        samples.iter().map(|s| s.2).sum::<u64>() / samples.len().max(1) as u64
+    }
+
+    /// The mean over the first [`WINDOW`] samples after warm-up (the first
+    /// tenth of the requests, and at least 10 s), and when warm-up ended.
+    fn after_warm_up(&self, total: u64) -> (u64, f64) {
+        let start = self
+            .samples
+            .iter()
+            .position(|(t, sent, _)| *sent >= total / 10 && *t >= 10.0)
+            .unwrap_or(self.samples.len().saturating_sub(WINDOW));
+        let window = &self.samples[start..(start + WINDOW).min(self.samples.len())];
+        (Self::mean(window), window.first().map_or(0.0, |s| s.0))
+    }
+
+    /// The mean over the last [`WINDOW`] samples.
+    fn at_the_end(&self) -> u64 {
+        Self::mean(&self.samples[self.samples.len().saturating_sub(WINDOW)..])
+    }
+
+    fn peak(&self) -> u64 {
+        self.samples.iter().map(|s| s.2).max().unwrap_or(0)
+    }
+}
+
+async fn sample_memory(soak: Arc<Soak>, pid: u32) -> Memory {
+    let mut samples = Vec::new();
     while !soak.done() {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let rss = rss_kib(pid);
-        peak = peak.max(rss);
-        if warm == 0
-            && soak.sent.load(Ordering::Relaxed) >= warm_after
-            && soak.started.elapsed() >= Duration::from_secs(10)
-        {
-            warm = rss;
-            warm_at = soak.started.elapsed().as_secs_f64();
-        }
+        let sent = soak.sent.load(Ordering::Relaxed);
+        samples.push((soak.started.elapsed().as_secs_f64(), sent, rss_kib(pid)));
     }
-    if warm == 0 {
-        // A short run: no warm-up to speak of.
-        warm = rss_kib(pid);
-        warm_at = soak.started.elapsed().as_secs_f64();
-    }
-    (warm, peak, warm_at)
+    Memory { samples }
 }
 
 /// How the portal's state compares with the writes the server reported.
@@ -1197,7 +1224,8 @@ struct Verdict {
     phantom: Vec<String>,
     wrong_content: Vec<String>,
     strays: Vec<String>,
-    ambiguous_present: u64,
+    /// Writes whose answer was lost, found done: (timed out, dropped by the client).
+    done_anyway: (u64, u64),
 }
 
 /// An item of the portal with a write's title: id, parent, a file's content.
@@ -1231,7 +1259,8 @@ fn check_writes(soak: &Soak) -> Verdict {
         match (&w.reported, there.len()) {
             (Reported::Done, 0) => v.lost.push(format!("{}: {}", w.title, w.said)),
             (Reported::Failed, n) if n > 0 => v.phantom.push(format!("{}: {}", w.title, w.said)),
-            (Reported::TimedOut | Reported::Unknown, 1) => v.ambiguous_present += 1,
+            (Reported::TimedOut, 1) => v.done_anyway.0 += 1,
+            (Reported::Unknown, 1) => v.done_anyway.1 += 1,
             _ => {}
         }
         let content_ok = there.iter().all(|(_, _, c)| match (&w.content, c) {
@@ -1330,11 +1359,12 @@ fn main() {
         for r in raws {
             r.await.unwrap();
         }
-        let rss_end = rss_kib(pid);
         let duration = soak.started.elapsed();
         soak.stop.store(true, Ordering::Relaxed);
         let injected = injector.await.unwrap();
-        let (rss_warm, rss_peak, warm_at) = memory.await.unwrap();
+        let memory = memory.await.unwrap();
+        let (rss_warm, warm_at) = memory.after_warm_up(total);
+        let (rss_end, rss_peak) = (memory.at_the_end(), memory.peak());
 
         // Abandoned SSE streams end when the server closes their idle sessions.
         let abandoned: Vec<_> = std::mem::take(&mut *soak.abandoned_sse.lock().unwrap());
@@ -1419,7 +1449,13 @@ fn main() {
         for (k, n) in &verdict.by_report {
             println!("| — {k} | {n} |");
         }
-        println!("| writes with no report (timeout / dropped) found done | {} |", verdict.ambiguous_present);
+        let (timed_out, dropped) = verdict.by_report.iter().fold((0, 0), |(t, d), (k, n)| {
+            (t + if k.ends_with("TimedOut") { *n } else { 0 }, d + if k.ends_with("Unknown") { *n } else { 0 })
+        });
+        println!(
+            "| writes whose answer was lost, found done | {} of {timed_out} timed out, {} of {dropped} dropped by the client |",
+            verdict.done_anyway.0, verdict.done_anyway.1
+        );
         println!("| lost writes (reported done, not in the portal) | {} |", verdict.lost.len());
         println!("| doubled writes (in the portal more than once) | {} |", verdict.doubled.len());
         println!("| writes reported failed yet done | {} |", verdict.phantom.len());
@@ -1428,8 +1464,12 @@ fn main() {
         println!("| unexpected outcomes | {} |", f.unexpected_count);
         println!("| server ERROR log lines / panics (see below) | {} |", server_errors.lock().unwrap().len());
         println!("| RSS at start | {} |", mib(rss_start));
-        println!("| RSS after warm-up ({warm_at:.1} s) | {} |", mib(rss_warm));
-        println!("| RSS at the end | {} ({:+.1}%) |", mib(rss_end), (rss_end as f64 / rss_warm.max(1) as f64 - 1.0) * 100.0);
+        println!("| RSS after warm-up (mean of 2 s from {warm_at:.1} s) | {} |", mib(rss_warm));
+        println!(
+            "| RSS at the end (mean of the last 2 s of load) | {} ({:+.1}%) |",
+            mib(rss_end),
+            (rss_end as f64 / rss_warm.max(1) as f64 - 1.0) * 100.0
+        );
         println!("| RSS peak | {} |", mib(rss_peak));
         println!("| RSS once every session expired (+10 s) | {} |", mib(rss_idle));
         println!(
@@ -1486,7 +1526,8 @@ fn main() {
         }
         check(unexplained == 0, format!("{unexplained} server error log lines or panics no client fault explains"));
         let growth = rss_end as f64 / rss_warm.max(1) as f64 - 1.0;
-        check(growth.abs() <= 0.10, format!("RSS moved {:+.1}% after warm-up", growth * 100.0));
+        // Growth is what a leak looks like; memory given back is not.
+        check(growth <= 0.10, format!("RSS grew {:+.1}% after warm-up", growth * 100.0));
         for u in &f.unexpected {
             println!("unexpected: {u}");
         }

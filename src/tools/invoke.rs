@@ -177,7 +177,7 @@ fn success(tool: &ToolDef, output: Output) -> CallToolResult {
 }
 
 /// What a change whose answer was lost may have done. The soak
-/// (`benches/soak.rs`) finds two thirds of the writes that timed out done
+/// (`benches/soak.rs`) finds nearly half the writes that timed out done
 /// after all: a caller that simply retried would make them twice.
 pub(crate) fn maybe_done(tool: &str) -> String {
     format!(

@@ -1,4 +1,4 @@
-//! What both benches need of the server process.
+//! What the benches need of the server process.
 
 /// The `docspace-mcp` binary under test.
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_docspace-mcp");

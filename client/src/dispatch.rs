@@ -74,6 +74,15 @@ pub enum CallError {
         /// DocSpace's message, or the start of the body.
         message: String,
     },
+    /// DocSpace answered success with a body its `Content-Type` calls JSON
+    /// that does not parse: no telling what was done.
+    #[error("DocSpace answered HTTP {status} with malformed JSON: {message}")]
+    Malformed {
+        /// HTTP status.
+        status: u16,
+        /// The start of the body.
+        message: String,
+    },
     /// DocSpace's answer is larger than the server reads.
     #[error(
         "DocSpace's answer is larger than {limit} bytes, more than this server reads (DOCSPACE_MAX_RESPONSE_BYTES); \
@@ -208,11 +217,11 @@ pub async fn json_output<T, E>(
         Ok(rv) => {
             let status = rv.status().as_u16();
             let body = client.captured().map(|c| c.body).unwrap_or_default();
-            json_body(status, &body, None)
+            declared_body(status, &body, None, said_json(client))
         }
         Err(ClientError::InvalidResponsePayload(bytes, e)) => {
             let body = client.captured().map_or(bytes, |c| c.body);
-            json_body(200, &body, Some(e.to_string()))
+            declared_body(200, &body, Some(e.to_string()), said_json(client))
         }
         Err(e) => failure(client, e).await,
     }
@@ -230,8 +239,8 @@ pub async fn bytes_output<E>(
             let content_type =
                 rv.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
             let bytes = client.captured().map(|c| c.body).unwrap_or_default();
-            if content_type.as_deref().is_some_and(|c| c.contains("json")) {
-                return json_body(status, &bytes, None);
+            if says_json(content_type.as_deref()) {
+                return declared_body(status, &bytes, None, true);
             }
             Ok(Output::Bytes { status, content_type, bytes })
         }
@@ -252,7 +261,7 @@ pub async fn empty_output<E>(
             if body.iter().all(u8::is_ascii_whitespace) {
                 Ok(Output::Empty { status })
             } else {
-                json_body(status, &body, None)
+                declared_body(status, &body, None, said_json(client))
             }
         }
         Err(e) => failure(client, e).await,
@@ -281,6 +290,34 @@ pub(crate) fn json_body(status: u16, body: &[u8], mismatch: Option<String>) -> R
             Ok(Output::Json { status, value, mismatch })
         }
         Err(_) => Ok(Output::Bytes { status, content_type: None, bytes: Bytes::copy_from_slice(body) }),
+    }
+}
+
+/// Whether a `Content-Type` says JSON (`application/json`, `…+json`).
+pub(crate) fn says_json(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|c| c.to_ascii_lowercase().contains("json"))
+}
+
+/// Whether the call's answer said it was JSON.
+fn said_json(client: &Client) -> bool {
+    client.captured().is_some_and(|c| c.json)
+}
+
+/// [`json_body`] for an answer whose `Content-Type` said JSON or not
+/// (`declared_json`). One that said JSON but does not parse is malformed:
+/// neither a result nor DocSpace's error. It fails the call rather than be
+/// passed on as a success, or a write tool would report as done what
+/// DocSpace may never have done. A body that never claimed to be JSON is
+/// still passed on as it came.
+pub(crate) fn declared_body(
+    status: u16,
+    body: &[u8],
+    mismatch: Option<String>,
+    declared_json: bool,
+) -> Result<Output, CallError> {
+    match json_body(status, body, mismatch)? {
+        Output::Bytes { .. } if declared_json => Err(CallError::Malformed { status, message: error_message(body) }),
+        output => Ok(output),
     }
 }
 
@@ -339,7 +376,7 @@ async fn failure<E>(client: &Client, e: ClientError<E>) -> Result<Output, CallEr
                 None => response.bytes().await.unwrap_or_default(),
             };
             if (200..300).contains(&status) {
-                json_body(status, &body, None)
+                declared_body(status, &body, None, said_json(client))
             } else {
                 Err(CallError::Upstream { status, message: error_message(&body) })
             }
@@ -348,7 +385,7 @@ async fn failure<E>(client: &Client, e: ClientError<E>) -> Result<Output, CallEr
             let body = client.captured().map(|c| c.body).unwrap_or_default();
             Err(CallError::Upstream { status: rv.status().as_u16(), message: error_message(&body) })
         }
-        ClientError::InvalidResponsePayload(body, _) => json_body(200, &body, None),
+        ClientError::InvalidResponsePayload(body, _) => declared_body(200, &body, None, said_json(client)),
         ClientError::InvalidRequest(m) | ClientError::Custom(m) => Err(CallError::InvalidRequest(m)),
         ClientError::CommunicationError(e) | ClientError::ResponseBodyError(e) | ClientError::InvalidUpgrade(e) => {
             Err(transport(&e))
@@ -446,6 +483,24 @@ mod tests {
         assert!(envelope_error(&json!({"response": {"error": null}})).is_none());
         let r = json_body(200, br#"{"statusCode": 500, "error": {"message": "boom"}}"#, None);
         assert_eq!(r, Err(CallError::Upstream { status: 500, message: "boom".into() }));
+    }
+
+    #[test]
+    fn a_body_that_says_json_and_is_not_fails_the_call() {
+        let malformed = declared_body(200, b"{not json", None, true);
+        assert_eq!(malformed, Err(CallError::Malformed { status: 200, message: "{not json".into() }));
+        assert_eq!(
+            malformed.unwrap_err().to_string(),
+            "DocSpace answered HTTP 200 with malformed JSON: {not json",
+            "the message says what happened"
+        );
+        // A body that never claimed to be JSON is passed on as it came.
+        let text = declared_body(200, b"plain words", None, false).unwrap();
+        assert!(matches!(text, Output::Bytes { status: 200, .. }), "{text:?}");
+        assert!(matches!(declared_body(200, br#"{"a": 1}"#, None, true), Ok(Output::Json { .. })));
+        assert_eq!(declared_body(204, b" ", None, true), Ok(Output::Empty { status: 204 }));
+        assert!(says_json(Some("application/json; charset=utf-8")) && says_json(Some("application/problem+JSON")));
+        assert!(!says_json(Some("text/plain")) && !says_json(None));
     }
 
     #[test]

@@ -88,6 +88,8 @@ pub(crate) struct Captured {
     pub(crate) body: bytes::Bytes,
     /// The body was larger than the client reads (`body` holds its start).
     pub(crate) overflow: bool,
+    /// Its `Content-Type` says JSON.
+    pub(crate) json: bool,
 }
 
 impl Inner {
@@ -215,7 +217,8 @@ impl ClientHooks<Inner> for Client {
         if let Some(slot) = &self.inner.capture
             && let Ok(mut guard) = slot.lock()
         {
-            *guard = Some(Captured { body: body.clone(), overflow });
+            let json = dispatch::says_json(headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()));
+            *guard = Some(Captured { body: body.clone(), overflow, json });
         }
         let mut rebuilt = http::Response::new(body);
         *rebuilt.status_mut() = status;

@@ -12,7 +12,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
 use crate::Client;
-use crate::dispatch::{Args, CallError, Output, error_message, json_body};
+use crate::dispatch::{Args, CallError, Output, declared_body, error_message, says_json};
 
 /// A multipart operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +71,7 @@ pub async fn send(client: &Client, op: &'static Operation, args: &Args) -> Resul
     let raw = crate::raw::execute(&client, request, op.operation_id).await?;
     let (status, body) = (raw.status, raw.body);
     if (200..300).contains(&status) {
-        json_body(status, &body, None)
+        declared_body(status, &body, None, says_json(raw.content_type.as_deref()))
     } else {
         Err(CallError::Upstream { status, message: error_message(&body) })
     }

@@ -25,6 +25,7 @@ pub mod oauth;
 mod routes;
 pub mod store;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -57,7 +58,7 @@ impl Sandbox {
         let shared = Arc::new(routes::Shared {
             store: Mutex::new(store::Store::seeded()),
             base_url: base_url.clone(),
-            faults: Mutex::new(Vec::new()),
+            faults: Mutex::new(routes::Faults::default()),
             oauth: Mutex::new(oauth::OAuthState::default()),
         });
         let (stop, stopped) = oneshot::channel::<()>();
@@ -89,6 +90,16 @@ impl Sandbox {
         if let Ok(mut faults) = self.shared.faults.lock() {
             faults.push(fault);
         }
+    }
+
+    /// How many requests each fault mode has been applied to so far.
+    pub fn faults_applied(&self) -> BTreeMap<String, u64> {
+        self.shared.faults.lock().map(|f| f.applied()).unwrap_or_default()
+    }
+
+    /// The faults still waiting for a matching request.
+    pub fn faults_pending(&self) -> Vec<Fault> {
+        self.shared.faults.lock().map(|f| f.pending()).unwrap_or_default()
     }
 
     /// How many status reads a new file operation reports as still running.

@@ -8,7 +8,8 @@
 //! Every request but OAuth's needs one of the sandbox credentials or an
 //! access token from its OAuth server ([`guard`]); unknown operations get
 //! DocSpace's error envelope, and `/sandbox/faults` makes the next matching
-//! requests fail, hang or answer an HTTP-200 error envelope.
+//! requests fail, hang, drop the connection, answer slowly or answer an
+//! HTTP-200 error envelope.
 
 mod files;
 mod guard;
@@ -30,6 +31,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 pub use guard::Fault;
+pub(crate) use guard::Faults;
 
 use crate::oauth::OAuthState;
 use crate::store::{Refusal, Store};
@@ -42,7 +44,7 @@ pub(crate) struct Shared {
     pub(crate) store: Mutex<Store>,
     /// The sandbox's own address, for the URLs it hands out.
     pub(crate) base_url: String,
-    pub(crate) faults: Mutex<Vec<Fault>>,
+    pub(crate) faults: Mutex<Faults>,
     pub(crate) oauth: Mutex<OAuthState>,
 }
 
@@ -262,7 +264,7 @@ mod tests {
         Arc::new(Shared {
             store: Mutex::new(Store::seeded()),
             base_url: "http://127.0.0.1:1".into(),
-            faults: Mutex::new(Vec::new()),
+            faults: Mutex::new(Faults::default()),
             oauth: Mutex::new(OAuthState::default()),
         })
     }

@@ -176,6 +176,15 @@ fn success(tool: &ToolDef, output: Output) -> CallToolResult {
     }
 }
 
+/// What a change whose answer was lost may have done. The soak
+/// (`benches/soak.rs`) finds nearly half the writes that timed out done
+/// after all: a caller that simply retried would make them twice.
+pub(crate) fn maybe_done(tool: &str) -> String {
+    format!(
+        "DocSpace may have made the change all the same: check before calling `{tool}` again, or it may be made twice."
+    )
+}
+
 fn failure(tool: &ToolDef, e: &CallError) -> CallToolResult {
     let message = match e {
         CallError::MissingArgument(_) | CallError::InvalidArgument { .. } => {
@@ -184,6 +193,9 @@ fn failure(tool: &ToolDef, e: &CallError) -> CallToolResult {
         CallError::Upstream { status: 401, .. } => format!("{e}. The configured DocSpace credentials were rejected."),
         CallError::Upstream { status: 403, .. } => format!("{e}. The DocSpace user lacks permission for this."),
         CallError::Upstream { status: 404, .. } => format!("{e}. Check the ids passed to `{}`.", tool.name),
+        CallError::Timeout(_) | CallError::Malformed { .. } if !tool.read_only => {
+            format!("{e}. {}", maybe_done(tool.name))
+        }
         _ => e.to_string(),
     };
     tracing::info!(tool = tool.name, "tool call failed: {message}");

@@ -91,16 +91,13 @@ async fn upload_file(client: &Client, args: &Args, progress: Option<&Progress>) 
             .file_name(filename.to_owned())
             .mime_str("application/octet-stream")
             .map_err(|e| e.to_string())?;
-        let answer = raw::post_form(client, location, Form::new().part("file", part)).await.map_err(|e| err(&e))?;
-        let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-        let ok = (200..300).contains(&answer.status) && body.get("success").and_then(Value::as_bool) != Some(false);
-        if !ok {
-            let message = body
-                .get("message")
-                .and_then(Value::as_str)
-                .map_or_else(|| docspace_mcp_client::dispatch::error_message(&answer.body), str::to_owned);
-            return Err(format!("DocSpace refused chunk {} of {count} (HTTP {}): {message}", i + 1, answer.status));
-        }
+        let answer = raw::post_form(client, location, Form::new().part("file", part)).await.map_err(|e| match e {
+            // The last chunk's answer lost: the file may be there.
+            CallError::Timeout(_) if i + 1 == count => format!("{e}. {}", super::invoke::maybe_done("upload_file")),
+            e => err(&e),
+        })?;
+        let body = chunk_answer(answer.status, &answer.body)
+            .map_err(|why| format!("DocSpace refused chunk {} of {count} (HTTP {}): {why}", i + 1, answer.status))?;
         let sent = (i * CHUNK + chunk.len()).min(total);
         if let Some(p) = progress {
             p.report(sent as f64, Some(total as f64), format!("uploaded {sent} of {total} bytes")).await;
@@ -111,6 +108,29 @@ async fn upload_file(client: &Client, args: &Args, progress: Option<&Progress>) 
         }
     }
     Err("the upload ended without a final answer from DocSpace".into())
+}
+
+/// A chunk's answer (`{success, data}`), or why it is a refusal: an error
+/// status, `success: false`, DocSpace's error envelope (with HTTP 2xx too),
+/// or a body that is not JSON. Only an answer that is none of these means the
+/// chunk (and, for the last one, the file) was stored.
+fn chunk_answer(status: u16, body: &[u8]) -> Result<Value, String> {
+    let message = || docspace_mcp_client::dispatch::error_message(body);
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Err(if (200..300).contains(&status) {
+            format!("the answer is not JSON: {}", message())
+        } else {
+            message()
+        });
+    };
+    if let Some(e) = docspace_mcp_client::dispatch::envelope_error(&value) {
+        return Err(e.to_string());
+    }
+    let refused = value.get("success").and_then(Value::as_bool) == Some(false);
+    if !(200..300).contains(&status) || refused {
+        return Err(value.get("message").and_then(Value::as_str).map_or_else(message, str::to_owned));
+    }
+    Ok(value)
 }
 
 /// Extensions returned as they are; others are converted by DocSpace.
@@ -249,4 +269,23 @@ async fn room_access_levels(client: &Client, args: &Args) -> Result<CallToolResu
         .collect();
     let kind = ROOM_TYPES.iter().find(|t| t.0 == room_type).map_or("room", |t| t.2);
     Ok(text(json!({"roomId": id, "roomType": room_type, "roomTypeTitle": kind, "accessLevels": levels}).to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunk_is_stored_only_when_its_answer_says_so() {
+        let stored = br#"{"success": true, "data": {"id": 7, "title": "a.txt"}}"#;
+        assert_eq!(chunk_answer(201, stored).unwrap()["data"]["id"], 7);
+        // HTTP 200 with DocSpace's error envelope, or with a body that is not JSON: not stored.
+        let envelope = br#"{"status": 1, "statusCode": 500, "error": {"message": "Injected failure"}}"#;
+        assert_eq!(chunk_answer(200, envelope).unwrap_err(), "DocSpace answered HTTP 500: Injected failure");
+        assert_eq!(chunk_answer(200, b"{not json").unwrap_err(), "the answer is not JSON: {not json");
+        assert_eq!(chunk_answer(200, b"").unwrap_err(), "the answer is not JSON: (empty body)");
+        assert_eq!(chunk_answer(200, br#"{"success": false, "message": "Too big"}"#).unwrap_err(), "Too big");
+        assert_eq!(chunk_answer(502, b"<h1>Bad gateway</h1>").unwrap_err(), "<h1>Bad gateway</h1>");
+        assert_eq!(chunk_answer(400, br#"{"success": false, "message": "No session"}"#).unwrap_err(), "No session");
+    }
 }

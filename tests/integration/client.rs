@@ -106,6 +106,21 @@ async fn a_body_that_breaks_the_spec_is_returned_and_flagged() {
 }
 
 #[tokio::test]
+async fn malformed_json_is_an_error_and_other_text_is_returned() {
+    let broken =
+        Upstream::start(|_| Reply::text(200, "application/json; charset=utf-8", "{\"response\": {\"id\": 4")).await;
+    let c = client(&broken.base_url, Duration::from_secs(5));
+    let e = dispatch(&c, "createFolder", &args(json!({"folderId": 1, "body": {"title": "x"}}))).await.unwrap_err();
+    assert_eq!(e, CallError::Malformed { status: 200, message: "{\"response\": {\"id\": 4".into() });
+    let text = Upstream::start(|_| Reply::text(200, "text/plain", "just words")).await;
+    let c = client(&text.base_url, Duration::from_secs(5));
+    match dispatch(&c, "getFileInfo", &args(json!({"fileId": 1}))).await.unwrap() {
+        Output::Bytes { status: 200, bytes, .. } => assert_eq!(&bytes[..], b"just words"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn the_error_envelope_with_http_200_is_an_error() {
     let upstream = Upstream::start(|_| {
         Reply::json(200, json!({"status": 1, "statusCode": 403, "error": {"message": "Access denied"}}))

@@ -210,13 +210,95 @@ async fn upstream_failures_are_tool_errors_and_the_server_stays_up() {
 
     p.inject(fault("garbage", 0, 0));
     let r = call(&c, "get_self_profile", json!({})).await;
-    assert_eq!(text(&r), "{not json", "a body that is not JSON is returned as it came");
+    assert_eq!(r.is_error, Some(true), "a body that says it is JSON and is not: no telling what was done");
+    assert_eq!(text(&r), "DocSpace answered HTTP 200 with malformed JSON: {not json");
 
     let r = call(&c, "get_portal_tariff", json!({})).await;
     assert_eq!(r.is_error, Some(true));
     assert!(text(&r).contains("HTTP 404") && text(&r).contains("does not implement"), "{}", text(&r));
 
     assert_eq!(ok(&c, "get_self_profile", json!({})).await["displayName"], "Alex Morgan");
+    c.cancel().await.unwrap();
+}
+
+/// Found by the soak (`benches/soak.rs`): a write whose answer was malformed
+/// JSON, or whose upload's last chunk got HTTP 200 with DocSpace's error
+/// envelope, was reported as done although nothing had been stored.
+#[tokio::test]
+async fn a_write_is_not_reported_done_unless_docspace_said_so() {
+    let p = portal().await;
+    let c = connect(&p, &[("DOCSPACE_API_KEY", sandbox::API_KEY)]).await;
+    let fault =
+        |path: &str, mode: &str| Fault { path: path.into(), mode: mode.into(), status: 500, delay_ms: 0, times: 1 };
+    let count = |title: &str| p.inspect(|s| s.entries.values().filter(|e| e.title == title).count()).unwrap();
+
+    p.inject(fault("/api/2.0/files/folder/", "garbage"));
+    let r = call(&c, "create_folder", json!({"parentId": 1, "title": "Never made"})).await;
+    assert_eq!(r.is_error, Some(true), "{}", text(&r));
+    assert!(text(&r).contains("malformed JSON"), "{}", text(&r));
+    assert_eq!(count("Never made"), 0);
+
+    for (mode, why) in
+        [("envelope", "HTTP 500: Injected failure"), ("garbage", "not JSON"), ("status", "Injected failure")]
+    {
+        p.inject(fault("/ChunkedUploader.ashx", mode));
+        let name = format!("{mode}.txt");
+        let r = call(&c, "upload_file", json!({"parentId": 1, "filename": name, "content": "x"})).await;
+        assert_eq!(r.is_error, Some(true), "{mode}: {}", text(&r));
+        assert!(text(&r).contains("refused chunk 1 of 1") && text(&r).contains(why), "{mode}: {}", text(&r));
+        assert_eq!(count(&name), 0, "{mode}");
+    }
+    let r = call(&c, "upload_file", json!({"parentId": 1, "filename": "fine.txt", "content": "x"})).await;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    assert_eq!(count("fine.txt"), 1);
+    c.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn dropped_connections_and_slow_answers_are_injected_and_counted() {
+    let p = portal().await;
+    let c = connect(&p, &[("DOCSPACE_API_KEY", sandbox::API_KEY)]).await;
+    let fault = |mode: &str, delay_ms: u64| Fault {
+        path: "/api/2.0/people/@self".into(),
+        mode: mode.into(),
+        status: 500,
+        delay_ms,
+        times: 1,
+    };
+
+    p.inject(fault("reset", 0));
+    let r = call(&c, "get_self_profile", json!({})).await;
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("could not be reached"), "{}", text(&r));
+
+    // The whole answer, slowly; then one slower than DOCSPACE_REQUEST_TIMEOUT (2 s).
+    p.inject(fault("slow", 400));
+    let started = std::time::Instant::now();
+    assert_eq!(ok(&c, "get_self_profile", json!({})).await["displayName"], "Alex Morgan");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300), "{:?}", started.elapsed());
+    p.inject(fault("slow", 4000));
+    let r = call(&c, "get_self_profile", json!({})).await;
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("did not answer in time"), "{}", text(&r));
+    assert!(!text(&r).contains("may have made the change"), "a read changes nothing: {}", text(&r));
+    // A write whose answer is lost may have been made: the caller is told before it retries.
+    p.inject(Fault { path: "/api/2.0/files/folder/".into(), ..fault("slow", 4000) });
+    let r = call(&c, "create_folder", json!({"parentId": 1, "title": "Slow"})).await;
+    assert_eq!(r.is_error, Some(true));
+    assert!(text(&r).contains("did not answer in time"), "{}", text(&r));
+    assert!(text(&r).contains("check before calling `create_folder` again"), "{}", text(&r));
+    p.inject(Fault { path: "/ChunkedUploader.ashx".into(), ..fault("slow", 4000) });
+    let r = call(&c, "upload_file", json!({"parentId": 1, "filename": "slow.txt", "content": "x"})).await;
+    assert!(text(&r).contains("check before calling `upload_file` again"), "{}", text(&r));
+
+    // A fault for another path waits for its own request.
+    p.inject(Fault { path: "/api/2.0/files/rooms".into(), ..fault("status", 0) });
+    ok(&c, "get_self_profile", json!({})).await;
+    assert_eq!(p.faults_pending().iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["/api/2.0/files/rooms"]);
+    let applied = p.faults_applied();
+    assert_eq!(applied.get("reset"), Some(&1));
+    assert_eq!(applied.get("slow"), Some(&4));
+    assert_eq!(applied.get("status"), None);
     c.cancel().await.unwrap();
 }
 

@@ -2,13 +2,16 @@
 //! credentials, or an access token from its OAuth server), injected faults,
 //! and DocSpace's envelope for what the sandbox does not implement.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
+use futures_util::stream;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -23,12 +26,15 @@ pub struct Fault {
     pub path: String,
     /// `status` (answer `status` with an error envelope), `envelope` (HTTP 200
     /// with an error envelope), `delay` (answer after `delay_ms`), `garbage`
-    /// (HTTP 200 with a body that is not JSON).
+    /// (HTTP 200 with a body that is not JSON), `reset` (close the connection
+    /// without an answer), `slow` (the real answer, its body sent in pieces
+    /// over `delay_ms`). All but `delay` and `slow` stop the request before
+    /// its handler, so nothing it asks for is done.
     pub mode: String,
     /// For `status` and `envelope`.
     #[serde(default = "default_status")]
     pub status: u16,
-    /// For `delay`.
+    /// For `delay` and `slow`.
     #[serde(default)]
     pub delay_ms: u64,
     /// How many requests it applies to.
@@ -72,17 +78,47 @@ fn accepted(headers: &HeaderMap) -> bool {
     auth == format!("Bearer {API_KEY}") || auth == AUTH_TOKEN || auth == format!("Basic {basic}") || cookie_ok
 }
 
+/// The faults waiting for requests, and how many of each mode were applied.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    pending: Vec<Fault>,
+    applied: BTreeMap<String, u64>,
+}
+
+impl Faults {
+    pub(crate) fn push(&mut self, fault: Fault) {
+        self.pending.push(fault);
+    }
+
+    /// The faults still waiting for a matching request.
+    pub(crate) fn pending(&self) -> Vec<Fault> {
+        self.pending.clone()
+    }
+
+    /// How many requests each mode has been applied to.
+    pub(crate) fn applied(&self) -> BTreeMap<String, u64> {
+        self.applied.clone()
+    }
+
+    /// Takes the first pending fault matching `path` (counting it as applied).
+    fn take(&mut self, path: &str) -> Option<Fault> {
+        let i = self.pending.iter().position(|f| path.starts_with(&f.path) && f.times > 0)?;
+        let f = self.pending.get_mut(i)?;
+        f.times -= 1;
+        let taken = f.clone();
+        self.pending.retain(|f| f.times > 0);
+        *self.applied.entry(taken.mode.clone()).or_default() += 1;
+        Some(taken)
+    }
+}
+
+/// How many pieces a `slow` answer's body is sent in.
+const SLOW_PIECES: u64 = 8;
+
 /// Applies the first pending fault whose path prefix matches.
 pub(super) async fn faults(State(s): St, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    let fault = s.faults.lock().ok().and_then(|mut faults| {
-        let i = faults.iter().position(|f| path.starts_with(&f.path) && f.times > 0)?;
-        let f = faults.get_mut(i)?;
-        f.times -= 1;
-        let taken = f.clone();
-        faults.retain(|f| f.times > 0);
-        Some(taken)
-    });
+    let fault = s.faults.lock().ok().and_then(|mut faults| faults.take(&path));
     let Some(f) = fault else { return next.run(request).await };
     match f.mode.as_str() {
         "delay" => {
@@ -94,8 +130,35 @@ pub(super) async fn faults(State(s): St, request: Request, next: Next) -> Respon
                 .into_response()
         }
         "garbage" => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], "{not json").into_response(),
+        // A body that fails before its first byte: hyper drops the connection
+        // without writing the response head.
+        "reset" => Body::from_stream(stream::once(async {
+            Err::<Bytes, _>(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset"))
+        }))
+        .into_response(),
+        "slow" => slow(next.run(request).await, Duration::from_millis(f.delay_ms)).await,
         _ => refuse(&Refusal { status: f.status, message: "Injected failure".into() }),
     }
+}
+
+/// `response` with its body sent in [`SLOW_PIECES`] pieces over `over`.
+async fn slow(response: Response, over: Duration) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return refuse(&Refusal { status: 500, message: "the answer could not be read".into() });
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let piece = (bytes.len() as u64).div_ceil(SLOW_PIECES).max(1);
+    let pause = over / SLOW_PIECES as u32;
+    let pieces = stream::unfold(bytes, move |mut rest| async move {
+        if rest.is_empty() {
+            return None;
+        }
+        tokio::time::sleep(pause).await;
+        let head = rest.split_to(usize::try_from(piece).unwrap_or(usize::MAX).min(rest.len()));
+        Some((Ok::<Bytes, std::io::Error>(head), rest))
+    });
+    Response::from_parts(parts, Body::from_stream(pieces))
 }
 
 /// `POST /sandbox/faults`.
@@ -136,5 +199,26 @@ mod tests {
         assert!(!accepted(&with(header::AUTHORIZATION, "Bearer sk-wrong")));
         assert!(!accepted(&with(header::AUTHORIZATION, &format!("Bearer {AUTH_TOKEN}"))));
         assert!(!accepted(&with(header::COOKIE, &format!("asc_auth_key={API_KEY}"))));
+    }
+
+    #[test]
+    fn faults_are_taken_by_path_prefix_as_many_times_as_asked_and_counted() {
+        let fault = |path: &str, mode: &str, times| Fault {
+            path: path.into(),
+            mode: mode.into(),
+            status: 500,
+            delay_ms: 0,
+            times,
+        };
+        let mut f = Faults::default();
+        f.push(fault("/api/2.0/files/", "reset", 2));
+        f.push(fault("/", "slow", 1));
+        assert_eq!(f.pending().len(), 2);
+        assert_eq!(f.take("/api/2.0/people/@self").map(|f| f.mode), Some("slow".into()));
+        assert!(f.take("/api/2.0/people/@self").is_none());
+        assert_eq!(f.take("/api/2.0/files/@my").map(|f| f.mode), Some("reset".into()));
+        assert_eq!(f.take("/api/2.0/files/@my").map(|f| f.mode), Some("reset".into()));
+        assert!(f.take("/api/2.0/files/@my").is_none() && f.pending().is_empty());
+        assert_eq!(f.applied(), BTreeMap::from([("reset".to_owned(), 2), ("slow".to_owned(), 1)]));
     }
 }

@@ -104,18 +104,11 @@ pub fn number(u: &mut Unstructured) -> Result<Value> {
         0 => json!(*u.choose(&[0i64, 1, -1, 42, i64::MAX, i64::MIN, i64::from(i32::MAX) + 1])?),
         1 => json!(u64::MAX),
         2 => json!(*u.choose(&[0.5f64, -0.0, 1e308, -1e308, f64::EPSILON, 1e-320])?),
-        3 => u.arbitrary::<f64>()?.pipe(|f| Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        3 => Number::from_f64(u.arbitrary()?).map_or(Value::Null, Value::Number),
         4 => json!(u.arbitrary::<u64>()?),
         _ => json!(u.arbitrary::<i64>()?),
     })
 }
-
-trait Pipe: Sized {
-    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
-        f(self)
-    }
-}
-impl<T> Pipe for T {}
 
 /// Any JSON value at most `depth` containers deep; `keys` and `strings` are
 /// the dictionaries object keys and strings are drawn from.
@@ -197,17 +190,27 @@ fn schemas() -> &'static [(&'static str, Value)] {
 
 /// Every property name any input schema has (the keys arguments are drawn from).
 pub fn argument_names() -> &'static [&'static str] {
+    static OWNED: OnceLock<Vec<String>> = OnceLock::new();
     static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
     NAMES.get_or_init(|| {
-        let mut names: Vec<&'static str> = schemas()
-            .iter()
-            .filter_map(|(_, s)| s.get("properties").and_then(Value::as_object))
-            .flat_map(|p| p.keys().map(|k| &*Box::leak(k.clone().into_boxed_str())))
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        names
+        let owned = OWNED.get_or_init(|| {
+            let mut names: Vec<String> = schemas()
+                .iter()
+                .filter_map(|(_, s)| s.get("properties").and_then(Value::as_object))
+                .flat_map(|p| p.keys().cloned())
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            names
+        });
+        owned.iter().map(String::as_str).collect()
     })
+}
+
+/// Builds the dictionaries before the first input, so that what they hold
+/// is not mistaken for memory an input leaked (libFuzzer's leak check).
+pub fn warm() {
+    let _ = (tool_names(), toolset_names(), argument_names());
 }
 
 /// A value shaped by `schema` (its `type`, `enum`, `items`, `properties`),

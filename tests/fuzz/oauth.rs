@@ -251,8 +251,136 @@ fn registration(u: &mut Unstructured) -> arbitrary::Result<Value> {
     Ok(Value::Object(doc))
 }
 
+/// A real value, as it is.
+fn real(r: Real) -> Val {
+    Val::Real(r, Mutation::None)
+}
+
+fn text(t: &str) -> Val {
+    Val::Text(t.to_owned())
+}
+
+/// A request a real client or browser sends at one step of the flow, with
+/// the sign-in's values, then edited: a value mutated or replaced, a pair
+/// dropped or given twice. Random pairs alone seldom get past the first
+/// check; these reach the decisions behind it.
+fn step(u: &mut Unstructured) -> arbitrary::Result<OAuthReq> {
+    use Real::*;
+    let authorize = || {
+        vec![
+            ("response_type".to_owned(), text("code")),
+            ("client_id".to_owned(), real(ClientId)),
+            ("redirect_uri".to_owned(), real(Redirect)),
+            ("state".to_owned(), text("client-state")),
+            ("code_challenge".to_owned(), text("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")),
+            ("code_challenge_method".to_owned(), text("S256")),
+            ("scope".to_owned(), text("files:read openid")),
+            ("resource".to_owned(), Val::Text("{issuer}/mcp".into())),
+        ]
+    };
+    let (method, path, mut pairs, mut cookie, mut authorization) = match u.int_in_range(0..=7)? {
+        0 => (Method::GET, "/authorize", authorize(), None, None),
+        1 => (
+            Method::POST,
+            "/authorize",
+            vec![("request".into(), real(Pending)), ("csrf".into(), real(Csrf)), ("decision".into(), text("allow"))],
+            Some(None),
+            None,
+        ),
+        2 => (
+            Method::GET,
+            "/oauth/callback",
+            vec![("code".into(), text("upstream-code")), ("state".into(), real(State))],
+            None,
+            None,
+        ),
+        3 => (
+            Method::POST,
+            "/token",
+            vec![
+                ("grant_type".into(), text("authorization_code")),
+                ("code".into(), real(Code)),
+                ("client_id".into(), real(ClientId)),
+                ("redirect_uri".into(), real(Redirect)),
+                ("code_verifier".into(), real(Verifier)),
+            ],
+            None,
+            None,
+        ),
+        4 => (
+            Method::POST,
+            "/token",
+            vec![
+                ("grant_type".into(), text("refresh_token")),
+                ("refresh_token".into(), real(RefreshToken)),
+                ("client_id".into(), real(ClientId)),
+            ],
+            None,
+            None,
+        ),
+        5 => (
+            Method::POST,
+            "/revoke",
+            vec![("token".into(), real(AccessToken)), ("client_id".into(), real(ClientId))],
+            None,
+            None,
+        ),
+        6 => (
+            Method::POST,
+            "/introspect",
+            vec![("token".into(), real(AccessToken))],
+            None,
+            Some(Auth::Basic(real(ClientId), text(""))),
+        ),
+        _ => (Method::POST, "/mcp", vec![], None, Some(Auth::Bearer(real(AccessToken)))),
+    };
+    for _ in 0..u.int_in_range(0..=2)? {
+        if pairs.is_empty() {
+            break;
+        }
+        let at = u.choose_index(pairs.len())?;
+        match u.int_in_range(0..=4)? {
+            0 => {
+                pairs.remove(at);
+            }
+            1 => {
+                let again = pairs[at].clone();
+                pairs.push(again);
+            }
+            2 => pairs[at].1 = Val::Text(input::string(u, &[])?),
+            _ => pairs[at].1 = val(u)?,
+        }
+    }
+    if u.ratio(1, 6)? {
+        cookie = None;
+    }
+    if u.ratio(1, 6)? {
+        authorization = Some(Auth::Bearer(val(u)?));
+    }
+    let (query, body) = match (&method, path) {
+        (&Method::GET, _) => (pairs, Payload::None),
+        (_, "/mcp") => (vec![], Payload::Raw(input::initialize("2025-06-18").to_string().into_bytes())),
+        _ if u.ratio(1, 5)? => (vec![], Payload::Json(pairs)),
+        _ => (vec![], Payload::Form(pairs)),
+    };
+    let path = if path != "/mcp" && path != "/oauth/callback" && u.arbitrary()? {
+        format!("/oauth{path}")
+    } else {
+        path.to_owned()
+    };
+    let mut headers = vec![("origin".to_owned(), "{issuer}".to_owned())];
+    if path == "/mcp" {
+        headers.push(("accept".into(), "application/json, text/event-stream".into()));
+        headers.push(("content-type".into(), "application/json".into()));
+    }
+    Ok(OAuthReq { method, path, query, body, authorization, cookie, headers })
+}
+
 impl<'a> Arbitrary<'a> for OAuthReq {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        if u.ratio(1, 2)? {
+            return step(u);
+        }
         let path = (*u.choose(PATHS)?).to_owned();
         let post =
             matches!(path.trim_start_matches("/oauth"), "/token" | "/register" | "/revoke" | "/introspect" | "/mcp");

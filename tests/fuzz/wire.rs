@@ -290,7 +290,7 @@ pub fn request(u: &mut Unstructured, paths: &[&str], portals: &[&str]) -> Result
     }
     let session = match u.int_in_range(0..=5)? {
         0..=3 => Session::Last,
-        2 => Session::None,
+        4 => Session::None,
         _ => Session::Made(input::string(u, &["00000000-0000-0000-0000-000000000000", "0", "a/b"])?),
     };
     let body = if u.ratio(1, 4)? {

@@ -251,7 +251,7 @@ impl<'a> Arbitrary<'a> for Spec {
                 s
             }
             3 => {
-                let mut t = fixture(*u.choose(&["mini-3.0.yaml", "mini-3.1.yaml"])?);
+                let mut t = fixture(u.choose(&["mini-3.0.yaml", "mini-3.1.yaml"])?);
                 let cut = u.int_in_range(0..=t.len())?;
                 while !t.is_char_boundary(cut.min(t.len())) {
                     t.pop();

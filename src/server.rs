@@ -143,7 +143,7 @@ pub struct Options {
 #[derive(Clone)]
 pub struct DocSpaceServer {
     state: Arc<OnceLock<State>>,
-    /// Set by the session's `initialize` (see [`ServerHandler::initialize`] below).
+    /// Set by the session's `initialize` (see `ServerHandler::initialize` below).
     initialized: Arc<AtomicBool>,
 }
 

@@ -23,6 +23,7 @@ pub const MAX_LEN: usize = 16 * 1024;
 /// A multi-threaded runtime whose threads are named `fuzz-<target>`.
 pub fn runtime(target: &str) -> tokio::runtime::Runtime {
     watch_panics();
+    crate::input::warm();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name(format!("fuzz-{target}"))

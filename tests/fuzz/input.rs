@@ -190,17 +190,27 @@ fn schemas() -> &'static [(&'static str, Value)] {
 
 /// Every property name any input schema has (the keys arguments are drawn from).
 pub fn argument_names() -> &'static [&'static str] {
+    static OWNED: OnceLock<Vec<String>> = OnceLock::new();
     static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
     NAMES.get_or_init(|| {
-        let mut names: Vec<&'static str> = schemas()
-            .iter()
-            .filter_map(|(_, s)| s.get("properties").and_then(Value::as_object))
-            .flat_map(|p| p.keys().map(|k| &*Box::leak(k.clone().into_boxed_str())))
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        names
+        let owned = OWNED.get_or_init(|| {
+            let mut names: Vec<String> = schemas()
+                .iter()
+                .filter_map(|(_, s)| s.get("properties").and_then(Value::as_object))
+                .flat_map(|p| p.keys().cloned())
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            names
+        });
+        owned.iter().map(String::as_str).collect()
     })
+}
+
+/// Builds the dictionaries before the first input, so that what they hold
+/// is not mistaken for memory an input leaked (libFuzzer's leak check).
+pub fn warm() {
+    let _ = (tool_names(), toolset_names(), argument_names());
 }
 
 /// A value shaped by `schema` (its `type`, `enum`, `items`, `properties`),

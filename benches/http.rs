@@ -11,7 +11,8 @@
 //! - the server's resident memory with 10,000 sessions just opened, and once they are idle
 //!   (hibernated: their workers stopped, the sessions still open).
 //!
-//! `BENCH_SECONDS` (default 5) sets the length of each throughput run.
+//! `BENCH_SECONDS` (default 5) sets the length of each throughput run; `BENCH_BIN`
+//! runs another build of the server (to compare before and after a change).
 
 #![allow(
     clippy::unwrap_used,
@@ -47,8 +48,9 @@ fn mib(kib: u64) -> String {
 /// Starts the server; its base URL.
 fn server(portal: &str) -> (Child, String) {
     let hibernate = HIBERNATE_AFTER.to_string();
+    let bin = std::env::var("BENCH_BIN").unwrap_or_else(|_| BIN.to_owned());
     http_server(
-        BIN,
+        &bin,
         &[
             ("DOCSPACE_BASE_URL", portal),
             ("DOCSPACE_API_KEY", sandbox::API_KEY),

@@ -47,6 +47,16 @@ impl fmt::Display for Secret {
     }
 }
 
+/// The credentials of an `Authorization` value in the given scheme, trimmed
+/// (`Bearer abc` → `abc`), or `None` for another scheme. Scheme names are
+/// case-insensitive (RFC 9110 §11.1): `BEARER`, `bearer` and `bEaReR` are
+/// all `Bearer`.
+pub(crate) fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
+    let value = value.trim_start();
+    let (name, rest) = value.split_once([' ', '\t'])?;
+    name.eq_ignore_ascii_case(scheme).then(|| rest.trim())
+}
+
 /// How requests to DocSpace are authenticated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credentials {
@@ -273,6 +283,17 @@ mod tests {
 
     fn s(v: &str) -> Option<Secret> {
         Some(Secret::new(v))
+    }
+
+    #[test]
+    fn scheme_names_are_case_insensitive() {
+        assert_eq!(strip_scheme("Bearer abc", "Bearer"), Some("abc"));
+        assert_eq!(strip_scheme("  bEaReR   abc ", "Bearer"), Some("abc"));
+        assert_eq!(strip_scheme("BASIC dTpw", "Basic"), Some("dTpw"));
+        assert_eq!(strip_scheme("Basic\tdTpw", "Basic"), Some("dTpw"));
+        assert_eq!(strip_scheme("Bearerabc", "Bearer"), None);
+        assert_eq!(strip_scheme("Basic dTpw", "Bearer"), None);
+        assert_eq!(strip_scheme("Bearer", "Bearer"), None);
     }
 
     #[test]

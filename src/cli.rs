@@ -34,6 +34,16 @@ pub struct Cli {
     pub serve: ServeArgs,
 }
 
+impl Cli {
+    /// The command line and the environment, as [`Parser::parse`] reads them
+    /// (printing help, the version or an error and exiting where it would),
+    /// except that empty `DOCSPACE_*` variables are read as the reference
+    /// server reads them (see `config::environment`).
+    pub fn from_env() -> Self {
+        crate::config::environment::parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+}
+
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -265,7 +275,15 @@ pub fn configuration_reference() -> String {
          given on the command line wins over the variable. Prefer the environment for secrets: flags are visible \
          in the process list, and `--help` never prints a secret variable's value. Booleans accept \
          `true/false`, `1/0`, `yes/no`, `on/off`. A duration outside its range (given in its meaning) stops the \
-         start with an error naming the variable. The variable names are those of ONLYOFFICE's own server.\n",
+         start with an error naming the variable. The variable names are those of ONLYOFFICE's own server.\n\n\
+         **Switching from ONLYOFFICE's server.** Its configuration works unchanged. An empty variable (as `.env` \
+         files and compose templates leave them) is read as that server reads it: a boolean as false; a port, \
+         `DOCSPACE_PROXY_HOPS`, a rate limit or a CORS cache time as 0; the allowed hostnames, CORS origins and \
+         header prefix as empty (off); anything else as unset, so its default applies. A rate limit is off with a \
+         capacity or a window of 0. Its `DOCSPACE_FILE_OPERATION_TIMEOUT` (milliseconds) is read when \
+         `DOCSPACE_OPERATION_TIMEOUT` is not set. A `DOCSPACE_*` variable this server does not read is named in a \
+         warning at start-up, with the closest setting, or for that server's own `DOCSPACE_SESSION_TTL`, \
+         `DOCSPACE_SESSION_INTERVAL`, `DOCSPACE_INTERNAL` and `DOCSPACE_OAUTH_*_ALGORITHM`, what to use instead.\n",
     );
     if let Some(serve) = cli.find_subcommand("serve") {
         section(&mut out, serve, "Server", &[]);

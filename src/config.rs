@@ -11,6 +11,7 @@
 //! HTTP or OAuth setting that would make the server unsafe, stops the start.
 
 pub(crate) mod args;
+pub(crate) mod environment;
 
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
@@ -152,6 +153,10 @@ pub struct PortalConfig {
     pub base_url: Option<String>,
     /// The credential method (for logs), when valid.
     pub auth_method: Option<&'static str>,
+    /// A connection was configured but cannot work (conflicting or half
+    /// credentials, credentials without a portal, a malformed URL), as
+    /// opposed to none at all, which an HTTP server may run without.
+    pub broken: bool,
     /// User-Agent sent to DocSpace.
     pub user_agent: String,
     /// Time limit of one DocSpace request.
@@ -179,9 +184,16 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
-    /// `None` for a capacity of 0 (no limit).
-    fn of(capacity: u32, window: Duration) -> Option<Self> {
-        (capacity > 0).then_some(Self { capacity, window })
+    /// The limit its two settings describe: `None` (no limit) for a capacity
+    /// or a window of 0, the reference server's way to turn a limit off, so
+    /// its `…_CAPACITY=0` with `…_WINDOW=0` works here too; otherwise the
+    /// window must be 1 ms to a day.
+    fn of(window_variable: impl Into<String>, capacity: u32, window_ms: u64) -> Result<Option<Self>, Error> {
+        if capacity == 0 || window_ms == 0 {
+            return Ok(None);
+        }
+        let window = duration(window_variable, window_ms, Unit::Millis, 1..=DAY * 1000)?;
+        Ok(Some(Self { capacity, window }))
     }
 }
 
@@ -422,11 +434,18 @@ fn tools_config(args: &ServeArgs) -> Result<ToolsConfig, Error> {
         args.toolsets.clone()
     };
     let tools = selection::select(&toolsets, &args.enabled_tools, &args.disabled_tools, args.read_only)?;
-    let operation_timeout = duration("DOCSPACE_OPERATION_TIMEOUT", args.operation_timeout, Unit::Secs, 0..=HOUR)?;
+    // The reference's name, in milliseconds, when ours is not set.
+    let operation_timeout = match (args.operation_timeout, args.file_operation_timeout_ms) {
+        (None, Some(ms)) => duration("DOCSPACE_FILE_OPERATION_TIMEOUT", ms, Unit::Millis, 0..=HOUR * 1000)?,
+        (secs, _) => duration("DOCSPACE_OPERATION_TIMEOUT", secs.unwrap_or(30), Unit::Secs, 0..=HOUR)?,
+    };
+    let operation_interval =
+        duration("DOCSPACE_FILE_OPERATION_INTERVAL", args.operation_interval_ms, Unit::Millis, 10..=MINUTE * 1000)?;
     let options = Options {
         dynamic: args.dynamic,
         read_only: args.read_only,
         operation_timeout,
+        operation_interval,
         // Bounded by its parser's range.
         max_result_bytes: usize::try_from(args.max_result_bytes).unwrap_or(usize::MAX),
     };
@@ -453,6 +472,9 @@ fn portal_config(args: &ServeArgs) -> Result<PortalConfig, Error> {
     );
     let base_url = portal.as_ref().ok().map(|p| p.base_url().to_owned());
     let auth_method = credentials.as_ref().ok().map(auth::Credentials::method);
+    // Nothing configured, or only a portal (whose users bring credentials): not broken.
+    let base_given = args.base_url.as_deref().is_some_and(|u| !u.trim().is_empty());
+    let unconfigured = matches!(credentials, Err(auth::Error::Missing)) && (!base_given || portal.is_ok());
     let client = match (portal, credentials) {
         (Ok(portal), Ok(credentials)) => portal.client(&credentials).map_err(|e| e.to_string()),
         (Err(e), Ok(_)) => Err(e.to_string()),
@@ -460,6 +482,7 @@ fn portal_config(args: &ServeArgs) -> Result<PortalConfig, Error> {
         (Err(a), Err(b)) => Err(format!("{a}; {b}")),
     };
     Ok(PortalConfig {
+        broken: client.is_err() && !unconfigured,
         client,
         base_url,
         auth_method,
@@ -479,8 +502,7 @@ fn http_config(http: &HttpArgs, portal: &PortalConfig) -> Result<HttpConfig, Err
     let oauth = oauth_config(http, portal)?;
     let cors_max_age =
         duration("DOCSPACE_SERVER_CORS_MCP_MAX_AGE", http.cors_max_age_ms, Unit::Millis, 0..=YEAR * 1000)?;
-    let rate_window =
-        duration("DOCSPACE_SERVER_RATE_LIMITS_MCP_WINDOW", http.rate_window_ms, Unit::Millis, 1..=DAY * 1000)?;
+    let rate_limit = RateLimit::of("DOCSPACE_SERVER_RATE_LIMITS_MCP_WINDOW", http.rate_limit, http.rate_window_ms)?;
     let idle = duration("DOCSPACE_SESSION_IDLE_TIMEOUT", http.session_idle_timeout, Unit::Secs, 0..=30 * DAY)?;
     let hibernate_after =
         duration("DOCSPACE_SESSION_HIBERNATE_AFTER", http.session_hibernate_after, Unit::Secs, 1..=DAY)?;
@@ -497,7 +519,7 @@ fn http_config(http: &HttpArgs, portal: &PortalConfig) -> Result<HttpConfig, Err
         sse: http.transport.sse(),
         allowed_hostnames,
         cors: Cors { origins: http.cors_origins.clone(), max_age: cors_max_age },
-        rate_limit: RateLimit::of(http.rate_limit, rate_window),
+        rate_limit,
         proxies: proxies.clone(),
         sessions: SessionLimits {
             idle_timeout: (!idle.is_zero()).then_some(idle),
@@ -598,8 +620,7 @@ fn oauth_config(http: &HttpArgs, portal: &PortalConfig) -> Result<Option<OAuthCo
     let mut rate_limits = Vec::new();
     for (endpoint, capacity, window_ms) in edge.rate_limits() {
         let variable = format!("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_{}_WINDOW", endpoint.setting());
-        let window = duration(variable, window_ms, Unit::Millis, 1..=DAY * 1000)?;
-        rate_limits.extend(RateLimit::of(capacity, window).map(|l| (endpoint, l)));
+        rate_limits.extend(RateLimit::of(variable, capacity, window_ms)?.map(|l| (endpoint, l)));
     }
     // An access token outliving the refresh token it came with would make no sense.
     let token_ttl =
@@ -645,7 +666,69 @@ pub(crate) fn is_loopback(host: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser as _;
+
     use super::*;
+
+    fn config(args: &[&str]) -> Result<Config, Error> {
+        let cli = crate::Cli::try_parse_from(std::iter::once("docspace-mcp").chain(args.iter().copied())).unwrap();
+        Config::from_args(cli.serve)
+    }
+
+    /// The reference turns a limit off with `…_CAPACITY=0` and `…_WINDOW=0`;
+    /// this server refused the window ("0 is not in 1..").
+    #[test]
+    fn a_rate_limit_of_zero_in_a_window_of_zero_is_off() {
+        let key = "0123456789abcdef0123456789abcdef";
+        let c = config(&[
+            "--transport",
+            "http",
+            "--rate-limit",
+            "0",
+            "--rate-window-ms",
+            "0",
+            "--oauth-base-url",
+            "http://127.0.0.1:9",
+            "--oauth-secret-key",
+            key,
+            "--oauth-token-rate-limit",
+            "0",
+            "--oauth-token-rate-window-ms",
+            "0",
+            "--oauth-register-rate-window-ms",
+            "0",
+        ])
+        .unwrap();
+        let http = c.http.unwrap();
+        assert_eq!(http.rate_limit, None);
+        let limited: Vec<OAuthEndpoint> = http.oauth.unwrap().rate_limits.iter().map(|(e, _)| *e).collect();
+        assert!(!limited.contains(&OAuthEndpoint::Token) && !limited.contains(&OAuthEndpoint::Register), "{limited:?}");
+        assert!(limited.contains(&OAuthEndpoint::Revoke), "the others keep their defaults: {limited:?}");
+        // A window out of range with a limit on is still refused, naming its variable.
+        let e = config(&["--transport", "http", "--rate-window-ms", "99999999999"]).unwrap_err();
+        assert!(e.to_string().starts_with("DOCSPACE_SERVER_RATE_LIMITS_MCP_WINDOW is"), "{e}");
+    }
+
+    /// The reference's develop branch names these `DOCSPACE_FILE_OPERATION_*`, in milliseconds.
+    #[test]
+    fn the_references_file_operation_settings_are_read() {
+        let waiting = |args: &[&str]| {
+            let o = config(args).unwrap().tools.options;
+            (o.operation_timeout, o.operation_interval)
+        };
+        assert_eq!(waiting(&[]), (Duration::from_secs(30), Duration::from_secs(2)));
+        assert_eq!(
+            waiting(&["--file-operation-timeout-ms", "5000", "--operation-interval-ms", "300"]),
+            (Duration::from_secs(5), Duration::from_millis(300))
+        );
+        assert_eq!(
+            waiting(&["--file-operation-timeout-ms", "5000", "--operation-timeout", "7"]).0,
+            Duration::from_secs(7),
+            "this server's own name wins"
+        );
+        let e = config(&["--operation-interval-ms", "0"]).unwrap_err();
+        assert!(e.to_string().starts_with("DOCSPACE_FILE_OPERATION_INTERVAL is 0 ms"), "{e}");
+    }
 
     #[test]
     fn durations_are_checked_and_the_refusal_names_the_variable() {

@@ -56,6 +56,7 @@ mod transport;
 
 pub use auth::Secret;
 pub use cli::{Cli, Command, configuration_reference, run_tools};
+pub use config::environment::{environment_warnings, parse_from};
 pub use config::{Config, Error as ConfigError};
 pub use docspace_sandbox as sandbox;
 pub use egress::metadata_client_builder;

@@ -3,7 +3,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use docspace_mcp::Cli;
 use tracing_subscriber::EnvFilter;
 
@@ -13,8 +12,11 @@ use tracing_subscriber::EnvFilter;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_env();
     init_logging(docspace_mcp::log_level(&cli));
+    for warning in docspace_mcp::environment_warnings() {
+        tracing::warn!("{warning}");
+    }
     // Not `stdout().lock()`: over stdio the transport writes to stdout for
     // the whole run, and a lock held here would block it.
     match docspace_mcp::run(cli, &mut std::io::stdout()) {

@@ -90,6 +90,10 @@ fn announce(config: &Config) {
         Err(message) if stdio => {
             tracing::error!("not configured, every tool call will answer with this: {message}");
         }
+        Err(message) if config.portal.broken => tracing::error!(
+            "the server's own DocSpace connection is misconfigured, and every request without credentials of \
+             its own will be refused with this: {message}"
+        ),
         Err(_) if oauth => tracing::info!(
             "each user signs in to DocSpace through the OAuth proxy (or sends credentials in X-Mcp-* headers)"
         ),

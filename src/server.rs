@@ -19,7 +19,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use crate::tools::catalogue::ToolDef;
-use crate::tools::file_operations::Progress;
+use crate::tools::file_operations::{Progress, Waiting};
 use crate::tools::invoke::{Context as InvokeContext, invoke};
 use crate::tools::meta;
 
@@ -129,6 +129,8 @@ pub struct Options {
     pub read_only: bool,
     /// How long a call waits for the file operations it started.
     pub operation_timeout: std::time::Duration,
+    /// The longest pause between two checks of those operations.
+    pub operation_interval: std::time::Duration,
     /// The longest text of a tool result (longer results are cut, saying so).
     pub max_result_bytes: usize,
 }
@@ -288,7 +290,13 @@ impl ServerHandler for DocSpaceServer {
         };
         let client = &client;
         let progress = context.meta.get_progress_token().map(|token| Progress { peer: context.peer.clone(), token });
-        let cx = InvokeContext { operation_timeout: selection.options.operation_timeout, progress };
+        let cx = InvokeContext {
+            waiting: Waiting {
+                timeout: selection.options.operation_timeout,
+                interval: selection.options.operation_interval,
+            },
+            progress,
+        };
         let started = std::time::Instant::now();
         let result = tokio::select! {
             result = invoke(client, tool, arguments, &cx) => result,

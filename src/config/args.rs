@@ -61,9 +61,18 @@ pub struct ServeArgs {
     #[arg(long, env = "DOCSPACE_REQUEST_TIMEOUT", value_name = "SECONDS", default_value_t = 60)]
     pub request_timeout: u64,
     /// How long a tool call waits for the file operations it started (copy, move, delete, archive,
-    /// download), in seconds (0 to 3600); after that it answers with the operation ids to check later.
-    #[arg(long, env = "DOCSPACE_OPERATION_TIMEOUT", value_name = "SECONDS", default_value_t = 30)]
-    pub operation_timeout: u64,
+    /// download), in seconds (0 to 3600; default 30); after that it answers with the operation ids to
+    /// check later. DOCSPACE_FILE_OPERATION_TIMEOUT, the reference server's name, in milliseconds, is
+    /// read when this is not set.
+    #[arg(long, env = "DOCSPACE_OPERATION_TIMEOUT", value_name = "SECONDS")]
+    pub operation_timeout: Option<u64>,
+    /// The reference server's DOCSPACE_FILE_OPERATION_TIMEOUT, in milliseconds (see --operation-timeout).
+    #[arg(long, env = "DOCSPACE_FILE_OPERATION_TIMEOUT", value_name = "MS", hide = true)]
+    pub file_operation_timeout_ms: Option<u64>,
+    /// The longest pause between two checks of those file operations, in milliseconds (10 to 60,000;
+    /// the first check comes after 100 ms or this, if shorter, each next one half as long again).
+    #[arg(long, env = "DOCSPACE_FILE_OPERATION_INTERVAL", value_name = "MS", default_value_t = 2000)]
+    pub operation_interval_ms: u64,
     /// Largest MCP message accepted over stdio, in bytes (an upload travels base64-encoded in one
     /// message, so this bounds the largest file `upload_file` takes: 64 MiB ≈ 48 MiB of file).
     #[arg(long, env = "DOCSPACE_MAX_MESSAGE_BYTES", value_name = "BYTES", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024 * 1024..=1024 * 1024 * 1024))]
@@ -155,7 +164,7 @@ pub struct HttpArgs {
     /// Requests per client IP per window (0 = no limit), checked before any DocSpace call.
     #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_MCP_CAPACITY", default_value_t = 1000, value_name = "N")]
     pub rate_limit: u32,
-    /// The rate-limit window, in milliseconds (1 to a day).
+    /// The rate-limit window, in milliseconds (1 to a day; 0 = no limit, as a capacity of 0).
     #[arg(long, env = "DOCSPACE_SERVER_RATE_LIMITS_MCP_WINDOW", default_value_t = 1000, value_name = "MS")]
     pub rate_window_ms: u64,
     /// Proxies in front of this server whose `X-Forwarded-For` entries are trusted for the client IP
@@ -363,7 +372,7 @@ macro_rules! oauth_edge_args {
                     value_name = "N"
                 )]
                 pub $capacity: u32,
-                /// Its window, in milliseconds (1 to a day).
+                /// Its window, in milliseconds (1 to a day; 0 = no limit).
                 #[arg(
                     long,
                     env = concat!("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_", $name, "_WINDOW"),

@@ -7,11 +7,57 @@
 //! Answers are classified here ([`UpstreamError`]) and only here: what an
 //! OAuth client is told about them is the token module's decision.
 
+use std::future::Future;
+use std::net::IpAddr;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
 use super::cimd;
 use super::registration::Registration;
 use crate::auth::Secret;
+
+/// Who the proxy calls DocSpace for: the client's address (the peer, or
+/// what trusted proxies saw: never the client's own claims) and the request
+/// id. DocSpace sees them as `X-Forwarded-For`/`X-Real-IP` and
+/// `X-Request-ID`, so that its sign-in logs and its own limits see the user,
+/// not this server.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Caller {
+    /// The client's address.
+    pub address: Option<IpAddr>,
+    /// The request's id.
+    pub request_id: Option<HeaderValue>,
+}
+
+tokio::task_local! {
+    /// The caller of the request being handled (set by the HTTP edge for
+    /// the whole of each request, so every DocSpace call it makes, however
+    /// deep, carries it).
+    static CALLER: Caller;
+}
+
+/// Runs `f` (the handling of one request) on behalf of `caller`.
+pub(crate) async fn on_behalf_of<F: Future>(caller: Caller, f: F) -> F::Output {
+    CALLER.scope(caller, f).await
+}
+
+/// The headers that tell DocSpace who a call is for (none outside a request).
+fn caller_headers() -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let _ = CALLER.try_with(|c| {
+        if let Some(address) = c.address
+            && let Ok(v) = HeaderValue::from_str(&address.to_string())
+        {
+            headers.insert(HeaderName::from_static("x-forwarded-for"), v.clone());
+            headers.insert(HeaderName::from_static("x-real-ip"), v);
+        }
+        if let Some(id) = &c.request_id {
+            headers.insert(HeaderName::from_static("x-request-id"), id.clone());
+        }
+    });
+    headers
+}
 
 /// The DocSpace OAuth application a call is made for.
 #[derive(Debug, Clone)]
@@ -155,7 +201,7 @@ impl Http {
         form.push(("client_id", &credentials.client_id));
         form.push(("client_secret", credentials.client_secret.expose()));
         let url = format!("{}{endpoint}", self.base);
-        let response = self.http.post(&url).form(&form).send().await.map_err(|e| {
+        let response = self.http.post(&url).headers(caller_headers()).form(&form).send().await.map_err(|e| {
             tracing::warn!("DocSpace's authorization server is unreachable ({url}): {e}");
             UpstreamError::Unreachable
         })?;
@@ -216,6 +262,19 @@ impl Upstream for Http {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[tokio::test]
+    async fn calls_carry_their_caller() {
+        assert!(caller_headers().is_empty(), "outside a request: nothing");
+        let caller = Caller {
+            address: Some("203.0.113.7".parse().unwrap()),
+            request_id: Some(HeaderValue::from_static("req-1")),
+        };
+        let headers = on_behalf_of(caller, async { caller_headers() }).await;
+        assert_eq!(headers["x-forwarded-for"], "203.0.113.7");
+        assert_eq!(headers["x-real-ip"], "203.0.113.7");
+        assert_eq!(headers["x-request-id"], "req-1");
+    }
 
     #[test]
     fn token_answers_are_read_leniently() {

@@ -61,15 +61,31 @@ pub(crate) enum Waited {
     TimedOut(Vec<Value>),
 }
 
+/// How a tool call waits for the file operations it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Waiting {
+    /// How long, before it answers with the operations' ids to check later.
+    pub timeout: Duration,
+    /// The longest pause between two status checks: the first comes after
+    /// 100 ms (or this, if shorter), each next one half as long again.
+    pub interval: Duration,
+}
+
+impl Default for Waiting {
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(30), interval: Duration::from_secs(2) }
+    }
+}
+
 /// Polls `getOperationStatuses` until every operation in `ids` finished.
 pub(crate) async fn wait(
     client: &Client,
     ids: &[String],
-    timeout: Duration,
+    waiting: Waiting,
     progress: Option<&Progress>,
 ) -> Result<Waited, CallError> {
-    let deadline = Instant::now() + timeout;
-    let mut delay = Duration::from_millis(100);
+    let deadline = Instant::now() + waiting.timeout;
+    let mut delay = Duration::from_millis(100).min(waiting.interval);
     let mut last_reported = -1.0;
     loop {
         let statuses = statuses(client, ids).await?;
@@ -97,7 +113,7 @@ pub(crate) async fn wait(
             return Ok(Waited::TimedOut(statuses));
         }
         tokio::time::sleep(delay.min(deadline - now)).await;
-        delay = (delay * 3 / 2).min(Duration::from_secs(2));
+        delay = (delay * 3 / 2).min(waiting.interval);
     }
 }
 

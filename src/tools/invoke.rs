@@ -12,17 +12,16 @@ use docspace_mcp_client::{Client, dispatch, multipart};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::Value;
 
-use std::time::Duration;
 
 use crate::tools::catalogue::ToolDef;
-use crate::tools::file_operations::{self, Progress, Waited};
+use crate::tools::file_operations::{self, Progress, Waited, Waiting};
 use crate::tools::workflows;
 
 /// What a call may use besides its arguments.
 #[derive(Clone, Default)]
 pub(crate) struct Context {
-    /// How long to wait for file operations before answering with their ids.
-    pub operation_timeout: Duration,
+    /// How to wait for file operations before answering with their ids.
+    pub waiting: Waiting,
     /// Where progress goes, when the client sent a progress token.
     pub progress: Option<Progress>,
 }
@@ -34,7 +33,7 @@ pub(crate) const MAX_INLINE_BINARY: usize = 1024 * 1024;
 pub(crate) async fn invoke(client: &Client, tool: &ToolDef, arguments: Option<Args>, cx: &Context) -> CallToolResult {
     let args = prepare(tool, arguments.unwrap_or_default());
     if tool.workflow {
-        return workflows::run(tool.name, client, &args, cx.operation_timeout, cx.progress.as_ref()).await;
+        return workflows::run(tool.name, client, &args, cx.waiting, cx.progress.as_ref()).await;
     }
     let outcome = match multipart::operation(tool.operation_id) {
         Some(op) => multipart::send(client, op, &args).await,
@@ -106,7 +105,7 @@ async fn finish_operations(
     cx: &Context,
 ) -> CallToolResult {
     let (statuses, timed_out) =
-        match file_operations::wait(client, pending, cx.operation_timeout, cx.progress.as_ref()).await {
+        match file_operations::wait(client, pending, cx.waiting, cx.progress.as_ref()).await {
             Ok(Waited::Finished(s)) => (s, false),
             Ok(Waited::TimedOut(s)) => (s, true),
             Err(e) => return failure(tool, &e),
@@ -131,7 +130,7 @@ async fn finish_operations(
     if timed_out {
         result.content.push(ContentBlock::text(format!(
             "Still running after {} s: file operation(s) {}. Check them later with get_operation_statuses (argument `id`).",
-            cx.operation_timeout.as_secs(),
+            cx.waiting.timeout.as_secs(),
             pending.join(", ")
         )));
     }

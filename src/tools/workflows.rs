@@ -3,7 +3,6 @@
 //! `[workflows.*]`, so they are part of the generated catalogue, its
 //! snapshots and its search index; the handlers are here.
 
-use std::time::Duration;
 
 use base64::Engine as _;
 use docspace_mcp_client::dispatch::{Args, CallError, Output, optional, required};
@@ -12,7 +11,7 @@ use reqwest::multipart::{Form, Part};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Value, json};
 
-use crate::tools::file_operations::{self, Progress, Waited};
+use crate::tools::file_operations::{self, Progress, Waited, Waiting};
 
 /// The workflow tools this build implements (each has a `[workflows.*]` entry).
 pub const NAMES: [&str; 4] = ["download_file_as_text", "get_room_access_levels", "get_room_types", "upload_file"];
@@ -25,12 +24,12 @@ pub(crate) async fn run(
     name: &str,
     client: &Client,
     args: &Args,
-    timeout: Duration,
+    waiting: Waiting,
     progress: Option<&Progress>,
 ) -> CallToolResult {
     let outcome = match name {
         "upload_file" => upload_file(client, args, progress).await,
-        "download_file_as_text" => download_file_as_text(client, args, timeout, progress).await,
+        "download_file_as_text" => download_file_as_text(client, args, waiting, progress).await,
         "get_room_types" => Ok(room_types()),
         "get_room_access_levels" => room_access_levels(client, args).await,
         other => Err(format!("the workflow `{other}` is not implemented by this build")),
@@ -140,7 +139,7 @@ const SHEETS: &[&str] = &[".xlsx", ".xls", ".ods", ".xlsm", ".xltx", ".ots"];
 async fn download_file_as_text(
     client: &Client,
     args: &Args,
-    timeout: Duration,
+    waiting: Waiting,
     progress: Option<&Progress>,
 ) -> Result<CallToolResult, String> {
     let id: i64 = required(args, "fileId").map_err(|e| err(&e))?;
@@ -162,14 +161,14 @@ async fn download_file_as_text(
     let started = dispatch(client, "bulkDownload", &dl_args).await.map_err(|e| err(&e))?;
     let Output::Json { value: started, .. } = started else { return Err("DocSpace did not start the download".into()) };
     let mut ops: Vec<Value> = file_operations::items(&started).into_iter().cloned().collect();
-    let waiting = file_operations::pending(&started);
-    if !waiting.is_empty() {
-        match file_operations::wait(client, &waiting, timeout, progress).await.map_err(|e| err(&e))? {
+    let pending = file_operations::pending(&started);
+    if !pending.is_empty() {
+        match file_operations::wait(client, &pending, waiting, progress).await.map_err(|e| err(&e))? {
             Waited::Finished(done) => ops = done,
             Waited::TimedOut(_) => {
                 return Err(format!(
                     "DocSpace is still converting {title} (operation {}); try again later, or check it with get_operation_statuses",
-                    waiting.join(", ")
+                    pending.join(", ")
                 ));
             }
         }

@@ -305,8 +305,19 @@ fn cors_layer(cors: &Cors) -> Option<CorsLayer> {
         AllowOrigin::list(origins.iter().filter_map(|o| o.parse().ok()))
     };
     let expose: Vec<HeaderName> =
-        ["mcp-session-id", "mcp-protocol-version", "www-authenticate", "x-request-id", "last-event-id", "retry-after"]
-            .iter()
+        [
+            "mcp-session-id",
+            "mcp-protocol-version",
+            "www-authenticate",
+            "x-request-id",
+            "last-event-id",
+            "retry-after",
+            "ratelimit-limit",
+            "ratelimit-remaining",
+            "ratelimit-reset",
+            "ratelimit-policy",
+        ]
+        .iter()
             .map(|h| HeaderName::from_static(h))
             .collect();
     Some(

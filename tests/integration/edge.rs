@@ -264,3 +264,55 @@ async fn one_address_cannot_take_every_connection() {
     let (status, text) = answer(&mut fourth).await.expect("served");
     assert_eq!(status, 200, "{text}");
 }
+
+/// RFC 9112 §3.2: an HTTP/1.1 request without `Host` gets 400. Before, it
+/// passed the hostname allow-list (there was nothing to check) and was
+/// served; an HTTP/1.0 request may still come without one.
+#[tokio::test]
+async fn an_http_1_1_request_without_host_is_refused() {
+    let s = TestServer::builder().start().await;
+    let mut stream = connect(&s).await;
+    stream.write_all(b"GET /health HTTP/1.1\r\n\r\n").await.unwrap();
+    let (status, text) = answer(&mut stream).await.expect("an answer");
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("needs a Host header"), "{text}");
+    let mut stream = connect(&s).await;
+    stream.write_all(b"GET /health HTTP/1.0\r\n\r\n").await.unwrap();
+    let (status, text) = answer(&mut stream).await.expect("an answer");
+    assert_eq!(status, 200, "{text}");
+}
+
+/// The reference sends `RateLimit-Limit/-Remaining/-Reset/-Policy` and
+/// exposes them to browsers; this server sent `Retry-After` alone.
+#[tokio::test]
+async fn rate_limited_answers_say_what_is_left() {
+    let s = TestServer::builder()
+        .args(&["--rate-limit", "3", "--rate-window-ms", "60000", "--cors-origins", "https://app.example.com"])
+        .start()
+        .await;
+    let get = || {
+        reqwest::Client::new()
+            .get(format!("{}/health", s.base))
+            .header("origin", "https://app.example.com")
+            .send()
+    };
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned).unwrap_or_default()
+    };
+    let first = get().await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(
+        ["ratelimit-limit", "ratelimit-remaining", "ratelimit-policy"].map(|h| header(&first, h)),
+        ["3", "2", "3;w=60"]
+    );
+    assert_eq!(header(&first, "ratelimit-reset"), "20", "one of three spent: back in a third of the window");
+    let exposed = header(&first, "access-control-expose-headers").to_ascii_lowercase();
+    assert!(exposed.contains("ratelimit-remaining") && exposed.contains("ratelimit-policy"), "{exposed}");
+    get().await.unwrap();
+    get().await.unwrap();
+    let refused = get().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert_eq!(header(&refused, "ratelimit-remaining"), "0");
+    assert!(header(&refused, "ratelimit-reset").parse::<u64>().unwrap() >= 19, "{}", header(&refused, "ratelimit-reset"));
+    assert!(!header(&refused, "retry-after").is_empty());
+}

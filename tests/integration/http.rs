@@ -692,3 +692,36 @@ fn the_binary_serves_http_and_exits_cleanly_on_sigterm() {
         "nothing on stdout over HTTP"
     );
 }
+
+/// Several credentials of the server's own are a configuration error over
+/// HTTP as over stdio (issue 15, item 7). Before, HTTP dropped them with an
+/// info line and told clients the server had no credentials at all.
+#[tokio::test]
+async fn conflicting_server_credentials_are_reported_as_over_stdio() {
+    let portal = std::sync::Arc::new(
+        sandbox::Sandbox::start(std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0))).await.unwrap(),
+    );
+    let s = TestServer::builder()
+        .portal(Some(portal.clone()))
+        .args(&["--base-url", portal.base_url(), "--api-key", sandbox::API_KEY, "--auth-token", sandbox::AUTH_TOKEN])
+        .start()
+        .await;
+    let a = post(&format!("{}/mcp", s.base), None, &[], &init(1)).await;
+    assert_eq!(a.status, 401, "{}", a.body);
+    assert!(a.body.contains("misconfigured"), "{}", a.body);
+    assert!(a.body.contains("DOCSPACE_API_KEY, DOCSPACE_AUTH_TOKEN"), "the same message as over stdio: {}", a.body);
+    // A client with credentials of its own still gets through.
+    let own = post(
+        &format!("{}/mcp", s.base),
+        None,
+        &[("x-mcp-base-url", portal.base_url()), ("x-mcp-api-key", sandbox::API_KEY)],
+        &init(1),
+    )
+    .await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    // No credentials configured at all is not an error over HTTP.
+    let none = TestServer::builder().portal(Some(portal)).start().await;
+    let a = post(&format!("{}/mcp", none.base), None, &[], &init(1)).await;
+    assert_eq!(a.status, 401);
+    assert!(a.body.contains("has no DocSpace credentials of its own"), "{}", a.body);
+}

@@ -825,3 +825,84 @@ async fn upstream_failures_are_clear_errors_and_lose_nothing() {
     assert_eq!((got, e["error"].as_str()), (502, Some("temporarily_unavailable")), "{e}");
     assert!(fake.requests().iter().all(|r| r.method == "POST"), "form POSTs to DocSpace");
 }
+
+/// RFC 9110 §11.1: authentication scheme names are case-insensitive. The
+/// reference matched `Basic` and `Bearer` exactly, and so did this server:
+/// `BASIC` client credentials were ignored (401 `invalid_client`) and a
+/// `bEaReR` token was taken for something else.
+#[tokio::test(flavor = "multi_thread")]
+async fn authorization_scheme_names_are_case_insensitive() {
+    use base64::Engine as _;
+    let s = TestServer::builder().oauth(OAuth::Own).start().await;
+    let b = s.base.as_str();
+    let flow = Flow::new(sandbox_oauth::CLIENT_ID, REDIRECT);
+    let code = code_for(b, &flow).await;
+    let credentials = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", sandbox_oauth::CLIENT_ID, sandbox_oauth::CLIENT_SECRET));
+    let r = reqwest::Client::new()
+        .post(format!("{b}/token"))
+        .header("authorization", format!("BASIC {credentials}"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", flow.verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let t: Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "BASIC client credentials: {t}");
+    let access = t["access_token"].as_str().unwrap();
+    for scheme in ["bEaReR", "BEARER"] {
+        let r = reqwest::Client::new()
+            .post(format!("{b}/mcp"))
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .header("authorization", format!("{scheme} {access}"))
+            .body(initialize().to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{scheme}: {:?}", r.headers().get("www-authenticate"));
+    }
+}
+
+/// The proxy's calls to DocSpace's authorization server say who they are for:
+/// the client's address (`X-Forwarded-For`/`X-Real-IP`, from the peer and
+/// trusted proxies only, never the client's own claims) and the request id.
+/// Before, DocSpace saw every sign-in as coming from this server.
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_to_docspace_carry_the_callers_address_and_request_id() {
+    let a = TestServer::builder().oauth(OAuth::Shared).start().await;
+    let fake = Upstream::start(|_| Reply::json(200, json!({"access_token": "up", "expires_in": 60}))).await;
+    let b = TestServer::builder()
+        .oauth(OAuth::Shared)
+        .args(&["--oauth-base-url", &fake.base_url, "--server-base-url", &a.base])
+        .start()
+        .await;
+    let client = register(&a.base, &[REDIRECT], "Traced").await;
+    let flow = Flow::new(&client, REDIRECT);
+    let code = code_for(&a.base, &flow).await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/token", b.base))
+        .header("x-request-id", "trace-me-42")
+        // A client's own claim: no proxy is trusted (DOCSPACE_PROXY_HOPS is 0), so it is not believed.
+        .header("x-forwarded-for", "198.51.100.9")
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("client_id", client.as_str()),
+            ("code_verifier", flow.verifier.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let seen = fake.requests();
+    let token = seen.iter().find(|s| s.target.ends_with("oauth2/token")).expect("a token call");
+    assert_eq!(token.header("x-request-id"), Some("trace-me-42"));
+    assert_eq!(token.header("x-forwarded-for"), Some("127.0.0.1"), "the peer, not the client's claim");
+    assert_eq!(token.header("x-real-ip"), Some("127.0.0.1"));
+}

@@ -305,3 +305,69 @@ async fn the_handler_serves_in_process_over_a_stream() {
     client.cancel().await.unwrap();
     server.await.unwrap();
 }
+
+/// A configuration the reference server accepts starts this one too
+/// (issue 15, item 7): empty variables, as `.env` files and compose templates
+/// leave them, read as the reference reads them (before, clap refused
+/// `invalid value '' for '--request-authorization-header'`), and its
+/// file-operation names; a `DOCSPACE_*` variable this server does not read is
+/// named in a warning, with the closest setting (before: silently ignored).
+#[test]
+fn the_references_configuration_starts_it_and_typos_are_named() {
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}});
+    let mut env = vec![("DOCSPACE_BASE_URL", "http://127.0.0.1:9"), ("DOCSPACE_API_KEY", KEY)];
+    for empty in [
+        "DOCSPACE_TRANSPORT",
+        "DOCSPACE_DYNAMIC",
+        "DOCSPACE_READ_ONLY",
+        "DOCSPACE_TOOLSETS",
+        "DOCSPACE_ENABLED_TOOLS",
+        "DOCSPACE_DISABLED_TOOLS",
+        "DOCSPACE_USER_AGENT",
+        "DOCSPACE_AUTHORIZATION",
+        "DOCSPACE_AUTH_TOKEN",
+        "DOCSPACE_USERNAME",
+        "DOCSPACE_PASSWORD",
+        "DOCSPACE_OAUTH_BASE_URL",
+        "DOCSPACE_OAUTH_CLIENT_ID",
+        "DOCSPACE_OAUTH_CLIENT_SECRET",
+        "DOCSPACE_SERVER_BASE_URL",
+        "DOCSPACE_HOST",
+        "DOCSPACE_PORT",
+        "DOCSPACE_PROXY_HOPS",
+        "DOCSPACE_REQUEST_QUERY",
+        "DOCSPACE_REQUEST_AUTHORIZATION_HEADER",
+        "DOCSPACE_REQUEST_TIMEOUT",
+        "DOCSPACE_OPERATION_TIMEOUT",
+        "DOCSPACE_LOG_LEVEL",
+        "DOCSPACE_SERVER_RATE_LIMITS_MCP_CAPACITY",
+        "DOCSPACE_SERVER_RATE_LIMITS_MCP_WINDOW",
+        "DOCSPACE_SERVER_CORS_MCP_MAX_AGE",
+    ] {
+        env.push((empty, ""));
+    }
+    env.extend([
+        ("DOCSPACE_FILE_OPERATION_TIMEOUT", "5000"),
+        ("DOCSPACE_FILE_OPERATION_INTERVAL", "300"),
+        ("DOCSPACE_TOOLSET", "rooms"),
+        ("DOCSPACE_SESSION_TTL", "28800000"),
+    ]);
+    let (status, out, stderr) = raw_session(
+        &env,
+        &[
+            init,
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        ],
+    );
+    assert!(status.success(), "exit {status:?}; stderr:\n{stderr}");
+    let tools = out.iter().find(|m| m["id"] == 2).and_then(|m| m["result"]["tools"].as_array().cloned());
+    let tools = tools.unwrap_or_else(|| panic!("no tools/list reply: {out:?}\n{stderr}"));
+    assert!(tools.iter().any(|t| t["name"] == "create_folder"), "the default catalogue, writes included");
+    assert!(
+        stderr.contains("DOCSPACE_TOOLSET is not a setting of this server and is ignored; did you mean DOCSPACE_TOOLSETS?"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("DOCSPACE_SESSION_TTL is not read by this server"), "{stderr}");
+    assert!(!stderr.contains("DOCSPACE_FILE_OPERATION_TIMEOUT is not"), "{stderr}");
+}

@@ -38,6 +38,9 @@ pub(crate) struct Connector {
     operator_names: BTreeSet<&'static str>,
     operator_toolsets: Vec<String>,
     operator_client: Result<Client, String>,
+    /// The operator configured a connection that cannot work (see
+    /// [`crate::config::PortalConfig::broken`]).
+    operator_broken: bool,
     /// The largest response body clients read from DocSpace.
     max_response: usize,
     /// HTTP clients: for the operator's portal, and for portals clients name.
@@ -71,6 +74,7 @@ impl Connector {
             operator: Arc::new(Selection::new(tools.tools, tools.options)),
             operator_toolsets: tools.toolsets,
             operator_client: portal.client,
+            operator_broken: portal.broken,
             max_response: portal.max_response_bytes,
             selections: Mutex::new(HashMap::new()),
             oauth,
@@ -173,11 +177,19 @@ impl Connector {
                 "no credentials for {base}: send X-Mcp-Api-Key, X-Mcp-Auth-Token, X-Mcp-Username + X-Mcp-Password \
                  or an Authorization header"
             ))),
-            _ => self.operator_client.clone().map_err(|_| {
-                Refusal::unauthorized(
-                    "this server has no DocSpace credentials of its own: send base_url and an API key \
-                     (X-Mcp-Base-Url, X-Mcp-Api-Key) or another credential header",
-                )
+            _ => self.operator_client.clone().map_err(|message| {
+                if self.operator_broken {
+                    Refusal::unauthorized(format!(
+                        "this server's own DocSpace connection is misconfigured ({message}): its operator must fix \
+                         it, or send base_url and an API key (X-Mcp-Base-Url, X-Mcp-Api-Key) or another credential \
+                         header of your own"
+                    ))
+                } else {
+                    Refusal::unauthorized(
+                        "this server has no DocSpace credentials of its own: send base_url and an API key \
+                         (X-Mcp-Base-Url, X-Mcp-Api-Key) or another credential header",
+                    )
+                }
             }),
         }
     }

@@ -15,13 +15,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, Version, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::request::Refusal;
 use crate::config::{OAuthEndpoint, Proxies, RateLimit};
+use crate::oauth::upstream::{Caller, on_behalf_of};
 use host_origin::HostOrigin;
+use request_id::RequestId;
 use rate_limit::{RateLimiter, client_ip, ip_key};
 
 /// The edge policy of one group of routes: the `Host`/`Origin` policy
@@ -64,33 +66,50 @@ pub(super) struct ClientIp(pub IpAddr);
 /// The middleware: `Host`/`Origin` (403), then the rate limit (429); the
 /// client's address is left in the request as a [`ClientIp`].
 pub(super) async fn guard(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -> Response {
+    // RFC 9112 §3.2: a server must answer 400 to an HTTP/1.1 request without
+    // `Host` (the allow-list below would otherwise have nothing to check).
+    if req.version() >= Version::HTTP_11 && !req.headers().contains_key(header::HOST) {
+        tracing::info!(status = 400, "refused: an HTTP/1.1 request without Host");
+        return Refusal::bad("an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)").into_response();
+    }
     if let Err(refusal) = edge.host_origin.check(edge.endpoint, req.headers()) {
-        tracing::info!(status = 403, "refused: {}", refusal.message);
+        tracing::info!(status = refusal.status.as_u16(), "refused: {}", refusal.message);
         return refusal.into_response();
     }
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    let ip = client_ip(peer, req.headers(), &edge.proxies).map(ip_key);
+    let address = client_ip(peer, req.headers(), &edge.proxies);
+    let ip = address.map(ip_key);
     if let Some(ip) = ip {
         req.extensions_mut().insert(ClientIp(ip));
     }
-    if let Some((limiter, settings)) = &edge.limiter
-        && let Some(ip) = ip
-        && let Err(retry) = limiter.check(ip)
-    {
-        tracing::info!(status = 429, %ip, path = req.uri().path(), "rate limited ({settings})");
-        let mut response = Refusal::with_status(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many requests from {ip}; retry in {} ms ({settings})", retry.as_millis()),
-        )
-        .into_response();
-        let seconds = retry.as_secs().max(1).to_string();
-        if let Ok(v) = HeaderValue::from_str(&seconds) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return response;
+    let caller = Caller { address, request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()) };
+    let allowance = match (&edge.limiter, ip) {
+        (Some((limiter, settings)), Some(ip)) => match limiter.check(ip) {
+            Ok(allowance) => Some(allowance),
+            Err(refused) => {
+                let retry = refused.reset;
+                tracing::info!(status = 429, %ip, path = req.uri().path(), "rate limited ({settings})");
+                let mut response = Refusal::with_status(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("too many requests from {ip}; retry in {} ms ({settings})", retry.as_millis()),
+                )
+                .into_response();
+                let seconds = retry.as_secs().max(1).to_string();
+                if let Ok(v) = HeaderValue::from_str(&seconds) {
+                    response.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                response.headers_mut().extend(refused.headers());
+                return response;
+            }
+        },
+        _ => None,
+    };
+    let mut response = on_behalf_of(caller, next.run(req)).await;
+    if let Some(allowance) = allowance {
+        response.headers_mut().extend(allowance.headers());
     }
-    next.run(req).await
+    response
 }
 
 #[cfg(test)]

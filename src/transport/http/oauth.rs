@@ -278,7 +278,7 @@ fn basic(headers: &HeaderMap) -> Result<ClientAuth, OAuthError> {
     let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return Ok(ClientAuth::default());
     };
-    let Some(encoded) = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic ")) else {
+    let Some(encoded) = crate::auth::strip_scheme(value, "Basic") else {
         return Ok(ClientAuth::default());
     };
     let bad = || OAuthError::new(ErrorCode::InvalidClient, "malformed Basic credentials");

@@ -308,7 +308,7 @@ impl<'a> Lookup<'a> {
             return Ok((None, None));
         }
         if sources.oauth {
-            let bearer = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim);
+            let bearer = crate::auth::strip_scheme(value, "Bearer");
             if let Some(token) = bearer.filter(|t| crate::oauth::seal::looks_sealed(t)) {
                 return Ok((None, Some(Secret::new(token))));
             }

@@ -11,9 +11,11 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter as Gcra};
 
 use crate::config::{Proxies, RateLimit};
 
@@ -25,8 +27,42 @@ const TIDY_EVERY: u32 = 4096;
 /// `capacity` requests per window, per client.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    limiter: Gcra<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, StateInformationMiddleware>,
+    limit: RateLimit,
     checks: AtomicU32,
+}
+
+/// What a client has left after a request, for the `RateLimit-*` headers
+/// (draft-ietf-httpapi-ratelimit-headers, as the reference server sends
+/// them and exposes them to browsers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Allowance {
+    /// Requests per window.
+    pub limit: u32,
+    /// Requests left now.
+    pub remaining: u32,
+    /// Until the allowance is whole again (refused: until the next request is allowed).
+    pub reset: Duration,
+    /// The window.
+    pub window: Duration,
+}
+
+impl Allowance {
+    /// `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (whole
+    /// seconds, rounded up) and `RateLimit-Policy` (`<limit>;w=<seconds>`).
+    pub(crate) fn headers(&self) -> [(HeaderName, HeaderValue); 4] {
+        let seconds = |d: Duration| d.as_secs() + u64::from(d.subsec_nanos() > 0);
+        [
+            (HeaderName::from_static("ratelimit-limit"), HeaderValue::from(self.limit)),
+            (HeaderName::from_static("ratelimit-remaining"), HeaderValue::from(self.remaining)),
+            (HeaderName::from_static("ratelimit-reset"), HeaderValue::from(seconds(self.reset))),
+            (
+                HeaderName::from_static("ratelimit-policy"),
+                HeaderValue::from_str(&format!("{};w={}", self.limit, seconds(self.window).max(1)))
+                    .unwrap_or_else(|_| HeaderValue::from_static("0")),
+            ),
+        ]
+    }
 }
 
 impl RateLimiter {
@@ -35,18 +71,28 @@ impl RateLimiter {
         let capacity = NonZeroU32::new(limit.capacity).unwrap_or(NonZeroU32::MIN);
         let period = (limit.window / capacity.get()).max(Duration::from_nanos(1));
         let quota = Quota::with_period(period).unwrap_or_else(|| Quota::per_second(capacity)).allow_burst(capacity);
-        Self { limiter: DefaultKeyedRateLimiter::dashmap(quota), checks: AtomicU32::new(0) }
+        Self { limiter: Gcra::dashmap(quota).with_middleware(), limit, checks: AtomicU32::new(0) }
     }
 
-    /// Counts a request from `ip` (a [`ip_key`]); `Err(retry after)` when
-    /// its allowance is spent.
-    pub(crate) fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+    /// Counts a request from `ip` (a [`ip_key`]): what it has left, or
+    /// `Err` (with the same, `reset` being the wait) when its allowance is spent.
+    pub(crate) fn check(&self, ip: IpAddr) -> Result<Allowance, Allowance> {
         let checks = self.checks.fetch_add(1, Ordering::Relaxed);
         if checks.is_multiple_of(TIDY_EVERY) && self.limiter.len() > TIDY_EVERY as usize {
             self.limiter.retain_recent();
             self.limiter.shrink_to_fit();
         }
-        self.limiter.check_key(&ip).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+        let limit = self.limit.capacity.max(1);
+        let allowance = |remaining: u32, reset: Duration| Allowance { limit, remaining, reset, window: self.limit.window };
+        match self.limiter.check_key(&ip) {
+            Ok(snapshot) => {
+                let remaining = snapshot.remaining_burst_capacity().min(limit);
+                // Each spent request comes back after a window's share of time.
+                let reset = self.limit.window.mul_f64(f64::from(limit - remaining) / f64::from(limit));
+                Ok(allowance(remaining, reset))
+            }
+            Err(not_until) => Err(allowance(0, not_until.wait_time_from(DefaultClock::default().now()))),
+        }
     }
 }
 
@@ -107,8 +153,23 @@ mod tests {
     fn rate_limit_and_forwarded_ips() {
         let l = RateLimiter::new(limit(2, 60));
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        assert!(l.check(ip).is_ok() && l.check(ip).is_ok());
-        assert!(l.check(ip).is_err());
+        let first = l.check(ip).unwrap();
+        assert_eq!((first.limit, first.remaining), (2, 1));
+        assert!(first.reset > Duration::from_secs(29) && first.reset <= Duration::from_secs(30), "{first:?}");
+        assert_eq!(l.check(ip).unwrap().remaining, 0);
+        let refused = l.check(ip).unwrap_err();
+        assert_eq!(refused.remaining, 0);
+        assert!(refused.reset > Duration::from_secs(29), "{refused:?}");
+        let headers: Vec<(String, String)> = first
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+            .collect();
+        let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            pairs,
+            [("ratelimit-limit", "2"), ("ratelimit-remaining", "1"), ("ratelimit-reset", "30"), ("ratelimit-policy", "2;w=60")]
+        );
         assert!(l.check("10.0.0.2".parse().unwrap()).is_ok(), "per IP");
         let mut h = HeaderMap::new();
         h.insert(HeaderName::from_static("x-forwarded-for"), HeaderValue::from_static("1.2.3.4, 5.6.7.8"));

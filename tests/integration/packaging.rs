@@ -270,3 +270,29 @@ fn the_bundles_user_config_maps_to_the_servers_settings() {
     let env = launch_environment(&manifest, &json!({"base_url": "https://portal.example", "api_key": "sk-x"}));
     assert!(env.values().all(|v| !v.contains("${")), "{env:?}");
 }
+
+/// The static binary in an empty root (or a `scratch` image) finds no CA
+/// certificates. It still serves the sandbox and plain-HTTP portals, refuses
+/// HTTPS certificates, and says how to add certificates. (Before, building
+/// the HTTP client failed and every tool call answered "builder error";
+/// `scripts/test-packaging` runs the real empty root.)
+#[tokio::test]
+async fn the_server_works_where_the_system_has_no_ca_certificates() {
+    let dir = std::env::temp_dir().join(format!("docspace-mcp-no-certs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    // With SSL_CERT_FILE or SSL_CERT_DIR set, rustls-native-certs reads only them: an empty bundle
+    // in an otherwise empty folder is no roots (both are set, as the test's own environment may set either).
+    let envs = [("SSL_CERT_FILE", empty.to_str().unwrap()), ("SSL_CERT_DIR", dir.to_str().unwrap())];
+    let cmd = Command::from(server_command(&["sandbox"], &envs));
+    let (transport, stderr) = TokioChildProcess::builder(cmd).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let client = ().serve(transport).await.unwrap();
+    let me = client.call_tool(rmcp::model::CallToolRequestParams::new("get_self_profile")).await.unwrap();
+    assert_ne!(me.is_error, Some(true), "{}", crate::common::text(&me));
+    client.cancel().await.unwrap();
+    let mut log = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stderr.unwrap(), &mut log).await.unwrap();
+    assert!(log.contains("no CA certificates found") && log.contains("SSL_CERT_FILE"), "{log}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -34,3 +34,15 @@ dump-generated:
     cp "$(ls -t target/debug/build/docspace-mcp-client-*/out/client.rs | head -1)" target/generated/client.rs
     cp "$(ls -t target/debug/build/docspace-mcp-*/out/catalogue.rs | head -1)" target/generated/catalogue.rs
     @echo "target/generated/client.rs, target/generated/catalogue.rs"
+
+# The static Linux binary (x86_64-unknown-linux-musl; installs the target and musl-tools).
+build-static:
+    scripts/build-static
+
+# Package a built binary: npm tarballs, wheel, MCPB bundle, server.json into dist/ (docs/packaging.md).
+package TARGET BINARY:
+    scripts/package --target {{TARGET}} --binary {{BINARY}}
+
+# Build the static binary, package it and run every install path (npm, wheel, uvx, MCPB, empty root).
+test-packaging *ARGS:
+    scripts/test-packaging {{ARGS}}

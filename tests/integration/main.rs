@@ -21,6 +21,8 @@
 //! - `secrets`: every transport and auth method at trace level; no secret in the logs.
 //! - `stdio`: the server over stdio, driven by the rmcp client.
 //! - `workflows`: uploads, download as text, waiting on file operations.
+//! - `packaging`: packaging/ against the binary: one version everywhere,
+//!   server.json under the registry schema, the MCPB manifest true to the server.
 
 #![allow(
     clippy::unwrap_used,
@@ -43,6 +45,7 @@ mod http;
 mod mcp_schema;
 mod oauth;
 mod oauth_hardening;
+mod packaging;
 mod sandbox;
 mod sandbox_contract;
 mod sandbox_oauth;

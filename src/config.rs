@@ -366,6 +366,8 @@ pub struct HttpConfig {
     pub base_urls: BaseUrlPolicy,
     /// The OAuth proxy, when on.
     pub oauth: Option<OAuthConfig>,
+    /// How long calls in flight may finish at shutdown.
+    pub shutdown_grace: Duration,
 }
 
 /// The OAuth proxy's validated settings.
@@ -538,6 +540,7 @@ fn http_config(http: &HttpArgs, portal: &PortalConfig) -> Result<HttpConfig, Err
         },
         base_urls,
         oauth,
+        shutdown_grace: duration("DOCSPACE_SHUTDOWN_GRACE", http.shutdown_grace, Unit::Secs, 0..=HOUR)?,
     })
 }
 

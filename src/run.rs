@@ -126,7 +126,7 @@ async fn run_sandbox(args: SandboxArgs) -> Result<(), Error> {
         sandbox::PASSWORD
     );
     if args.portal_only {
-        tokio::signal::ctrl_c().await?;
+        transport::http::signal().await;
         return Ok(());
     }
     let own_client = args.oauth_own_client;

@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use docspace_mcp_client::Client;
 use reqwest::header::{HeaderName, HeaderValue};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, InitializeRequestParams,
-    InitializeResult, ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams,
-    ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode, Implementation,
+    InitializeRequestParams, InitializeResult, ListToolsResult, LoggingLevel, LoggingMessageNotificationParam,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -86,6 +86,79 @@ pub struct CallScope {
     pub client: Option<Client>,
     /// Headers sent with this request's DocSpace calls (e.g. its request id).
     pub upstream_headers: Vec<(HeaderName, HeaderValue)>,
+    /// The server's shutdown, which tool calls in flight wait for (HTTP).
+    pub drain: Option<Drain>,
+}
+
+/// A graceful shutdown's view of the tool calls in flight (cheap to clone):
+/// once it [`starts`](Self::start), the HTTP layer refuses new requests; the
+/// calls in flight may finish until the grace period ends
+/// ([`cut`](Self::cut)), after which each answers with a JSON-RPC error
+/// saying the server is shutting down, rather than never.
+#[derive(Debug, Clone, Default)]
+pub struct Drain(Arc<DrainInner>);
+
+#[derive(Debug, Default)]
+struct DrainInner {
+    draining: AtomicBool,
+    calls: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+    cut: tokio_util::sync::CancellationToken,
+}
+
+/// One tool call in flight (counted until dropped).
+struct InFlight(Drain);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.0.0.calls.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.0.idle.notify_waiters();
+        }
+    }
+}
+
+/// The JSON-RPC error of a call the shutdown ended or refused (-32000, a
+/// server error: the client may call again, on the restarted server).
+pub(crate) const SHUTTING_DOWN: &str = "the server is shutting down; call again in a moment";
+
+impl Drain {
+    /// Whether the shutdown has started.
+    pub fn is_draining(&self) -> bool {
+        self.0.draining.load(Ordering::Acquire)
+    }
+
+    /// Starts the shutdown: new requests are refused from now on.
+    pub fn start(&self) {
+        self.0.draining.store(true, Ordering::Release);
+    }
+
+    /// The tool calls in flight.
+    pub fn in_flight(&self) -> usize {
+        self.0.calls.load(Ordering::Acquire)
+    }
+
+    fn enter(&self) -> InFlight {
+        self.0.calls.fetch_add(1, Ordering::AcqRel);
+        InFlight(self.clone())
+    }
+
+    /// Waits until no call is in flight or `grace` has passed, then ends the
+    /// calls still running ([`SHUTTING_DOWN`]); how many it ended.
+    pub async fn finish(&self, grace: std::time::Duration) -> usize {
+        let idle = async {
+            loop {
+                let notified = self.0.idle.notified();
+                if self.in_flight() == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(grace, idle).await;
+        let left = self.in_flight();
+        self.0.cut.cancel();
+        left
+    }
 }
 
 /// The scope the transport attached to the request being handled.
@@ -297,12 +370,26 @@ impl ServerHandler for DocSpaceServer {
             },
             progress,
         };
+        let drain = scope(&context).and_then(|s| s.drain.clone()).unwrap_or_default();
+        if drain.is_draining() {
+            return Err(ErrorData::new(ErrorCode(-32000), SHUTTING_DOWN, None));
+        }
+        let _in_flight = drain.enter();
         let started = std::time::Instant::now();
         let result = tokio::select! {
             result = invoke(client, tool, arguments, &cx) => result,
             () = context.ct.cancelled() => {
                 tracing::info!(tool = tool.name, "tool call cancelled by the client");
                 CallToolResult::error(vec![ContentBlock::text("the call was cancelled")])
+            }
+            () = drain.0.cut.cancelled() => {
+                tracing::warn!(tool = tool.name, "tool call ended by the shutdown's grace period (DOCSPACE_SHUTDOWN_GRACE)");
+                return Err(ErrorData::new(
+                    ErrorCode(-32000),
+                    format!("{SHUTTING_DOWN} (the call was still running when the grace period ended; DocSpace may \
+                             have made its change all the same: check before calling `{}` again)", tool.name),
+                    None,
+                ));
             }
         };
         tracing::debug!(tool = tool.name, elapsed_ms = started.elapsed().as_millis() as u64, "tool call finished");

@@ -219,6 +219,12 @@ pub struct HttpArgs {
     /// Seconds a request has to send its whole body (408 after it; 1 s to 1 h).
     #[arg(long, env = "DOCSPACE_HTTP_BODY_TIMEOUT", default_value_t = 30, value_name = "SECONDS")]
     pub http_body_timeout: u64,
+    /// On SIGTERM or Ctrl-C: how long tool calls in flight may take to finish, in seconds (0 to 3600),
+    /// while new requests get 503. Calls still running after it are answered with a JSON-RPC error;
+    /// then every session is closed and the server exits. Keep it below the orchestrator's own limit
+    /// (Kubernetes: terminationGracePeriodSeconds, 30 by default).
+    #[arg(long, env = "DOCSPACE_SHUTDOWN_GRACE", default_value_t = 20, value_name = "SECONDS")]
+    pub shutdown_grace: u64,
     /// The most client connections open at once; more wait in the listen queue until one closes.
     #[arg(long, env = "DOCSPACE_HTTP_MAX_CONNECTIONS", default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub http_max_connections: u64,

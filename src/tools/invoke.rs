@@ -12,7 +12,6 @@ use docspace_mcp_client::{Client, dispatch, multipart};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::Value;
 
-
 use crate::tools::catalogue::ToolDef;
 use crate::tools::file_operations::{self, Progress, Waited, Waiting};
 use crate::tools::workflows;
@@ -104,12 +103,11 @@ async fn finish_operations(
     pending: &[String],
     cx: &Context,
 ) -> CallToolResult {
-    let (statuses, timed_out) =
-        match file_operations::wait(client, pending, cx.waiting, cx.progress.as_ref()).await {
-            Ok(Waited::Finished(s)) => (s, false),
-            Ok(Waited::TimedOut(s)) => (s, true),
-            Err(e) => return failure(tool, &e),
-        };
+    let (statuses, timed_out) = match file_operations::wait(client, pending, cx.waiting, cx.progress.as_ref()).await {
+        Ok(Waited::Finished(s)) => (s, false),
+        Ok(Waited::TimedOut(s)) => (s, true),
+        Err(e) => return failure(tool, &e),
+    };
     if let Some(failed) = statuses.iter().find_map(file_operations::failure) {
         return CallToolResult::error(vec![ContentBlock::text(format!(
             "DocSpace started the operation but it failed: {failed}"

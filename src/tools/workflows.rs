@@ -3,7 +3,6 @@
 //! `[workflows.*]`, so they are part of the generated catalogue, its
 //! snapshots and its search index; the handlers are here.
 
-
 use base64::Engine as _;
 use docspace_mcp_client::dispatch::{Args, CallError, Output, optional, required};
 use docspace_mcp_client::{Client, dispatch, raw};

@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderName, Method, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -42,9 +42,9 @@ use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use crate::config::{Config, Cors, HttpConfig, OAuthConfig, PortalConfig};
 use crate::oauth::proxy::{self, Proxy};
 use crate::portal;
-use crate::server::{DocSpaceServer, Setup};
+use crate::server::{DocSpaceServer, Drain, Setup};
 use connect::Connector;
-pub use connections::serve_on;
+pub use connections::{serve_draining, serve_on};
 use middleware::Edge;
 use middleware::body::{self, Bodies, Budget};
 use middleware::host_origin::HostOrigin;
@@ -62,9 +62,25 @@ pub struct AppState {
     bodies: Arc<Bodies>,
     /// Cancelled at shutdown (ends SSE streams and sessions).
     shutdown: CancellationToken,
+    /// The graceful shutdown: new MCP requests refused, calls in flight finishing.
+    pub(crate) drain: Drain,
 }
 
 impl AppState {
+    /// The refusal of an MCP request once the shutdown has started (503,
+    /// `Retry-After`; the connection is closed after it).
+    pub(crate) fn refuse_if_draining(&self) -> Option<Response> {
+        if !self.drain.is_draining() {
+            return None;
+        }
+        let mut response =
+            Refusal::with_status(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", crate::server::SHUTTING_DOWN)
+                .into_response();
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        Some(response)
+    }
+
     /// A new session (or a stateless request) from a client at `ip`, within
     /// the session caps: its setup and its place among the sessions, or the
     /// refusal (logged).
@@ -206,6 +222,7 @@ pub fn app(
         sessions: Sessions::new(http.sessions),
         bodies: mcp_bodies.clone(),
         shutdown: shutdown.clone(),
+        drain: Drain::default(),
     });
     let mut app = Router::new().route("/health", get(health));
     if http.streamable {
@@ -304,22 +321,21 @@ fn cors_layer(cors: &Cors) -> Option<CorsLayer> {
     } else {
         AllowOrigin::list(origins.iter().filter_map(|o| o.parse().ok()))
     };
-    let expose: Vec<HeaderName> =
-        [
-            "mcp-session-id",
-            "mcp-protocol-version",
-            "www-authenticate",
-            "x-request-id",
-            "last-event-id",
-            "retry-after",
-            "ratelimit-limit",
-            "ratelimit-remaining",
-            "ratelimit-reset",
-            "ratelimit-policy",
-        ]
-        .iter()
-            .map(|h| HeaderName::from_static(h))
-            .collect();
+    let expose: Vec<HeaderName> = [
+        "mcp-session-id",
+        "mcp-protocol-version",
+        "www-authenticate",
+        "x-request-id",
+        "last-event-id",
+        "retry-after",
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+        "ratelimit-policy",
+    ]
+    .iter()
+    .map(|h| HeaderName::from_static(h))
+    .collect();
     Some(
         CorsLayer::new()
             .allow_origin(allow)
@@ -343,20 +359,42 @@ pub async fn serve(mut config: Config) -> Result<(), Error> {
     let served = served.into_iter().flatten().collect::<Vec<_>>().join(", ");
     let shutdown = CancellationToken::new();
     let limits = http.connections.clone();
-    let (app, _state) = app(config, shutdown.clone(), Overrides::default())?;
+    let grace = http.shutdown_grace;
+    let (app, state) = app(config, shutdown.clone(), Overrides::default())?;
     tracing::info!("serving MCP over HTTP on http://{local} ({served})");
-    let stop = shutdown.clone();
-    serve_on(listener, app, &limits, async move {
-        signal().await;
+    let drain = state.drain.clone();
+    serve_draining(listener, app, &limits, signal(), async move {
+        drain.start();
+        let in_flight = drain.in_flight();
+        tracing::info!(
+            "shutting down: no new connections or requests; {in_flight} tool call(s) in flight get up to {} s to \
+             finish (DOCSPACE_SHUTDOWN_GRACE)",
+            grace.as_secs()
+        );
+        let ended = drain.finish(grace).await;
+        if ended > 0 {
+            tracing::warn!("{ended} tool call(s) still running were answered with a shutdown error");
+            drain.finish(Duration::from_secs(1)).await;
+        }
+        if in_flight > 0 {
+            // A call is counted until its handler returns; its answer then
+            // still has to reach the client's stream before the session closes.
+            tokio::time::sleep(FLUSH).await;
+        }
         tracing::info!("shutting down: closing sessions");
-        stop.cancel();
+        shutdown.cancel();
     })
     .await?;
     Ok(())
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM.
-async fn signal() {
+/// At shutdown, how long the answers of the last calls get to reach their
+/// streams (a handler's answer is written microseconds after it returns).
+const FLUSH: Duration = Duration::from_millis(250);
+
+/// SIGTERM or SIGINT (Ctrl-C).
+pub(crate) async fn signal() {
     #[cfg(unix)]
     {
         let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {

@@ -290,12 +290,8 @@ async fn rate_limited_answers_say_what_is_left() {
         .args(&["--rate-limit", "3", "--rate-window-ms", "60000", "--cors-origins", "https://app.example.com"])
         .start()
         .await;
-    let get = || {
-        reqwest::Client::new()
-            .get(format!("{}/health", s.base))
-            .header("origin", "https://app.example.com")
-            .send()
-    };
+    let get =
+        || reqwest::Client::new().get(format!("{}/health", s.base)).header("origin", "https://app.example.com").send();
     let header = |r: &reqwest::Response, name: &str| {
         r.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned).unwrap_or_default()
     };
@@ -313,6 +309,10 @@ async fn rate_limited_answers_say_what_is_left() {
     let refused = get().await.unwrap();
     assert_eq!(refused.status(), 429);
     assert_eq!(header(&refused, "ratelimit-remaining"), "0");
-    assert!(header(&refused, "ratelimit-reset").parse::<u64>().unwrap() >= 19, "{}", header(&refused, "ratelimit-reset"));
+    assert!(
+        header(&refused, "ratelimit-reset").parse::<u64>().unwrap() >= 19,
+        "{}",
+        header(&refused, "ratelimit-reset")
+    );
     assert!(!header(&refused, "retry-after").is_empty());
 }

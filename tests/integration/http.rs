@@ -725,3 +725,147 @@ async fn conflicting_server_credentials_are_reported_as_over_stdio() {
     assert_eq!(a.status, 401);
     assert!(a.body.contains("has no DocSpace credentials of its own"), "{}", a.body);
 }
+
+/// The server as its own process against a sandbox portal in this one, and
+/// its address (read from its log); its stderr keeps being read.
+fn spawn_http_server(portal: &str, args: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut argv = vec!["--transport", "streamable-http", "--port", "0"];
+    argv.extend_from_slice(args);
+    let mut child = crate::common::server_command(
+        &argv,
+        &[("DOCSPACE_BASE_URL", portal), ("DOCSPACE_API_KEY", sandbox::API_KEY), ("DOCSPACE_LOG_LEVEL", "info")],
+    )
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let address = loop {
+        let line = lines.next().expect("the server logs its address").unwrap();
+        if let Some(rest) = line.split("serving MCP over HTTP on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    // Keep draining its log so that it never blocks on a full pipe.
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| eprintln!("server: {l}")));
+    (child, address)
+}
+
+/// Waits (polling, off the runtime's threads) for the process to exit.
+async fn exit_of(mut child: std::process::Child, within: Duration) -> std::process::ExitStatus {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the server did not exit within {within:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn sigterm(child: &std::process::Child) {
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+}
+
+/// Issue 15, item 4: on SIGTERM the server stops accepting, lets the tool
+/// call in flight finish and answer, refuses new requests, then exits 0.
+/// Before, SIGTERM closed every session at once: the call in flight never
+/// got its answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_lets_calls_in_flight_finish_then_exits() {
+    let portal = sandbox::Sandbox::start(std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0))).await.unwrap();
+    let (child, address) = spawn_http_server(portal.base_url(), &["--shutdown-grace", "10"]);
+    let url = format!("{address}/mcp");
+    let session = open(&url, &[]).await;
+    // DocSpace takes 1.5 s to answer this call.
+    portal.inject(sandbox::Fault {
+        path: "/api/2.0/people/@self".into(),
+        mode: "delay".into(),
+        status: 200,
+        delay_ms: 1500,
+        times: 1,
+    });
+    let in_flight = {
+        let (url, session) = (url.clone(), session.clone());
+        tokio::spawn(async move { post(&url, Some(&session), &[], &call(2, "get_self_profile", json!({}))).await })
+    };
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    sigterm(&child);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Meanwhile: no new connection is taken, and a request on a kept-alive one is refused.
+    let late = reqwest::Client::new()
+        .post(&url)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-session-id", &session)
+        .body(list(3).to_string())
+        .send()
+        .await;
+    match late {
+        Ok(r) => assert_eq!(r.status(), 503, "a request after SIGTERM"),
+        Err(e) => assert!(e.is_connect(), "refused at connect, not otherwise: {e}"),
+    }
+    let answered = in_flight.await.unwrap();
+    assert_eq!(answered.status, 200, "{}", answered.body);
+    let reply = &answered.messages().first().cloned().unwrap_or_else(|| panic!("no reply: {:?}", answered.body));
+    assert_eq!(reply["result"]["isError"], json!(false), "the call in flight finished: {reply}");
+    assert!(reply.to_string().contains("Alex Morgan"), "{reply}");
+    let status = exit_of(child, Duration::from_secs(15)).await;
+    assert!(status.success(), "{status:?}");
+}
+
+/// A call still running when the grace period ends is answered with a
+/// JSON-RPC error that says so (not left without an answer), and the server
+/// exits.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_outlasting_the_grace_period_gets_a_shutdown_error() {
+    let portal = sandbox::Sandbox::start(std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0))).await.unwrap();
+    let (child, address) = spawn_http_server(portal.base_url(), &["--shutdown-grace", "1", "--request-timeout", "30"]);
+    let url = format!("{address}/mcp");
+    let session = open(&url, &[]).await;
+    portal.inject(sandbox::Fault {
+        path: "/api/2.0/people/@self".into(),
+        mode: "delay".into(),
+        status: 200,
+        delay_ms: 8000,
+        times: 1,
+    });
+    let in_flight = {
+        let (url, session) = (url.clone(), session.clone());
+        tokio::spawn(async move { post(&url, Some(&session), &[], &call(2, "get_self_profile", json!({}))).await })
+    };
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let sent = tokio::time::Instant::now();
+    sigterm(&child);
+    let answered = in_flight.await.unwrap();
+    let reply = &answered.messages().first().cloned().unwrap_or_else(|| panic!("no reply: {:?}", answered.body));
+    assert_eq!(reply["error"]["code"], -32000, "{reply}");
+    assert!(reply["error"]["message"].as_str().unwrap().contains("shutting down"), "{reply}");
+    assert!(sent.elapsed() < Duration::from_secs(6), "answered at the end of the grace period: {:?}", sent.elapsed());
+    let status = exit_of(child, Duration::from_secs(10)).await;
+    assert!(status.success(), "{status:?}");
+}
+
+/// `sandbox --portal-only` ends cleanly on SIGTERM too (before, only Ctrl-C:
+/// SIGTERM killed it, exit by signal).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_portal_only_sandbox_exits_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let mut child = crate::common::server_command(&["sandbox", "--portal-only"], &[])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = lines.find(|l| l.as_ref().is_ok_and(|l| l.contains("sandbox portal at"))).expect("its address").unwrap();
+    let address = line.split("sandbox portal at ").nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    std::thread::spawn(move || lines.for_each(drop));
+    assert!(reqwest::get(format!("{address}/api/2.0/people/@self")).await.is_ok(), "the portal answers");
+    sigterm(&child);
+    let status = exit_of(child, Duration::from_secs(10)).await;
+    assert!(status.success(), "{status:?}");
+}

@@ -837,8 +837,11 @@ async fn authorization_scheme_names_are_case_insensitive() {
     let b = s.base.as_str();
     let flow = Flow::new(sandbox_oauth::CLIENT_ID, REDIRECT);
     let code = code_for(b, &flow).await;
-    let credentials = base64::engine::general_purpose::STANDARD
-        .encode(format!("{}:{}", sandbox_oauth::CLIENT_ID, sandbox_oauth::CLIENT_SECRET));
+    let credentials = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        sandbox_oauth::CLIENT_ID,
+        sandbox_oauth::CLIENT_SECRET
+    ));
     let r = reqwest::Client::new()
         .post(format!("{b}/token"))
         .header("authorization", format!("BASIC {credentials}"))

@@ -365,7 +365,9 @@ fn the_references_configuration_starts_it_and_typos_are_named() {
     let tools = tools.unwrap_or_else(|| panic!("no tools/list reply: {out:?}\n{stderr}"));
     assert!(tools.iter().any(|t| t["name"] == "create_folder"), "the default catalogue, writes included");
     assert!(
-        stderr.contains("DOCSPACE_TOOLSET is not a setting of this server and is ignored; did you mean DOCSPACE_TOOLSETS?"),
+        stderr.contains(
+            "DOCSPACE_TOOLSET is not a setting of this server and is ignored; did you mean DOCSPACE_TOOLSETS?"
+        ),
         "{stderr}"
     );
     assert!(stderr.contains("DOCSPACE_SESSION_TTL is not read by this server"), "{stderr}");

@@ -71,6 +71,23 @@ pub async fn serve_on(
     limits: &ConnectionLimits,
     until: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_draining(listener, app, limits, until, async {}).await
+}
+
+/// How long connections may take to end after the drain (a response still
+/// being written, a client that does not close).
+const CLOSING: Duration = Duration::from_secs(5);
+
+/// [`serve_on`], with `drain` run once `until` has stopped the accepting
+/// (the listener closed) and before the open connections are shut: the
+/// graceful shutdown lets calls in flight finish there.
+pub async fn serve_draining(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: &ConnectionLimits,
+    until: impl std::future::Future<Output = ()> + Send + 'static,
+    drain: impl std::future::Future<Output = ()> + Send,
+) -> std::io::Result<()> {
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let per_ip = Arc::new(PerIp::default());
     let graceful = GracefulShutdown::new();
@@ -120,7 +137,10 @@ pub async fn serve_on(
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    drain.await;
+    if tokio::time::timeout(CLOSING, graceful.shutdown()).await.is_err() {
+        tracing::info!("connections still open {} s after the drain were dropped", CLOSING.as_secs());
+    }
     Ok(())
 }
 

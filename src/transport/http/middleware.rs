@@ -23,8 +23,8 @@ use super::request::Refusal;
 use crate::config::{OAuthEndpoint, Proxies, RateLimit};
 use crate::oauth::upstream::{Caller, on_behalf_of};
 use host_origin::HostOrigin;
-use request_id::RequestId;
 use rate_limit::{RateLimiter, client_ip, ip_key};
+use request_id::RequestId;
 
 /// The edge policy of one group of routes: the `Host`/`Origin` policy
 /// (shared), which OAuth endpoint the group is (`None`: MCP, health and

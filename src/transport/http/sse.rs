@@ -42,6 +42,9 @@ impl Drop for Closer {
 
 /// `GET /sse`: a new session and its event stream.
 pub(super) async fn open(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    if let Some(refusal) = state.refuse_if_draining() {
+        return refusal;
+    }
     let settings = match state.connect.settings(req.uri(), req.headers()).await {
         Ok(s) => s,
         Err(refusal) => return refusal.into_response(),
@@ -85,6 +88,9 @@ pub(super) async fn open(State(state): State<Arc<AppState>>, req: Request) -> Re
 
 /// `POST /messages?sessionId=…`: one client message into its session.
 pub(super) async fn message(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    if let Some(refusal) = state.refuse_if_draining() {
+        return refusal;
+    }
     let (parts, body) = req.into_parts();
     let Some(id) = request::query_pairs(&parts.uri)
         .into_iter()
@@ -98,7 +104,11 @@ pub(super) async fn message(State(state): State<Arc<AppState>>, req: Request) ->
         Err(refusal) => return refusal.into_response(),
     };
     let mut parts = parts;
-    let mut scope = CallScope { upstream_headers: upstream_headers(&parts.extensions), ..CallScope::default() };
+    let mut scope = CallScope {
+        upstream_headers: upstream_headers(&parts.extensions),
+        drain: Some(state.drain.clone()),
+        ..CallScope::default()
+    };
     match state.connect.oauth_client(&settings) {
         Ok(client) => scope.client = client,
         Err(refusal) => return refusal.into_response(),

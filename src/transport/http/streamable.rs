@@ -34,6 +34,9 @@ pub(super) static SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-
 
 /// The middleware in front of rmcp's Streamable HTTP service.
 pub(super) async fn gate(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
+    if let Some(refusal) = state.refuse_if_draining() {
+        return refusal;
+    }
     let settings = match state.connect.settings(req.uri(), req.headers()).await {
         Ok(s) => s,
         Err(refusal) => return refusal.into_response(),
@@ -41,7 +44,11 @@ pub(super) async fn gate(State(state): State<Arc<AppState>>, mut req: Request, n
     let identity = state.sessions.identity(&settings);
     // The grant of an OAuth POST, whose answer may turn into a 401.
     let watched = settings.oauth.clone().filter(|_| req.method() == Method::POST);
-    let mut scope = CallScope { upstream_headers: upstream_headers(req.extensions()), ..CallScope::default() };
+    let mut scope = CallScope {
+        upstream_headers: upstream_headers(req.extensions()),
+        drain: Some(state.drain.clone()),
+        ..CallScope::default()
+    };
     let session = req.headers().get(&SESSION_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
     if let Some(id) = session {
         // An unknown (or expired) session is refused here, before its body is

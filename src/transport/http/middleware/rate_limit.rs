@@ -83,7 +83,8 @@ impl RateLimiter {
             self.limiter.shrink_to_fit();
         }
         let limit = self.limit.capacity.max(1);
-        let allowance = |remaining: u32, reset: Duration| Allowance { limit, remaining, reset, window: self.limit.window };
+        let allowance =
+            |remaining: u32, reset: Duration| Allowance { limit, remaining, reset, window: self.limit.window };
         match self.limiter.check_key(&ip) {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity().min(limit);
@@ -160,15 +161,17 @@ mod tests {
         let refused = l.check(ip).unwrap_err();
         assert_eq!(refused.remaining, 0);
         assert!(refused.reset > Duration::from_secs(29), "{refused:?}");
-        let headers: Vec<(String, String)> = first
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
-            .collect();
+        let headers: Vec<(String, String)> =
+            first.headers().iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned())).collect();
         let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(
             pairs,
-            [("ratelimit-limit", "2"), ("ratelimit-remaining", "1"), ("ratelimit-reset", "30"), ("ratelimit-policy", "2;w=60")]
+            [
+                ("ratelimit-limit", "2"),
+                ("ratelimit-remaining", "1"),
+                ("ratelimit-reset", "30"),
+                ("ratelimit-policy", "2;w=60")
+            ]
         );
         assert!(l.check("10.0.0.2".parse().unwrap()).is_ok(), "per IP");
         let mut h = HeaderMap::new();

@@ -30,15 +30,35 @@ fn main() -> ExitCode {
 
 /// Logs go to stderr (stdout is the protocol over stdio); RUST_LOG overrides the level.
 fn init_logging(level: &str) {
+    use tracing_subscriber::prelude::*;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::try_new(format!("warn,docspace_mcp={level},docspace_mcp_client={level}"))
             .unwrap_or_else(|_| EnvFilter::new("warn"))
     });
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(filter)
-        .with_target(false)
-        .fmt_fields(docspace_mcp::logging::fields())
+    // rmcp warns of every JSON-RPC error the server answers with ("response
+    // error": an unknown tool, a client's probe for resources or prompts).
+    // They are the client's mistakes, not the server's trouble: shown at
+    // debug only (RUST_LOG=rmcp=debug or DOCSPACE_LOG_LEVEL=debug).
+    let verbose = matches!(level, "debug" | "trace") || std::env::var_os("RUST_LOG").is_some();
+    let answered_errors = tracing_subscriber::filter::filter_fn(move |meta| verbose || !is_rmcp_error_answer(meta));
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .with_target(false)
+                .fmt_fields(docspace_mcp::logging::fields())
+                .with_filter(filter)
+                .with_filter(answered_errors),
+        )
         .init();
+}
+
+/// rmcp's warning for an error answer it sends (target `rmcp::service`,
+/// fields `id` and `error`; its other warnings have one or neither).
+fn is_rmcp_error_answer(meta: &tracing::Metadata<'_>) -> bool {
+    meta.target() == "rmcp::service"
+        && *meta.level() == tracing::Level::WARN
+        && meta.fields().field("id").is_some()
+        && meta.fields().field("error").is_some()
 }

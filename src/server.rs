@@ -12,8 +12,9 @@ use docspace_mcp_client::Client;
 use reqwest::header::{HeaderName, HeaderValue};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode, Implementation,
-    InitializeRequestParams, InitializeResult, ListToolsResult, LoggingLevel, LoggingMessageNotificationParam,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
+    InitializeRequestParams, InitializeResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams, ServerCapabilities,
+    ServerConfig, SetLevelRequestParams, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -279,6 +280,19 @@ impl DocSpaceServer {
     }
 }
 
+/// The answer to a capability this server does not declare.
+fn not_offered(method: &str) -> ErrorData {
+    tracing::debug!("{method}: not offered (a client's capability probe)");
+    ErrorData::new(
+        ErrorCode::METHOD_NOT_FOUND,
+        format!(
+            "{method}: this server offers tools (tools/list, tools/call) and logging, no resources or prompts; \
+             every DocSpace operation is reached through its tools"
+        ),
+        None,
+    )
+}
+
 impl ServerHandler for DocSpaceServer {
     fn get_info(&self) -> ServerConfig {
         let capabilities = ServerCapabilities::builder().enable_tools().enable_logging().build();
@@ -310,6 +324,32 @@ impl ServerHandler for DocSpaceServer {
         self.negotiate_initialize(&request)
     }
 
+    // Clients probe for resources and prompts whatever the capabilities say
+    // (Claude Desktop, Cursor): a clear answer, logged at debug only.
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        Err(not_offered("resources/list"))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Err(not_offered("resources/templates/list"))
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        Err(not_offered("prompts/list"))
+    }
+
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
@@ -329,16 +369,38 @@ impl ServerHandler for DocSpaceServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let unknown = || {
-            // The name is the client's: quoted only in part.
-            let name: String = request.name.chars().take(100).flat_map(char::escape_default).collect();
-            ErrorData::invalid_params(
-                format!("unknown tool `{name}`; tools/list shows the tools this server offers"),
-                None,
-            )
-        };
         let state = self.state(&context)?;
         let selection = &state.selection;
+        let read_only = selection.options.read_only;
+        let unknown = || {
+            // A tool of the catalogue left out of this selection: say why, and how to have it.
+            let known = (request.name.len() <= 128).then(|| crate::tools::catalogue::find(&request.name)).flatten();
+            let message = match known {
+                Some(tool) if selection.options.dynamic && selection.by_name.contains_key(tool.name) => format!(
+                    "dynamic mode is on (DOCSPACE_DYNAMIC): call `{}` through the meta tool call_tool \
+                     ({{\"tool\": \"{}\", \"input\": {{…}}}}); get_tool_input_schema gives its arguments",
+                    tool.name, tool.name
+                ),
+                Some(tool) if read_only && !tool.read_only => format!(
+                    "`{}` is a write tool and read-only mode is on (DOCSPACE_READ_ONLY or --read-only for the \
+                     server; over HTTP, also a session's read_only query parameter or X-Mcp-Read-Only header): \
+                     only read-only tools can be called",
+                    tool.name
+                ),
+                Some(tool) => format!(
+                    "`{}` is not in this server's tool selection: add it with DOCSPACE_ENABLED_TOOLS, or its \
+                     toolset `{}` with DOCSPACE_TOOLSETS (over HTTP, also the enabled_tools or toolsets query \
+                     parameter or X-Mcp-* header); tools/list shows the tools offered",
+                    tool.name, tool.toolset
+                ),
+                None => {
+                    // The name is the client's: quoted only in part.
+                    let name: String = request.name.chars().take(100).flat_map(char::escape_default).collect();
+                    format!("unknown tool `{name}`; tools/list shows the tools this server offers")
+                }
+            };
+            ErrorData::invalid_params(message, None)
+        };
         let (tool, arguments) = if selection.options.dynamic {
             let args = request.arguments.clone().unwrap_or_default();
             match meta::handle(request.name.as_ref(), &args, &selection.by_name) {

@@ -114,7 +114,7 @@ pub enum Error {
     #[error("the OAuth proxy: {0}")]
     OAuth(String),
     /// Binding failed.
-    #[error("cannot listen on {address}: {source}")]
+    #[error("cannot listen on {address}: {source}{}", bind_hint(source))]
     Bind {
         /// The address.
         address: String,
@@ -124,6 +124,23 @@ pub enum Error {
     /// Serving failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+/// What to change when the listening address cannot be taken, naming the
+/// settings as the user sets them.
+fn bind_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            ". Another program uses that port: choose another with --port or DOCSPACE_PORT (0 picks a free one)"
+        }
+        std::io::ErrorKind::AddrNotAvailable => {
+            ". That is not an address of this machine: check --host or DOCSPACE_HOST"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            ". Ports below 1024 need privileges: choose a higher one with --port or DOCSPACE_PORT"
+        }
+        _ => ". Check --host/DOCSPACE_HOST and --port/DOCSPACE_PORT",
+    }
 }
 
 async fn health(State(state): State<Arc<AppState>>) -> Response {

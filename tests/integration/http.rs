@@ -869,3 +869,16 @@ async fn the_portal_only_sandbox_exits_cleanly_on_sigterm() {
     let status = exit_of(child, Duration::from_secs(10)).await;
     assert!(status.success(), "{status:?}");
 }
+
+/// Issue 15, item 2: a port in use names the port and the setting to change
+/// (before: "cannot listen on 127.0.0.1:8080: Address already in use").
+#[test]
+fn a_port_in_use_names_the_setting_to_change() {
+    let taken = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = crate::common::server_command(&["--transport", "http", "--port", &port], &[]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{stderr}");
+    assert!(stderr.contains("Another program uses that port") && stderr.contains("DOCSPACE_PORT"), "{stderr}");
+}

@@ -374,7 +374,10 @@ async fn dynamic_mode_reaches_every_operation_through_six_tools() {
     let r = call(&c, "list_tools", json!({"toolset": "nope"})).await;
     assert_eq!(r.is_error, Some(true));
     let e = c.call_tool(CallToolRequestParams::new("get_self_profile")).await.unwrap_err();
-    assert!(e.to_string().contains("unknown tool"), "in dynamic mode only the meta tools are tools: {e}");
+    assert!(
+        e.to_string().contains("through the meta tool call_tool"),
+        "in dynamic mode only the meta tools are tools: {e}"
+    );
     c.cancel().await.unwrap();
 }
 
@@ -392,7 +395,11 @@ async fn read_only_mode_exposes_no_write_tool_by_any_path() {
         )
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("unknown tool"), "{e}");
+    // Issue 15, item 2: it says why (before: "unknown tool `create_folder`").
+    assert!(e.to_string().contains("`create_folder` is a write tool and read-only mode is on"), "{e}");
+    assert!(e.to_string().contains("DOCSPACE_READ_ONLY"), "{e}");
+    let e = c.call_tool(CallToolRequestParams::new("no_such_tool")).await.unwrap_err();
+    assert!(e.to_string().contains("unknown tool `no_such_tool`"), "{e}");
     assert!(ok(&c, "get_self_profile", json!({})).await["displayName"] == "Alex Morgan");
     c.cancel().await.unwrap();
 

@@ -373,3 +373,34 @@ fn the_references_configuration_starts_it_and_typos_are_named() {
     assert!(stderr.contains("DOCSPACE_SESSION_TTL is not read by this server"), "{stderr}");
     assert!(!stderr.contains("DOCSPACE_FILE_OPERATION_TIMEOUT is not"), "{stderr}");
 }
+
+/// Issue 15, item 2: a tool left out of the selection, and the capability
+/// probes clients send whatever the capabilities say, get answers that say
+/// what the server offers (before: "unknown tool", "Method not found"); the
+/// probes are not logged as warnings.
+#[test]
+fn errors_say_what_the_server_offers() {
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}});
+    let (status, out, stderr) = raw_session(
+        &[("DOCSPACE_BASE_URL", "http://127.0.0.1:9"), ("DOCSPACE_API_KEY", KEY), ("DOCSPACE_TOOLSETS", "people")],
+        &[
+            init,
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "create_folder", "arguments": {}}}),
+            json!({"jsonrpc": "2.0", "id": 3, "method": "resources/list"}),
+            json!({"jsonrpc": "2.0", "id": 4, "method": "prompts/list"}),
+            json!({"jsonrpc": "2.0", "id": 5, "method": "resources/templates/list"}),
+        ],
+    );
+    assert!(status.success(), "{stderr}");
+    let error = |id: i64| {
+        let m = out.iter().find(|m| m["id"] == id).unwrap_or_else(|| panic!("no reply to {id}: {out:?}"));
+        m["error"]["message"].as_str().unwrap_or_default().to_owned()
+    };
+    assert!(error(2).contains("`create_folder` is not in this server's tool selection"), "{}", error(2));
+    assert!(error(2).contains("DOCSPACE_TOOLSETS") && error(2).contains("`files_folders`"), "{}", error(2));
+    for id in [3, 4, 5] {
+        assert!(error(id).contains("this server offers tools"), "{id}: {}", error(id));
+    }
+    assert!(!stderr.contains("WARN"), "capability probes are not warnings: {stderr}");
+}

@@ -448,6 +448,7 @@ fn tools_config(args: &ServeArgs) -> Result<ToolsConfig, Error> {
         read_only: args.read_only,
         operation_timeout,
         operation_interval,
+        request_timeout: duration("DOCSPACE_REQUEST_TIMEOUT", args.request_timeout, Unit::Secs, 1..=HOUR)?,
         // Bounded by its parser's range.
         max_result_bytes: usize::try_from(args.max_result_bytes).unwrap_or(usize::MAX),
     };

@@ -205,6 +205,8 @@ pub struct Options {
     pub operation_timeout: std::time::Duration,
     /// The longest pause between two checks of those operations.
     pub operation_interval: std::time::Duration,
+    /// The time limit of one DocSpace request (named in timeout errors).
+    pub request_timeout: std::time::Duration,
     /// The longest text of a tool result (longer results are cut, saying so).
     pub max_result_bytes: usize,
 }
@@ -430,6 +432,7 @@ impl ServerHandler for DocSpaceServer {
                 timeout: selection.options.operation_timeout,
                 interval: selection.options.operation_interval,
             },
+            request_timeout: selection.options.request_timeout,
             progress,
         };
         let drain = scope(&context).and_then(|s| s.drain.clone()).unwrap_or_default();

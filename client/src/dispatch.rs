@@ -92,11 +92,12 @@ pub enum CallError {
         /// The limit, in bytes.
         limit: usize,
     },
-    /// DocSpace could not be reached, or the connection failed.
-    #[error("DocSpace could not be reached: {0}")]
+    /// DocSpace could not be reached, or the connection failed (the message
+    /// names the portal and the cause).
+    #[error("{0}")]
     Transport(String),
-    /// DocSpace did not answer in time.
-    #[error("DocSpace did not answer in time: {0}")]
+    /// DocSpace did not answer in time (the message names the portal).
+    #[error("{0}")]
     Timeout(String),
     /// No operation has this id.
     #[error("unknown operation `{0}`")]
@@ -395,11 +396,49 @@ async fn failure<E>(client: &Client, e: ClientError<E>) -> Result<Output, CallEr
 
 /// Classifies a reqwest error (timeouts apart) without echoing the URL's secrets.
 pub fn transport(e: &reqwest::Error) -> CallError {
-    let mut message = e.without_url_ref().to_string();
-    if let Some(source) = std::error::Error::source(e) {
-        message = format!("{message}: {source}");
+    let cause = cause(e);
+    // The portal's origin only: a URL's path and query may carry ids, never credentials (userinfo is refused).
+    let at = e.url().map(|u| format!("at {} ", u.origin().ascii_serialization())).unwrap_or_default();
+    if e.is_timeout() {
+        CallError::Timeout(format!("DocSpace {at}did not answer in time ({cause})"))
+    } else {
+        CallError::Transport(format!("DocSpace {at}could not be reached: {cause}"))
     }
-    if e.is_timeout() { CallError::Timeout(message) } else { CallError::Transport(message) }
+}
+
+/// Why a request got no answer, in words: DNS, a refused connection, TLS, a
+/// connection closed early; else reqwest's own chain of errors.
+fn cause(e: &reqwest::Error) -> String {
+    let mut chain = vec![e.without_url_ref()];
+    let mut io_kind = None;
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            io_kind.get_or_insert(io.kind());
+        }
+        chain.push(s.to_string());
+        source = s.source();
+    }
+    let detail = chain.last().cloned().unwrap_or_default();
+    let any = |needle: &str| chain.iter().any(|c| c.to_ascii_lowercase().contains(needle));
+    use std::io::ErrorKind;
+    if e.is_timeout() {
+        "no answer within the time limit".to_owned()
+    } else if any("dns error") || any("failed to lookup address") || any("name or service not known") {
+        format!("its host name could not be resolved (DNS: {detail})")
+    } else if io_kind == Some(ErrorKind::ConnectionRefused) {
+        "the connection was refused: nothing listens at that address and port".to_owned()
+    } else if any("certificate") || any("tls") || any("handshake") {
+        format!("the TLS handshake failed ({detail})")
+    } else if matches!(
+        io_kind,
+        Some(ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::UnexpectedEof)
+    ) || any("connection closed")
+    {
+        format!("the connection was closed before an answer ({detail})")
+    } else {
+        chain.join(": ")
+    }
 }
 
 trait WithoutUrl {

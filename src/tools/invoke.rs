@@ -12,6 +12,8 @@ use docspace_mcp_client::{Client, dispatch, multipart};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::Value;
 
+use std::time::Duration;
+
 use crate::tools::catalogue::ToolDef;
 use crate::tools::file_operations::{self, Progress, Waited, Waiting};
 use crate::tools::workflows;
@@ -21,6 +23,8 @@ use crate::tools::workflows;
 pub(crate) struct Context {
     /// How to wait for file operations before answering with their ids.
     pub waiting: Waiting,
+    /// The time limit of one DocSpace request (named in timeout errors).
+    pub request_timeout: Duration,
     /// Where progress goes, when the client sent a progress token.
     pub progress: Option<Progress>,
 }
@@ -47,7 +51,7 @@ pub(crate) async fn invoke(client: &Client, tool: &ToolDef, arguments: Option<Ar
             finish_operations(client, tool, status, value, &pending, cx).await
         }
         Ok(output) => success(tool, output),
-        Err(e) => failure(tool, &e),
+        Err(e) => failure(tool, &e, cx),
     }
 }
 
@@ -106,7 +110,7 @@ async fn finish_operations(
     let (statuses, timed_out) = match file_operations::wait(client, pending, cx.waiting, cx.progress.as_ref()).await {
         Ok(Waited::Finished(s)) => (s, false),
         Ok(Waited::TimedOut(s)) => (s, true),
-        Err(e) => return failure(tool, &e),
+        Err(e) => return failure(tool, &e, cx),
     };
     if let Some(failed) = statuses.iter().find_map(file_operations::failure) {
         return CallToolResult::error(vec![ContentBlock::text(format!(
@@ -182,17 +186,29 @@ pub(crate) fn maybe_done(tool: &str) -> String {
     )
 }
 
-fn failure(tool: &ToolDef, e: &CallError) -> CallToolResult {
+/// Where the portal address comes from, as the user sets it.
+const PORTAL_SETTING: &str =
+    "DOCSPACE_BASE_URL (over HTTP, a session's X-Mcp-Base-Url header or base_url query parameter names it instead)";
+
+fn failure(tool: &ToolDef, e: &CallError, cx: &Context) -> CallToolResult {
+    let maybe = if tool.read_only { String::new() } else { format!(" {}", maybe_done(tool.name)) };
     let message = match e {
+        CallError::Transport(m) => {
+            // Refused, unresolved or a failed handshake: the request never left.
+            let maybe = if m.contains("closed before an answer") { maybe.as_str() } else { "" };
+            format!("{e}. Check the portal address, {PORTAL_SETTING}, and that this server can reach it.{maybe}")
+        }
+        CallError::Timeout(_) => format!(
+            "{e}: DOCSPACE_REQUEST_TIMEOUT is {} s; raise it if the portal is slow, or check {PORTAL_SETTING}.{maybe}",
+            cx.request_timeout.as_secs()
+        ),
         CallError::MissingArgument(_) | CallError::InvalidArgument { .. } => {
             format!("{e}. `{}` takes the arguments described by its input schema.", tool.name)
         }
         CallError::Upstream { status: 401, .. } => format!("{e}. The configured DocSpace credentials were rejected."),
         CallError::Upstream { status: 403, .. } => format!("{e}. The DocSpace user lacks permission for this."),
         CallError::Upstream { status: 404, .. } => format!("{e}. Check the ids passed to `{}`.", tool.name),
-        CallError::Timeout(_) | CallError::Malformed { .. } if !tool.read_only => {
-            format!("{e}. {}", maybe_done(tool.name))
-        }
+        CallError::Malformed { .. } if !tool.read_only => format!("{e}.{maybe}"),
         _ => e.to_string(),
     };
     tracing::info!(tool = tool.name, "tool call failed: {message}");

@@ -270,6 +270,7 @@ async fn dropped_connections_and_slow_answers_are_injected_and_counted() {
     let r = call(&c, "get_self_profile", json!({})).await;
     assert_eq!(r.is_error, Some(true));
     assert!(text(&r).contains("could not be reached"), "{}", text(&r));
+    assert!(text(&r).contains("the connection was closed before an answer"), "the cause named: {}", text(&r));
 
     // The whole answer, slowly; then one slower than DOCSPACE_REQUEST_TIMEOUT (2 s).
     p.inject(fault("slow", 400));

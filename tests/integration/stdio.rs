@@ -117,6 +117,9 @@ async fn a_client_lists_reads_writes_and_sees_errors() {
     let r = call(&client, "get_file_info", json!({"fileId": 7})).await;
     assert_eq!(r.is_error, Some(true));
     assert!(text(&r).contains("did not answer in time"), "{}", text(&r));
+    // Issue 15, item 2: the portal, the setting and its value (before: "DocSpace did not answer in time: …").
+    assert!(text(&r).contains(&format!("DocSpace at {} did not answer", upstream.base_url)), "{}", text(&r));
+    assert!(text(&r).contains("DOCSPACE_REQUEST_TIMEOUT is 1 s"), "{}", text(&r));
 
     // Unknown tool: a protocol error (invalid params), and the server stays up.
     let e = client.call_tool(CallToolRequestParams::new("no_such_tool")).await.unwrap_err();
@@ -403,4 +406,25 @@ fn errors_say_what_the_server_offers() {
         assert!(error(id).contains("this server offers tools"), "{id}: {}", error(id));
     }
     assert!(!stderr.contains("WARN"), "capability probes are not warnings: {stderr}");
+}
+
+/// Issue 15, item 2: an unreachable portal names its address, the cause and
+/// the setting to check (before: "DocSpace could not be reached: error
+/// sending request: client error (Connect)").
+#[tokio::test]
+async fn an_unreachable_portal_is_named_with_the_cause_and_the_setting() {
+    let closed = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let base = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let client = connect(server(&[("DOCSPACE_BASE_URL", &base), ("DOCSPACE_API_KEY", KEY)])).await;
+    let r = call(&client, "get_self_profile", json!({})).await;
+    assert_eq!(r.is_error, Some(true));
+    let t = text(&r);
+    assert!(t.contains(&format!("DocSpace at {base} could not be reached: the connection was refused")), "{t}");
+    assert!(t.contains("DOCSPACE_BASE_URL") && t.contains("X-Mcp-Base-Url"), "{t}");
+    assert!(!t.contains("may have made the change"), "a read: {t}");
+    let r = call(&client, "create_folder", json!({"parentId": 1, "title": "x"})).await;
+    assert!(text(&r).contains("the connection was refused"), "{}", text(&r));
+    assert!(!text(&r).contains("may have made the change"), "refused: nothing was sent: {}", text(&r));
+    client.cancel().await.unwrap();
 }

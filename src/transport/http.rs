@@ -153,13 +153,23 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
     .into_response()
 }
 
-async fn not_found(req: Request) -> Response {
-    Refusal::with_status(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        format!("no such endpoint: {} {}", req.method(), req.uri().path()),
-    )
-    .into_response()
+/// Where OAuth clients look for a sign-in (discovery, registration).
+fn is_oauth_path(path: &str) -> bool {
+    path.starts_with("/.well-known/oauth") || path.starts_with("/.well-known/openid") || path == "/register"
+}
+
+async fn not_found(oauth: bool, req: Request) -> Response {
+    let path = req.uri().path();
+    let message = if !oauth && is_oauth_path(path) {
+        format!(
+            "no such endpoint: {path}. This server has no OAuth sign-in (DOCSPACE_OAUTH_BASE_URL is not set): send \
+             your portal and credentials in headers instead, X-Mcp-Base-Url and X-Mcp-Api-Key (or X-Mcp-Auth-Token, \
+             or X-Mcp-Username and X-Mcp-Password)"
+        )
+    } else {
+        format!("no such endpoint: {} {path}", req.method())
+    };
+    Refusal::with_status(StatusCode::NOT_FOUND, "not_found", message).into_response()
 }
 
 /// What an embedder (a test) may put in place of what the configuration
@@ -263,7 +273,8 @@ pub fn app(
     // fallback get the MCP edge policy and CORS; the OAuth routes, merged
     // after, carry their own per endpoint.
     let mcp_edge = Arc::new(Edge::mcp(host_origin.clone(), http.rate_limit, http.proxies.clone()));
-    let mut app = app.fallback(not_found).with_state(state.clone());
+    let oauth_on = http.oauth.is_some();
+    let mut app = app.fallback(move |req: Request| not_found(oauth_on, req)).with_state(state.clone());
     if let Some(cors) = cors_layer(&http.cors) {
         app = app.layer(cors);
     }

@@ -122,8 +122,22 @@ async fn per_request_credentials_selection_and_identity() {
 
     let a = post(&mcp, None, &[], &init(1)).await;
     assert_eq!(a.status, 401, "{}", a.body);
-    assert!(a.headers.get("www-authenticate").is_some_and(|v| v.to_str().unwrap().starts_with("Bearer")));
     assert_eq!(a.json()["error"], "unauthorized");
+    // Issue 15, item 2: OAuth-capable clients (Inspector, Claude, VS Code) show an `error_description` where
+    // they would otherwise start a sign-in that cannot work; with OAuth off there is no discovery hint, and
+    // the discovery and registration endpoints they then try say what to send instead.
+    let challenge = a.headers["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.starts_with("Bearer realm=\"docspace-mcp\", error=\"invalid_request\""), "{challenge}");
+    assert!(challenge.contains("error_description=\"this server has no DocSpace credentials"), "{challenge}");
+    assert!(challenge.contains("X-Mcp-Api-Key") && !challenge.contains("resource_metadata"), "{challenge}");
+    assert!(a.json()["error_description"].as_str().unwrap().contains("X-Mcp-Base-Url"), "{}", a.body);
+    for path in ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-authorization-server", "/register"] {
+        let r = reqwest::Client::new().get(format!("{}{path}", s.base)).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        let body: Value = r.json().await.unwrap();
+        let said = body["error_description"].as_str().unwrap_or_default();
+        assert!(said.contains("no OAuth sign-in") && said.contains("X-Mcp-Api-Key"), "{path}: {body}");
+    }
 
     let bad = post(&format!("{mcp}?toolsets=rooms"), None, &[("x-mcp-toolsets", "files")], &init(1)).await;
     assert_eq!(bad.status, 400);

@@ -68,15 +68,38 @@ impl Refusal {
     }
 }
 
+/// A 401 without the OAuth proxy's challenge: what to send, as an
+/// `error_description` (RFC 6750 §3), which clients show where they would
+/// otherwise start an OAuth sign-in that cannot work (no
+/// `resource_metadata`: OAuth is off). Quotes and backslashes are replaced
+/// and the text kept to visible ASCII, as a quoted-string needs.
+fn plain_challenge(message: &str) -> HeaderValue {
+    let description: String = message
+        .chars()
+        .take(300)
+        .map(|c| match c {
+            '"' => '\'',
+            '\\' => '/',
+            c if c.is_ascii_graphic() || c == ' ' => c,
+            _ => '?',
+        })
+        .collect();
+    HeaderValue::from_str(&format!(
+        "Bearer realm=\"docspace-mcp\", error=\"invalid_request\", error_description=\"{description}\""
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("Bearer realm=\"docspace-mcp\""))
+}
+
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        let mut response =
-            (self.status, axum::Json(json!({"error": self.code, "message": self.message}))).into_response();
+        // `error_description` too: OAuth-minded clients show that member.
+        let body = json!({"error": self.code, "message": self.message, "error_description": self.message});
+        let mut response = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            let value = self
-                .challenge
-                .and_then(|c| HeaderValue::from_str(&c).ok())
-                .unwrap_or_else(|| HeaderValue::from_static("Bearer realm=\"docspace-mcp\""));
+            let value = match self.challenge.as_deref().map(HeaderValue::from_str) {
+                Some(Ok(value)) => value,
+                _ => plain_challenge(&self.message),
+            };
             response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
         response

@@ -7,8 +7,10 @@
 //! Broken *connection* settings (no base URL, no or conflicting credentials)
 //! do not stop the server: it starts, says what is wrong on stderr, lists its
 //! tools and answers every call with the same message — MCP catalogues start
-//! servers before users configure them. A broken *tool selection*, or an
-//! HTTP or OAuth setting that would make the server unsafe, stops the start.
+//! servers before users configure them. So does a broken *tool selection*
+//! over stdio (the default tools are listed; every call answers with the
+//! error). Over HTTP a broken tool selection, or an HTTP or OAuth setting
+//! that would make the server unsafe, stops the start.
 
 pub(crate) mod args;
 pub(crate) mod environment;
@@ -142,6 +144,10 @@ pub struct ToolsConfig {
     pub tools: Vec<&'static ToolDef>,
     /// Dynamic and read-only modes.
     pub options: Options,
+    /// Over stdio, a tool selection that is not valid does not stop the
+    /// start (a client would show only "connection closed"): the default
+    /// selection is listed and every call answers with this.
+    pub problem: Option<String>,
 }
 
 /// The operator's DocSpace connection.
@@ -400,7 +406,14 @@ pub struct OAuthConfig {
 impl Config {
     /// Validates the settings (and builds the operator's DocSpace client).
     pub fn from_args(args: ServeArgs) -> Result<Self, Error> {
-        let tools = tools_config(&args)?;
+        let tools = match tools_config(&args) {
+            Err(Error::Selection(e)) if args.http.transport == TransportKind::Stdio => {
+                let mut default = args.clone();
+                (default.toolsets, default.enabled_tools, default.disabled_tools) = (vec![], vec![], vec![]);
+                ToolsConfig { problem: Some(e.to_string()), ..tools_config(&default)? }
+            }
+            tools => tools?,
+        };
         let portal = portal_config(&args)?;
         let max_message_bytes = usize::try_from(args.max_message_bytes).unwrap_or(usize::MAX);
         let transport = args.http.transport;
@@ -452,7 +465,7 @@ fn tools_config(args: &ServeArgs) -> Result<ToolsConfig, Error> {
         // Bounded by its parser's range.
         max_result_bytes: usize::try_from(args.max_result_bytes).unwrap_or(usize::MAX),
     };
-    Ok(ToolsConfig { toolsets, tools, options })
+    Ok(ToolsConfig { toolsets, tools, options, problem: None })
 }
 
 fn portal_config(args: &ServeArgs) -> Result<PortalConfig, Error> {

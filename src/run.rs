@@ -75,6 +75,12 @@ fn announce(config: &Config) {
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
+    if let Some(problem) = &tools.problem {
+        tracing::error!(
+            "the tool selection is not valid; the default tools are listed and every tool call will answer with \
+             this: {problem}"
+        );
+    }
     let stdio = config.transport == TransportKind::Stdio;
     let oauth = config.http.as_ref().is_some_and(|h| h.oauth.is_some());
     match &config.portal.client {
@@ -110,7 +116,11 @@ pub async fn serve(config: Config) -> Result<(), Error> {
         return Ok(transport::http::serve(config).await?);
     }
     let Config { tools, portal, max_message_bytes, .. } = config;
-    let setup = Setup::new(Arc::new(Selection::new(tools.tools, tools.options)), portal.client);
+    let mut selection = Selection::new(tools.tools, tools.options);
+    if let Some(problem) = tools.problem {
+        selection = selection.unusable(problem);
+    }
+    let setup = Setup::new(Arc::new(selection), portal.client);
     Ok(transport::stdio::serve(DocSpaceServer::new(setup), max_message_bytes).await?)
 }
 

@@ -42,6 +42,8 @@ pub struct Selection {
     by_name: BTreeMap<&'static str, &'static ToolDef>,
     options: Options,
     listed: Vec<Tool>,
+    /// A configuration problem every call answers with (the tools are listed all the same).
+    problem: Option<String>,
 }
 
 impl Selection {
@@ -59,7 +61,16 @@ impl Selection {
         } else {
             tools.iter().map(|t| t.to_tool()).collect()
         };
-        Self { tools, by_name, options, listed }
+        Self { tools, by_name, options, listed, problem: None }
+    }
+
+    /// The selection, every call of which answers with `problem` (a
+    /// configuration that is not valid: the client lists tools and shows the
+    /// message on the first call, rather than a closed connection).
+    #[must_use]
+    pub fn unusable(mut self, problem: impl Into<String>) -> Self {
+        self.problem = Some(problem.into());
+        self
     }
 
     /// The selected tools.
@@ -373,6 +384,13 @@ impl ServerHandler for DocSpaceServer {
     ) -> Result<CallToolResponse, ErrorData> {
         let state = self.state(&context)?;
         let selection = &state.selection;
+        if let Some(problem) = &selection.problem {
+            tracing::error!("not configured: {problem}");
+            return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                "docspace-mcp is not configured: {problem}"
+            ))])
+            .into());
+        }
         let read_only = selection.options.read_only;
         let unknown = || {
             // A tool of the catalogue left out of this selection: say why, and how to have it.

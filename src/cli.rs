@@ -274,7 +274,8 @@ pub fn configuration_reference() -> String {
          Every setting is a flag of `docspace-mcp serve` (the default command) and an environment variable; a flag \
          given on the command line wins over the variable. Prefer the environment for secrets: flags are visible \
          in the process list, and `--help` never prints a secret variable's value. Booleans accept \
-         `true/false`, `1/0`, `yes/no`, `on/off`. A duration outside its range (given in its meaning) stops the \
+         `true/false`, `1/0`, `yes/no`, `y/n`, `on/off` and `t/f` (any case); a boolean flag given without a value \
+         is true. A duration outside its range (given in its meaning) stops the \
          start with an error naming the variable. The variable names are those of ONLYOFFICE's own server.\n\n\
          **Switching from ONLYOFFICE's server.** Its configuration works unchanged. An empty variable (as `.env` \
          files and compose templates leave them) is read as that server reads it: a boolean as false; a port, \

@@ -38,7 +38,7 @@ pub struct ServeArgs {
     pub authorization: Option<Secret>,
     /// Toolsets to offer (comma-separated). Default: the curated `files`, `folders`, `rooms` and
     /// `people` (about 36 tools, under 8,000 tokens); in dynamic mode, `all`. `all` offers every
-    /// operation (~450,000 tokens of tool definitions). `docspace-mcp tools toolsets` lists them.
+    /// operation (~390,000 tokens of tool definitions). `docspace-mcp tools toolsets` lists them.
     #[arg(long, env = "DOCSPACE_TOOLSETS", value_delimiter = ',', value_name = "TOOLSETS")]
     pub toolsets: Vec<String>,
     /// Tools to offer in addition to the toolsets (comma-separated names).

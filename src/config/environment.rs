@@ -97,9 +97,35 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let mut command = read_empty_variables(Cli::command(), &|v| std::env::var_os(v));
+    let mut command = read_empty_variables(without_what_the_sandbox_sets(Cli::command()), &|v| std::env::var_os(v));
     let matches = command.try_get_matches_from_mut(args)?;
     Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+}
+
+/// The settings `docspace-mcp sandbox` sets itself (its portal, its
+/// credentials, its OAuth application and key): hidden from its `--help`,
+/// which lists only what it takes.
+pub(crate) const SET_BY_THE_SANDBOX: &[&str] = &[
+    "base_url",
+    "api_key",
+    "auth_token",
+    "username",
+    "password",
+    "authorization",
+    "oauth_base_url",
+    "oauth_client_id",
+    "oauth_client_secret",
+    "oauth_secret_key",
+    "server_base_url",
+];
+
+fn without_what_the_sandbox_sets(command: Command) -> Command {
+    command.mut_subcommand("sandbox", |mut s| {
+        for id in SET_BY_THE_SANDBOX {
+            s = s.mut_arg(*id, |a| a.hide(true));
+        }
+        s
+    })
 }
 
 /// Variables this server reads beyond the command line's: at build time
@@ -228,6 +254,16 @@ mod tests {
         let cli = parse(&["sandbox"], &[("DOCSPACE_REQUEST_QUERY", "")]).unwrap();
         let Some(crate::cli::Command::Sandbox(s)) = cli.command else { panic!("sandbox") };
         assert!(!s.serve.http.request_query, "an empty boolean is false in a subcommand too");
+    }
+
+    #[test]
+    fn sandbox_help_lists_only_what_it_takes() {
+        let mut command = without_what_the_sandbox_sets(Cli::command());
+        let help = command.find_subcommand_mut("sandbox").unwrap().render_long_help().to_string();
+        assert!(!help.contains("--api-key") && !help.contains("--base-url") && !help.contains("--oauth-client-id"));
+        assert!(help.contains("--portal-only") && help.contains("--toolsets") && help.contains("--transport"));
+        let serve = command.find_subcommand_mut("serve").unwrap().render_long_help().to_string();
+        assert!(serve.contains("--api-key") && serve.contains("--base-url"), "serve keeps them");
     }
 
     #[test]

@@ -116,3 +116,34 @@ fn the_configuration_reference_matches_the_command_line() {
         assert!(generated.contains(&format!("`{var}`")), "{var}");
     }
 }
+
+/// Issue 15, item 6: the size of `all` is one figure wherever it is written
+/// (`--help` said ~450,000 tokens, README and the start-up warning ~390,000).
+#[test]
+fn the_size_of_all_is_one_figure_everywhere() {
+    use clap::CommandFactory;
+    let tokens = docspace_mcp::catalogue::TOOLS.iter().map(|t| t.mcp_size()).sum::<usize>() / 4;
+    let help = docspace_mcp::Cli::command()
+        .get_arguments()
+        .find(|a| a.get_id() == "toolsets")
+        .and_then(|a| a.get_long_help().or(a.get_help()).map(ToString::to_string))
+        .unwrap();
+    let root = crate::common::root();
+    let docs = ["docs/catalogue.md", "docs/configuration.md", "README.md"]
+        .map(|p| (p, std::fs::read_to_string(root.join(p)).unwrap()));
+    let mut seen = 0;
+    for (place, text) in std::iter::once(("--help", help.as_str())).chain(docs.iter().map(|(p, t)| (*p, t.as_str()))) {
+        // Every "~N tokens" of six digits or more is the size of `all`.
+        for (i, _) in text.match_indices(" tokens") {
+            let before = &text[..i];
+            let digits: String = before.chars().rev().take_while(|c| c.is_ascii_digit() || *c == ',').collect();
+            let n: usize = digits.chars().rev().filter(char::is_ascii_digit).collect::<String>().parse().unwrap_or(0);
+            if n >= 100_000 {
+                seen += 1;
+                let off = n.abs_diff(tokens) as f64 / tokens as f64;
+                assert!(off < 0.05, "{place} says ~{n} tokens for `all`; the catalogue has ~{tokens}");
+            }
+        }
+    }
+    assert!(seen >= 2, "the figure is written in --help and docs/catalogue.md");
+}

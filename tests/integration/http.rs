@@ -224,6 +224,15 @@ async fn request_selection_only_narrows_the_operators() {
     let session = r.session();
     let names = tool_names(&post(&mcp, Some(&session), &[], &list(2)).await);
     assert_eq!(names.len(), 6, "dynamic per request: {names:?}");
+    // Issue 15, item 6, the rule: a request's dynamic mode with `toolsets=all` reaches the operator's
+    // selection (here `rooms`, read-only), never beyond it (docs/http.md "Dynamic mode over HTTP").
+    let r = post(&format!("{mcp}?dynamic=1"), None, &[("x-mcp-toolsets", "all")], &init(1)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let session = r.session();
+    let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": {"name": "list_toolsets", "arguments": {}}});
+    let listed = post(&mcp, Some(&session), &[], &call).await.messages()[0].to_string();
+    assert!(listed.contains("rooms") && !listed.contains("people_profiles"), "{listed}");
 }
 
 /// A request's tool selection is bounded and costs no search (issue 14, item

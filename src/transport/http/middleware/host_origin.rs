@@ -74,7 +74,10 @@ impl HostOrigin {
             let host = host.to_str().map(hostname).unwrap_or_default();
             if !self.host_allowed(&host) {
                 return Err(Refusal::forbidden(format!(
-                    "Host `{host}` is not allowed (DOCSPACE_SERVER_ALLOWED_HOSTNAMES)"
+                    "this server answers only requests addressed to {}; this one was addressed to `{host}` (its \
+                     Host header). If that is this server's name, its operator adds it to \
+                     DOCSPACE_SERVER_ALLOWED_HOSTNAMES (--allowed-hostnames)",
+                    self.hostnames.join(", ")
                 )));
             }
         }

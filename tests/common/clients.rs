@@ -77,3 +77,23 @@ pub fn chromium() -> Option<(PathBuf, PathBuf)> {
         _ => missing("Chromium or ChromeDriver is missing (Debian: apt-get install chromium chromium-driver)"),
     }
 }
+
+/// The MCP Inspector's launcher and the Node 22 to run it with (both in
+/// `tests/clients/node_modules/.bin`, or `$DOCSPACE_MCP_NODE_BIN`).
+pub fn inspector() -> Option<(PathBuf, PathBuf)> {
+    let bin = std::env::var("DOCSPACE_MCP_NODE_BIN")
+        .map_or_else(|_| root().join("tests/clients/node_modules/.bin"), PathBuf::from);
+    if bin.join("mcp-inspector").exists() && bin.join("node").exists() {
+        return Some((bin.join("node"), bin.join("mcp-inspector")));
+    }
+    missing(&format!("the MCP Inspector is not installed in {} (npm ci --prefix tests/clients)", bin.display()))
+}
+
+/// mcpo (`.venv-mcpo/bin/mcpo`, or `$DOCSPACE_MCP_MCPO`).
+pub fn mcpo() -> Option<PathBuf> {
+    let path = std::env::var_os("DOCSPACE_MCP_MCPO").map_or_else(|| root().join(".venv-mcpo/bin/mcpo"), PathBuf::from);
+    if path.is_file() {
+        return Some(path);
+    }
+    missing(&format!("mcpo is not installed at {} (a venv from tests/clients/requirements-mcpo.txt)", path.display()))
+}

@@ -180,3 +180,30 @@ async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<Seen> {
     }
     Some(Seen { method, target, headers, body })
 }
+
+/// One recipe of docs/clients.md: its name, how it runs (the words after
+/// the name) and its text.
+pub struct Recipe {
+    pub name: String,
+    pub kind: Vec<String>,
+    pub text: String,
+}
+
+/// docs/clients.md's recipes: each block after a `<!-- recipe: NAME KIND … -->` line.
+pub fn recipes() -> Vec<Recipe> {
+    let page = std::fs::read_to_string(root().join("docs/clients.md")).unwrap();
+    let mut out = Vec::new();
+    let mut lines = page.lines();
+    while let Some(line) = lines.next() {
+        let Some(spec) = line.trim().strip_prefix("<!-- recipe:").and_then(|s| s.strip_suffix("-->")) else {
+            continue;
+        };
+        let mut words = spec.split_whitespace().map(str::to_owned);
+        let name = words.next().expect("a recipe's name");
+        let fence = lines.next().unwrap_or_default();
+        assert!(fence.starts_with("```"), "{name}: the block must follow its recipe line");
+        let text: Vec<&str> = lines.by_ref().take_while(|l| !l.starts_with("```")).collect();
+        out.push(Recipe { name, kind: words.collect(), text: text.join("\n") });
+    }
+    out
+}

@@ -21,6 +21,7 @@
 //! - `secrets`: every transport and auth method at trace level; no secret in the logs.
 //! - `stdio`: the server over stdio, driven by the rmcp client.
 //! - `workflows`: uploads, download as text, waiting on file operations.
+//! - `recipes`: every client recipe in docs/clients.md, parsed and run as it says.
 //! - `packaging`: packaging/ against the binary: one version everywhere,
 //!   server.json under the registry schema, the MCPB manifest true to the server.
 
@@ -46,6 +47,7 @@ mod mcp_schema;
 mod oauth;
 mod oauth_hardening;
 mod packaging;
+mod recipes;
 mod sandbox;
 mod sandbox_contract;
 mod sandbox_oauth;

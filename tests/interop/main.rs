@@ -8,6 +8,7 @@
 //! - `conformance`: the official MCP conformance suite against `/mcp`, and its
 //!   authorization-server scenarios against the OAuth proxy.
 //! - `browser`: the OAuth consent page in headless Chromium.
+//! - `recipes`: docs/clients.md's MCP Inspector and mcpo recipes, run with those clients.
 
 #![allow(
     clippy::unwrap_used,
@@ -23,3 +24,4 @@ mod browser;
 mod common;
 mod conformance;
 mod python_client;
+mod recipes;

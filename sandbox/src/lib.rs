@@ -1,8 +1,10 @@
 //! The sandbox portal: an in-memory DocSpace look-alike on 127.0.0.1 that
-//! follows the OpenAPI description's paths and shapes for the everyday
-//! surface (the caller, people, My documents, folders, files, rooms with
-//! members and archive, file operations, chunked uploads, bulk download with
-//! conversion to text, trash). `docspace-mcp sandbox` runs it with an MCP
+//! follows the OpenAPI description's paths and shapes for every operation
+//! behind docspace-mcp's default catalogue (the caller, people and groups,
+//! My documents, folders, files with versions and share links, rooms with
+//! members, links, archive and deletion, file operations, chunked uploads,
+//! bulk download with conversion to text, trash); anything else is a 501
+//! that says so. `docspace-mcp sandbox` runs it with an MCP
 //! server wired to it, and the integration tests run against it.
 //!
 //! It accepts only its own fixed credentials (below), one per method

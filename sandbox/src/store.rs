@@ -1,9 +1,9 @@
 //! The sandbox portal's data: people, the folder tree (My documents, rooms,
 //! archive, trash), files with content, file operations, upload sessions and
 //! converted downloads. Plain data and functions, with one file per DocSpace
-//! area: `people`, `files` (files and folders), `rooms`, `operations` (file
-//! operations, bulk download with conversion) and `uploads` (chunked upload
-//! sessions). The HTTP side is `routes`.
+//! area: `people`, `groups`, `files` (files and folders, versions), `links`
+//! (file and room links), `rooms`, `operations` (file operations, bulk
+//! download with conversion) and `uploads` (chunked upload sessions). The HTTP side is `routes`.
 //!
 //! JSON output follows the DocSpace OpenAPI description's DTOs
 //! (`FileDtoInteger`, `FolderDtoInteger`, `FolderContentDtoInteger`,
@@ -12,6 +12,8 @@
 //! every answer decodes into the generated client's types.
 
 mod files;
+mod groups;
+mod links;
 mod operations;
 mod people;
 mod rooms;
@@ -19,6 +21,7 @@ mod uploads;
 
 use std::collections::BTreeMap;
 
+pub(crate) use links::LinkRequest;
 pub(crate) use operations::Conflict;
 use operations::FileOperation;
 pub(crate) use people::User;
@@ -70,12 +73,32 @@ pub struct Entry {
     pub(crate) room_type: Option<i64>,
     /// The store's clock at the last change.
     pub(crate) updated: u64,
+    /// A file's earlier versions, oldest first.
+    pub(crate) history: Vec<Version>,
+    /// Share links of a file, or invitation and share links of a room.
+    pub(crate) links: Vec<links::Link>,
+}
+
+/// An earlier version of a file.
+#[derive(Debug, Clone)]
+pub(crate) struct Version {
+    pub(crate) version: i64,
+    pub(crate) content: Vec<u8>,
+    pub(crate) updated: u64,
 }
 
 impl Entry {
     /// Whether this is a folder.
     pub fn is_folder(&self) -> bool {
         self.content.is_none()
+    }
+
+    /// Makes `content` the current version, keeping the one it replaces.
+    pub(crate) fn new_version(&mut self, content: Vec<u8>, tick: u64) {
+        let old = self.content.replace(content).unwrap_or_default();
+        self.history.push(Version { version: self.version, content: old, updated: self.updated });
+        self.version += 1;
+        self.updated = tick;
     }
 
     /// `.docx`, lower case; empty when the title has none.
@@ -91,6 +114,8 @@ pub struct Store {
     pub entries: BTreeMap<i64, Entry>,
     /// People; the first is the caller (`@self`).
     pub(crate) users: Vec<User>,
+    /// Groups of people.
+    pub(crate) groups: Vec<groups::Group>,
     pub(crate) operations: BTreeMap<String, FileOperation>,
     pub(crate) uploads: BTreeMap<String, Upload>,
     /// Converted downloads by token: file name and bytes.
@@ -130,8 +155,10 @@ impl Store {
     pub(crate) fn seeded() -> Self {
         let users = people::seed();
         let me = users.first().map(|u| u.id.clone()).unwrap_or_default();
+        let groups = groups::seed(&users);
         let mut store = Self {
             users,
+            groups,
             entries: BTreeMap::new(),
             operations: BTreeMap::new(),
             uploads: BTreeMap::new(),

@@ -125,6 +125,14 @@ impl Sandbox {
         self.shared.oauth.lock().map(|o| o.issued()).unwrap_or_default()
     }
 
+    /// Adds `files` files to My documents, `rooms` rooms and `people` people,
+    /// with made-up names (for tests and measurements of large listings).
+    pub fn populate(&self, files: usize, rooms: usize, people: usize) {
+        if let Ok(mut store) = self.shared.store.lock() {
+            store.populate(files, rooms, people);
+        }
+    }
+
     /// Runs `f` on the portal's data (for tests that check what changed).
     pub fn inspect<T>(&self, f: impl FnOnce(&store::Store) -> T) -> Option<T> {
         self.shared.store.lock().ok().map(|s| f(&s))

@@ -191,6 +191,27 @@ impl Store {
         store
     }
 
+    /// Adds numbered files to My documents, rooms and people.
+    pub(crate) fn populate(&mut self, files: usize, rooms: usize, people: usize) {
+        let me = self.my_id();
+        for i in 1..=files {
+            let text = format!("Report {i}\n\nFigures for the quarter.\n");
+            self.insert_file(MY_DOCUMENTS, &format!("Report {i:04}.docx"), text.as_bytes(), &me);
+        }
+        for i in 1..=rooms {
+            self.insert_room(&format!("Project room {i:04}"), 2, &me);
+        }
+        for i in 1..=people {
+            self.users.push(User {
+                id: format!("2b3c4d5e-0003-4e6f-9a7b-{i:012}"),
+                first_name: "Person".into(),
+                last_name: format!("{i:04}"),
+                email: format!("person.{i:04}@sandbox.example"),
+                is_admin: false,
+            });
+        }
+    }
+
     fn tick(&mut self) -> u64 {
         self.clock += 1;
         self.clock
@@ -301,6 +322,16 @@ mod tests {
         assert!(s.file(budget).is_ok() && s.folder(budget).is_err() && s.room(budget).is_err());
         assert_eq!(s.room(id_of(&s, "Marketing")).unwrap().members.len(), 2);
         assert_eq!(s.entries[&budget].extension(), ".xlsx");
+    }
+
+    #[test]
+    fn populating_adds_files_rooms_and_people() {
+        let mut s = Store::seeded();
+        let (entries, users) = (s.entries.len(), s.users.len());
+        s.populate(3, 2, 4);
+        assert_eq!((s.entries.len(), s.users.len()), (entries + 5, users + 4));
+        assert!(s.file(id_of(&s, "Report 0003.docx")).is_ok() && s.room(id_of(&s, "Project room 0002")).is_ok());
+        assert_eq!(s.people("person.0004@", 0, 10).1, 1);
     }
 
     #[test]

@@ -18,7 +18,8 @@
 //! parameter's name for a renamed argument, the reference server's nested
 //! `filters`); those are read as the argument they stand for before the
 //! check. Quoted numbers and booleans (`"42"`) are accepted where the schema
-//! wants a number or a boolean, as the client accepts them.
+//! wants a number or a boolean, and `null` counts as not given, as the
+//! client reads them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -41,6 +42,9 @@ const MAX_PROBLEMS: usize = 5;
 /// scalars into the numbers and booleans the schema asks for; the message
 /// for the caller when they break it.
 pub(crate) fn check(tool: &ToolDef, args: &mut Args) -> Result<(), String> {
+    // `null` means "not given" to the client (models send it for optional
+    // arguments they leave out), so it is not checked as a value.
+    args.retain(|_, v| !v.is_null());
     let schema = Value::Object(tool.input_schema());
     coerce(&schema, args);
     let Some(validator) = validator(tool, &schema) else { return Ok(()) };
@@ -190,6 +194,14 @@ mod tests {
         assert!(e.contains("`id`: \"not-a-uuid\" is not a \"uuid\""), "{e}");
         let e = check_of("download_file_as_text", json!({"fileId": 1, "maxChars": 0})).unwrap_err();
         assert!(e.contains("`maxChars`: 0 is less than the minimum of 1"), "{e}");
+    }
+
+    #[test]
+    fn null_is_an_argument_not_given() {
+        let a = check_of("get_folder_content", json!({"folderId": 1, "filterValue": null, "count": null})).unwrap();
+        assert_eq!(a, args(json!({"folderId": 1})));
+        let e = check_of("get_file_info", json!({"fileId": null})).unwrap_err();
+        assert!(e.contains("missing required argument `fileId`"), "{e}");
     }
 
     #[test]

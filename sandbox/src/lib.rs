@@ -1,8 +1,10 @@
 //! The sandbox portal: an in-memory DocSpace look-alike on 127.0.0.1 that
-//! follows the OpenAPI description's paths and shapes for the everyday
-//! surface (the caller, people, My documents, folders, files, rooms with
-//! members and archive, file operations, chunked uploads, bulk download with
-//! conversion to text, trash). `docspace-mcp sandbox` runs it with an MCP
+//! follows the OpenAPI description's paths and shapes for every operation
+//! behind docspace-mcp's default catalogue (the caller, people and groups,
+//! My documents, folders, files with versions and share links, rooms with
+//! members, links, archive and deletion, file operations, chunked uploads,
+//! bulk download with conversion to text, trash); anything else is a 501
+//! that says so. `docspace-mcp sandbox` runs it with an MCP
 //! server wired to it, and the integration tests run against it.
 //!
 //! It accepts only its own fixed credentials (below), one per method
@@ -121,6 +123,14 @@ impl Sandbox {
     /// has issued (for tests that check none of them leaks).
     pub fn issued_tokens(&self) -> Vec<String> {
         self.shared.oauth.lock().map(|o| o.issued()).unwrap_or_default()
+    }
+
+    /// Adds `files` files to My documents, `rooms` rooms and `people` people,
+    /// with made-up names (for tests and measurements of large listings).
+    pub fn populate(&self, files: usize, rooms: usize, people: usize) {
+        if let Ok(mut store) = self.shared.store.lock() {
+            store.populate(files, rooms, people);
+        }
     }
 
     /// Runs `f` on the portal's data (for tests that check what changed).

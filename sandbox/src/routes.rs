@@ -7,7 +7,7 @@
 //!
 //! Every request but OAuth's needs one of the sandbox credentials or an
 //! access token from its OAuth server ([`guard`]); unknown operations get
-//! DocSpace's error envelope, and `/sandbox/faults` makes the next matching
+//! a 501 in DocSpace's error envelope naming what the sandbox implements, and `/sandbox/faults` makes the next matching
 //! requests fail, hang, drop the connection, answer slowly or answer an
 //! HTTP-200 error envelope.
 
@@ -115,6 +115,8 @@ const ROUTES: &[Route] = &[
     route("getAllProfiles", Get, "/api/2.0/people", |m| on(m, people::list)),
     route("searchUsersByExtendedFilter", Get, "/api/2.0/people/filter", |m| on(m, people::list)),
     route("getSimpleByFilter", Get, "/api/2.0/people/simple/filter", |m| on(m, people::list)),
+    route("getGroups", Get, "/api/2.0/group", |m| on(m, people::groups)),
+    route("getGroup", Get, "/api/2.0/group/{id}", |m| on(m, people::group)),
     // Files and folders.
     route("getMyFolder", Get, "/api/2.0/files/@my", |m| on(m, files::my_documents)),
     route("getTrashFolder", Get, "/api/2.0/files/@trash", |m| on(m, files::trash)),
@@ -127,15 +129,23 @@ const ROUTES: &[Route] = &[
     route("getFileInfo", Get, "/api/2.0/files/file/{fileId}", |m| on(m, files::file_info)),
     route("updateFile", Put, "/api/2.0/files/file/{fileId}", |m| on(m, files::update_file)),
     route("deleteFile", Delete, "/api/2.0/files/file/{fileId}", |m| on(m, files::delete_file)),
+    route("createFile", Post, "/api/2.0/files/{folderId}/file", |m| on(m, files::create_file)),
+    route("getFileVersionInfo", Get, "/api/2.0/files/file/{fileId}/history", |m| on(m, files::versions)),
+    route("restoreFileVersion", Post, "/api/2.0/files/file/{fileId}/restoreversion", |m| on(m, files::restore_version)),
+    route("getFileLinks", Get, "/api/2.0/files/file/{id}/links", |m| on(m, files::links)),
+    route("setFileExternalLink", Put, "/api/2.0/files/file/{id}/links", |m| on(m, files::set_link)),
     // Rooms.
     route("getRoomsFolder", Get, "/api/2.0/files/rooms", |m| on(m, rooms::list)),
     route("createRoom", Post, "/api/2.0/files/rooms", |m| on(m, rooms::create)),
     route("getRoomInfo", Get, "/api/2.0/files/rooms/{id}", |m| on(m, rooms::info)),
     route("updateRoom", Put, "/api/2.0/files/rooms/{id}", |m| on(m, rooms::update)),
+    route("deleteRoom", Delete, "/api/2.0/files/rooms/{id}", |m| on(m, rooms::delete)),
     route("archiveRoom", Put, "/api/2.0/files/rooms/{id}/archive", |m| on(m, rooms::archive)),
     route("unarchiveRoom", Put, "/api/2.0/files/rooms/{id}/unarchive", |m| on(m, rooms::unarchive)),
     route("getRoomSecurityInfo", Get, "/api/2.0/files/rooms/{id}/share", |m| on(m, rooms::members)),
     route("setRoomSecurity", Put, "/api/2.0/files/rooms/{id}/share", |m| on(m, rooms::share)),
+    route("getRoomLinks", Get, "/api/2.0/files/rooms/{id}/links", |m| on(m, rooms::links)),
+    route("setRoomLink", Put, "/api/2.0/files/rooms/{id}/links", |m| on(m, rooms::set_link)),
     // File operations.
     route("getOperationStatuses", Get, "/api/2.0/files/fileops", |m| on(m, operations::statuses)),
     route("copyBatchItems", Put, "/api/2.0/files/fileops/copy", |m| on(m, operations::copy)),
@@ -169,6 +179,7 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
         .route("/sandbox/download/{token}", get(operations::download))
         .route("/sandbox/faults", post(guard::add_fault))
         .fallback(guard::unknown)
+        .method_not_allowed_fallback(guard::unknown)
         .layer(middleware::from_fn_with_state(shared.clone(), guard::faults))
         .layer(middleware::from_fn_with_state(shared.clone(), guard::authenticate));
     api.layer(DefaultBodyLimit::max(MAX_BODY)).with_state(shared.clone()).merge(crate::oauth::routes(shared))

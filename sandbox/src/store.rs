@@ -1,9 +1,9 @@
 //! The sandbox portal's data: people, the folder tree (My documents, rooms,
 //! archive, trash), files with content, file operations, upload sessions and
 //! converted downloads. Plain data and functions, with one file per DocSpace
-//! area: `people`, `files` (files and folders), `rooms`, `operations` (file
-//! operations, bulk download with conversion) and `uploads` (chunked upload
-//! sessions). The HTTP side is `routes`.
+//! area: `people`, `groups`, `files` (files and folders, versions), `links`
+//! (file and room links), `rooms`, `operations` (file operations, bulk
+//! download with conversion) and `uploads` (chunked upload sessions). The HTTP side is `routes`.
 //!
 //! JSON output follows the DocSpace OpenAPI description's DTOs
 //! (`FileDtoInteger`, `FolderDtoInteger`, `FolderContentDtoInteger`,
@@ -12,6 +12,8 @@
 //! every answer decodes into the generated client's types.
 
 mod files;
+mod groups;
+mod links;
 mod operations;
 mod people;
 mod rooms;
@@ -19,6 +21,7 @@ mod uploads;
 
 use std::collections::BTreeMap;
 
+pub(crate) use links::LinkRequest;
 pub(crate) use operations::Conflict;
 use operations::FileOperation;
 pub(crate) use people::User;
@@ -70,12 +73,32 @@ pub struct Entry {
     pub(crate) room_type: Option<i64>,
     /// The store's clock at the last change.
     pub(crate) updated: u64,
+    /// A file's earlier versions, oldest first.
+    pub(crate) history: Vec<Version>,
+    /// Share links of a file, or invitation and share links of a room.
+    pub(crate) links: Vec<links::Link>,
+}
+
+/// An earlier version of a file.
+#[derive(Debug, Clone)]
+pub(crate) struct Version {
+    pub(crate) version: i64,
+    pub(crate) content: Vec<u8>,
+    pub(crate) updated: u64,
 }
 
 impl Entry {
     /// Whether this is a folder.
     pub fn is_folder(&self) -> bool {
         self.content.is_none()
+    }
+
+    /// Makes `content` the current version, keeping the one it replaces.
+    pub(crate) fn new_version(&mut self, content: Vec<u8>, tick: u64) {
+        let old = self.content.replace(content).unwrap_or_default();
+        self.history.push(Version { version: self.version, content: old, updated: self.updated });
+        self.version += 1;
+        self.updated = tick;
     }
 
     /// `.docx`, lower case; empty when the title has none.
@@ -91,6 +114,8 @@ pub struct Store {
     pub entries: BTreeMap<i64, Entry>,
     /// People; the first is the caller (`@self`).
     pub(crate) users: Vec<User>,
+    /// Groups of people.
+    pub(crate) groups: Vec<groups::Group>,
     pub(crate) operations: BTreeMap<String, FileOperation>,
     pub(crate) uploads: BTreeMap<String, Upload>,
     /// Converted downloads by token: file name and bytes.
@@ -130,8 +155,10 @@ impl Store {
     pub(crate) fn seeded() -> Self {
         let users = people::seed();
         let me = users.first().map(|u| u.id.clone()).unwrap_or_default();
+        let groups = groups::seed(&users);
         let mut store = Self {
             users,
+            groups,
             entries: BTreeMap::new(),
             operations: BTreeMap::new(),
             uploads: BTreeMap::new(),
@@ -162,6 +189,27 @@ impl Store {
         }
         store.insert_room("Contracts", 1, &me);
         store
+    }
+
+    /// Adds numbered files to My documents, rooms and people.
+    pub(crate) fn populate(&mut self, files: usize, rooms: usize, people: usize) {
+        let me = self.my_id();
+        for i in 1..=files {
+            let text = format!("Report {i}\n\nFigures for the quarter.\n");
+            self.insert_file(MY_DOCUMENTS, &format!("Report {i:04}.docx"), text.as_bytes(), &me);
+        }
+        for i in 1..=rooms {
+            self.insert_room(&format!("Project room {i:04}"), 2, &me);
+        }
+        for i in 1..=people {
+            self.users.push(User {
+                id: format!("2b3c4d5e-0003-4e6f-9a7b-{i:012}"),
+                first_name: "Person".into(),
+                last_name: format!("{i:04}"),
+                email: format!("person.{i:04}@sandbox.example"),
+                is_admin: false,
+            });
+        }
     }
 
     fn tick(&mut self) -> u64 {
@@ -274,6 +322,16 @@ mod tests {
         assert!(s.file(budget).is_ok() && s.folder(budget).is_err() && s.room(budget).is_err());
         assert_eq!(s.room(id_of(&s, "Marketing")).unwrap().members.len(), 2);
         assert_eq!(s.entries[&budget].extension(), ".xlsx");
+    }
+
+    #[test]
+    fn populating_adds_files_rooms_and_people() {
+        let mut s = Store::seeded();
+        let (entries, users) = (s.entries.len(), s.users.len());
+        s.populate(3, 2, 4);
+        assert_eq!((s.entries.len(), s.users.len()), (entries + 5, users + 4));
+        assert!(s.file(id_of(&s, "Report 0003.docx")).is_ok() && s.room(id_of(&s, "Project room 0002")).is_ok());
+        assert_eq!(s.people("person.0004@", 0, 10).1, 1);
     }
 
     #[test]

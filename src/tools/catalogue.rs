@@ -103,9 +103,16 @@ impl ToolDef {
         std::iter::once(self.toolset).chain(self.extra_toolsets.iter().copied())
     }
 
-    /// The input schema as JSON.
+    /// The input schema as JSON (listing tools also take `verbosity`, see
+    /// `tools::listing`).
     pub fn input_schema(&self) -> Map<String, Value> {
-        parse_object(self.input_schema)
+        let mut schema = parse_object(self.input_schema);
+        if crate::tools::listing::is_listing(self)
+            && let Some(Value::Object(props)) = schema.get_mut("properties")
+        {
+            props.insert(crate::tools::listing::ARGUMENT.into(), crate::tools::listing::argument_schema());
+        }
+        schema
     }
 
     /// The output schema as JSON.

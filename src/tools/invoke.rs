@@ -1,5 +1,7 @@
-//! Running a tool: arguments (with the overlay's defaults) into the client's
-//! dispatch, and whatever comes back into an MCP `CallToolResult`.
+//! Running a tool: arguments checked against its input schema
+//! ([`validate`]), then (with the overlay's defaults) into the client's
+//! dispatch, and whatever comes back into an MCP `CallToolResult`, listings
+//! in their compact shape ([`listing`]).
 //!
 //! Every outcome a client or DocSpace can produce becomes a result: data as
 //! compact JSON text (plus `structuredContent` where the tool declares an
@@ -16,7 +18,7 @@ use std::time::Duration;
 
 use crate::tools::catalogue::ToolDef;
 use crate::tools::file_operations::{self, Progress, Waited, Waiting};
-use crate::tools::workflows;
+use crate::tools::{listing, validate, workflows};
 
 /// What a call may use besides its arguments.
 #[derive(Clone, Default)]
@@ -34,7 +36,13 @@ pub(crate) const MAX_INLINE_BINARY: usize = 1024 * 1024;
 
 /// Calls `tool` with `arguments`.
 pub(crate) async fn invoke(client: &Client, tool: &ToolDef, arguments: Option<Args>, cx: &Context) -> CallToolResult {
-    let args = prepare(tool, arguments.unwrap_or_default());
+    let mut arguments = arguments.unwrap_or_default();
+    if let Err(message) = validate::check(tool, &mut arguments) {
+        tracing::info!(tool = tool.name, "tool call refused: {message}");
+        return CallToolResult::error(vec![ContentBlock::text(message)]);
+    }
+    let shape = listing::Shape::of(tool, &mut arguments);
+    let args = prepare(tool, arguments);
     if tool.workflow {
         return workflows::run(tool.name, client, &args, cx.waiting, cx.progress.as_ref()).await;
     }
@@ -46,6 +54,10 @@ pub(crate) async fn invoke(client: &Client, tool: &ToolDef, arguments: Option<Ar
         Ok(Output::Json { status, value, mismatch }) => {
             let pending = file_operations::pending(&value);
             if pending.is_empty() {
+                let value = match &shape {
+                    Some(shape) => shape.apply(value, &args),
+                    None => value,
+                };
                 return success(tool, Output::Json { status, value, mismatch });
             }
             finish_operations(client, tool, status, value, &pending, cx).await

@@ -79,7 +79,7 @@ fn index() {
             t.name,
             t.toolset,
             t.hints(),
-            t.input_schema.len(),
+            serde_json::Value::Object(t.input_schema()).to_string().len(),
             t.output_schema.map_or(0, str::len),
             size
         )

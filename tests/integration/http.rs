@@ -559,7 +559,7 @@ async fn long_results_are_cut_and_say_so() {
     let s = TestServer::builder().operator().args(&["--max-result-bytes", "1024"]).start().await;
     let mcp = format!("{}/mcp", s.base);
     let session = open(&mcp, &[]).await;
-    let r = post(&mcp, Some(&session), &[], &call(2, "get_my_folder", json!({}))).await;
+    let r = post(&mcp, Some(&session), &[], &call(2, "get_my_folder", json!({"verbosity": "full"}))).await;
     let result = &r.messages()[0]["result"];
     let texts: Vec<&str> = result["content"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap()).collect();
     assert_eq!(texts.len(), 2, "{result}");

@@ -18,6 +18,8 @@
 //!   server on 127.0.0.1.
 //! - `sandbox`, `sandbox_oauth`: the sandbox portal and its authorization server.
 //! - `sandbox_contract`: every sandbox answer decodes into the description's types.
+//! - `listings`: arguments checked against the schema; compact, capped listings (and their sizes).
+//! - `sandbox_sweep`: `docspace-mcp sandbox` serves every tool of its default catalogue.
 //! - `secrets`: every transport and auth method at trace level; no secret in the logs.
 //! - `stdio`: the server over stdio, driven by the rmcp client.
 //! - `workflows`: uploads, download as text, waiting on file operations.
@@ -43,6 +45,7 @@ mod common;
 mod core;
 mod edge;
 mod http;
+mod listings;
 mod mcp_schema;
 mod oauth;
 mod oauth_hardening;
@@ -51,6 +54,7 @@ mod recipes;
 mod sandbox;
 mod sandbox_contract;
 mod sandbox_oauth;
+mod sandbox_sweep;
 mod secrets;
 mod stdio;
 mod workflows;

@@ -215,7 +215,7 @@ async fn upstream_failures_are_tool_errors_and_the_server_stays_up() {
 
     let r = call(&c, "get_portal_tariff", json!({})).await;
     assert_eq!(r.is_error, Some(true));
-    assert!(text(&r).contains("HTTP 404") && text(&r).contains("does not implement"), "{}", text(&r));
+    assert!(text(&r).contains("HTTP 501") && text(&r).contains("does not implement"), "{}", text(&r));
 
     assert_eq!(ok(&c, "get_self_profile", json!({})).await["displayName"], "Alex Morgan");
     c.cancel().await.unwrap();

@@ -132,6 +132,9 @@ async fn every_sandbox_answer_decodes_into_the_descriptions_types() {
     let sam = named(&people, "sam.lee@sandbox.example").map(|p| p["id"].clone()).unwrap_or_default();
     c.call("searchUsersByExtendedFilter", json!({"filterValue": "sam", "count": 1})).await;
     c.call("getSimpleByFilter", json!({"startIndex": 1})).await;
+    let groups = c.call("getGroups", json!({"userId": sam, "count": 10})).await;
+    let group = groups[0]["id"].clone();
+    c.call("getGroup", json!({"id": group, "includeMembers": true})).await;
 
     // Files and folders.
     let my = c.call("getMyFolder", json!({})).await;
@@ -145,6 +148,14 @@ async fn every_sandbox_answer_decodes_into_the_descriptions_types() {
     c.call("getFolderByFolderId", json!({"folderId": my_id, "count": 1, "startIndex": 1})).await;
     c.call("getFileInfo", json!({"fileId": welcome})).await;
     c.call("updateFile", json!({"fileId": welcome, "body": {"title": "Hello"}})).await;
+    let doc = id(&c.call("createFile", json!({"folderId": folder, "body": {"title": "Blank.docx"}})).await);
+    c.call("uploadFileToMy", json!({"body": file_part(Some("Hello.txt"), b"v2\n"), "createNewIfExist": false})).await;
+    c.call("getFileVersionInfo", json!({"fileId": welcome})).await;
+    c.call("restoreFileVersion", json!({"fileId": welcome, "version": 1})).await;
+    let link = c.call("setFileExternalLink", json!({"id": doc, "body": {"access": 2, "title": "Readers"}})).await;
+    c.call("getFileLinks", json!({"id": doc, "count": 10})).await;
+    let revoke = json!({"id": doc, "body": {"linkId": link["sharedLink"]["id"], "access": 0}});
+    c.call("setFileExternalLink", revoke).await;
 
     // Rooms.
     c.call("getRoomsFolder", json!({})).await;
@@ -154,7 +165,12 @@ async fn every_sandbox_answer_decodes_into_the_descriptions_types() {
     c.call("setRoomSecurity", json!({"id": room, "body": {"invitations": [{"id": sam, "access": 10}]}})).await;
     c.call("getRoomSecurityInfo", json!({"id": room})).await;
     c.call("archiveRoom", json!({"id": room, "body": {}})).await;
+    c.call("setRoomLink", json!({"id": room, "body": {"linkType": 1, "access": 2, "maxUseCount": 5}})).await;
+    c.call("getRoomLinks", json!({"id": room, "type": 1})).await;
     c.call("unarchiveRoom", json!({"id": room, "body": {}})).await;
+    let doomed = id(&c.call("createRoom", json!({"body": {"title": "Doomed", "roomType": 1}})).await);
+    c.call("archiveRoom", json!({"id": doomed, "body": {}})).await;
+    c.call("deleteRoom", json!({"id": doomed, "body": {}})).await;
 
     // File operations, one of them still running at its first status read.
     let transfer = json!({"fileIds": [welcome], "destFolderId": folder, "conflictResolveType": "Duplicate"});

@@ -1,14 +1,15 @@
 //! Files and folders: folder content (My documents, the trash, any folder),
-//! information, creating, renaming, deleting (through a file operation), and
-//! the conversion settings.
+//! information, creating, renaming, deleting (through a file operation),
+//! empty documents, versions, share links, and the conversion settings.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
 
-use super::{Paging, Shared, St, answer, body_of, ok, refuse, str_of, try_store};
-use crate::store::{MY_DOCUMENTS, Refusal, TRASH};
+use super::{Paging, Shared, St, answer, body_of, int_of, ok, refuse, str_of, try_store};
+use crate::store::{LinkRequest, MY_DOCUMENTS, Refusal, TRASH};
 
 /// A folder's content, paged and filtered.
 pub(super) fn listing(s: &Shared, id: i64, p: &Paging) -> Response {
@@ -78,4 +79,65 @@ pub(super) async fn update_file(State(s): St, Path(id): Path<i64>, body: Bytes) 
 
 pub(super) async fn delete_file(State(s): St, Path(id): Path<i64>) -> Response {
     answer(try_store(&s, |st| st.delete(&[id], &[]).map(|op| json!([op]))))
+}
+
+/// `createFile`: an empty document.
+pub(super) async fn create_file(State(s): St, Path(id): Path<i64>, body: Bytes) -> Response {
+    let run = || -> Result<Value, Refusal> {
+        let b = body_of(&body)?;
+        try_store(&s, |st| st.create_file(id, str_of(&b, "title")))
+    };
+    answer(run())
+}
+
+/// `getFileVersionInfo`: newest first.
+pub(super) async fn versions(State(s): St, Path(id): Path<i64>) -> Response {
+    answer(try_store(&s, |st| st.versions_json(id).map(Value::Array)))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct VersionQuery {
+    version: Option<i64>,
+}
+
+/// `restoreFileVersion`: `version` becomes the current one.
+pub(super) async fn restore_version(State(s): St, Path(id): Path<i64>, Query(q): Query<VersionQuery>) -> Response {
+    match q.version {
+        Some(v) => answer(try_store(&s, |st| st.restore_version(id, v))),
+        None => refuse(&Refusal::bad("`version` is required")),
+    }
+}
+
+/// `getFileLinks`, paged.
+pub(super) async fn links(State(s): St, Path(id): Path<i64>, Query(p): Query<Paging>) -> Response {
+    let (_, start, count) = p.parts();
+    answer(try_store(&s, |st| {
+        st.links(id, true, None).map(|l| l.iter().skip(start).take(count).map(|l| l.json(&s.base_url)).collect())
+    }))
+}
+
+/// `setFileExternalLink`.
+pub(super) async fn set_link(State(s): St, Path(id): Path<i64>, body: Bytes) -> Response {
+    let run = || -> Result<Value, Refusal> {
+        let b = body_of(&body)?;
+        try_store(&s, |st| st.set_link(id, true, &link_request(&b))).map(|l| l.json(&s.base_url))
+    };
+    answer(run())
+}
+
+/// `FileLinkRequest` or `RoomLinkRequest`.
+pub(super) fn link_request(b: &Map<String, Value>) -> LinkRequest {
+    let text = |k: &str| b.get(k).and_then(Value::as_str).map(str::to_owned);
+    let flag = |k: &str| b.get(k).and_then(Value::as_bool);
+    LinkRequest {
+        link_id: text("linkId"),
+        title: text("title"),
+        access: int_of(b, "access"),
+        link_type: int_of(b, "linkType"),
+        internal: flag("internal"),
+        deny_download: flag("denyDownload"),
+        password: text("password"),
+        expiration: text("expirationDate"),
+        max_use: int_of(b, "maxUseCount"),
+    }
 }

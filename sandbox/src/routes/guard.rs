@@ -1,6 +1,6 @@
 //! What stands before the handlers: authentication (the sandbox's four
 //! credentials, or an access token from its OAuth server), injected faults,
-//! and DocSpace's envelope for what the sandbox does not implement.
+//! and a 501 in DocSpace's envelope for what the sandbox does not implement.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -169,11 +169,19 @@ pub(super) async fn add_fault(State(s): St, axum::Json(fault): axum::Json<Fault>
     ok(json!({"added": true}))
 }
 
+/// A DocSpace path (or method) the sandbox does not serve: 501, saying so
+/// and what it does serve, so nobody takes it for a wrong id.
 pub(super) async fn unknown(request: Request) -> Response {
-    refuse(&Refusal {
-        status: 404,
-        message: format!("The sandbox does not implement {} {}", request.method(), request.uri().path()),
-    })
+    refuse(&Refusal { status: 501, message: not_implemented(request.method().as_str(), request.uri().path()) })
+}
+
+fn not_implemented(method: &str, path: &str) -> String {
+    let ids: Vec<&str> = super::operations().map(|o| o.id).collect();
+    format!(
+        "the sandbox portal does not implement {method} {path}; it implements the default catalogue \
+         (the operations {})",
+        ids.join(", ")
+    )
 }
 
 #[cfg(test)]
@@ -199,6 +207,13 @@ mod tests {
         assert!(!accepted(&with(header::AUTHORIZATION, "Bearer sk-wrong")));
         assert!(!accepted(&with(header::AUTHORIZATION, &format!("Bearer {AUTH_TOKEN}"))));
         assert!(!accepted(&with(header::COOKIE, &format!("asc_auth_key={API_KEY}"))));
+    }
+
+    #[test]
+    fn what_is_not_implemented_says_so_and_names_what_is() {
+        let m = not_implemented("GET", "/api/2.0/portal/tariff");
+        assert!(m.starts_with("the sandbox portal does not implement GET /api/2.0/portal/tariff; "), "{m}");
+        assert!(m.contains("default catalogue") && m.contains("getSelfProfile") && m.contains("setRoomLink"), "{m}");
     }
 
     #[test]

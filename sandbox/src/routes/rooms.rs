@@ -1,8 +1,10 @@
-//! Rooms: the list, information, creating, renaming, archiving and members.
+//! Rooms: the list, information, creating, renaming, archiving, deleting,
+//! members and links.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Paging, St, answer, body_of, int_of, str_of, try_store};
@@ -72,6 +74,30 @@ pub(super) async fn share(State(s): St, Path(id): Path<i64>, body: Bytes) -> Res
             })
             .collect();
         try_store(&s, |st| st.share_room(id, &invitations))
+    };
+    answer(run())
+}
+
+/// `deleteRoom`: an archived room, for good.
+pub(super) async fn delete(State(s): St, Path(id): Path<i64>) -> Response {
+    answer(try_store(&s, |st| st.delete_room(id)))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct LinkQuery {
+    r#type: Option<i64>,
+}
+
+/// `getRoomLinks`, of one `type` when given.
+pub(super) async fn links(State(s): St, Path(id): Path<i64>, Query(q): Query<LinkQuery>) -> Response {
+    answer(try_store(&s, |st| st.links(id, false, q.r#type).map(|l| l.iter().map(|l| l.json(&s.base_url)).collect())))
+}
+
+/// `setRoomLink`.
+pub(super) async fn set_link(State(s): St, Path(id): Path<i64>, body: Bytes) -> Response {
+    let run = || -> Result<Value, Refusal> {
+        let b = body_of(&body)?;
+        try_store(&s, |st| st.set_link(id, false, &super::files::link_request(&b))).map(|l| l.json(&s.base_url))
     };
     answer(run())
 }

@@ -20,6 +20,8 @@ pub(super) fn folder(id: i64, parent: i64, title: &str, folder_type: i64, by: &s
         room_type: None,
         members: BTreeMap::new(),
         updated: 0,
+        history: Vec::new(),
+        links: Vec::new(),
     }
 }
 
@@ -155,6 +157,62 @@ impl Store {
         Ok(if want_folder { self.folder_json(&e) } else { self.file_json(&e) })
     }
 
+    /// Creates an empty document in `parent` (a folder or a room); a title
+    /// without an extension becomes a `.docx`, a taken one is numbered.
+    pub(crate) fn create_file(&mut self, parent: i64, title: &str) -> Outcome<Value> {
+        let title = valid_title(title)?;
+        self.folder(parent)?;
+        if parent == TRASH || parent == ROOMS || parent == ARCHIVE || self.is_within(parent, TRASH) {
+            return Err(Refusal::forbidden("You cannot create files here"));
+        }
+        let title = if title.contains('.') { title } else { format!("{title}.docx") };
+        let title =
+            if self.children(parent).any(|e| e.title == title) { self.free_title(parent, &title) } else { title };
+        let me = self.my_id();
+        let id = self.insert_file(parent, &title, b"", &me);
+        self.file(id).map(|f| self.file_json(f))
+    }
+
+    /// A file's versions, newest first, each a `FileDtoInteger`.
+    pub(crate) fn versions_json(&self, id: i64) -> Outcome<Vec<Value>> {
+        let current = self.file(id)?;
+        let mut out = vec![self.file_json(current)];
+        for v in current.history.iter().rev() {
+            let mut old = current.clone();
+            old.version = v.version;
+            old.content = Some(v.content.clone());
+            old.updated = v.updated;
+            out.push(self.file_json(&old));
+        }
+        Ok(out)
+    }
+
+    /// Makes `version` of file `id` the current one (as a new version); the
+    /// file's edit history, each an `EditHistoryDto`, newest first.
+    pub(crate) fn restore_version(&mut self, id: i64, version: i64) -> Outcome<Value> {
+        let file = self.file(id)?;
+        let content = if version == file.version {
+            file.content.clone().unwrap_or_default()
+        } else {
+            let old = file.history.iter().find(|v| v.version == version);
+            old.map(|v| v.content.clone()).ok_or_else(|| Refusal::not_found("file version"))?
+        };
+        let tick = self.tick();
+        let e = self.entries.get_mut(&id).ok_or_else(|| Refusal::not_found("file"))?;
+        e.new_version(content, tick);
+        let e = e.clone();
+        let author = self.user_summary(&e.created_by);
+        let who = json!({"id": author.get("id"), "name": author.get("displayName")});
+        let entry = |version: i64, updated: u64| {
+            json!({"id": e.id, "key": format!("{}-{version}", e.id), "version": version, "versionGroup": version,
+                   "user": who, "created": date(updated), "changesHistory": "", "changes": [],
+                   "serverVersion": "sandbox"})
+        };
+        let mut out = vec![entry(e.version, e.updated)];
+        out.extend(e.history.iter().rev().map(|v| entry(v.version, v.updated)));
+        Ok(Value::Array(out))
+    }
+
     /// `Name (1).ext`, `Name (2).ext`, … the first that is free in `folder`.
     pub(super) fn free_title(&self, folder: i64, title: &str) -> String {
         let (stem, ext) = title.rfind('.').map_or((title, ""), |i| title.split_at(i));
@@ -230,6 +288,39 @@ mod tests {
         let projects = id_of(&s, "Projects");
         assert_eq!(s.rename(projects, "Plans", true).unwrap()["title"], "Plans");
         assert_eq!(s.rename(MY_DOCUMENTS, "Mine", true).unwrap_err().status, 403);
+    }
+
+    #[test]
+    fn a_new_file_is_empty_numbered_on_a_clash_and_not_made_in_system_folders() {
+        let mut s = Store::seeded();
+        let made = s.create_file(MY_DOCUMENTS, "Plan").unwrap();
+        assert_eq!((made["title"].as_str(), made["pureContentLength"].as_i64()), (Some("Plan.docx"), Some(0)));
+        assert_eq!(s.create_file(MY_DOCUMENTS, "Welcome.txt").unwrap()["title"], "Welcome (1).txt");
+        assert_eq!(s.create_file(id_of(&s, "Marketing"), "Sheet.xlsx").unwrap()["fileType"], 5);
+        for parent in [TRASH, ROOMS, ARCHIVE] {
+            assert_eq!(s.create_file(parent, "x.docx").unwrap_err().status, 403);
+        }
+        assert_eq!(s.create_file(9999, "x.docx").unwrap_err().status, 404);
+        assert_eq!(s.create_file(MY_DOCUMENTS, " ").unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn versions_are_listed_and_an_old_one_restored_as_a_new_version() {
+        let mut s = Store::seeded();
+        let welcome = id_of(&s, "Welcome.txt");
+        let original = s.entries[&welcome].content.clone();
+        s.store_upload(MY_DOCUMENTS, "Welcome.txt", b"second", false).unwrap();
+        let versions = s.versions_json(welcome).unwrap();
+        assert_eq!(versions.iter().map(|v| v["version"].as_i64().unwrap()).collect::<Vec<_>>(), [2, 1]);
+        assert_eq!(versions[1]["pureContentLength"].as_u64(), original.as_ref().map(|c| c.len() as u64));
+        let history = s.restore_version(welcome, 1).unwrap();
+        assert_eq!(
+            history.as_array().unwrap().iter().map(|h| h["version"].as_i64().unwrap()).collect::<Vec<_>>(),
+            [3, 2, 1]
+        );
+        assert_eq!(s.entries[&welcome].content, original);
+        assert_eq!(s.restore_version(welcome, 9).unwrap_err().status, 404);
+        assert_eq!(s.versions_json(MY_DOCUMENTS).unwrap_err().status, 404);
     }
 
     #[test]

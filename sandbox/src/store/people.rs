@@ -4,6 +4,9 @@ use serde_json::{Value, json};
 
 use super::{DATE, Store};
 
+/// DocSpace's avatar for people without a photo (sizes appended).
+const DEFAULT_AVATAR: &str = "/static/images/default_user_photo";
+
 /// Sam Lee, a member of the seeded Marketing room.
 pub(super) const SAM: &str = "1a2b3c4d-0001-4e6f-9a7b-000000000002";
 
@@ -55,6 +58,13 @@ impl User {
             "isOwner": self.is_admin, "isVisitor": false, "isCollaborator": false, "isRoomAdmin": false,
             "hasAvatar": false, "avatar": "", "profileUrl": "", "registrationDate": DATE, "cultureName": "en-US",
             "groups": [], "isLDAP": false, "isSSO": false,
+            // What DocSpace sends for someone without a photo, and its account defaults.
+            "avatarMax": format!("{DEFAULT_AVATAR}_size_200-200.png"),
+            "avatarMedium": format!("{DEFAULT_AVATAR}_size_48-48.png"),
+            "avatarSmall": format!("{DEFAULT_AVATAR}_size_32-32.png"),
+            "avatarOriginal": format!("{DEFAULT_AVATAR}_size_200-200.png"),
+            "mobilePhoneActivationStatus": 0, "isAnonim": false, "isCustomQuota": false, "quotaLimit": -1,
+            "usedSpace": 0, "theme": "System", "hasPersonalFolder": true, "tfaAppEnabled": false, "shared": false,
         })
     }
 }

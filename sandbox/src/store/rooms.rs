@@ -54,6 +54,15 @@ impl Store {
         Ok(self.operation(kind, Vec::new(), vec![id], None))
     }
 
+    /// Deletes an archived room and everything in it for good.
+    pub(crate) fn delete_room(&mut self, id: i64) -> Outcome<Value> {
+        if self.room(id)?.parent != ARCHIVE {
+            return Err(Refusal::forbidden("Only an archived room can be deleted: archive it first"));
+        }
+        self.remove_tree(id);
+        Ok(self.operation(super::operations::DELETE, Vec::new(), vec![id], None))
+    }
+
     /// Invites, changes or removes (access 0) room members; `RoomSecurityDto`.
     pub(crate) fn share_room(&mut self, id: i64, invitations: &[Invitation]) -> Outcome<Value> {
         self.room(id)?;
@@ -152,5 +161,18 @@ mod tests {
         s.archive_room(marketing, false).unwrap();
         assert_eq!(s.entries[&marketing].parent, ROOMS);
         assert_eq!(s.archive_room(id_of(&s, "Projects"), true).unwrap_err().status, 404);
+    }
+
+    #[test]
+    fn only_an_archived_room_is_deleted_with_its_content() {
+        let mut s = Store::seeded();
+        let marketing = id_of(&s, "Marketing");
+        let brief = id_of(&s, "Campaign brief.docx");
+        assert_eq!(s.delete_room(marketing).unwrap_err().status, 403);
+        s.archive_room(marketing, true).unwrap();
+        let op = s.delete_room(marketing).unwrap();
+        assert_eq!(op["Operation"], super::super::operations::DELETE);
+        assert!(!s.entries.contains_key(&marketing) && !s.entries.contains_key(&brief));
+        assert_eq!(s.delete_room(marketing).unwrap_err().status, 404);
     }
 }

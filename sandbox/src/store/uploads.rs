@@ -67,9 +67,7 @@ impl Store {
             Some(existing) if !create_new => {
                 let tick = self.tick();
                 let e = self.entries.get_mut(&existing).ok_or_else(|| Refusal::not_found("file"))?;
-                e.content = Some(data.to_vec());
-                e.version += 1;
-                e.updated = tick;
+                e.new_version(data.to_vec(), tick);
                 existing
             }
             Some(_) => {

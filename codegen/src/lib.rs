@@ -14,10 +14,15 @@
 //! 3. [`generate_client`]: progenitor client + JSON dispatch + multipart table.
 //! 4. [`generate_catalogue`]: one tool per operation, curated by
 //!    `openapi/tools.toml`, checked ([`catalogue::check`]).
+//!
+//! Beside the pipeline, [`diff`] compares two catalogues (built from two
+//! descriptions, or dumped by two binaries) and says what the change means
+//! for MCP clients: `docspace-mcp tools diff`.
 
 pub mod build_script;
 pub mod catalogue;
 mod client;
+pub mod diff;
 mod emit;
 mod error;
 pub mod naming;
@@ -74,7 +79,11 @@ impl Prepared {
 
 /// Parses, downgrades and normalises a description.
 pub fn prepare(text: &str) -> Result<Prepared> {
-    let mut doc = spec::parse(text)?;
+    prepare_value(spec::parse(text)?)
+}
+
+/// [`prepare`] for a description already parsed into JSON.
+pub fn prepare_value(mut doc: Value) -> Result<Prepared> {
     let downgrade = spec::downgrade_31(&mut doc);
     match spec::openapi_version(&doc) {
         Some(v) if v.trim().starts_with("3.0") => {}

@@ -116,3 +116,104 @@ fn the_configuration_reference_matches_the_command_line() {
         assert!(generated.contains(&format!("`{var}`")), "{var}");
     }
 }
+
+/// A description named by `$var` (as .ci/run and scripts/test set it), else the one in ../shared.
+fn description(var: &str, file: &str) -> std::path::PathBuf {
+    std::env::var_os(var)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| crate::common::root().join("../shared/openapi").join(file))
+}
+
+/// The dump of the built catalogue and the catalogue `tools diff` builds from
+/// the same description with the same overlay are the same: no change at all.
+/// (So a released binary's dump compares with a description on equal terms.)
+#[test]
+fn the_built_catalogue_dumped_equals_the_one_built_from_its_description() {
+    let dir = tempfile_dir("dump");
+    let dump = dir.join("dump.json");
+    std::fs::write(&dump, run(&["tools", "dump"]).unwrap()).unwrap();
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&dump).unwrap()).unwrap();
+    assert_eq!(json["format"], "docspace-mcp-catalogue/1");
+    assert_eq!(json["tools"].as_array().unwrap().len(), 597);
+    assert!(json["tools"][0]["x-docspace"]["core"].is_boolean());
+    let spec = description("DOCSPACE_OPENAPI", "docspace-3.7.0.yaml");
+    let report: Value = serde_json::from_str(
+        &run(&[
+            "tools",
+            "diff",
+            dump.to_str().unwrap(),
+            spec.to_str().unwrap(),
+            "--format",
+            "json",
+            "--fail-on",
+            "any",
+        ])
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["changes"], serde_json::json!([]), "{report:#}");
+    assert_eq!(report["new"]["api_version"], "3.7.0");
+}
+
+/// `tools diff` on the real 3.5.0 → 3.7.0 change, as CI would run it.
+#[test]
+fn diff_reports_the_real_change_and_fails_ci_on_breaking_changes() {
+    let bin = env!("CARGO_BIN_EXE_docspace-mcp");
+    let dir = tempfile_dir("diff");
+    let (old, new) = (
+        description("DOCSPACE_OPENAPI_3_5", "docspace-3.5.0.yaml"),
+        description("DOCSPACE_OPENAPI", "docspace-3.7.0.yaml"),
+    );
+    let (md, json) = (dir.join("report.md"), dir.join("report.json"));
+    let out = Command::new(bin)
+        .args(["tools", "diff"])
+        .args([&old, &new])
+        .arg("--markdown-out")
+        .arg(&md)
+        .arg("--json-out")
+        .arg(&json)
+        .args(["--fail-on", "breaking"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "breaking changes fail --fail-on breaking");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("breaking changes") && stderr.contains("(--fail-on)"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(" breaking and ") && stdout.contains("tools added"), "{stdout}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(markdown.starts_with("# MCP tool changes: DocSpace API 3.5.0 → 3.7.0"), "{markdown}");
+    // Entries checked by hand against the two descriptions (docs/updating.md quotes them).
+    let has = |tool: &str, at: &str, kind: &str, impact: &str| {
+        report["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["tool"] == tool && c["at"] == at && c["kind"] == kind && c["impact"] == impact)
+    };
+    assert!(has("add_group", "body.groupName", "newly-required", "breaking"));
+    assert!(has("restore_file_version", "", "method-changed", "breaking"));
+    assert!(has("get_checkout_setup_url", "", "path-changed", "breaking"));
+    assert!(has("get_folder_recent", "", "tool-removed", "breaking"));
+    let renamed = report["renamed"].as_array().unwrap();
+    assert!(renamed.iter().any(|r| r["from"] == "star_user_typet_update" && r["to"] == "start_user_type_update"));
+    // Without --fail-on the same report is not a failure; JSON on stdout is the same report.
+    let plain =
+        Command::new(bin).args(["tools", "diff"]).args([&old, &new]).args(["--format", "json"]).output().unwrap();
+    assert!(plain.status.success());
+    let again: Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert_eq!(again["changes"], report["changes"], "stable: the same inputs give the same report");
+    // Help names the command.
+    let help = Command::new(bin).args(["tools", "diff", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("--fail-on") && help.contains("--markdown-out") && help.contains("catalogue dumps"),
+        "{help}"
+    );
+}
+
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("docspace-mcp-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

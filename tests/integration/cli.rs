@@ -217,3 +217,93 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// A repository root for `scripts/update-spec` in a temporary directory:
+/// `openapi/tools.toml` copied, `openapi/spec.lock` pinning `pinned`.
+fn update_root(name: &str, pinned: &std::path::Path, version: &str) -> std::path::PathBuf {
+    let root = tempfile_dir(name);
+    std::fs::create_dir_all(root.join("openapi")).unwrap();
+    std::fs::copy(crate::common::root().join("openapi/tools.toml"), root.join("openapi/tools.toml")).unwrap();
+    let lock = format!(
+        "# pinned\nversion = \"{version}\"\nurl = \"https://example.invalid/{version}.yaml\"\nsha256 = \"{}\"\n",
+        sha256(pinned)
+    );
+    std::fs::write(root.join("openapi/spec.lock"), lock).unwrap();
+    root
+}
+
+fn sha256(path: &std::path::Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_owned()
+}
+
+fn update_spec(root: &std::path::Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new("bash")
+        .arg(crate::common::root().join("scripts/update-spec"))
+        .args(args)
+        .env("DOCSPACE_MCP_ROOT", root)
+        .env("DOCSPACE_MCP_BIN", env!("CARGO_BIN_EXE_docspace-mcp"))
+        .env_remove("DOCSPACE_OPENAPI_OLD")
+        .output()
+        .unwrap()
+}
+
+/// The update workflow on the two real descriptions, up to the regeneration
+/// (which is cargo's, and would build this repository inside its own test).
+#[test]
+fn update_spec_pins_a_new_release_and_writes_its_report() {
+    let (v35, v37) = (
+        description("DOCSPACE_OPENAPI_3_5", "docspace-3.5.0.yaml"),
+        description("DOCSPACE_OPENAPI", "docspace-3.7.0.yaml"),
+    );
+    let os = |s: &str| std::ffi::OsString::from(s);
+    // 3.5.0 → 3.7.0: tools.toml (curated for 3.7.0) applies; the release is pinned and the report written.
+    let root = update_root("update-forward", &v35, "3.5.0");
+    let url = "https://example.invalid/docspace-3.7.0.yaml";
+    let out = update_spec(
+        &root,
+        &[
+            v37.as_os_str(),
+            &os("--url"),
+            &os(url),
+            &os("--sha256"),
+            &os(&sha256(&v37)),
+            &os("--old"),
+            v35.as_os_str(),
+            &os("--no-regenerate"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}\n{}", String::from_utf8_lossy(&out.stdout));
+    let lock = std::fs::read_to_string(root.join("openapi/spec.lock")).unwrap();
+    assert!(lock.contains("version = \"3.7.0\"") && lock.contains(&format!("url = \"{url}\"")), "{lock}");
+    assert!(lock.contains(&format!("sha256 = \"{}\"", sha256(&v37))) && lock.starts_with("# pinned"), "{lock}");
+    assert_eq!(sha256(&root.join("openapi/docspace.yaml")), sha256(&v37));
+    let report = std::fs::read_to_string(root.join("openapi/changes/3.5.0-to-3.7.0.md")).unwrap();
+    assert!(report.starts_with("# MCP tool changes: DocSpace API 3.5.0 → 3.7.0"), "{report}");
+    assert!(report.contains("| `tools.toml` entries that no longer apply | 0 |"), "{report}");
+
+    // 3.7.0 → 3.5.0: entries of tools.toml no longer apply; the script stops (status 3) before pinning.
+    let root = update_root("update-backward", &v37, "3.7.0");
+    let before = std::fs::read_to_string(root.join("openapi/spec.lock")).unwrap();
+    let out = update_spec(
+        &root,
+        &[v35.as_os_str(), &os("--url"), &os(url), &os("--old"), v37.as_os_str(), &os("--no-regenerate")],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("entries no longer apply to 3.5.0"));
+    assert_eq!(std::fs::read_to_string(root.join("openapi/spec.lock")).unwrap(), before, "nothing pinned");
+    assert!(!root.join("openapi/docspace.yaml").exists());
+    let report = std::fs::read_to_string(root.join("openapi/changes/3.7.0-to-3.5.0.md")).unwrap();
+    assert!(report.contains("- [tools.getRoomsFolder] hidden `subjectOwnerId`: hides parameter"), "{report}");
+
+    // A checksum that does not match changes nothing.
+    let out = update_spec(&root, &[v35.as_os_str(), &os("--url"), &os(url), &os("--sha256"), &os(&"0".repeat(64))]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sha256 mismatch"));
+    assert_eq!(std::fs::read_to_string(root.join("openapi/spec.lock")).unwrap(), before);
+    // A file needs the URL it is published at.
+    let out = update_spec(&root, &[v35.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a file needs --url"));
+}

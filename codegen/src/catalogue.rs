@@ -558,10 +558,13 @@ fn input_schema(doc: &Value, operation_id: &str, params: &[Value], body: Option<
             let merged = schema::merge_description(d, obj.get("description").and_then(Value::as_str));
             obj.insert("description".into(), Value::String(cut(&merged, schema::MAX_DESCRIPTION)));
         }
-        properties.insert(name.to_owned(), s);
         if location == "path" || p.get("required").and_then(Value::as_bool) == Some(true) {
+            if let Some(obj) = s.as_object_mut() {
+                schema::require_items(obj);
+            }
             required.push(Value::String(name.to_owned()));
         }
+        properties.insert(name.to_owned(), s);
     }
     if let Some(body) = body {
         let content = body.get("content").and_then(Value::as_object);
@@ -574,8 +577,11 @@ fn input_schema(doc: &Value, operation_id: &str, params: &[Value], body: Option<
             if let (Some(d), Some(obj)) = (body.get("description").and_then(Value::as_str), s.as_object_mut()) {
                 obj.entry("description").or_insert_with(|| Value::String(cut(d.trim(), schema::MAX_DESCRIPTION)));
             }
+            // A body whose schema has required members is required too: without it the request lacks them
+            // (an optional body in the description means "may be empty", which such a schema rules out).
+            let has_required_members = s.get("required").and_then(Value::as_array).is_some_and(|r| !r.is_empty());
             properties.insert("body".into(), s);
-            if body.get("required").and_then(Value::as_bool) == Some(true) {
+            if body.get("required").and_then(Value::as_bool) == Some(true) || has_required_members {
                 required.push(Value::String("body".into()));
             }
         }

@@ -159,6 +159,13 @@ impl Cx<'_> {
                     all.push(r.clone());
                 }
             }
+            if let Some(Value::Object(converted)) = out.get_mut("properties") {
+                for name in all.iter().filter_map(Value::as_str) {
+                    if let Some(Value::Object(member)) = converted.get_mut(name) {
+                        require_items(member);
+                    }
+                }
+            }
             if !all.is_empty() {
                 out.insert("required".into(), Value::Array(all));
             }
@@ -253,6 +260,15 @@ impl Cx<'_> {
         } else {
             out.insert("type".into(), json!([t, "null"]));
         }
+    }
+}
+
+/// A required array must have an item: the client leaves an empty list out
+/// of the request (JSON members and query parameters alike), so `[]` would
+/// send a request without the required member.
+pub fn require_items(schema: &mut Map<String, Value>) {
+    if schema.get("type").and_then(Value::as_str) == Some("array") && !schema.contains_key("minItems") {
+        schema.insert("minItems".into(), Value::from(1));
     }
 }
 

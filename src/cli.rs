@@ -1,4 +1,4 @@
-//! The command line: `docspace-mcp tools list|show|info|search|toolsets|dump|diff`.
+//! The command line: `docspace-mcp tools list|show|info|search|toolsets|dump|diff|responses`.
 //!
 //! Output goes to an explicit writer (stdout from `main`), never through
 //! `println!`: when the server speaks MCP over stdio, stdout is the protocol.
@@ -89,6 +89,17 @@ pub enum ToolsCommand {
     /// array of any build, which lacks toolsets and operations). Markdown goes to stdout unless
     /// --format json; --markdown-out and --json-out write files.
     Diff(DiffArgs),
+    /// List the operations whose declared success answers the generated client does not decode as
+    /// declared (a shape the wire rules rewrote, no body or no 2xx declared, not JSON, untyped
+    /// multipart answers), with what its tolerant decoding falls back on, and how many answers it
+    /// decodes more loosely than declared: where DocSpace's description and its behaviour may part.
+    Responses {
+        /// An OpenAPI description (YAML or JSON, 3.0 or 3.1).
+        description: std::path::PathBuf,
+        /// What to print.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Markdown)]
+        format: DiffFormat,
+    },
 }
 
 /// `tools diff` options.
@@ -210,6 +221,7 @@ pub fn run_tools(command: ToolsCommand, out: &mut dyn Write) -> Result<(), Error
         ToolsCommand::Toolsets { json } => toolsets(json, out),
         ToolsCommand::Dump => dump(out),
         ToolsCommand::Diff(args) => diff(&args, out),
+        ToolsCommand::Responses { description, format } => responses(&description, format, out),
     };
     match result {
         // `docspace-mcp tools list | head` is not an error.
@@ -410,6 +422,17 @@ fn diff(args: &DiffArgs, out: &mut dyn Write) -> Result<(), Error> {
         FailOn::Any if any => Err(Error::Changes(line)),
         _ => Ok(()),
     }
+}
+
+fn responses(path: &std::path::Path, format: DiffFormat, out: &mut dyn Write) -> Result<(), Error> {
+    let input = |why: String| Error::Input { path: path.display().to_string(), why };
+    let text = std::fs::read_to_string(path).map_err(|e| input(e.to_string()))?;
+    let report = codegen::responses::report(&text).map_err(|e| input(e.to_string()))?;
+    match format {
+        DiffFormat::Markdown => write!(out, "{}", report.markdown())?,
+        DiffFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report).unwrap_or_default())?,
+    }
+    Ok(())
 }
 
 /// The configuration reference (`docs/configuration.md`), generated from the

@@ -17,7 +17,8 @@
 //!
 //! Beside the pipeline, [`diff`] compares two catalogues (built from two
 //! descriptions, or dumped by two binaries) and says what the change means
-//! for MCP clients: `docspace-mcp tools diff`.
+//! for MCP clients: `docspace-mcp tools diff`; [`responses`] lists the
+//! operations whose declared answers the client does not decode as declared.
 
 pub mod build_script;
 pub mod catalogue;
@@ -28,6 +29,7 @@ mod error;
 pub mod naming;
 pub mod normalise;
 pub mod overlay;
+pub mod responses;
 pub mod schema;
 pub mod search;
 pub mod source;

@@ -307,3 +307,16 @@ fn update_spec_pins_a_new_release_and_writes_its_report() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("a file needs --url"));
 }
+
+/// `tools responses` on the pinned description.
+#[test]
+fn responses_lists_what_the_client_does_not_decode_as_declared() {
+    let spec = description("DOCSPACE_OPENAPI", "docspace-3.7.0.yaml");
+    let text = run(&["tools", "responses", spec.to_str().unwrap()]).unwrap();
+    assert!(text.starts_with("# Response fidelity: DocSpace API 3.7.0"), "{text}");
+    assert!(text.contains("| `getFileInfo` | `GET /api/2.0/files/file/{fileId}` | `shape-rewritten` |"), "{text}");
+    let json: Value =
+        serde_json::from_str(&run(&["tools", "responses", spec.to_str().unwrap(), "--format", "json"]).unwrap())
+            .unwrap();
+    assert_eq!(json["operations"], 593);
+}

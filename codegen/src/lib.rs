@@ -87,6 +87,16 @@ pub fn prepare(text: &str) -> Result<Prepared> {
 /// [`prepare`] for a description already parsed into JSON.
 pub fn prepare_value(mut doc: Value) -> Result<Prepared> {
     let downgrade = spec::downgrade_31(&mut doc);
+    if let Some(refused) = downgrade.as_ref().map(|d| &d.refused).filter(|r| !r.is_empty()) {
+        let shown: Vec<&str> = refused.iter().take(10).map(String::as_str).collect();
+        let more = if refused.len() > 10 { format!(" and {} more", refused.len() - 10) } else { String::new() };
+        return Err(Error::Spec(format!(
+            "this OpenAPI 3.1 description uses JSON Schema constructs OpenAPI 3.0 cannot express, which the tools and \
+             the client would misstate: {}{more}. Rewrite them in 3.0 terms (e.g. `prefixItems` as `items`, `$defs` \
+             under components/schemas) or report the description upstream",
+            shown.join("; ")
+        )));
+    }
     match spec::openapi_version(&doc) {
         Some(v) if v.trim().starts_with("3.0") => {}
         Some(v) => {

@@ -1,7 +1,8 @@
 //! The docspace-mcp code generator: DocSpace OpenAPI description → a typed
 //! client (progenitor) and a catalogue of MCP tools.
 //!
-//! A pure library used by the build scripts (`client/build.rs`, `build.rs`).
+//! A pure library used by the build scripts (`client/build.rs`, `build.rs`)
+//! and, at run time, by `docspace-mcp tools diff` and `tools responses`.
 //! It never depends on the runtime crates (rmcp, tokio, axum, reqwest) or the
 //! root crate; its only I/O is [`source`], which locates (and, when allowed,
 //! downloads) the description, and [`build_script`], the scripts' shared glue.

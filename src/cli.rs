@@ -1,4 +1,4 @@
-//! The command line: `docspace-mcp tools list|show|info`.
+//! The command line: `docspace-mcp tools list|show|info|search|toolsets|dump|diff|responses`.
 //!
 //! Output goes to an explicit writer (stdout from `main`), never through
 //! `println!`: when the server speaks MCP over stdio, stdout is the protocol.
@@ -6,6 +6,7 @@
 use std::io::Write;
 
 use clap::{Args, Parser, Subcommand};
+use docspace_mcp_codegen::{self as codegen, diff};
 use serde_json::{Value, json};
 
 use crate::config::ServeArgs;
@@ -84,6 +85,80 @@ pub enum ToolsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print the whole catalogue as JSON: every tool's MCP definition with its operation, toolsets,
+    /// aliases and place in the default catalogue. `tools diff` reads it back, so a released
+    /// binary's catalogue can be compared with a new build's.
+    Dump,
+    /// Report what a change of DocSpace description means for MCP clients: tools added, removed,
+    /// renamed, moved; per tool, breaking and compatible changes of the input schema, annotations,
+    /// method, path and output schema; `openapi/tools.toml` entries that no longer apply; default-
+    /// catalogue tools affected; search-index changes.
+    ///
+    /// OLD and NEW are OpenAPI descriptions (YAML or JSON, 3.0 or 3.1), whose catalogues are built
+    /// with the overlay, or catalogue dumps (`tools dump`, or the `tools list --toolsets all --json`
+    /// array of any build, which lacks toolsets and operations). Markdown goes to stdout unless
+    /// --format json; --markdown-out and --json-out write files.
+    Diff(DiffArgs),
+    /// List the operations whose declared success answers the generated client does not decode as
+    /// declared (a shape the wire rules rewrote, no body or no 2xx declared, not JSON, untyped
+    /// multipart answers), with what its tolerant decoding falls back on, and how many answers it
+    /// decodes more loosely than declared: where DocSpace's description and its behaviour may part.
+    Responses {
+        /// An OpenAPI description (YAML or JSON, 3.0 or 3.1).
+        description: std::path::PathBuf,
+        /// What to print.
+        #[arg(long, value_enum, default_value_t = DiffFormat::Markdown)]
+        format: DiffFormat,
+    },
+}
+
+/// `tools diff` options.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old description or catalogue dump.
+    pub old: std::path::PathBuf,
+    /// The new description or catalogue dump.
+    pub new: std::path::PathBuf,
+    /// The curation overlay applied to descriptions (default: the `openapi/tools.toml` this binary
+    /// was built with). Entries that do not apply to a side are left out and reported.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_overlay")]
+    pub overlay: Option<std::path::PathBuf>,
+    /// Compare the generated catalogues, with no curation.
+    #[arg(long)]
+    pub no_overlay: bool,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Markdown)]
+    pub format: DiffFormat,
+    /// Also write the Markdown report to this file (stdout then gets a one-line summary).
+    #[arg(long, value_name = "FILE")]
+    pub markdown_out: Option<std::path::PathBuf>,
+    /// Also write the JSON report to this file (stdout then gets a one-line summary).
+    #[arg(long, value_name = "FILE")]
+    pub json_out: Option<std::path::PathBuf>,
+    /// Exit with an error (status 1) when the report has breaking changes or `tools.toml` entries
+    /// that no longer apply (`breaking`), or any change at all (`any`): for CI.
+    #[arg(long, value_enum, default_value_t = FailOn::Never)]
+    pub fail_on: FailOn,
+}
+
+/// `tools diff --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// For a pull-request review.
+    Markdown,
+    /// For tooling.
+    Json,
+}
+
+/// `tools diff --fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    /// Never fail because of the report.
+    Never,
+    /// Fail when there is a breaking change.
+    Breaking,
+    /// Fail when there is any change.
+    Any,
 }
 
 /// `docspace-mcp sandbox` options.
@@ -133,6 +208,17 @@ pub enum Error {
     /// Writing the output failed.
     #[error("cannot write the output: {0}")]
     Io(#[from] std::io::Error),
+    /// A file given to `tools diff` cannot be read or understood.
+    #[error("{path}: {why}")]
+    Input {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// `tools diff --fail-on` found what it fails on.
+    #[error("{0} (--fail-on)")]
+    Changes(String),
 }
 
 /// Runs a `tools` command, writing to `out`.
@@ -143,6 +229,9 @@ pub fn run_tools(command: ToolsCommand, out: &mut dyn Write) -> Result<(), Error
         ToolsCommand::Info => info(out),
         ToolsCommand::Search { query, limit } => search(&query, limit, out),
         ToolsCommand::Toolsets { json } => toolsets(json, out),
+        ToolsCommand::Dump => dump(out),
+        ToolsCommand::Diff(args) => diff(&args, out),
+        ToolsCommand::Responses { description, format } => responses(&description, format, out),
     };
     match result {
         // `docspace-mcp tools list | head` is not an error.
@@ -256,6 +345,103 @@ fn toolsets(json: bool, out: &mut dyn Write) -> Result<(), Error> {
         writeln!(out, "{:<width$}  {tools:>5}  {:>7}  {mark}{}", t.name, bytes / 4, t.description)?;
     }
     writeln!(out, "\nWith no DOCSPACE_TOOLSETS the server offers the [default] toolsets; `all` offers every tool.")?;
+    Ok(())
+}
+
+/// The overlay this binary was built with.
+const OVERLAY: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/tools.toml"));
+
+/// This binary's catalogue, as `tools diff` compares it.
+fn built_in() -> diff::Side {
+    let tools = catalogue::TOOLS
+        .iter()
+        .map(|t| diff::Tool {
+            name: t.name.to_owned(),
+            aliases: Some(t.aliases.iter().map(|a| (*a).to_owned()).collect()),
+            operation_id: Some(t.operation_id.to_owned()).filter(|id| !id.is_empty()),
+            method: Some(t.method.to_owned()).filter(|m| !m.is_empty()),
+            path: Some(t.path.to_owned()).filter(|p| !p.is_empty()),
+            toolsets: Some(t.toolsets().map(str::to_owned).collect()),
+            core: Some(t.is_core()),
+            title: t.title.to_owned(),
+            description: t.description.to_owned(),
+            input_schema: Value::Object(t.input_schema()),
+            output_schema: t.output_schema().map(Value::Object),
+            read_only: t.read_only,
+            destructive: !t.read_only && t.destructive,
+            idempotent: !t.read_only && t.idempotent,
+        })
+        .collect();
+    diff::Side {
+        source: format!("docspace-mcp {}", env!("CARGO_PKG_VERSION")),
+        api_version: Some(catalogue::API_VERSION.to_owned()),
+        tools,
+        overlay_problems: None,
+    }
+}
+
+fn dump(out: &mut dyn Write) -> Result<(), Error> {
+    writeln!(out, "{}", serde_json::to_string_pretty(&built_in().to_dump()).unwrap_or_default())?;
+    Ok(())
+}
+
+fn diff(args: &DiffArgs, out: &mut dyn Write) -> Result<(), Error> {
+    let input = |path: &std::path::Path, why: String| Error::Input { path: path.display().to_string(), why };
+    let overlay_text = match (&args.overlay, args.no_overlay) {
+        (_, true) => String::new(),
+        (Some(path), false) => std::fs::read_to_string(path).map_err(|e| input(path, e.to_string()))?,
+        (None, false) => OVERLAY.to_owned(),
+    };
+    let overlay = codegen::Overlay::parse(&overlay_text).map_err(|e| {
+        let path = args.overlay.clone().unwrap_or_else(|| "openapi/tools.toml".into());
+        input(&path, e.to_string())
+    })?;
+    let load = |path: &std::path::Path| -> Result<diff::Side, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| input(path, e.to_string()))?;
+        let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        diff::Side::load(&name, &text, &overlay).map_err(|e| input(path, e.to_string()))
+    };
+    let report = diff::diff(&load(&args.old)?, &load(&args.new)?);
+    let write =
+        |path: &std::path::Path, text: String| std::fs::write(path, text).map_err(|e| input(path, e.to_string()));
+    if let Some(path) = &args.markdown_out {
+        write(path, report.markdown())?;
+    }
+    if let Some(path) = &args.json_out {
+        write(path, report.json())?;
+    }
+    let t = &report.totals;
+    let line = format!(
+        "{} breaking and {} compatible changes; {} tools added, {} removed, {} renamed, {} moved; {} tools.toml entries no longer apply",
+        t.breaking, t.compatible, t.added, t.removed, t.renamed, t.moved, t.overlay_entries_broken
+    );
+    if args.markdown_out.is_some() || args.json_out.is_some() {
+        writeln!(out, "{line}")?;
+    } else {
+        match args.format {
+            DiffFormat::Markdown => write!(out, "{}", report.markdown())?,
+            DiffFormat::Json => writeln!(out, "{}", report.json())?,
+        }
+    }
+    let any = t.breaking + t.compatible + t.overlay_entries_broken > 0;
+    match args.fail_on {
+        FailOn::Breaking if t.breaking + t.overlay_entries_broken > 0 => Err(Error::Changes(format!(
+            "{} breaking changes, {} tools.toml entries no longer apply",
+            t.breaking, t.overlay_entries_broken
+        ))),
+        FailOn::Any if any => Err(Error::Changes(line)),
+        _ => Ok(()),
+    }
+}
+
+fn responses(path: &std::path::Path, format: DiffFormat, out: &mut dyn Write) -> Result<(), Error> {
+    let input = |why: String| Error::Input { path: path.display().to_string(), why };
+    let text = std::fs::read_to_string(path).map_err(|e| input(e.to_string()))?;
+    let report = codegen::responses::report(&text).map_err(|e| input(e.to_string()))?;
+    match format {
+        DiffFormat::Markdown => write!(out, "{}", report.markdown())?,
+        DiffFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report).unwrap_or_default())?,
+    }
     Ok(())
 }
 

@@ -138,45 +138,31 @@ struct Operation<'a> {
     op: &'a Value,
     /// Path-level parameters.
     shared: &'a [Value],
+    /// The first tag (`Other` when none).
+    tag: &'a str,
 }
 
 /// Builds the catalogue from a document that went through the wire rules.
+/// Every overlay entry must apply: the first that does not is the error.
 pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -> Result<Catalogue> {
     let tags = Tags::of(doc);
     let global_security = doc.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty());
     let cx = Context { doc, overlay, multipart_ids, tags: &tags, global_security };
-    let mut all_ids = BTreeSet::new();
+    let operations = operations(doc)?;
+    let all_ids: BTreeSet<&str> = operations.iter().map(|o| o.id).collect();
     let mut toolset_tags: BTreeMap<String, String> = BTreeMap::new();
     let mut seen_tags = BTreeSet::new();
     let mut tools = Vec::new();
     let mut excluded = Vec::new();
-    let paths = doc.get("paths").and_then(Value::as_object).ok_or_else(|| Error::Spec("no `paths`".into()))?;
-    for (path, item) in paths {
-        let shared: Vec<Value> = item.get("parameters").and_then(Value::as_array).cloned().unwrap_or_default();
-        for method in METHODS {
-            let Some(op) = item.get(method) else { continue };
-            let id = op
-                .get("operationId")
-                .and_then(Value::as_str)
-                .ok_or_else(|| Error::Spec(format!("{} {path} has no operationId", method.to_uppercase())))?;
-            if !all_ids.insert(id.to_owned()) {
-                return Err(Error::Spec(format!("operationId {id} is used twice")));
-            }
-            if overlay.tools.get(id).is_some_and(|c| c.exclude) {
-                excluded.push((id.to_owned(), "excluded in openapi/tools.toml".to_owned()));
-                continue;
-            }
-            let tag = op
-                .get("tags")
-                .and_then(Value::as_array)
-                .and_then(|t| t.first())
-                .and_then(Value::as_str)
-                .unwrap_or("Other");
-            let tool = tool_from_operation(&cx, &Operation { path, method, id, op, shared: &shared }, tag)?;
-            seen_tags.insert(tag.to_owned());
-            toolset_tags.entry(tool.toolset.clone()).or_insert_with(|| tag.to_owned());
-            tools.push(tool);
+    for o in &operations {
+        if overlay.tools.get(o.id).is_some_and(|c| c.exclude) {
+            excluded.push((o.id.to_owned(), "excluded in openapi/tools.toml".to_owned()));
+            continue;
         }
+        let tool = tool_from_operation(&cx, o, o.tag)?;
+        seen_tags.insert(o.tag.to_owned());
+        toolset_tags.entry(tool.toolset.clone()).or_insert_with(|| o.tag.to_owned());
+        tools.push(tool);
     }
     overlay.check_operations(|id| all_ids.contains(id))?;
     let unknown_tags: Vec<&str> = overlay.tags.keys().map(String::as_str).filter(|t| !seen_tags.contains(*t)).collect();
@@ -203,6 +189,168 @@ pub fn build(doc: &Value, overlay: &Overlay, multipart_ids: &BTreeSet<String>) -
     };
     check(&catalogue)?;
     Ok(catalogue)
+}
+
+/// An entry of `openapi/tools.toml` that does not apply to a description.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct OverlayProblem {
+    /// The entry, as written in the file: `[tools.getFileInfo]`, `[tags] "Rooms"`, `[core]`, …
+    pub entry: String,
+    /// Why it does not apply (the build's own message).
+    pub why: String,
+}
+
+/// Like [`build`], but an overlay entry (or the part of a `[tools.*]` entry)
+/// that does not apply to `doc` is left out and reported instead of
+/// stopping the build: the catalogue is what the rest of the overlay makes
+/// of the description. This is how a new
+/// description is judged before its overlay is fixed (`tools diff`).
+pub fn build_lenient(
+    doc: &Value,
+    overlay: &Overlay,
+    multipart_ids: &BTreeSet<String>,
+) -> Result<(Catalogue, Vec<OverlayProblem>)> {
+    let tags = Tags::of(doc);
+    let global_security = doc.get("security").and_then(Value::as_array).is_some_and(|s| !s.is_empty());
+    let operations = operations(doc)?;
+    let mut problems = Vec::new();
+    let mut kept = overlay.clone();
+    {
+        let cx = Context { doc, overlay, multipart_ids, tags: &tags, global_security };
+        for (id, entry) in &overlay.tools {
+            match operations.iter().find(|o| o.id == id.as_str()) {
+                None => {
+                    problems.push(OverlayProblem {
+                        entry: format!("[tools.{id}]"),
+                        why: "the description has no operation with this operationId".into(),
+                    });
+                    kept.tools.remove(id);
+                }
+                Some(_) if entry.exclude => {}
+                Some(o) => {
+                    let (trimmed, mut dropped) = applicable_curation(&cx, o, entry);
+                    problems.append(&mut dropped);
+                    kept.tools.insert(id.clone(), trimmed);
+                }
+            }
+        }
+    }
+    let seen_tags: BTreeSet<&str> = operations.iter().map(|o| o.tag).collect();
+    for tag in overlay.tags.keys().filter(|t| !seen_tags.contains(t.as_str())) {
+        problems.push(OverlayProblem { entry: format!("[tags] \"{tag}\""), why: "no operation has this tag".into() });
+        kept.tags.remove(tag);
+    }
+    // Toolsets and the default catalogue depend on the tools that are left.
+    let toolsets: BTreeSet<String> = {
+        let cx = Context { doc, overlay: &kept, multipart_ids, tags: &tags, global_security };
+        let mut names = BTreeSet::new();
+        for o in &operations {
+            if kept.tools.get(o.id).is_some_and(|c| c.exclude) {
+                continue;
+            }
+            let tool = tool_from_operation(&cx, o, o.tag)?;
+            names.insert(tool.toolset);
+            names.extend(tool.extra_toolsets);
+        }
+        for w in kept.workflows.values() {
+            names.extend(w.toolsets.iter().cloned());
+        }
+        names
+    };
+    for name in overlay.toolsets.keys().filter(|n| !toolsets.contains(n.as_str())) {
+        problems.push(OverlayProblem {
+            entry: format!("[toolsets.{name}]"),
+            why: "no tool belongs to this toolset".into(),
+        });
+        kept.toolsets.remove(name);
+    }
+    let missing: Vec<String> =
+        overlay.core.toolsets.iter().filter(|n| !toolsets.contains(n.as_str())).cloned().collect();
+    for name in &missing {
+        problems.push(OverlayProblem {
+            entry: "[core] toolsets".into(),
+            why: format!("names `{name}`, which no tool belongs to any more"),
+        });
+    }
+    kept.core.toolsets.retain(|n| !missing.contains(n));
+    problems.sort();
+    Ok((build(doc, &kept, multipart_ids)?, problems))
+}
+
+/// The part of a tool's curation that applies to its operation, and a
+/// problem for each part that does not: the settings that name arguments
+/// (`flatten_body`, then `hidden`, `params`, `defaults`, in the order they
+/// are applied) are kept one by one while the tool still builds.
+fn applicable_curation(cx: &Context<'_>, o: &Operation<'_>, entry: &ToolOverlay) -> (ToolOverlay, Vec<OverlayProblem>) {
+    let builds = |candidate: &ToolOverlay| {
+        let mut overlay = cx.overlay.clone();
+        overlay.tools.insert(o.id.to_owned(), candidate.clone());
+        let cx = Context { overlay: &overlay, ..*cx };
+        tool_from_operation(&cx, o, o.tag).err().map(|e| {
+            // The entry is named beside the reason: keep only the reason.
+            let text = e.to_string();
+            let prefix = format!("openapi/tools.toml: [tools.{}] ", o.id);
+            text.strip_prefix(&prefix).map_or_else(|| text.clone(), str::to_owned)
+        })
+    };
+    let Some(_) = builds(entry) else { return (entry.clone(), Vec::new()) };
+    let mut problems = Vec::new();
+    let mut kept =
+        ToolOverlay { hidden: Vec::new(), params: BTreeMap::new(), defaults: BTreeMap::new(), ..entry.clone() };
+    if let Some(why) = builds(&kept) {
+        problems.push(OverlayProblem { entry: format!("[tools.{}] flatten_body", o.id), why });
+        kept.flatten_body = false;
+    }
+    for h in &entry.hidden {
+        kept.hidden.push(h.clone());
+        if let Some(why) = builds(&kept) {
+            problems.push(OverlayProblem { entry: format!("[tools.{}] hidden `{h}`", o.id), why });
+            kept.hidden.pop();
+        }
+    }
+    for (from, to) in &entry.params {
+        kept.params.insert(from.clone(), to.clone());
+        if let Some(why) = builds(&kept) {
+            problems.push(OverlayProblem { entry: format!("[tools.{}] params `{from}`", o.id), why });
+            kept.params.remove(from);
+        }
+    }
+    for (name, value) in &entry.defaults {
+        kept.defaults.insert(name.clone(), value.clone());
+        if let Some(why) = builds(&kept) {
+            problems.push(OverlayProblem { entry: format!("[tools.{}] defaults `{name}`", o.id), why });
+            kept.defaults.remove(name);
+        }
+    }
+    (kept, problems)
+}
+
+/// Every operation of the document, in document order.
+fn operations(doc: &Value) -> Result<Vec<Operation<'_>>> {
+    let paths = doc.get("paths").and_then(Value::as_object).ok_or_else(|| Error::Spec("no `paths`".into()))?;
+    let mut out = Vec::new();
+    let mut ids = BTreeSet::new();
+    for (path, item) in paths {
+        let shared = item.get("parameters").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let id = op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::Spec(format!("{} {path} has no operationId", method.to_uppercase())))?;
+            if !ids.insert(id) {
+                return Err(Error::Spec(format!("operationId {id} is used twice")));
+            }
+            let tag = op
+                .get("tags")
+                .and_then(Value::as_array)
+                .and_then(|t| t.first())
+                .and_then(Value::as_str)
+                .unwrap_or("Other");
+            out.push(Operation { path, method, id, op, shared, tag });
+        }
+    }
+    Ok(out)
 }
 
 /// The generated description: summary and description, or the method and path.
@@ -410,10 +558,13 @@ fn input_schema(doc: &Value, operation_id: &str, params: &[Value], body: Option<
             let merged = schema::merge_description(d, obj.get("description").and_then(Value::as_str));
             obj.insert("description".into(), Value::String(cut(&merged, schema::MAX_DESCRIPTION)));
         }
-        properties.insert(name.to_owned(), s);
         if location == "path" || p.get("required").and_then(Value::as_bool) == Some(true) {
+            if let Some(obj) = s.as_object_mut() {
+                schema::require_items(obj);
+            }
             required.push(Value::String(name.to_owned()));
         }
+        properties.insert(name.to_owned(), s);
     }
     if let Some(body) = body {
         let content = body.get("content").and_then(Value::as_object);
@@ -426,8 +577,11 @@ fn input_schema(doc: &Value, operation_id: &str, params: &[Value], body: Option<
             if let (Some(d), Some(obj)) = (body.get("description").and_then(Value::as_str), s.as_object_mut()) {
                 obj.entry("description").or_insert_with(|| Value::String(cut(d.trim(), schema::MAX_DESCRIPTION)));
             }
+            // A body whose schema has required members is required too: without it the request lacks them
+            // (an optional body in the description means "may be empty", which such a schema rules out).
+            let has_required_members = s.get("required").and_then(Value::as_array).is_some_and(|r| !r.is_empty());
             properties.insert("body".into(), s);
-            if body.get("required").and_then(Value::as_bool) == Some(true) {
+            if body.get("required").and_then(Value::as_bool) == Some(true) || has_required_members {
                 required.push(Value::String("body".into()));
             }
         }

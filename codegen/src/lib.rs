@@ -1,7 +1,8 @@
 //! The docspace-mcp code generator: DocSpace OpenAPI description → a typed
 //! client (progenitor) and a catalogue of MCP tools.
 //!
-//! A pure library used by the build scripts (`client/build.rs`, `build.rs`).
+//! A pure library used by the build scripts (`client/build.rs`, `build.rs`)
+//! and, at run time, by `docspace-mcp tools diff` and `tools responses`.
 //! It never depends on the runtime crates (rmcp, tokio, axum, reqwest) or the
 //! root crate; its only I/O is [`source`], which locates (and, when allowed,
 //! downloads) the description, and [`build_script`], the scripts' shared glue.
@@ -14,15 +15,22 @@
 //! 3. [`generate_client`]: progenitor client + JSON dispatch + multipart table.
 //! 4. [`generate_catalogue`]: one tool per operation, curated by
 //!    `openapi/tools.toml`, checked ([`catalogue::check`]).
+//!
+//! Beside the pipeline, [`diff`] compares two catalogues (built from two
+//! descriptions, or dumped by two binaries) and says what the change means
+//! for MCP clients: `docspace-mcp tools diff`; [`responses`] lists the
+//! operations whose declared answers the client does not decode as declared.
 
 pub mod build_script;
 pub mod catalogue;
 mod client;
+pub mod diff;
 mod emit;
 mod error;
 pub mod naming;
 pub mod normalise;
 pub mod overlay;
+pub mod responses;
 pub mod schema;
 pub mod search;
 pub mod source;
@@ -74,8 +82,22 @@ impl Prepared {
 
 /// Parses, downgrades and normalises a description.
 pub fn prepare(text: &str) -> Result<Prepared> {
-    let mut doc = spec::parse(text)?;
+    prepare_value(spec::parse(text)?)
+}
+
+/// [`prepare`] for a description already parsed into JSON.
+pub fn prepare_value(mut doc: Value) -> Result<Prepared> {
     let downgrade = spec::downgrade_31(&mut doc);
+    if let Some(refused) = downgrade.as_ref().map(|d| &d.refused).filter(|r| !r.is_empty()) {
+        let shown: Vec<&str> = refused.iter().take(10).map(String::as_str).collect();
+        let more = if refused.len() > 10 { format!(" and {} more", refused.len() - 10) } else { String::new() };
+        return Err(Error::Spec(format!(
+            "this OpenAPI 3.1 description uses JSON Schema constructs OpenAPI 3.0 cannot express, which the tools and \
+             the client would misstate: {}{more}. Rewrite them in 3.0 terms (e.g. `prefixItems` as `items`, `$defs` \
+             under components/schemas) or report the description upstream",
+            shown.join("; ")
+        )));
+    }
     match spec::openapi_version(&doc) {
         Some(v) if v.trim().starts_with("3.0") => {}
         Some(v) => {

@@ -84,6 +84,15 @@ impl Cx<'_> {
         }
         if self.mode == Mode::Input {
             input_keywords(&mut out, obj);
+            // The pattern is a .NET regex that strict clients may not compile (ECMA-262 in unicode mode):
+            // it is stated in the description instead of as a keyword, so the model still sees it.
+            if let Some(p) = obj.get("pattern").and_then(Value::as_str) {
+                let note = format!("Must match the pattern `{p}`.");
+                description = Some(match description.take() {
+                    Some(d) if !d.trim().is_empty() => format!("{}\n{note}", d.trim()),
+                    _ => note,
+                });
+            }
         } else {
             self.loosen_leaf(&mut out, obj);
         }
@@ -157,6 +166,13 @@ impl Cx<'_> {
             for r in required {
                 if r.as_str().is_some_and(|r| !dropped.contains(r) && props.contains_key(r)) && !all.contains(r) {
                     all.push(r.clone());
+                }
+            }
+            if let Some(Value::Object(converted)) = out.get_mut("properties") {
+                for name in all.iter().filter_map(Value::as_str) {
+                    if let Some(Value::Object(member)) = converted.get_mut(name) {
+                        require_items(member);
+                    }
                 }
             }
             if !all.is_empty() {
@@ -253,6 +269,15 @@ impl Cx<'_> {
         } else {
             out.insert("type".into(), json!([t, "null"]));
         }
+    }
+}
+
+/// A required array must have an item: the client leaves an empty list out
+/// of the request (JSON members and query parameters alike), so `[]` would
+/// send a request without the required member.
+pub fn require_items(schema: &mut Map<String, Value>) {
+    if schema.get("type").and_then(Value::as_str) == Some("array") && !schema.contains_key("minItems") {
+        schema.insert("minItems".into(), Value::from(1));
     }
 }
 
@@ -409,6 +434,17 @@ mod tests {
         assert_eq!(share["enum"], json!([0, 2]));
         assert!(share.get("x-enum-varnames").is_none(), "the labels are in the description");
         assert_eq!(share["description"], "Access\nValues: 0 = None, 2 = Read.");
+    }
+
+    #[test]
+    fn patterns_are_stated_in_the_description() {
+        let s = convert(
+            &json!({}),
+            &json!({"type": "string", "pattern": "^[0-9-.]+$", "description": "A color."}),
+            Mode::Input,
+        );
+        assert!(s.get("pattern").is_none(), "no regex keyword for strict clients");
+        assert_eq!(s["description"], "A color.\nMust match the pattern `^[0-9-.]+$`.");
     }
 
     #[test]

@@ -22,35 +22,68 @@ pub struct Index {
     pub doc_len: Vec<u16>,
 }
 
+/// What of a tool the index reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Indexed<'a> {
+    /// Tool name.
+    pub name: &'a str,
+    /// Title.
+    pub title: &'a str,
+    /// Description.
+    pub description: &'a str,
+    /// Primary toolset.
+    pub toolset: &'a str,
+    /// Path template (empty for workflow tools).
+    pub path: &'a str,
+    /// Other names.
+    pub aliases: &'a [String],
+    /// The input schema (its top-level property names are indexed).
+    pub input_schema: &'a Value,
+}
+
+/// The weighted bag of terms the index holds for one tool.
+pub fn document(tool: Indexed<'_>) -> Vec<String> {
+    let mut bag: Vec<String> = Vec::new();
+    for _ in 0..3 {
+        bag.extend(tokens(tool.name));
+    }
+    for _ in 0..2 {
+        bag.extend(tokens(tool.title));
+    }
+    bag.extend(tokens(tool.description));
+    bag.extend(tokens(tool.toolset));
+    // Paths carry DocSpace's own vocabulary (`/rooms/{id}/share`); parameters and `api/2.0` do not.
+    for segment in tool
+        .path
+        .split('/')
+        .filter(|s| !s.starts_with('{') && *s != "api" && !s.starts_with(|c: char| c.is_ascii_digit()))
+    {
+        bag.extend(tokens(segment));
+    }
+    for alias in tool.aliases {
+        bag.extend(tokens(alias));
+    }
+    if let Some(props) = tool.input_schema.get("properties").and_then(Value::as_object) {
+        for name in props.keys() {
+            bag.extend(tokens(name));
+        }
+    }
+    bag
+}
+
 /// Builds the index over the catalogue's tools, in their order.
 pub fn build(catalogue: &Catalogue) -> Index {
     let mut index = Index::default();
     for (doc, tool) in catalogue.tools.iter().enumerate() {
-        let mut bag: Vec<String> = Vec::new();
-        for _ in 0..3 {
-            bag.extend(tokens(&tool.name));
-        }
-        for _ in 0..2 {
-            bag.extend(tokens(&tool.title));
-        }
-        bag.extend(tokens(&tool.description));
-        bag.extend(tokens(&tool.toolset));
-        // Paths carry DocSpace's own vocabulary (`/rooms/{id}/share`); parameters and `api/2.0` do not.
-        for segment in tool
-            .path
-            .split('/')
-            .filter(|s| !s.starts_with('{') && *s != "api" && !s.starts_with(|c: char| c.is_ascii_digit()))
-        {
-            bag.extend(tokens(segment));
-        }
-        for alias in &tool.aliases {
-            bag.extend(tokens(alias));
-        }
-        if let Some(props) = tool.input_schema.get("properties").and_then(Value::as_object) {
-            for name in props.keys() {
-                bag.extend(tokens(name));
-            }
-        }
+        let bag = document(Indexed {
+            name: &tool.name,
+            title: &tool.title,
+            description: &tool.description,
+            toolset: &tool.toolset,
+            path: &tool.path,
+            aliases: &tool.aliases,
+            input_schema: &tool.input_schema,
+        });
         let mut tf: BTreeMap<String, u16> = BTreeMap::new();
         for t in &bag {
             let n = tf.entry(t.clone()).or_default();

@@ -80,6 +80,57 @@ pub struct Downgrade {
     pub null_branches: usize,
     /// JSON-Schema-only keywords dropped (`$schema`, `$id`, `contentMediaType`, …).
     pub dropped_keywords: usize,
+    /// Constructs with no OpenAPI 3.0 equivalent, where they are (`prefixItems in
+    /// #/components/schemas/Pair`); [`crate::prepare`] refuses a document with any.
+    pub refused: Vec<String>,
+}
+
+/// JSON Schema 2020-12 keywords that constrain or shape values and that
+/// OpenAPI 3.0 cannot express. Dropping them would make tools and the client
+/// state other schemas than the description's, so they are refused.
+pub const REFUSED_31_KEYWORDS: [&str; 14] = [
+    "$dynamicRef",
+    "$dynamicAnchor",
+    "prefixItems",
+    "if",
+    "then",
+    "else",
+    "dependentSchemas",
+    "dependentRequired",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "contains",
+    "patternProperties",
+    "propertyNames",
+    "$defs",
+];
+
+/// The refused constructs of a 3.1 document, with where they are.
+fn refused_constructs(doc: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut check = |mut schema: Value, at: &str| {
+        walk_schema(&mut schema, &mut |s| {
+            let Some(obj) = s.as_object() else { return };
+            for key in REFUSED_31_KEYWORDS.iter().filter(|k| obj.contains_key(**k)) {
+                found.push(format!("`{key}` in {at}"));
+            }
+            if let Some(r) = obj.get("$ref").and_then(Value::as_str).filter(|r| !r.starts_with("#/components/")) {
+                found.push(format!("`$ref: {r}` (only #/components/ references are supported) in {at}"));
+            }
+        });
+    };
+    for (name, schema) in doc.pointer("/components/schemas").and_then(Value::as_object).into_iter().flatten() {
+        check(schema.clone(), &format!("#/components/schemas/{name}"));
+    }
+    let mut paths = serde_json::json!({ "paths": doc.get("paths").cloned().unwrap_or(Value::Null) });
+    let mut inline = Vec::new();
+    for_each_schema(&mut paths, &mut |s| inline.push(s.clone()));
+    for schema in inline {
+        check(schema, "a parameter, request or response schema under #/paths");
+    }
+    found.sort();
+    found.dedup();
+    found
 }
 
 /// Rewrites an OpenAPI 3.1 document into the 3.0 dialect in place. A 3.0
@@ -88,7 +139,7 @@ pub fn downgrade_31(doc: &mut Value) -> Option<Downgrade> {
     if !openapi_version(doc).is_some_and(|v| v.trim().starts_with("3.1")) {
         return None;
     }
-    let mut counts = Downgrade::default();
+    let mut counts = Downgrade { refused: refused_constructs(doc), ..Downgrade::default() };
     if let Some(root) = doc.as_object_mut() {
         root.insert("openapi".into(), Value::String("3.0.3".into()));
         root.remove("webhooks");

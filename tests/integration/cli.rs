@@ -147,3 +147,207 @@ fn the_size_of_all_is_one_figure_everywhere() {
     }
     assert!(seen >= 2, "the figure is written in --help and docs/catalogue.md");
 }
+
+/// A description named by `$var` (as .ci/run and scripts/test set it), else the one in ../shared.
+fn description(var: &str, file: &str) -> std::path::PathBuf {
+    std::env::var_os(var)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| crate::common::root().join("../shared/openapi").join(file))
+}
+
+/// The dump of the built catalogue and the catalogue `tools diff` builds from
+/// the same description with the same overlay are the same: no change at all.
+/// (So a released binary's dump compares with a description on equal terms.)
+#[test]
+fn the_built_catalogue_dumped_equals_the_one_built_from_its_description() {
+    let dir = tempfile_dir("dump");
+    let dump = dir.join("dump.json");
+    std::fs::write(&dump, run(&["tools", "dump"]).unwrap()).unwrap();
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&dump).unwrap()).unwrap();
+    assert_eq!(json["format"], "docspace-mcp-catalogue/1");
+    assert_eq!(json["tools"].as_array().unwrap().len(), 597);
+    assert!(json["tools"][0]["x-docspace"]["core"].is_boolean());
+    let spec = description("DOCSPACE_OPENAPI", "docspace-3.7.0.yaml");
+    let report: Value = serde_json::from_str(
+        &run(&[
+            "tools",
+            "diff",
+            dump.to_str().unwrap(),
+            spec.to_str().unwrap(),
+            "--format",
+            "json",
+            "--fail-on",
+            "any",
+        ])
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["changes"], serde_json::json!([]), "{report:#}");
+    assert_eq!(report["new"]["api_version"], "3.7.0");
+}
+
+/// `tools diff` on the real 3.5.0 → 3.7.0 change, as CI would run it.
+#[test]
+fn diff_reports_the_real_change_and_fails_ci_on_breaking_changes() {
+    let bin = env!("CARGO_BIN_EXE_docspace-mcp");
+    let dir = tempfile_dir("diff");
+    let (old, new) = (
+        description("DOCSPACE_OPENAPI_3_5", "docspace-3.5.0.yaml"),
+        description("DOCSPACE_OPENAPI", "docspace-3.7.0.yaml"),
+    );
+    let (md, json) = (dir.join("report.md"), dir.join("report.json"));
+    let out = Command::new(bin)
+        .args(["tools", "diff"])
+        .args([&old, &new])
+        .arg("--markdown-out")
+        .arg(&md)
+        .arg("--json-out")
+        .arg(&json)
+        .args(["--fail-on", "breaking"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "breaking changes fail --fail-on breaking");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("breaking changes") && stderr.contains("(--fail-on)"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(" breaking and ") && stdout.contains("tools added"), "{stdout}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(markdown.starts_with("# MCP tool changes: DocSpace API 3.5.0 → 3.7.0"), "{markdown}");
+    // Entries checked by hand against the two descriptions (docs/updating.md quotes them).
+    let has = |tool: &str, at: &str, kind: &str, impact: &str| {
+        report["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["tool"] == tool && c["at"] == at && c["kind"] == kind && c["impact"] == impact)
+    };
+    assert!(has("add_group", "body.groupName", "newly-required", "breaking"));
+    assert!(has("restore_file_version", "", "method-changed", "breaking"));
+    assert!(has("get_checkout_setup_url", "", "path-changed", "breaking"));
+    assert!(has("get_folder_recent", "", "tool-removed", "breaking"));
+    let renamed = report["renamed"].as_array().unwrap();
+    assert!(renamed.iter().any(|r| r["from"] == "star_user_typet_update" && r["to"] == "start_user_type_update"));
+    // Without --fail-on the same report is not a failure; JSON on stdout is the same report.
+    let plain =
+        Command::new(bin).args(["tools", "diff"]).args([&old, &new]).args(["--format", "json"]).output().unwrap();
+    assert!(plain.status.success());
+    let again: Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert_eq!(again["changes"], report["changes"], "stable: the same inputs give the same report");
+    // Help names the command.
+    let help = Command::new(bin).args(["tools", "diff", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("--fail-on") && help.contains("--markdown-out") && help.contains("catalogue dumps"),
+        "{help}"
+    );
+}
+
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("docspace-mcp-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A repository root for `scripts/update-spec` in a temporary directory:
+/// `openapi/tools.toml` copied, `openapi/spec.lock` pinning `pinned`.
+fn update_root(name: &str, pinned: &std::path::Path, version: &str) -> std::path::PathBuf {
+    let root = tempfile_dir(name);
+    std::fs::create_dir_all(root.join("openapi")).unwrap();
+    std::fs::copy(crate::common::root().join("openapi/tools.toml"), root.join("openapi/tools.toml")).unwrap();
+    let lock = format!(
+        "# pinned\nversion = \"{version}\"\nurl = \"https://example.invalid/{version}.yaml\"\nsha256 = \"{}\"\n",
+        sha256(pinned)
+    );
+    std::fs::write(root.join("openapi/spec.lock"), lock).unwrap();
+    root
+}
+
+fn sha256(path: &std::path::Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_owned()
+}
+
+fn update_spec(root: &std::path::Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new("bash")
+        .arg(crate::common::root().join("scripts/update-spec"))
+        .args(args)
+        .env("DOCSPACE_MCP_ROOT", root)
+        .env("DOCSPACE_MCP_BIN", env!("CARGO_BIN_EXE_docspace-mcp"))
+        .env_remove("DOCSPACE_OPENAPI_OLD")
+        .output()
+        .unwrap()
+}
+
+/// The update workflow on the two real descriptions, up to the regeneration
+/// (which is cargo's, and would build this repository inside its own test).
+#[test]
+fn update_spec_pins_a_new_release_and_writes_its_report() {
+    let (v35, v37) = (
+        description("DOCSPACE_OPENAPI_3_5", "docspace-3.5.0.yaml"),
+        description("DOCSPACE_OPENAPI", "docspace-3.7.0.yaml"),
+    );
+    let os = |s: &str| std::ffi::OsString::from(s);
+    // 3.5.0 → 3.7.0: tools.toml (curated for 3.7.0) applies; the release is pinned and the report written.
+    let root = update_root("update-forward", &v35, "3.5.0");
+    let url = "https://example.invalid/docspace-3.7.0.yaml";
+    let out = update_spec(
+        &root,
+        &[
+            v37.as_os_str(),
+            &os("--url"),
+            &os(url),
+            &os("--sha256"),
+            &os(&sha256(&v37)),
+            &os("--old"),
+            v35.as_os_str(),
+            &os("--no-regenerate"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}\n{}", String::from_utf8_lossy(&out.stdout));
+    let lock = std::fs::read_to_string(root.join("openapi/spec.lock")).unwrap();
+    assert!(lock.contains("version = \"3.7.0\"") && lock.contains(&format!("url = \"{url}\"")), "{lock}");
+    assert!(lock.contains(&format!("sha256 = \"{}\"", sha256(&v37))) && lock.starts_with("# pinned"), "{lock}");
+    assert_eq!(sha256(&root.join("openapi/docspace.yaml")), sha256(&v37));
+    let report = std::fs::read_to_string(root.join("openapi/changes/3.5.0-to-3.7.0.md")).unwrap();
+    assert!(report.starts_with("# MCP tool changes: DocSpace API 3.5.0 → 3.7.0"), "{report}");
+    assert!(report.contains("| `tools.toml` entries that no longer apply | 0 |"), "{report}");
+
+    // 3.7.0 → 3.5.0: entries of tools.toml no longer apply; the script stops (status 3) before pinning.
+    let root = update_root("update-backward", &v37, "3.7.0");
+    let before = std::fs::read_to_string(root.join("openapi/spec.lock")).unwrap();
+    let out = update_spec(
+        &root,
+        &[v35.as_os_str(), &os("--url"), &os(url), &os("--old"), v37.as_os_str(), &os("--no-regenerate")],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("entries no longer apply to 3.5.0"));
+    assert_eq!(std::fs::read_to_string(root.join("openapi/spec.lock")).unwrap(), before, "nothing pinned");
+    assert!(!root.join("openapi/docspace.yaml").exists());
+    let report = std::fs::read_to_string(root.join("openapi/changes/3.7.0-to-3.5.0.md")).unwrap();
+    assert!(report.contains("- [tools.getRoomsFolder] hidden `subjectOwnerId`: hides parameter"), "{report}");
+
+    // A checksum that does not match changes nothing.
+    let out = update_spec(&root, &[v35.as_os_str(), &os("--url"), &os(url), &os("--sha256"), &os(&"0".repeat(64))]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sha256 mismatch"));
+    assert_eq!(std::fs::read_to_string(root.join("openapi/spec.lock")).unwrap(), before);
+    // A file needs the URL it is published at.
+    let out = update_spec(&root, &[v35.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a file needs --url"));
+}
+
+/// `tools responses` on the pinned description.
+#[test]
+fn responses_lists_what_the_client_does_not_decode_as_declared() {
+    let spec = description("DOCSPACE_OPENAPI", "docspace-3.7.0.yaml");
+    let text = run(&["tools", "responses", spec.to_str().unwrap()]).unwrap();
+    assert!(text.starts_with("# Response fidelity: DocSpace API 3.7.0"), "{text}");
+    assert!(text.contains("| `getFileInfo` | `GET /api/2.0/files/file/{fileId}` | `shape-rewritten` |"), "{text}");
+    let json: Value =
+        serde_json::from_str(&run(&["tools", "responses", spec.to_str().unwrap(), "--format", "json"]).unwrap())
+            .unwrap();
+    assert_eq!(json["operations"], 593);
+}

@@ -16,6 +16,7 @@
 //! - `cimd`: client ID metadata documents fetched from an https host on 127.0.0.1.
 //! - `client`: the generated client's hooks and dispatch against an HTTP
 //!   server on 127.0.0.1.
+//! - `request_fidelity`: every generated tool's minimal call sends a request the description accepts.
 //! - `sandbox`, `sandbox_oauth`: the sandbox portal and its authorization server.
 //! - `sandbox_contract`: every sandbox answer decodes into the description's types.
 //! - `listings`: arguments checked against the schema; compact, capped listings (and their sizes).
@@ -51,6 +52,7 @@ mod oauth;
 mod oauth_hardening;
 mod packaging;
 mod recipes;
+mod request_fidelity;
 mod sandbox;
 mod sandbox_contract;
 mod sandbox_oauth;

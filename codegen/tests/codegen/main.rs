@@ -12,6 +12,7 @@
 )]
 
 mod common;
+mod diff;
 mod fuzz;
 mod openapi31;
 mod overlay;

@@ -82,3 +82,28 @@ fn the_real_description_converted_to_31_gives_the_same_catalogue() {
     }
     assert_eq!(a, b);
 }
+
+/// What the downgrade cannot express in 3.0 is refused, with where it is.
+#[test]
+fn constructs_with_no_30_equivalent_are_refused_by_name_and_place() {
+    let doc = json!({
+        "openapi": "3.1.1", "info": {"title": "t", "version": "1"},
+        "paths": {"/pairs": {"get": {"operationId": "getPairs",
+            "parameters": [{"name": "q", "in": "query", "schema": {"type": "string", "if": {"minLength": 3}}}],
+            "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Pair"}}}}}}}},
+        "components": {"schemas": {
+            "Pair": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}]},
+            "Fine": {"type": ["string", "null"], "const": "x", "examples": ["x"]}
+        }}
+    });
+    let e = docspace_mcp_codegen::prepare(&doc.to_string()).unwrap_err().to_string();
+    assert!(e.contains("`prefixItems` in #/components/schemas/Pair"), "{e}");
+    assert!(e.contains("`if` in a parameter, request or response schema under #/paths"), "{e}");
+    assert!(!e.contains("Fine"), "type arrays, const and examples are handled: {e}");
+    // The same document without them is accepted.
+    let mut ok = doc.clone();
+    ok["components"]["schemas"]["Pair"] = json!({"type": "array", "items": {"type": "string"}});
+    ok["paths"]["/pairs"]["get"]["parameters"][0]["schema"] = json!({"type": "string"});
+    let p = docspace_mcp_codegen::prepare(&ok.to_string()).unwrap();
+    assert!(p.downgrade.unwrap().refused.is_empty());
+}

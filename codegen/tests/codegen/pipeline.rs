@@ -183,3 +183,33 @@ fn emitted_code() {
 fn excerpt(code: &str, marker: &str) -> String {
     code.find(marker).map(|i| code[i..].chars().take(600).collect()).unwrap_or_default()
 }
+
+/// A body whose schema has required members is itself required (an absent
+/// body would lack them), and a required array needs an item (the client
+/// leaves an empty list out of the request).
+#[test]
+fn a_body_with_required_members_and_required_lists_are_required() {
+    let spec = json!({
+        "openapi": "3.0.4", "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/groups": {"post": {"operationId": "addGroup", "tags": ["Group"],
+                "parameters": [{"name": "ids", "in": "query", "required": true, "schema": {"type": "array", "items": {"type": "integer"}}}],
+                "requestBody": {"content": {"application/json": {"schema": {"type": "object", "required": ["groupName", "members"],
+                    "properties": {"groupName": {"type": "string", "minLength": 1}, "members": {"type": "array", "items": {"type": "string"}}, "note": {"type": "string"}}}}}},
+                "responses": {"200": {"description": "ok"}}}},
+            "/tags": {"post": {"operationId": "addTag", "tags": ["Group"],
+                "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"name": {"type": "string"}}}}}},
+                "responses": {"200": {"description": "ok"}}}}
+        }
+    });
+    let p = docspace_mcp_codegen::prepare(&spec.to_string()).unwrap();
+    let c = catalogue(&p, "");
+    let add = &tool(&c, "add_group").input_schema;
+    assert_eq!(add["required"], json!(["ids", "body"]));
+    assert_eq!(add["properties"]["ids"]["minItems"], 1);
+    assert_eq!(add["properties"]["body"]["properties"]["members"]["minItems"], 1);
+    assert!(add["properties"]["body"]["properties"]["note"].get("minItems").is_none());
+    assert_eq!(add["properties"]["body"]["properties"]["groupName"]["minLength"], 1, "constraints are kept");
+    let tag = &tool(&c, "add_tag").input_schema;
+    assert!(tag.get("required").is_none(), "a body with no required member stays optional: {tag}");
+}

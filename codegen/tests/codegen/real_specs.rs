@@ -41,3 +41,29 @@ fn docspace_3_5_0_generates() {
     syn::parse_file(&code).expect("the 3.5.0 client is valid Rust");
     assert!(code.contains("pub async fn dispatch"));
 }
+
+/// The response-fidelity report on both real descriptions: the operations
+/// whose declared answers the client does not decode as declared.
+#[test]
+fn response_fidelity_on_both_descriptions() {
+    use docspace_mcp_codegen::responses;
+    for (text, version) in [
+        (pinned_spec(), "3.7.0"),
+        (real_spec("DOCSPACE_OPENAPI_3_5", "../shared/openapi/docspace-3.5.0.yaml"), "3.5.0"),
+    ] {
+        let r = responses::report(&text).unwrap();
+        if let Ok(dir) = std::env::var("DOCSPACE_DIFF_OUT") {
+            std::fs::write(format!("{dir}/responses-{version}.md"), r.markdown()).unwrap();
+        }
+        eprintln!("{version}: {} operations, {} with gaps: {:?}", r.operations, r.operations_with_gaps(), r.tolerant);
+        assert_eq!(r.api_version, version);
+        // The `{utcTime, timeZoneOffset}` wrapper is declared and rewritten to a string: every answer with a date.
+        assert!(r.count("shape-rewritten") > 50, "{}", r.markdown());
+        let file_info = r.gaps.iter().find(|g| g.operation_id == "getFileInfo").expect("getFileInfo has dated answers");
+        assert!(file_info.detail.contains("`ApiDateTime` (object declared, string decoded)"), "{file_info:?}");
+        assert!(r.count("untyped-multipart") >= 5, "{}", r.markdown());
+        let mut sorted = r.gaps.clone();
+        sorted.sort();
+        assert_eq!(sorted, r.gaps);
+    }
+}

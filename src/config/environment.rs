@@ -207,7 +207,8 @@ pub(crate) fn unknown_variables(environment: impl IntoIterator<Item = String>) -
         .collect()
 }
 
-/// [`unknown_variables`] of the process environment.
+/// A warning for each `DOCSPACE_*` variable of the process environment that
+/// this server does not read, with the closest setting or what to use instead.
 pub fn environment_warnings() -> Vec<String> {
     unknown_variables(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()))
 }

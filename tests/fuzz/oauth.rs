@@ -591,7 +591,10 @@ async fn drive(server: &Server, values: &Values, exchange: &Exchange) {
 
 /// Discovery still answers, and the token kept aside still opens a session.
 async fn probe(server: &Server, token: &str) {
-    let get = Request::get("/.well-known/oauth-authorization-server").body(Body::empty()).unwrap();
+    let get = Request::get("/.well-known/oauth-authorization-server")
+        .header("host", "127.0.0.1")
+        .body(Body::empty())
+        .unwrap();
     let answer = wire::call(&server.app, get).await;
     assert_eq!(answer.status, StatusCode::OK, "discovery: {}", String::from_utf8_lossy(&answer.body));
     let mut init = Request::post("/mcp")

@@ -399,7 +399,17 @@ fn diff(args: &DiffArgs, out: &mut dyn Write) -> Result<(), Error> {
     let load = |path: &std::path::Path| -> Result<diff::Side, Error> {
         let text = std::fs::read_to_string(path).map_err(|e| input(path, e.to_string()))?;
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-        diff::Side::load(&name, &text, &overlay).map_err(|e| input(path, e.to_string()))
+        let mut side = diff::Side::load(&name, &text, &overlay).map_err(|e| input(path, e.to_string()))?;
+        // A catalogue built from a description gets what this server adds to
+        // schemas at run time (the listing tools' `verbosity`), as a dump has it.
+        if side.overlay_problems.is_some() {
+            for tool in &mut side.tools {
+                if let Some(op) = tool.operation_id.as_deref() {
+                    crate::tools::listing::add_argument(op, &mut tool.input_schema);
+                }
+            }
+        }
+        Ok(side)
     };
     let report = diff::diff(&load(&args.old)?, &load(&args.new)?);
     let write =

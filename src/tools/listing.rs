@@ -52,6 +52,17 @@ fn kind(operation_id: &str) -> Option<Kind> {
     }
 }
 
+/// Adds [`ARGUMENT`] to the input schema of `operation_id`'s tool when it
+/// answers a listing (as [`crate::tools::catalogue::ToolDef::input_schema`]
+/// does), for catalogues built elsewhere than in this binary (`tools diff`).
+pub(crate) fn add_argument(operation_id: &str, schema: &mut Value) {
+    if kind(operation_id).is_some()
+        && let Some(Value::Object(props)) = schema.get_mut("properties")
+    {
+        props.insert(ARGUMENT.into(), argument_schema());
+    }
+}
+
 /// Whether `tool` answers a listing (and takes [`ARGUMENT`]).
 pub(crate) fn is_listing(tool: &ToolDef) -> bool {
     !tool.workflow && kind(tool.operation_id).is_some()

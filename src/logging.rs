@@ -28,6 +28,19 @@ pub fn fields() -> impl for<'w> FormatFields<'w> + Send + Sync + 'static {
 /// lines huge.
 const MAX_MESSAGE: usize = 1000;
 
+/// An error and its sources on one line (`a: b: c`): reqwest's own text
+/// leaves out why ("builder error", "error sending request").
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 /// A message fit for an answer and a log line: control characters (CR and
 /// LF among them) written as escapes, and at most [`MAX_MESSAGE`] characters.
 pub(crate) fn bounded(message: String) -> String {

@@ -109,7 +109,7 @@ pub(crate) fn http_client(user_agent: &str, timeout: Duration, egress: Egress) -
     };
     let first = match builder().build() {
         Ok(client) => return Ok(client),
-        Err(e) => error_chain(&e),
+        Err(e) => crate::logging::error_chain(&e),
     };
     // Nothing else in these settings can fail to build: if the same client without the
     // platform's roots builds, the roots were what was missing.
@@ -120,18 +120,6 @@ pub(crate) fn http_client(user_agent: &str, timeout: Duration, egress: Egress) -
          or point SSL_CERT_FILE at a bundle. Plain-HTTP portals and the sandbox work"
     );
     Ok(client)
-}
-
-/// An error and its sources, one line (reqwest's own text is only "builder error").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 impl Portal {

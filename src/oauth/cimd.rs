@@ -130,7 +130,7 @@ async fn download(http: &reqwest::Client, url: reqwest::Url) -> Result<Vec<u8>, 
         .timeout(FETCH_TIMEOUT)
         .send()
         .await
-        .map_err(|e| format!("cannot fetch it: {}", chain(&e)))?;
+        .map_err(|e| format!("cannot fetch it: {}", crate::logging::error_chain(&e)))?;
     if !response.status().is_success() {
         return Err(format!("it answered HTTP {}", response.status().as_u16()));
     }
@@ -138,25 +138,15 @@ async fn download(http: &reqwest::Client, url: reqwest::Url) -> Result<Vec<u8>, 
         return Err("it is too large".into());
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| format!("cannot read it: {}", chain(&e)))? {
+    while let Some(chunk) =
+        response.chunk().await.map_err(|e| format!("cannot read it: {}", crate::logging::error_chain(&e)))?
+    {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_DOCUMENT_BYTES {
             return Err("it is too large".into());
         }
     }
     Ok(body)
-}
-
-/// An error with its sources (reqwest's own text leaves out why).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -793,6 +793,28 @@ fn sigterm(child: &std::process::Child) {
     assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
 }
 
+/// A session on `url` and a `get_self_profile` call in flight on it, which
+/// DocSpace (the sandbox `portal`) takes `delay_ms` to answer.
+async fn slow_call_in_flight(
+    portal: &sandbox::Sandbox,
+    url: &str,
+    delay_ms: u64,
+) -> (String, tokio::task::JoinHandle<Answer>) {
+    let session = open(url, &[]).await;
+    portal.inject(sandbox::Fault {
+        path: "/api/2.0/people/@self".into(),
+        mode: "delay".into(),
+        status: 200,
+        delay_ms,
+        times: 1,
+    });
+    let in_flight = {
+        let (url, session) = (url.to_owned(), session.clone());
+        tokio::spawn(async move { post(&url, Some(&session), &[], &call(2, "get_self_profile", json!({}))).await })
+    };
+    (session, in_flight)
+}
+
 /// Issue 15, item 4: on SIGTERM the server stops accepting, lets the tool
 /// call in flight finish and answer, refuses new requests, then exits 0.
 /// Before, SIGTERM closed every session at once: the call in flight never
@@ -802,19 +824,8 @@ async fn sigterm_lets_calls_in_flight_finish_then_exits() {
     let portal = sandbox::Sandbox::start(std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0))).await.unwrap();
     let (child, address) = spawn_http_server(portal.base_url(), &["--shutdown-grace", "10"]);
     let url = format!("{address}/mcp");
-    let session = open(&url, &[]).await;
     // DocSpace takes 1.5 s to answer this call.
-    portal.inject(sandbox::Fault {
-        path: "/api/2.0/people/@self".into(),
-        mode: "delay".into(),
-        status: 200,
-        delay_ms: 1500,
-        times: 1,
-    });
-    let in_flight = {
-        let (url, session) = (url.clone(), session.clone());
-        tokio::spawn(async move { post(&url, Some(&session), &[], &call(2, "get_self_profile", json!({}))).await })
-    };
+    let (session, in_flight) = slow_call_in_flight(&portal, &url, 1500).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     sigterm(&child);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -848,18 +859,7 @@ async fn a_call_outlasting_the_grace_period_gets_a_shutdown_error() {
     let portal = sandbox::Sandbox::start(std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0))).await.unwrap();
     let (child, address) = spawn_http_server(portal.base_url(), &["--shutdown-grace", "1", "--request-timeout", "30"]);
     let url = format!("{address}/mcp");
-    let session = open(&url, &[]).await;
-    portal.inject(sandbox::Fault {
-        path: "/api/2.0/people/@self".into(),
-        mode: "delay".into(),
-        status: 200,
-        delay_ms: 8000,
-        times: 1,
-    });
-    let in_flight = {
-        let (url, session) = (url.clone(), session.clone());
-        tokio::spawn(async move { post(&url, Some(&session), &[], &call(2, "get_self_profile", json!({}))).await })
-    };
+    let (_session, in_flight) = slow_call_in_flight(&portal, &url, 8000).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let sent = tokio::time::Instant::now();
     sigterm(&child);

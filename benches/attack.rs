@@ -127,7 +127,7 @@ async fn flood(address: &str, path: &str, body: Vec<u8>, seconds: u64) -> BTreeM
 
 /// Latency percentiles of `/health` polled every 20 ms until `stop`.
 async fn health_latency(address: String, stop: Arc<AtomicBool>) -> (Duration, Duration, Duration, usize) {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
+    let client = docspace_mcp_client::tls::builder().pool_max_idle_per_host(1).build().unwrap();
     let mut samples = Vec::new();
     let mut failed = 0;
     while !stop.load(Ordering::Relaxed) {

@@ -8,11 +8,15 @@
 //! - `tools/list` (the default catalogue, ~26 KB) over Streamable HTTP sessions, 8 concurrent clients;
 //! - `tools/call get_self_profile` (one DocSpace request each), 64 concurrent clients, p50/p99;
 //! - the same through the 2026-07-28 stateless protocol (no session);
+//! - for each throughput run, the server's own CPU time per request (user +
+//!   system time from `/proc/<pid>/stat`, 10 ms resolution, over thousands of
+//!   requests), which the load generator and the portal do not share;
 //! - the server's resident memory with 10,000 sessions just opened, and once they are idle
 //!   (hibernated: their workers stopped, the sessions still open).
 //!
 //! `BENCH_SECONDS` (default 5) sets the length of each throughput run; `BENCH_BIN`
-//! runs another build of the server (to compare before and after a change).
+//! runs another build of the server (to compare before and after a change);
+//! `BENCH_TOOLSETS` is the server's `DOCSPACE_TOOLSETS` (default: the default catalogue).
 
 #![allow(
     clippy::unwrap_used,
@@ -35,7 +39,7 @@ use docspace_mcp_client::reqwest;
 #[path = "support/process.rs"]
 mod process;
 
-use process::{BIN, http_server, rss_kib};
+use process::{BIN, cpu_seconds, http_server, rss_kib};
 
 /// Seconds before a quiet session hibernates (the server's default is 300;
 /// shorter here so that the idle-session figure needs no five-minute wait).
@@ -49,6 +53,7 @@ fn mib(kib: u64) -> String {
 fn server(portal: &str) -> (Child, String) {
     let hibernate = HIBERNATE_AFTER.to_string();
     let bin = std::env::var("BENCH_BIN").unwrap_or_else(|_| BIN.to_owned());
+    let toolsets = std::env::var("BENCH_TOOLSETS").unwrap_or_default();
     http_server(
         &bin,
         &[
@@ -60,6 +65,7 @@ fn server(portal: &str) -> (Child, String) {
             ("DOCSPACE_MAX_SESSIONS_PER_IP", "0"),
             ("DOCSPACE_HTTP_MAX_CONNECTIONS_PER_IP", "0"),
             ("DOCSPACE_SESSION_HIBERNATE_AFTER", &hibernate),
+            ("DOCSPACE_TOOLSETS", &toolsets),
         ],
     )
 }
@@ -107,14 +113,31 @@ const CALL: &str =
     r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"get_self_profile","arguments":{}}}"#;
 const STATELESS_CALL: &str = r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"get_self_profile","arguments":{},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"bench","version":"0"}}}}"#;
 
-/// `clients` loops sending `body` for `seconds`; (requests per second, p50, p99).
-async fn load(
-    mcp: &Mcp,
-    clients: usize,
-    seconds: u64,
-    body: &'static str,
-    stateless: bool,
-) -> (f64, Duration, Duration) {
+/// One throughput run: requests per second, latency percentiles, and the
+/// server's CPU time per request (its user + system time over the measured
+/// window, from `/proc`, divided by the requests answered in it).
+struct Run {
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+    cpu_per_request: Duration,
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:>8.0} req/s  p50 {}  p99 {}  server CPU {:.3} ms/req",
+            self.rps,
+            ms(self.p50),
+            ms(self.p99),
+            self.cpu_per_request.as_secs_f64() * 1e3
+        )
+    }
+}
+
+/// `clients` loops sending `body` for `seconds` to the server `pid`.
+async fn load(mcp: &Mcp, pid: u32, clients: usize, seconds: u64, body: &'static str, stateless: bool) -> Run {
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
@@ -146,9 +169,11 @@ async fn load(
     // Warm-up second, then the measured window.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let start_count = count.load(Ordering::Relaxed);
+    let start_cpu = cpu_seconds(pid);
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let done = count.load(Ordering::Relaxed) - start_count;
+    let cpu = cpu_seconds(pid) - start_cpu;
     let elapsed = started.elapsed();
     stop.store(true, Ordering::Relaxed);
     let mut all: Vec<Duration> = Vec::new();
@@ -157,7 +182,12 @@ async fn load(
     }
     all.sort();
     let p = |q: f64| all[((all.len() as f64 - 1.0) * q).round() as usize];
-    (done as f64 / elapsed.as_secs_f64(), p(0.5), p(0.99))
+    Run {
+        rps: done as f64 / elapsed.as_secs_f64(),
+        p50: p(0.5),
+        p99: p(0.99),
+        cpu_per_request: Duration::from_secs_f64(cpu / done.max(1) as f64),
+    }
 }
 
 fn ms(d: Duration) -> String {
@@ -171,7 +201,7 @@ fn main() {
         let portal = Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.unwrap();
         let (mut child, base) = server(portal.base_url());
         let pid = child.id();
-        let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+        let http = docspace_mcp_client::tls::builder().pool_max_idle_per_host(256).build().unwrap();
         let mcp = Mcp { http, url: format!("{base}/mcp") };
         println!("server: {base} (pid {pid}), {} s per run, 2 worker threads in the load generator", seconds);
         println!("resident memory at start: {}", mib(rss_kib(pid)));
@@ -212,12 +242,12 @@ fn main() {
             (after_50k as f64 / after_1k as f64 - 1.0) * 100.0
         );
 
-        let (rps, p50, p99) = load(&mcp, 8, seconds, LIST, false).await;
-        println!("tools/list, 8 clients (sessions):        {rps:>8.0} req/s  p50 {}  p99 {}", ms(p50), ms(p99));
-        let (rps, p50, p99) = load(&mcp, 64, seconds, CALL, false).await;
-        println!("tools/call, 64 clients (sessions):       {rps:>8.0} req/s  p50 {}  p99 {}", ms(p50), ms(p99));
-        let (rps, p50, p99) = load(&mcp, 64, seconds, STATELESS_CALL, true).await;
-        println!("tools/call, 64 clients (2026 stateless): {rps:>8.0} req/s  p50 {}  p99 {}", ms(p50), ms(p99));
+        println!("tools/list, 8 clients (sessions):        {}", load(&mcp, pid, 8, seconds, LIST, false).await);
+        println!("tools/call, 64 clients (sessions):       {}", load(&mcp, pid, 64, seconds, CALL, false).await);
+        println!(
+            "tools/call, 64 clients (2026 stateless): {}",
+            load(&mcp, pid, 64, seconds, STATELESS_CALL, true).await
+        );
 
         // Idle sessions.
         let before = rss_kib(pid);

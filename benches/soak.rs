@@ -1293,7 +1293,7 @@ fn main() {
                 (id("Projects"), id("Welcome.txt"))
             })
             .unwrap();
-        let http = reqwest::Client::builder()
+        let http = docspace_mcp_client::tls::builder()
             .pool_max_idle_per_host(256)
             // Below the server's header timeout, so no request meets a connection it is closing.
             .pool_idle_timeout(Duration::from_secs(1))

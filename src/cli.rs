@@ -300,7 +300,7 @@ fn info(out: &mut dyn Write) -> Result<(), Error> {
         catalogue::TOOLSETS.len(),
         total,
         total / 4,
-        catalogue::TOOLS.iter().filter(|t| t.output_schema.is_some()).count()
+        catalogue::TOOLS.iter().filter(|t| t.output_schema_at.is_some()).count()
     )?;
     for (id, why) in catalogue::EXCLUDED {
         writeln!(out, "Excluded: {id} ({why})")?;

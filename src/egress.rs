@@ -21,7 +21,7 @@ pub(crate) fn metadata_client(user_agent: &str) -> Result<reqwest::Client, crate
 /// `metadata_client`'s settings, for an embedder that adds to them (a test
 /// naming its own document host and certificate).
 pub fn metadata_client_builder(user_agent: &str) -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
+    docspace_mcp_client::tls::builder()
         .user_agent(user_agent)
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(5))

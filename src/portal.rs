@@ -88,38 +88,26 @@ pub(crate) enum Egress {
 
 /// The HTTP client for DocSpace requests to the portals `egress` names.
 ///
-/// TLS verifies against the system's CA certificates. Where there are none
-/// (a static binary in an empty root or a `scratch` image) the platform
-/// verifier cannot be built; the client is then built with no trusted root
-/// at all, so plain-HTTP portals and the sandbox still work while every HTTPS
-/// certificate is refused, and a warning says how to add certificates.
+/// TLS verifies against the system's CA certificates, read at the first
+/// HTTPS handshake rather than here ([`docspace_mcp_client::tls::lazy_roots`]):
+/// start-up reads no certificate, and where the system has none (a static
+/// binary in an empty root or a `scratch` image) plain-HTTP portals and the
+/// sandbox still work while HTTPS certificates are refused with a message
+/// that says how to add certificates.
 pub(crate) fn http_client(user_agent: &str, timeout: Duration, egress: Egress) -> Result<reqwest::Client, Error> {
-    let builder = || {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(user_agent)
-            .connect_timeout(timeout.min(Duration::from_secs(15)))
-            .timeout(timeout);
-        if let Egress::Named { public_only } = egress {
-            builder = builder.redirect(reqwest::redirect::Policy::none());
-            if public_only {
-                builder = builder.dns_resolver(crate::egress::PublicOnly).no_proxy();
-            }
+    let tls = docspace_mcp_client::tls::lazy_roots().map_err(|e| Error::Http(e.to_string()))?;
+    let mut builder = docspace_mcp_client::tls::builder()
+        .tls_backend_preconfigured(tls)
+        .user_agent(user_agent)
+        .connect_timeout(timeout.min(Duration::from_secs(15)))
+        .timeout(timeout);
+    if let Egress::Named { public_only } = egress {
+        builder = builder.redirect(reqwest::redirect::Policy::none());
+        if public_only {
+            builder = builder.dns_resolver(crate::egress::PublicOnly).no_proxy();
         }
-        builder
-    };
-    let first = match builder().build() {
-        Ok(client) => return Ok(client),
-        Err(e) => crate::logging::error_chain(&e),
-    };
-    // Nothing else in these settings can fail to build: if the same client without the
-    // platform's roots builds, the roots were what was missing.
-    let client = builder().tls_certs_only(std::iter::empty()).build().map_err(|_| Error::Http(first.clone()))?;
-    tracing::warn!(
-        error = %first,
-        "no CA certificates found on this system: HTTPS portals will be refused; install them (ca-certificates) \
-         or point SSL_CERT_FILE at a bundle. Plain-HTTP portals and the sandbox work"
-    );
-    Ok(client)
+    }
+    builder.build().map_err(|e| Error::Http(crate::logging::error_chain(&e)))
 }
 
 impl Portal {

@@ -60,11 +60,7 @@ const MANY_TOOLS: usize = 80;
 fn announce(config: &Config) {
     let tools = &config.tools;
     if !tools.options.dynamic && tools.tools.len() > MANY_TOOLS {
-        let bytes: usize = tools
-            .tools
-            .iter()
-            .map(|t| t.input_schema.len() + t.output_schema.map_or(0, str::len) + t.description.len() + 200)
-            .sum();
+        let bytes: usize = tools.tools.iter().map(|t| t.mcp.len()).sum();
         tracing::warn!(
             "offering {} tools (about {} tokens of tool definitions); many clients pass only the first ~40 tools to the model. \
              Narrow the selection with DOCSPACE_TOOLSETS, or set DOCSPACE_DYNAMIC=1 to reach them all through six meta tools",

@@ -34,14 +34,20 @@ folders and rooms and UUIDs for people. \"My documents\" is a folder you list wi
 get_rooms_folder; get_folder_content lists and searches any folder or room. Tools beyond the curated ones take \
 path and query parameters by name and a JSON request body under `body`.";
 
-/// The tools one configuration offers, with their MCP definitions built once
-/// (shared by every session with the same selection).
+/// The tools one configuration offers. Their MCP definitions are made when
+/// first asked for, once, and shared by every session with the same
+/// selection: the `tools/list` result as bytes, put together from the
+/// definitions prepared at build time (what the HTTP transport answers
+/// with), and as rmcp's typed `Tool`s, parsed from them (for rmcp's own
+/// answer, over stdio). Nothing is parsed at start-up, whatever the
+/// selection's size.
 #[derive(Debug)]
 pub struct Selection {
     tools: Vec<&'static ToolDef>,
     by_name: BTreeMap<&'static str, &'static ToolDef>,
     options: Options,
-    listed: Vec<Tool>,
+    listed: OnceLock<Vec<Tool>>,
+    listing: OnceLock<bytes::Bytes>,
     /// A configuration problem every call answers with (the tools are listed all the same).
     problem: Option<String>,
 }
@@ -56,12 +62,43 @@ impl Selection {
                 by_name.entry(*alias).or_insert(*t);
             }
         }
-        let listed = if options.dynamic {
-            meta::definitions(options.read_only)
-        } else {
-            tools.iter().map(|t| t.to_tool()).collect()
-        };
-        Self { tools, by_name, options, listed, problem: None }
+        Self { tools, by_name, options, listed: OnceLock::new(), listing: OnceLock::new(), problem: None }
+    }
+
+    /// The `tools/list` result, `{"tools":[…]}`, as compact JSON.
+    pub fn listing(&self) -> &bytes::Bytes {
+        self.listing.get_or_init(|| {
+            let mut out = Vec::with_capacity(16 + self.tools.iter().map(|t| t.mcp.len() + 1).sum::<usize>());
+            out.extend_from_slice(b"{\"tools\":[");
+            if self.options.dynamic {
+                for (i, tool) in meta::definitions(self.options.read_only).iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(serde_json::to_string(tool).unwrap_or_default().as_bytes());
+                }
+            } else {
+                for (i, t) in self.tools.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(t.listed_json().as_bytes());
+                }
+            }
+            out.extend_from_slice(b"]}");
+            bytes::Bytes::from(out)
+        })
+    }
+
+    /// The tools as rmcp `Tool`s (parsed at the first call).
+    fn listed(&self) -> &[Tool] {
+        self.listed.get_or_init(|| {
+            if self.options.dynamic {
+                meta::definitions(self.options.read_only)
+            } else {
+                self.tools.iter().map(|t| t.to_tool()).collect()
+            }
+        })
     }
 
     /// The selection, every call of which answers with `problem` (a
@@ -273,7 +310,7 @@ impl DocSpaceServer {
 
     /// The tools as MCP `Tool`s, when the session is set up.
     pub fn tools(&self) -> &[Tool] {
-        self.state.get().map_or(&[], |s| &s.selection.listed)
+        self.state.get().map_or(&[], |s| s.selection.listed())
     }
 
     /// The level set by `logging/setLevel`, if a client set one.
@@ -368,13 +405,13 @@ impl ServerHandler for DocSpaceServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(self.state(&context)?.selection.listed.clone()))
+        Ok(ListToolsResult::with_all_items(self.state(&context)?.selection.listed().to_vec()))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
         let selection = &self.state.get()?.selection;
         let canonical = if selection.options.dynamic { name } else { selection.by_name.get(name)?.name };
-        selection.listed.iter().find(|t| t.name == canonical).cloned()
+        selection.listed().iter().find(|t| t.name == canonical).cloned()
     }
 
     async fn call_tool(

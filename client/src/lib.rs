@@ -15,6 +15,7 @@
 pub mod dispatch;
 pub mod multipart;
 pub mod raw;
+pub mod tls;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

@@ -80,7 +80,7 @@ mod tests {
     fn only_the_portal_origin() {
         let c = Client::with_headers(
             "https://portal.example/docspace",
-            reqwest::Client::new(),
+            crate::tls::builder().build().unwrap(),
             reqwest::header::HeaderMap::new(),
         );
         assert_eq!(

@@ -3,6 +3,9 @@
 //!
 //! A pure library used by the build scripts (`client/build.rs`, `build.rs`)
 //! and, at run time, by `docspace-mcp tools diff` and `tools responses`.
+//! The build scripts turn on the `generate` (progenitor client, Rust
+//! tables) and `fetch` (find or download the description) features; the
+//! server uses neither, so no code generator is compiled into it.
 //! It never depends on the runtime crates (rmcp, tokio, axum, reqwest) or the
 //! root crate; its only I/O is [`source`], which locates (and, when allowed,
 //! downloads) the description, and [`build_script`], the scripts' shared glue.
@@ -21,10 +24,13 @@
 //! for MCP clients: `docspace-mcp tools diff`; [`responses`] lists the
 //! operations whose declared answers the client does not decode as declared.
 
+#[cfg(feature = "fetch")]
 pub mod build_script;
 pub mod catalogue;
+#[cfg(feature = "generate")]
 mod client;
 pub mod diff;
+#[cfg(feature = "generate")]
 mod emit;
 mod error;
 pub mod naming;
@@ -33,10 +39,9 @@ pub mod overlay;
 pub mod responses;
 pub mod schema;
 pub mod search;
+#[cfg(feature = "fetch")]
 pub mod source;
 pub mod spec;
-
-use std::collections::BTreeSet;
 
 use serde_json::Value;
 
@@ -114,13 +119,16 @@ pub fn prepare_value(mut doc: Value) -> Result<Prepared> {
 }
 
 /// Generates the client crate's source (`client.rs`).
+#[cfg(feature = "generate")]
 pub fn generate_client(prepared: &Prepared) -> Result<String> {
     client::generate(&prepared.client_doc, &prepared.multipart)
 }
 
 /// Builds the catalogue and renders it as Rust source (`catalogue.rs`).
+#[cfg(feature = "generate")]
 pub fn generate_catalogue(prepared: &Prepared, overlay: &Overlay) -> Result<(Catalogue, String)> {
-    let multipart_ids: BTreeSet<String> = prepared.multipart.iter().map(|m| m.operation_id.clone()).collect();
+    let multipart_ids: std::collections::BTreeSet<String> =
+        prepared.multipart.iter().map(|m| m.operation_id.clone()).collect();
     let catalogue = catalogue::build(&prepared.doc, overlay, &multipart_ids)?;
     let source = emit::catalogue(&catalogue, prepared.api_version(), &prepared.summary())?;
     Ok((catalogue, source))

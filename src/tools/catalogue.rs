@@ -1,9 +1,12 @@
 //! The generated tool catalogue (one of the two `include!` sites of
 //! generated code) and the MCP view of its entries.
 //!
-//! Schemas are stored as compact JSON text and parsed only when a tool is
-//! listed or shown, so start-up does no work for the hundreds of tools a
-//! session never sees.
+//! Each tool's MCP definition is stored as the compact JSON text of its
+//! `tools/list` entry, prepared at build time; its schemas are ranges of that
+//! text, parsed only when a tool is called, shown or listed through the
+//! typed path. Start-up does no work for the hundreds of tools a session
+//! never sees, and `tools/list` is these bytes put together (see
+//! `server::Selection`).
 
 use std::sync::Arc;
 
@@ -33,10 +36,14 @@ pub struct ToolDef {
     pub method: &'static str,
     /// Path template.
     pub path: &'static str,
-    /// Input schema, JSON text.
-    pub input_schema: &'static str,
-    /// Output schema, JSON text.
-    pub output_schema: Option<&'static str>,
+    /// The MCP definition as in `tools/list`, compact JSON text (for a
+    /// listing tool, without the `verbosity` argument the runtime adds: see
+    /// [`ToolDef::listed_json`]).
+    pub mcp: &'static str,
+    /// Where the input schema is in `mcp` (byte range).
+    pub input_schema_at: (usize, usize),
+    /// Where the output schema is in `mcp`, if the tool has one.
+    pub output_schema_at: Option<(usize, usize)>,
     /// Annotation.
     pub read_only: bool,
     /// Annotation.
@@ -103,10 +110,31 @@ impl ToolDef {
         std::iter::once(self.toolset).chain(self.extra_toolsets.iter().copied())
     }
 
+    /// The input schema as JSON text, as generated.
+    pub fn input_schema_text(&self) -> &'static str {
+        self.mcp.get(self.input_schema_at.0..self.input_schema_at.1).unwrap_or("{}")
+    }
+
+    /// The output schema as JSON text, if the tool has one.
+    pub fn output_schema_text(&self) -> Option<&'static str> {
+        self.output_schema_at.map(|(start, end)| self.mcp.get(start..end).unwrap_or("{}"))
+    }
+
+    /// The tool's `tools/list` entry as JSON text: the prepared bytes, or
+    /// for a listing tool (which takes `verbosity`) [`Self::to_tool`]
+    /// serialised.
+    pub fn listed_json(&self) -> std::borrow::Cow<'static, str> {
+        if crate::tools::listing::is_listing(self) {
+            std::borrow::Cow::Owned(serde_json::to_string(&self.to_tool()).unwrap_or_default())
+        } else {
+            std::borrow::Cow::Borrowed(self.mcp)
+        }
+    }
+
     /// The input schema as JSON (listing tools also take `verbosity`, see
     /// `tools::listing`).
     pub fn input_schema(&self) -> Map<String, Value> {
-        let mut schema = parse_object(self.input_schema);
+        let mut schema = parse_object(self.input_schema_text());
         if crate::tools::listing::is_listing(self)
             && let Some(Value::Object(props)) = schema.get_mut("properties")
         {
@@ -117,7 +145,7 @@ impl ToolDef {
 
     /// The output schema as JSON.
     pub fn output_schema(&self) -> Option<Map<String, Value>> {
-        self.output_schema.map(parse_object)
+        self.output_schema_text().map(parse_object)
     }
 
     /// The MCP `Tool` (as in `tools/list`), its strings borrowed from the

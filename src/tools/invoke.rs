@@ -161,7 +161,7 @@ fn success(tool: &ToolDef, output: Output) -> CallToolResult {
             }
             // A response that broke the description might not fit the output
             // schema either: then the text alone carries it.
-            if tool.output_schema.is_some() && value.is_object() && mismatch.is_none() {
+            if tool.output_schema_at.is_some() && value.is_object() && mismatch.is_none() {
                 result.structured_content = Some(value);
             }
             result

@@ -302,7 +302,7 @@ pub fn app(
 }
 
 /// `/mcp`: rmcp's Streamable HTTP service behind [`streamable::gate`], which
-/// runs before the body is read.
+/// runs before the body is read, and [`streamable::prepared_list`], after.
 fn streamable_routes(
     state: &Arc<AppState>,
     bodies: &Arc<Bodies>,
@@ -321,6 +321,7 @@ fn streamable_routes(
         StreamableHttpService::new(|| Ok(DocSpaceServer::deferred()), state.sessions.manager(), service_config);
     Router::new()
         .route_service("/mcp", service)
+        .layer(axum::middleware::from_fn(streamable::prepared_list))
         .layer(axum::middleware::from_fn_with_state(bodies.clone(), body::buffer))
         .layer(axum::middleware::from_fn_with_state(state.clone(), streamable::gate))
 }

@@ -13,7 +13,7 @@ pub const KEY: &str = "an-oauth-test-key-that-is-long-enough-0123456789";
 pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
 
 pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
+    docspace_mcp_client::tls::builder().redirect(Policy::none()).build().unwrap()
 }
 
 pub fn query_of(location: &str) -> HashMap<String, String> {
@@ -104,7 +104,9 @@ impl Flow {
 }
 
 pub async fn register(base: &str, redirects: &[&str], name: &str) -> String {
-    let r = reqwest::Client::new()
+    let r = docspace_mcp_client::tls::builder()
+        .build()
+        .unwrap()
         .post(format!("{base}/register"))
         .json(&json!({"redirect_uris": redirects, "client_name": name, "token_endpoint_auth_method": "none"}))
         .send()
@@ -196,7 +198,9 @@ pub async fn walk(base: &str, url: &str) -> String {
 }
 
 pub async fn exchange(base: &str, pairs: &[(&str, &str)], basic: Option<(&str, &str)>) -> (u16, Value) {
-    let mut req = reqwest::Client::new()
+    let mut req = docspace_mcp_client::tls::builder()
+        .build()
+        .unwrap()
         .post(format!("{base}/token"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(form(pairs));
@@ -242,7 +246,9 @@ pub async fn mcp(
     body: &Value,
     session: Option<&str>,
 ) -> reqwest::Response {
-    let mut req = reqwest::Client::new()
+    let mut req = docspace_mcp_client::tls::builder()
+        .build()
+        .unwrap()
         .post(format!("{base}{path}"))
         .header("accept", "application/json, text/event-stream")
         .header("content-type", "application/json")

@@ -16,7 +16,7 @@ use docspace_mcp::catalogue;
 use docspace_mcp::sandbox::{self, Sandbox};
 use docspace_mcp_client::dispatch::Args;
 use docspace_mcp_client::reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use docspace_mcp_client::{Client, dispatch, has_operation, reqwest};
+use docspace_mcp_client::{Client, dispatch, has_operation};
 use serde_json::Value;
 
 use crate::harness::{self, CI_ITERATIONS, CI_TIME, MAX_LEN};
@@ -49,7 +49,7 @@ impl<'a> Arbitrary<'a> for Call {
             let tool = *u.choose(&ops)?;
             // The operation's own parameter names and body, as `tools::invoke`
             // hands them over (the tool's arguments renamed, body members nested).
-            let schema: Value = serde_json::from_str(tool.input_schema).unwrap_or(Value::Null);
+            let schema: Value = serde_json::from_str(tool.input_schema_text()).unwrap_or(Value::Null);
             let mut args = input::from_schema(u, &schema, 4)?;
             if let Some(map) = args.as_object_mut() {
                 for (argument, target) in tool.arguments {
@@ -86,7 +86,7 @@ fn client(base: &str) -> Client {
     let mut auth = HeaderValue::from_str(&format!("Bearer {}", sandbox::API_KEY)).expect("a header value");
     auth.set_sensitive(true);
     headers.insert(AUTHORIZATION, auth);
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().expect("an HTTP client");
+    let http = docspace_mcp_client::tls::builder().timeout(Duration::from_secs(3)).build().expect("an HTTP client");
     Client::with_headers(base, http, headers).with_max_response(1024 * 1024)
 }
 

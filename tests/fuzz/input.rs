@@ -184,7 +184,10 @@ pub fn toolset_names() -> &'static [&'static str] {
 fn schemas() -> &'static [(&'static str, Value)] {
     static SCHEMAS: OnceLock<Vec<(&'static str, Value)>> = OnceLock::new();
     SCHEMAS.get_or_init(|| {
-        catalogue::TOOLS.iter().map(|t| (t.name, serde_json::from_str(t.input_schema).unwrap_or(Value::Null))).collect()
+        catalogue::TOOLS
+            .iter()
+            .map(|t| (t.name, serde_json::from_str(t.input_schema_text()).unwrap_or(Value::Null)))
+            .collect()
     })
 }
 

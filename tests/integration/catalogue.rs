@@ -80,7 +80,7 @@ fn index() {
             t.toolset,
             t.hints(),
             serde_json::Value::Object(t.input_schema()).to_string().len(),
-            t.output_schema.map_or(0, str::len),
+            t.output_schema_text().map_or(0, str::len),
             size
         )
         .unwrap();
@@ -146,4 +146,27 @@ fn every_workflow_tool_has_a_handler() {
     let implemented: BTreeSet<&str> = docspace_mcp::WORKFLOW_TOOLS.into_iter().collect();
     assert_eq!(declared, implemented, "openapi/tools.toml [workflows.*] and src/tools/workflows.rs must agree");
     assert!(TOOLS.iter().filter(|t| t.workflow).all(|t| t.operation_id.is_empty()));
+}
+
+/// Each tool's `tools/list` entry is prepared at build time as JSON text
+/// (`ToolDef::mcp`, issue 18 item 7); it must say exactly what the typed
+/// `Tool` the runtime builds from the catalogue's parts serialises to, for
+/// every tool (the listing tools' prepared entry is that serialisation).
+#[test]
+fn every_prepared_definition_is_the_typed_tool() {
+    for t in catalogue::TOOLS {
+        let prepared: serde_json::Value = serde_json::from_str(&t.listed_json()).unwrap();
+        assert_eq!(prepared, t.to_mcp(), "{}", t.name);
+        let input: serde_json::Value = serde_json::from_str(t.input_schema_text()).unwrap();
+        assert_eq!(prepared["inputSchema"]["type"], "object", "{}", t.name);
+        assert!(input.is_object(), "{}", t.name);
+        if let Some(output) = t.output_schema_text() {
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(output).unwrap(),
+                prepared["outputSchema"],
+                "{}",
+                t.name
+            );
+        }
+    }
 }

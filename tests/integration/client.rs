@@ -9,7 +9,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use docspace_mcp_client::dispatch::{Args, CallError, Output};
 use docspace_mcp_client::reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use docspace_mcp_client::{Client, dispatch, multipart, reqwest};
+use docspace_mcp_client::{Client, dispatch, multipart};
 use serde_json::{Value, json};
 
 use crate::common::{Reply, Upstream};
@@ -19,7 +19,7 @@ fn client(base: &str, timeout: Duration) -> Client {
     let mut auth = HeaderValue::from_static("Bearer sk-test-key");
     auth.set_sensitive(true);
     headers.insert(AUTHORIZATION, auth);
-    let http = reqwest::Client::builder().timeout(timeout).build().unwrap();
+    let http = docspace_mcp_client::tls::builder().timeout(timeout).build().unwrap();
     Client::with_headers(base, http, headers)
 }
 

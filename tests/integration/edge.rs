@@ -101,7 +101,7 @@ async fn each_route_has_its_body_limit_refused_before_reading() {
 
     // The OAuth endpoints take a few KiB: a 1 MiB registration is refused
     // whole, declared or chunked, and never parsed.
-    let client = reqwest::Client::new();
+    let client = docspace_mcp_client::tls::builder().build().unwrap();
     let big = json!({"redirect_uris": ["http://127.0.0.1:9/cb"], "client_name": "x".repeat(1024 * 1024)});
     for path in ["/register", "/token", "/revoke", "/introspect"] {
         let r = client.post(format!("{}{path}", s.base)).json(&big).send().await.unwrap();
@@ -184,7 +184,7 @@ async fn request_bodies_share_a_budget() {
     assert_eq!(status, 503, "{text}");
     assert!(text.to_ascii_lowercase().contains("retry-after: 1"), "{text}");
     // A small request still fits, and the budget comes back when the first ends.
-    let small = reqwest::Client::new()
+    let small = docspace_mcp_client::tls::builder().build().unwrap()
         .post(format!("{}/mcp", s.base))
         .header("accept", "application/json, text/event-stream")
         .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}}))
@@ -290,8 +290,14 @@ async fn rate_limited_answers_say_what_is_left() {
         .args(&["--rate-limit", "3", "--rate-window-ms", "60000", "--cors-origins", "https://app.example.com"])
         .start()
         .await;
-    let get =
-        || reqwest::Client::new().get(format!("{}/health", s.base)).header("origin", "https://app.example.com").send();
+    let get = || {
+        docspace_mcp_client::tls::builder()
+            .build()
+            .unwrap()
+            .get(format!("{}/health", s.base))
+            .header("origin", "https://app.example.com")
+            .send()
+    };
     let header = |r: &reqwest::Response, name: &str| {
         r.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned).unwrap_or_default()
     };

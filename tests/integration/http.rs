@@ -51,7 +51,9 @@ impl Answer {
 }
 
 async fn post(url: &str, session: Option<&str>, headers: &[(&str, &str)], body: &Value) -> Answer {
-    let mut req = reqwest::Client::new()
+    let mut req = docspace_mcp_client::tls::builder()
+        .build()
+        .unwrap()
         .post(url)
         .header("accept", "application/json, text/event-stream")
         .header("content-type", "application/json")
@@ -132,7 +134,8 @@ async fn per_request_credentials_selection_and_identity() {
     assert!(challenge.contains("X-Mcp-Api-Key") && !challenge.contains("resource_metadata"), "{challenge}");
     assert!(a.json()["error_description"].as_str().unwrap().contains("X-Mcp-Base-Url"), "{}", a.body);
     for path in ["/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-authorization-server", "/register"] {
-        let r = reqwest::Client::new().get(format!("{}{path}", s.base)).send().await.unwrap();
+        let r =
+            docspace_mcp_client::tls::builder().build().unwrap().get(format!("{}{path}", s.base)).send().await.unwrap();
         assert_eq!(r.status(), 404, "{path}");
         let body: Value = r.json().await.unwrap();
         let said = body["error_description"].as_str().unwrap_or_default();
@@ -195,7 +198,9 @@ async fn per_request_credentials_selection_and_identity() {
     assert!(r.body.contains("Alex Morgan"), "{}", r.body);
 
     // Sessions end with DELETE; an unknown session is 404.
-    let r = reqwest::Client::new()
+    let r = docspace_mcp_client::tls::builder()
+        .build()
+        .unwrap()
         .delete(&url)
         .header("mcp-session-id", &session)
         .header("authorization", &basic)
@@ -207,6 +212,63 @@ async fn per_request_credentials_selection_and_identity() {
     assert_eq!(r.status, 404, "{}", r.body);
     let r = post(&url, Some("no-such-session"), &with_basic, &list(10)).await;
     assert_eq!(r.status, 404, "{}", r.body);
+}
+
+/// A session's `tools/list` is answered from the selection's prepared bytes
+/// (issue 18, item 7), as JSON; what it says is what rmcp's typed path says
+/// for the same selection (the stdio server answers through that path), for
+/// the default catalogue, every tool, read-only and dynamic selections. A
+/// request the fast path must not take (a batch, a cursor-less but
+/// otherwise odd request, an unknown protocol version) gets rmcp's answer.
+#[tokio::test]
+async fn a_sessions_tools_list_is_served_from_prepared_bytes_and_says_what_rmcp_says() {
+    for args in [&[][..], &["--toolsets", "all"], &["--toolsets", "all", "--read-only"], &["--dynamic"]] {
+        let s = TestServer::builder().operator().args(args).start().await;
+        let mcp = format!("{}/mcp", s.base);
+        let session = open(&mcp, &[]).await;
+        let fast =
+            post(&mcp, Some(&session), &[], &json!({"jsonrpc": "2.0", "id": "l-1", "method": "tools/list"})).await;
+        assert_eq!(fast.status, 200, "{}", fast.body);
+        assert_eq!(fast.headers["content-type"], "application/json", "{args:?}: answered by the fast path");
+        let fast = fast.json();
+        assert_eq!(fast["id"], "l-1");
+
+        // rmcp's own answer over stdio, same selection.
+        let mut cmd = tokio::process::Command::from(crate::common::server_command(args, &[]));
+        cmd.env("DOCSPACE_BASE_URL", s.portal.base_url()).env("DOCSPACE_API_KEY", sandbox::API_KEY);
+        let client = ().serve(rmcp::transport::TokioChildProcess::new(cmd).unwrap()).await.unwrap();
+        let typed = serde_json::to_value(client.list_all_tools().await.unwrap()).unwrap();
+        client.cancel().await.unwrap();
+        assert_eq!(fast["result"]["tools"], typed, "{args:?}");
+    }
+
+    // Not for the fast path: rmcp answers (an event stream on a session), or refuses.
+    let s = TestServer::builder().operator().start().await;
+    let mcp = format!("{}/mcp", s.base);
+    let session = open(&mcp, &[]).await;
+    let with_meta =
+        json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list", "params": {"_meta": {"progressToken": 1}}});
+    let a = post(&mcp, Some(&session), &[], &with_meta).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(tool_names(&a).len(), 36, "params are no obstacle: {}", a.body);
+    let unknown = docspace_mcp_client::tls::builder()
+        .build()
+        .unwrap()
+        .post(&mcp)
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-protocol-version", "1999-01-01")
+        .header("mcp-session-id", &session)
+        .body(list(3).to_string())
+        .send()
+        .await
+        .unwrap();
+    let unknown = Answer {
+        status: unknown.status().as_u16(),
+        headers: unknown.headers().clone(),
+        body: unknown.text().await.unwrap(),
+    };
+    assert_eq!(unknown.status, 400, "rmcp refuses an unknown protocol version: {}", unknown.body);
 }
 
 #[tokio::test]
@@ -261,7 +323,7 @@ async fn request_selection_lists_are_bounded_and_unknown_names_get_no_search() {
 #[tokio::test]
 async fn hygiene_host_origin_cors_limits_ids_and_errors() {
     let s = TestServer::builder().operator().args(&["--rate-limit", "30", "--rate-window-ms", "60000"]).start().await;
-    let client = reqwest::Client::new();
+    let client = docspace_mcp_client::tls::builder().build().unwrap();
     let health = client.get(format!("{}/health", s.base)).send().await.unwrap();
     assert_eq!(health.status(), 200);
     let id = health.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
@@ -296,7 +358,9 @@ async fn hygiene_host_origin_cors_limits_ids_and_errors() {
 
     // Malformed JSON-RPC is a clean error and the server stays up.
     let session = open(&format!("{}/mcp", s.base), &[]).await;
-    let r = reqwest::Client::new()
+    let r = docspace_mcp_client::tls::builder()
+        .build()
+        .unwrap()
         .post(format!("{}/mcp", s.base))
         .header("accept", "application/json, text/event-stream")
         .header("content-type", "application/json")
@@ -408,7 +472,7 @@ impl Events {
 #[tokio::test]
 async fn legacy_sse_carries_a_whole_session() {
     let s = TestServer::builder().operator().start().await;
-    let client = reqwest::Client::new();
+    let client = docspace_mcp_client::tls::builder().build().unwrap();
     let r = client.get(format!("{}/sse", s.base)).header("accept", "text/event-stream").send().await.unwrap();
     assert_eq!(r.status(), 200);
     let mut events = Events::new(r);
@@ -494,7 +558,9 @@ async fn sessions_hibernate_wake_up_as_they_were_and_expire() {
     let names = tool_names(&post(&mcp, Some(&session), &[], &list(3)).await);
     assert!(names.contains(&"get_room_info".to_owned()) && !names.contains(&"create_room".to_owned()), "{names:?}");
     // Log notifications travel on the session's GET stream.
-    let stream = reqwest::Client::new()
+    let stream = docspace_mcp_client::tls::builder()
+        .build()
+        .unwrap()
         .get(&mcp)
         .header("accept", "text/event-stream")
         .header("mcp-session-id", &session)
@@ -652,14 +718,14 @@ async fn sessions_are_capped_per_client_address_and_per_identity() {
     let r = post(&mcp, None, &[], &init(1)).await;
     assert_eq!(r.status, 429, "a sixth session from one address: {}", r.body);
     assert!(r.body.contains("DOCSPACE_MAX_SESSIONS_PER_IP"), "{}", r.body);
-    let sse = reqwest::Client::new().get(format!("{}/sse", s.base)).send().await.unwrap();
+    let sse = docspace_mcp_client::tls::builder().build().unwrap().get(format!("{}/sse", s.base)).send().await.unwrap();
     assert_eq!(sse.status(), 429, "the cap covers SSE sessions too");
 }
 
 #[tokio::test]
 async fn idle_sse_sessions_expire() {
     let s = TestServer::builder().operator().args(&["--session-idle-timeout", "1"]).start().await;
-    let r = reqwest::Client::new().get(format!("{}/sse", s.base)).send().await.unwrap();
+    let r = docspace_mcp_client::tls::builder().build().unwrap().get(format!("{}/sse", s.base)).send().await.unwrap();
     let mut events = Events::new(r);
     let (event, _) = events.next().await;
     assert_eq!(event, "endpoint");
@@ -830,7 +896,9 @@ async fn sigterm_lets_calls_in_flight_finish_then_exits() {
     sigterm(&child);
     tokio::time::sleep(Duration::from_millis(300)).await;
     // Meanwhile: no new connection is taken, and a request on a kept-alive one is refused.
-    let late = reqwest::Client::new()
+    let late = docspace_mcp_client::tls::builder()
+        .build()
+        .unwrap()
         .post(&url)
         .header("accept", "application/json, text/event-stream")
         .header("content-type", "application/json")

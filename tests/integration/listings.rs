@@ -7,7 +7,6 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use docspace_mcp::sandbox::{self, Fault, Sandbox};
-use docspace_mcp_client::reqwest;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
 use rmcp::transport::TokioChildProcess;
@@ -52,7 +51,7 @@ async fn listings_are_compact_by_default_whole_on_request_and_say_where_to_go_on
     let c = connect(&p).await;
     let my = 1;
 
-    let http = reqwest::Client::new();
+    let http = docspace_mcp_client::tls::builder().build().unwrap();
     println!("100-item listings, tokens at 4 bytes a token (before: DocSpace's whole answer, as tools passed it on):");
     for (tool, path, args, keys) in [
         (

@@ -42,10 +42,10 @@ fn the_validator_rejects_a_broken_tool() {
 #[test]
 fn schemas_are_valid_2020_12() {
     for t in TOOLS {
-        let input: Value = serde_json::from_str(t.input_schema).unwrap();
+        let input: Value = serde_json::from_str(t.input_schema_text()).unwrap();
         jsonschema::draft202012::meta::validate(&input).unwrap_or_else(|e| panic!("{} input: {e}", t.name));
         jsonschema::draft202012::new(&input).unwrap_or_else(|e| panic!("{} input does not compile: {e}", t.name));
-        if let Some(out) = t.output_schema {
+        if let Some(out) = t.output_schema_text() {
             let output: Value = serde_json::from_str(out).unwrap();
             jsonschema::draft202012::meta::validate(&output).unwrap_or_else(|e| panic!("{} output: {e}", t.name));
             assert_eq!(output["type"], "object", "{}: output schemas have an object root", t.name);
@@ -68,7 +68,7 @@ fn walk(v: &Value, f: &mut dyn FnMut(&serde_json::Map<String, Value>)) {
 #[test]
 fn input_schemas_suit_strict_clients() {
     for t in TOOLS {
-        let input: Value = serde_json::from_str(t.input_schema).unwrap();
+        let input: Value = serde_json::from_str(t.input_schema_text()).unwrap();
         assert_eq!(input["type"], "object", "{}", t.name);
         walk(&input, &mut |m| {
             assert!(!m.contains_key("$ref") && !m.contains_key("$defs"), "{}: $ref", t.name);
@@ -96,7 +96,7 @@ fn integer_enums_carry_their_labels() {
     let mut checked = 0;
     let mut unlabelled = Vec::new();
     for tool in TOOLS {
-        let input: Value = serde_json::from_str(tool.input_schema).unwrap();
+        let input: Value = serde_json::from_str(tool.input_schema_text()).unwrap();
         walk(&input, &mut |m| {
             let Some(values) = m.get("enum").and_then(Value::as_array) else { return };
             if !values.iter().all(Value::is_i64) {

@@ -26,7 +26,7 @@ use crate::common::{Reply, Upstream};
 async fn discovery_answers_every_client_probe() {
     let s = TestServer::builder().oauth(OAuth::Shared).start().await;
     let b = s.base.as_str();
-    let http = reqwest::Client::new();
+    let http = docspace_mcp_client::tls::builder().build().unwrap();
     let get = |path: &str| {
         let http = http.clone();
         let url = format!("{b}{path}");
@@ -94,7 +94,9 @@ async fn discovery_answers_every_client_probe() {
         .await;
     let at = |host: &'static str| {
         let url = format!("{}/.well-known/oauth-authorization-server", public.base);
-        async move { reqwest::Client::new().get(url).header("host", host).send().await.unwrap() }
+        async move {
+            docspace_mcp_client::tls::builder().build().unwrap().get(url).header("host", host).send().await.unwrap()
+        }
     };
     let r = at("mcp.example.test").await;
     assert_eq!(r.status(), 200);
@@ -151,8 +153,14 @@ async fn the_shared_application_flow_runs_end_to_end_with_refresh_and_revocation
         let url = format!("{b}/introspect");
         let client = client.clone();
         async move {
-            let r =
-                reqwest::Client::new().post(url).form(&[("token", token), ("client_id", client)]).send().await.unwrap();
+            let r = docspace_mcp_client::tls::builder()
+                .build()
+                .unwrap()
+                .post(url)
+                .form(&[("token", token), ("client_id", client)])
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 200);
             r.json::<Value>().await.unwrap()
         }
@@ -163,7 +171,9 @@ async fn the_shared_application_flow_runs_end_to_end_with_refresh_and_revocation
     assert_eq!(introspect("garbage".into()).await, json!({"active": false}));
 
     // Revocation: the token is refused with 401 at once; revoking an unknown token is fine.
-    let r = reqwest::Client::new()
+    let r = docspace_mcp_client::tls::builder()
+        .build()
+        .unwrap()
         .post(format!("{b}/revoke"))
         .form(&[("token", access2), ("client_id", client.as_str()), ("token_type_hint", "access_token")])
         .send()
@@ -174,7 +184,14 @@ async fn the_shared_application_flow_runs_end_to_end_with_refresh_and_revocation
     assert_eq!(status, 401);
     assert!(challenge.contains("error=\"invalid_token\"") && challenge.contains("revoked"), "{challenge}");
     assert_eq!(introspect(access2.to_owned()).await["active"], false, "revoked");
-    let r = reqwest::Client::new().post(format!("{b}/revoke")).form(&[("token", "nonsense")]).send().await.unwrap();
+    let r = docspace_mcp_client::tls::builder()
+        .build()
+        .unwrap()
+        .post(format!("{b}/revoke"))
+        .form(&[("token", "nonsense")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200, "RFC 7009: an unknown token is not an error");
     // The first access token still works (it was not revoked). Another replica
     // (same key, same public URL) serves it with no shared store, and refuses the
@@ -428,7 +445,9 @@ async fn the_attack_suite_is_refused() {
     // A token with other credentials is a 400, not a silent choice.
     let r = mcp(b, "/mcp", Some(&access), &initialize(), None).await;
     assert_eq!(r.status(), 200);
-    let r = reqwest::Client::new()
+    let r = docspace_mcp_client::tls::builder()
+        .build()
+        .unwrap()
         .post(format!("{b}/mcp"))
         .bearer_auth(&access)
         .header("x-mcp-api-key", sandbox::API_KEY)
@@ -500,7 +519,7 @@ async fn malformed_oauth_requests_get_clear_errors() {
     let s = TestServer::builder().oauth(OAuth::Shared).start().await;
     let b = s.base.as_str();
     let client = register(b, &[REDIRECT], "Sloppy client").await;
-    let http = reqwest::Client::new();
+    let http = docspace_mcp_client::tls::builder().build().unwrap();
     let post = |path: &str, content_type: &str, body: String| {
         http.post(format!("{b}{path}")).header("content-type", content_type.to_owned()).body(body).send()
     };
@@ -607,7 +626,7 @@ async fn oauth_endpoints_have_their_own_rate_limits_and_cors() {
         .start()
         .await;
     let b = s.base.as_str();
-    let http = reqwest::Client::new();
+    let http = docspace_mcp_client::tls::builder().build().unwrap();
     let registration = json!({"redirect_uris": [REDIRECT]}).to_string();
     let register = || {
         http.post(format!("{b}/register")).header("content-type", "application/json").body(registration.clone()).send()
@@ -842,7 +861,9 @@ async fn authorization_scheme_names_are_case_insensitive() {
         sandbox_oauth::CLIENT_ID,
         sandbox_oauth::CLIENT_SECRET
     ));
-    let r = reqwest::Client::new()
+    let r = docspace_mcp_client::tls::builder()
+        .build()
+        .unwrap()
         .post(format!("{b}/token"))
         .header("authorization", format!("BASIC {credentials}"))
         .form(&[
@@ -859,7 +880,9 @@ async fn authorization_scheme_names_are_case_insensitive() {
     assert_eq!(status, 200, "BASIC client credentials: {t}");
     let access = t["access_token"].as_str().unwrap();
     for scheme in ["bEaReR", "BEARER"] {
-        let r = reqwest::Client::new()
+        let r = docspace_mcp_client::tls::builder()
+            .build()
+            .unwrap()
             .post(format!("{b}/mcp"))
             .header("accept", "application/json, text/event-stream")
             .header("content-type", "application/json")
@@ -888,7 +911,9 @@ async fn calls_to_docspace_carry_the_callers_address_and_request_id() {
     let client = register(&a.base, &[REDIRECT], "Traced").await;
     let flow = Flow::new(&client, REDIRECT);
     let code = code_for(&a.base, &flow).await;
-    let r = reqwest::Client::new()
+    let r = docspace_mcp_client::tls::builder()
+        .build()
+        .unwrap()
         .post(format!("{}/token", b.base))
         .header("x-request-id", "trace-me-42")
         // A client's own claim: no proxy is trusted (DOCSPACE_PROXY_HOPS is 0), so it is not believed.

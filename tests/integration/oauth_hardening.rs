@@ -150,7 +150,9 @@ async fn docspace_refusing_a_token_mid_session_is_a_401() {
         .args(&["--server-base-url", b])
         .start()
         .await;
-    let r = reqwest::Client::new()
+    let r = docspace_mcp_client::tls::builder()
+        .build()
+        .unwrap()
         .post(format!("{}/revoke", replica.base))
         .form(&[("token", access), ("client_id", client.as_str())])
         .send()
@@ -198,7 +200,7 @@ async fn over_legacy_sse_the_request_after_a_refusal_is_a_401() {
     let client = register(b, &[REDIRECT], "Legacy SSE").await;
     let t = tokens(b, &Flow::new(&client, REDIRECT)).await;
     let access = t["access_token"].as_str().unwrap();
-    let http = reqwest::Client::new();
+    let http = docspace_mcp_client::tls::builder().build().unwrap();
     let r =
         http.get(format!("{b}/sse")).bearer_auth(access).header("accept", "text/event-stream").send().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -271,7 +273,9 @@ async fn the_introspection_cache_lifetime_is_a_setting() {
             .args(&["--server-base-url", b])
             .start()
             .await;
-        let r = reqwest::Client::new()
+        let r = docspace_mcp_client::tls::builder()
+            .build()
+            .unwrap()
             .post(format!("{}/revoke", replica.base))
             .form(&[("token", access), ("client_id", client.as_str())])
             .send()
@@ -401,7 +405,9 @@ async fn a_foreign_bearer_token_is_refused_unless_allowed() {
     assert_eq!(r.status(), 401);
     let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
     assert!(challenge.contains("error=\"invalid_token\"") && challenge.contains("resource_metadata="), "{challenge}");
-    let raw = reqwest::Client::new()
+    let raw = docspace_mcp_client::tls::builder()
+        .build()
+        .unwrap()
         .post(format!("{}/mcp", s.base))
         .header("authorization", format!("Basic {}", "dXNlcjpwYXNz"))
         .header("accept", "application/json, text/event-stream")

@@ -272,10 +272,12 @@ fn the_bundles_user_config_maps_to_the_servers_settings() {
 }
 
 /// The static binary in an empty root (or a `scratch` image) finds no CA
-/// certificates. It still serves the sandbox and plain-HTTP portals, refuses
-/// HTTPS certificates, and says how to add certificates. (Before, building
-/// the HTTP client failed and every tool call answered "builder error";
-/// `scripts/test-packaging` runs the real empty root.)
+/// certificates. It still serves the sandbox and plain-HTTP portals; an
+/// HTTPS portal's certificate is refused, and the tool error (and the log)
+/// say how to add certificates. The certificates are read at the first
+/// HTTPS handshake, not at start-up (`docspace_mcp_client::tls`). (Before
+/// session 6, building the HTTP client failed and every tool call answered
+/// "builder error"; `scripts/test-packaging` runs the real empty root.)
 #[tokio::test]
 async fn the_server_works_where_the_system_has_no_ca_certificates() {
     let dir = std::env::temp_dir().join(format!("docspace-mcp-no-certs-{}", std::process::id()));
@@ -286,13 +288,55 @@ async fn the_server_works_where_the_system_has_no_ca_certificates() {
     // in an otherwise empty folder is no roots (both are set, as the test's own environment may set either).
     let envs = [("SSL_CERT_FILE", empty.to_str().unwrap()), ("SSL_CERT_DIR", dir.to_str().unwrap())];
     let cmd = Command::from(server_command(&["sandbox"], &envs));
-    let (transport, stderr) = TokioChildProcess::builder(cmd).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let (transport, _) = TokioChildProcess::builder(cmd).stderr(std::process::Stdio::null()).spawn().unwrap();
     let client = ().serve(transport).await.unwrap();
     let me = client.call_tool(rmcp::model::CallToolRequestParams::new("get_self_profile")).await.unwrap();
     assert_ne!(me.is_error, Some(true), "{}", crate::common::text(&me));
+    client.cancel().await.unwrap();
+
+    // An HTTPS portal on 127.0.0.1 (a self-signed certificate: any certificate will do, none can be verified).
+    let portal = tls_listener().await;
+    let base_url = format!("https://127.0.0.1:{portal}");
+    let envs = [envs[0], envs[1], ("DOCSPACE_BASE_URL", base_url.as_str()), ("DOCSPACE_API_KEY", "sk-test")];
+    let cmd = Command::from(server_command(&[], &envs));
+    let (transport, stderr) = TokioChildProcess::builder(cmd).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let client = ().serve(transport).await.unwrap();
+    let me = client.call_tool(rmcp::model::CallToolRequestParams::new("get_self_profile")).await.unwrap();
+    let text = crate::common::text(&me);
+    assert_eq!(me.is_error, Some(true), "{text}");
+    assert!(text.contains("no CA certificates found") && text.contains("SSL_CERT_FILE"), "{text}");
     client.cancel().await.unwrap();
     let mut log = String::new();
     tokio::io::AsyncReadExt::read_to_string(&mut stderr.unwrap(), &mut log).await.unwrap();
     assert!(log.contains("no CA certificates found") && log.contains("SSL_CERT_FILE"), "{log}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A TLS listener on 127.0.0.1 with a self-signed certificate that
+/// completes handshakes and answers nothing; its port.
+async fn tls_listener() -> u16 {
+    use std::sync::Arc;
+    use tokio_rustls::rustls;
+
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(signing_key.serialize_der());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key.into())
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = acceptor.accept(tcp).await;
+            });
+        }
+    });
+    port
 }

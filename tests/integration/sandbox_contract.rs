@@ -18,7 +18,7 @@ use base64::Engine as _;
 use docspace_mcp::sandbox::{self, Sandbox};
 use docspace_mcp_client::dispatch::{Args, Output};
 use docspace_mcp_client::reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use docspace_mcp_client::{Client, dispatch, multipart, reqwest, types};
+use docspace_mcp_client::{Client, dispatch, multipart, types};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -33,7 +33,7 @@ impl Contract {
     fn new(portal: &Sandbox) -> Self {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {}", sandbox::API_KEY)).unwrap());
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+        let http = docspace_mcp_client::tls::builder().timeout(Duration::from_secs(10)).build().unwrap();
         let client = Client::with_headers(portal.base_url(), http, headers);
         Self { client, called: BTreeSet::new(), drift: Vec::new() }
     }

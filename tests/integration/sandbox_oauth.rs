@@ -75,7 +75,7 @@ impl As {
 async fn the_sandbox_authorization_server_behaves_like_docspace() {
     let portal = Sandbox::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.unwrap();
     portal.allow_oauth_redirect(REDIRECT);
-    let a = &As { portal, http: reqwest::Client::builder().redirect(Policy::none()).build().unwrap() };
+    let a = &As { portal, http: docspace_mcp_client::tls::builder().redirect(Policy::none()).build().unwrap() };
     let verifier = pkce::verifier().unwrap();
     let challenge = pkce::challenge(&verifier);
     let good = [

@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use docspace_mcp::sandbox::{self, Sandbox};
-use docspace_mcp_client::reqwest;
 use serde_json::{Value, json};
 
 use crate::common::oauth::{Flow, exchange, register, tokens, whoami};
@@ -161,7 +160,7 @@ fn base64_of(s: &str) -> String {
 
 /// One tool call over Streamable HTTP with `headers`, and one over SSE.
 async fn both_transports(base: &str, headers: &[(&str, &str)]) {
-    let http = reqwest::Client::new();
+    let http = docspace_mcp_client::tls::builder().build().unwrap();
     let post = |body: String, session: Option<String>| {
         let mut req = http
             .post(format!("{base}/mcp"))
@@ -294,7 +293,9 @@ async fn oauth_logs_no_secret() {
     exchange(&base, &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", &client_id)], None)
         .await;
     both_transports(&base, &[("authorization", &format!("Bearer {WRONG_KEY}"))]).await;
-    reqwest::Client::new()
+    docspace_mcp_client::tls::builder()
+        .build()
+        .unwrap()
         .post(format!("{base}/revoke"))
         .form(&[("token", access2.as_str()), ("client_id", client_id.as_str())])
         .send()

@@ -299,7 +299,7 @@ async fn the_handler_serves_in_process_over_a_stream() {
     headers.insert("authorization", format!("Bearer {KEY}").parse().unwrap());
     let client = docspace_mcp_client::Client::with_headers(
         &upstream.base_url,
-        docspace_mcp_client::reqwest::Client::new(),
+        docspace_mcp_client::tls::builder().build().unwrap(),
         headers,
     );
     let setup = Setup::new(Arc::new(Selection::new(tools, Options::default())), Ok(client));

@@ -8,7 +8,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use docspace_mcp::sandbox::{self, Sandbox};
-use docspace_mcp_client::reqwest;
 
 use crate::common::server::TestServer;
 use crate::common::{BIN, Recipe, clients, recipes};
@@ -124,7 +123,14 @@ async fn the_mcpo_recipes_work() {
         let url = format!("http://127.0.0.1:{port}/get_self_profile");
         let deadline = Instant::now() + Duration::from_secs(60);
         let answer = loop {
-            match reqwest::Client::new().post(&url).json(&serde_json::json!({})).send().await {
+            match docspace_mcp_client::tls::builder()
+                .build()
+                .unwrap()
+                .post(&url)
+                .json(&serde_json::json!({}))
+                .send()
+                .await
+            {
                 Ok(r) if r.status() != 404 => break r.text().await.unwrap(),
                 _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(300)).await,
                 other => panic!("{}: mcpo did not serve get_self_profile: {other:?}", recipe.name),

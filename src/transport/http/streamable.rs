@@ -13,6 +13,12 @@
 //! head of an OAuth request's stream is held back until its first message
 //! (the call's answer, a progress or log notification): by then any refusal
 //! before it has been seen.
+//!
+//! A session's `tools/list` is answered here ([`prepared_list`]), from the
+//! selection's prepared bytes, without waking the session's rmcp worker:
+//! the answer is the same for every request of a selection, and building it
+//! per request (typed tools serialised to JSON, an event stream) cost more
+//! than the rest of the request together.
 
 use std::sync::Arc;
 
@@ -171,9 +177,93 @@ impl Events {
     }
 }
 
+/// The middleware after the body is read, before rmcp: a session's
+/// `tools/list` (one JSON-RPC request, on a session this gate admitted,
+/// with the `Accept` and protocol version rmcp would accept) is answered
+/// with the selection's prepared listing, as JSON. Anything else, and
+/// anything unusual about it, goes on to rmcp, which answers or refuses it
+/// as before.
+pub(super) async fn prepared_list(req: Request, next: Next) -> Response {
+    if req.method() != Method::POST || !req.headers().contains_key(&SESSION_ID) || !accepts_both(req.headers()) {
+        return next.run(req).await;
+    }
+    let known_version = req.headers().get("mcp-protocol-version").is_none_or(|v| {
+        v.to_str().is_ok_and(|v| rmcp::model::ProtocolVersion::KNOWN_VERSIONS.iter().any(|k| k.as_str() == v))
+    });
+    let Some(selection) =
+        req.extensions().get::<CallScope>().and_then(|s| s.setup.as_ref()).map(|s| s.selection.clone())
+    else {
+        return next.run(req).await;
+    };
+    if !known_version {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    // The body was read whole by the body policy before this: one chunk, no copy.
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let Some(id) = list_request_id(&bytes) else {
+        return next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    };
+    let listing = selection.listing();
+    let mut out = Vec::with_capacity(listing.len() + id.len() + 40);
+    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    out.extend_from_slice(id.as_bytes());
+    out.extend_from_slice(b",\"result\":");
+    out.extend_from_slice(listing);
+    out.push(b'}');
+    ([(header::CONTENT_TYPE, "application/json")], out).into_response()
+}
+
+/// Whether `Accept` names both media types a Streamable HTTP POST must accept.
+fn accepts_both(headers: &axum::http::HeaderMap) -> bool {
+    let accept = headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
+    accept.contains("application/json") && accept.contains("text/event-stream")
+}
+
+/// The id (as JSON text) of `body` when it is one JSON-RPC `tools/list`
+/// request.
+fn list_request_id(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Message {
+        jsonrpc: String,
+        id: serde_json::Value,
+        method: String,
+    }
+    // Most bodies are not listings: no parse for them.
+    if !body.windows(10).any(|w| w == b"tools/list") {
+        return None;
+    }
+    let m: Message = serde_json::from_slice(body).ok()?;
+    let id_ok = m.id.is_string() || m.id.is_i64() || m.id.is_u64();
+    (m.jsonrpc == "2.0" && m.method == "tools/list" && id_ok).then(|| m.id.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_single_tools_list_request_is_answered_from_prepared_bytes() {
+        assert_eq!(list_request_id(br#"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#).as_deref(), Some("7"));
+        assert_eq!(
+            list_request_id(br#"{"jsonrpc":"2.0","id":"a\"b","method":"tools/list","params":{"cursor":"x"}}"#)
+                .as_deref(),
+            Some(r#""a\"b""#)
+        );
+        for other in [
+            &br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"tools/list"}}"#[..],
+            br#"{"jsonrpc":"2.0","method":"tools/list"}"#,
+            br#"{"jsonrpc":"2.0","id":null,"method":"tools/list"}"#,
+            br#"{"jsonrpc":"2.0","id":1.5,"method":"tools/list"}"#,
+            br#"{"jsonrpc":"1.0","id":1,"method":"tools/list"}"#,
+            br#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#,
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/list""#,
+        ] {
+            assert_eq!(list_request_id(other), None, "{}", String::from_utf8_lossy(other));
+        }
+    }
 
     #[test]
     fn the_first_message_is_the_first_event_with_data() {

@@ -6,7 +6,7 @@ Run it through scripts/package, which installs the tools this needs (hatchling a
 .venv-pack, the MCPB CLI in packaging/node_modules). A release runs it once per target of the build
 matrix (packaging/npm/docspace-mcp/platforms.json) into one output folder; docs/packaging.md.
 
-    scripts/package --target x86_64-unknown-linux-musl --binary target/x86_64-unknown-linux-musl/release/docspace-mcp
+    scripts/package --target x86_64-unknown-linux-musl --binary target/x86_64-unknown-linux-musl/dist/docspace-mcp
 
 Refuses to package when the version strings of Cargo.toml and packaging/ disagree, when the binary
 was not built from this version, or when a Linux binary is not static (the Linux npm packages and

@@ -7,16 +7,16 @@
 //! tables) and `fetch` (find or download the description) features; the
 //! server uses neither, so no code generator is compiled into it.
 //! It never depends on the runtime crates (rmcp, tokio, axum, reqwest) or the
-//! root crate; its only I/O is [`source`], which locates (and, when allowed,
-//! downloads) the description, and [`build_script`], the scripts' shared glue.
+//! root crate; its only I/O is `source` (feature `fetch`), which locates (and, when allowed,
+//! downloads) the description, and `build_script`, the scripts' shared glue.
 //!
 //! The pipeline:
 //! 1. [`spec::parse`] YAML/JSON → JSON value; [`spec::downgrade_31`] brings an
 //!    OpenAPI 3.1 document down to 3.0.
 //! 2. [`normalise::wire`] rules (shared by client and catalogue) and
 //!    [`normalise::client`] rules (client only), each counted.
-//! 3. [`generate_client`]: progenitor client + JSON dispatch + multipart table.
-//! 4. [`generate_catalogue`]: one tool per operation, curated by
+//! 3. `generate_client` (feature `generate`): progenitor client + JSON dispatch + multipart table.
+//! 4. `generate_catalogue` (feature `generate`): one tool per operation, curated by
 //!    `openapi/tools.toml`, checked ([`catalogue::check`]).
 //!
 //! Beside the pipeline, [`diff`] compares two catalogues (built from two

@@ -388,7 +388,11 @@ impl ServerHandler for DocSpaceServer {
     ) -> Result<CallToolResponse, ErrorData> {
         let metrics = scope(&context).and_then(|s| s.metrics.clone());
         let mut counted = None;
-        let answer = self.call(request, &context, metrics.as_ref(), &mut counted).await;
+        // Boxed: rmcp's handler future is as large as its largest method's,
+        // and a session's task holds one from its `initialize` on; a call's
+        // future (with the DocSpace requests it awaits) would make every
+        // session's task that much larger.
+        let answer = Box::pin(self.call(request, &context, metrics.as_ref(), &mut counted)).await;
         if let Some(metrics) = &metrics {
             let outcome = match &answer {
                 Err(_) => Outcome::ProtocolError,

@@ -16,7 +16,9 @@
 //!
 //! `BENCH_SECONDS` (default 5) sets the length of each throughput run; `BENCH_BIN`
 //! runs another build of the server (to compare before and after a change);
-//! `BENCH_TOOLSETS` is the server's `DOCSPACE_TOOLSETS` (default: the default catalogue).
+//! `BENCH_TOOLSETS` is the server's `DOCSPACE_TOOLSETS` (default: the default catalogue);
+//! `BENCH_METRICS=1` runs it with Prometheus metrics on (`DOCSPACE_METRICS`), to
+//! measure what counting costs.
 
 #![allow(
     clippy::unwrap_used,
@@ -54,9 +56,11 @@ fn server(portal: &str) -> (Child, String) {
     let hibernate = HIBERNATE_AFTER.to_string();
     let bin = std::env::var("BENCH_BIN").unwrap_or_else(|_| BIN.to_owned());
     let toolsets = std::env::var("BENCH_TOOLSETS").unwrap_or_default();
+    let metrics = if std::env::var_os("BENCH_METRICS").is_some() { "1" } else { "0" };
     http_server(
         &bin,
         &[
+            ("DOCSPACE_METRICS", metrics),
             ("DOCSPACE_BASE_URL", portal),
             ("DOCSPACE_API_KEY", sandbox::API_KEY),
             ("DOCSPACE_SERVER_RATE_LIMITS_MCP_CAPACITY", "0"),

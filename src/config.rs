@@ -17,11 +17,13 @@ pub(crate) mod environment;
 
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use docspace_mcp_client::Client;
 
-pub(crate) use args::{HttpArgs, OAuthEndpoint, ServeArgs, TransportKind};
+pub(crate) use args::{HttpArgs, LogFormat, OAuthEndpoint, ServeArgs, TransportKind};
 
 use crate::auth::{self, Secret};
 use crate::egress::{BaseUrlPolicy, Denied};
@@ -116,6 +118,9 @@ pub enum Error {
     /// `docspace-mcp sandbox --oauth` over stdio.
     #[error("--oauth needs an HTTP transport: add --transport http (or streamable-http, sse)")]
     OAuthNeedsHttp,
+    /// A malformed `DOCSPACE_METRICS_ADDRESS`.
+    #[error("DOCSPACE_METRICS_ADDRESS `{0}` must be host:port (e.g. 127.0.0.1:9464, [::1]:9464, 0.0.0.0:9464)")]
+    MetricsAddress(String),
 }
 
 /// The validated configuration of one server.
@@ -338,6 +343,9 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
     /// Most connections from one client address (0: no cap).
     pub max_connections_per_ip: usize,
+    /// Connections closed at once for the per-address cap: counted by the
+    /// accept loop, read by the metrics (shared by every clone of these limits).
+    pub(crate) closed_per_ip: Arc<AtomicU64>,
     /// Peers the per-address cap does not apply to (trusted proxies, when
     /// `DOCSPACE_PROXY_HOPS` is set).
     pub uncapped: Vec<ipnet::IpNet>,
@@ -374,6 +382,16 @@ pub struct HttpConfig {
     pub oauth: Option<OAuthConfig>,
     /// How long calls in flight may finish at shutdown.
     pub shutdown_grace: Duration,
+    /// Prometheus metrics, when on.
+    pub metrics: Option<MetricsConfig>,
+}
+
+/// Where Prometheus metrics are served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// A separate listening address (`host:port`) that serves only
+    /// `/metrics`; `None`: `/metrics` on the MCP listener.
+    pub address: Option<String>,
 }
 
 /// The OAuth proxy's validated settings.
@@ -423,6 +441,13 @@ impl Config {
             if oauth_set {
                 warnings.push(
                     "DOCSPACE_OAUTH_BASE_URL is ignored over stdio: OAuth needs an HTTP transport (--transport http)"
+                        .to_owned(),
+                );
+            }
+            if args.http.metrics || args.http.metrics_address.is_some() {
+                warnings.push(
+                    "DOCSPACE_METRICS and DOCSPACE_METRICS_ADDRESS are ignored over stdio: metrics are served over \
+                     HTTP (--transport http)"
                         .to_owned(),
                 );
             }
@@ -555,7 +580,23 @@ fn http_config(http: &HttpArgs, portal: &PortalConfig) -> Result<HttpConfig, Err
         base_urls,
         oauth,
         shutdown_grace: duration("DOCSPACE_SHUTDOWN_GRACE", http.shutdown_grace, Unit::Secs, 0..=HOUR)?,
+        metrics: metrics_config(http)?,
     })
+}
+
+/// Metrics: off, on the MCP listener (`DOCSPACE_METRICS`), or on their own
+/// address (`DOCSPACE_METRICS_ADDRESS`, which turns them on and wins).
+fn metrics_config(http: &HttpArgs) -> Result<Option<MetricsConfig>, Error> {
+    let address = http.metrics_address.as_deref().map(str::trim).filter(|a| !a.is_empty());
+    let Some(address) = address else {
+        return Ok(http.metrics.then_some(MetricsConfig { address: None }));
+    };
+    // `host:port`, the host possibly a bracketed IPv6 address.
+    let port = address.rsplit_once(':').filter(|(host, _)| !host.is_empty()).map(|(_, port)| port.parse::<u16>());
+    if !matches!(port, Some(Ok(_))) {
+        return Err(Error::MetricsAddress(address.to_owned()));
+    }
+    Ok(Some(MetricsConfig { address: Some(address.to_owned()) }))
 }
 
 fn connection_limits(http: &HttpArgs, proxies: &Proxies) -> Result<ConnectionLimits, Error> {
@@ -571,6 +612,7 @@ fn connection_limits(http: &HttpArgs, proxies: &Proxies) -> Result<ConnectionLim
         body_timeout: duration("DOCSPACE_HTTP_BODY_TIMEOUT", http.http_body_timeout, Unit::Secs, 1..=HOUR)?,
         max_connections: size(http.http_max_connections),
         max_connections_per_ip: size(http.http_max_connections_per_ip),
+        closed_per_ip: Arc::default(),
         uncapped: if proxies.hops > 0 { proxies.trusted.clone() } else { Vec::new() },
     })
 }

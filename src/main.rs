@@ -13,7 +13,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::from_env();
-    init_logging(docspace_mcp::log_level(&cli));
+    init_logging(docspace_mcp::log_level(&cli), docspace_mcp::json_logs(&cli));
     for warning in docspace_mcp::environment_warnings() {
         tracing::warn!("{warning}");
     }
@@ -29,7 +29,10 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr (stdout is the protocol over stdio); RUST_LOG overrides the level.
-fn init_logging(level: &str) {
+/// `json`: one JSON object per line (`timestamp`, `level`, `message` and the
+/// event's fields at the top level), whose string escaping already keeps a
+/// value from starting a forged line.
+fn init_logging(level: &str, json: bool) {
     use tracing_subscriber::prelude::*;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::try_new(format!("warn,docspace_mcp={level},docspace_mcp_client={level}"))
@@ -41,17 +44,13 @@ fn init_logging(level: &str) {
     // debug only (RUST_LOG=rmcp=debug or DOCSPACE_LOG_LEVEL=debug).
     let verbose = matches!(level, "debug" | "trace") || std::env::var_os("RUST_LOG").is_some();
     let answered_errors = tracing_subscriber::filter::filter_fn(move |meta| verbose || !is_rmcp_error_answer(meta));
-    tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_ansi(false)
-                .with_target(false)
-                .fmt_fields(docspace_mcp::logging::fields())
-                .with_filter(filter)
-                .with_filter(answered_errors),
-        )
-        .init();
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(false).with_target(false);
+    let layer = if json {
+        layer.json().flatten_event(true).with_current_span(false).with_span_list(false).boxed()
+    } else {
+        layer.fmt_fields(docspace_mcp::logging::fields()).boxed()
+    };
+    tracing_subscriber::registry().with(layer.with_filter(filter).with_filter(answered_errors)).init();
 }
 
 /// rmcp's warning for an error answer it sends (target `rmcp::service`,

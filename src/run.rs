@@ -31,10 +31,19 @@ pub enum Error {
 
 /// The log level the command line asks for (`DOCSPACE_LOG_LEVEL`).
 pub fn log_level(cli: &Cli) -> &str {
+    &serve_args(cli).log_level
+}
+
+/// Whether the command line asks for JSON log lines (`DOCSPACE_LOG_FORMAT=json`).
+pub fn json_logs(cli: &Cli) -> bool {
+    serve_args(cli).log_format == config::LogFormat::Json
+}
+
+fn serve_args(cli: &Cli) -> &ServeArgs {
     match &cli.command {
-        Some(Command::Serve(args)) => &args.log_level,
-        Some(Command::Sandbox(args)) => &args.serve.log_level,
-        Some(Command::Tools(_)) | None => &cli.serve.log_level,
+        Some(Command::Serve(args)) => args,
+        Some(Command::Sandbox(args)) => &args.serve,
+        Some(Command::Tools(_)) | None => &cli.serve,
     }
 }
 

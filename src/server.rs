@@ -19,10 +19,12 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
+use crate::metrics::{Metrics, Outcome, TraceSource};
 use crate::tools::catalogue::ToolDef;
 use crate::tools::file_operations::{Progress, Waiting};
 use crate::tools::invoke::{Context as InvokeContext, invoke};
 use crate::tools::meta;
+use crate::trace::{TRACEPARENT, TRACESTATE, TraceContext};
 
 /// What the model is told about this server at `initialize`.
 pub(crate) const INSTRUCTIONS: &str = "\
@@ -137,6 +139,8 @@ pub struct CallScope {
     pub upstream_headers: Vec<(HeaderName, HeaderValue)>,
     /// The server's shutdown, which tool calls in flight wait for (HTTP).
     pub drain: Option<Drain>,
+    /// Where tool calls and their DocSpace requests are counted (HTTP, with metrics on).
+    pub(crate) metrics: Option<Arc<Metrics>>,
 }
 
 /// A graceful shutdown's view of the tool calls in flight (cheap to clone):
@@ -419,7 +423,59 @@ impl ServerHandler for DocSpaceServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let state = self.state(&context)?;
+        let metrics = scope(&context).and_then(|s| s.metrics.clone());
+        let mut counted = None;
+        // Boxed: rmcp's handler future is as large as its largest method's,
+        // and a session's task holds one from its `initialize` on; a call's
+        // future (with the DocSpace requests it awaits) would make every
+        // session's task that much larger.
+        let answer = Box::pin(self.call(request, &context, metrics.as_ref(), &mut counted)).await;
+        if let Some(metrics) = &metrics {
+            let outcome = match &answer {
+                Err(_) => Outcome::ProtocolError,
+                Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => Outcome::ToolError,
+                Ok(_) => Outcome::Ok,
+            };
+            metrics.tool_call(counted.unwrap_or(crate::metrics::UNKNOWN), outcome);
+        }
+        answer
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        if let Ok(mut level) = self.state(&context)?.log_level.lock() {
+            *level = Some(request.level);
+        }
+        Ok(())
+    }
+}
+
+/// The name a tool call counts under: a tool of the catalogue (by its own
+/// name, when called by an alias), a meta tool, or none (the caller's name
+/// is never a label).
+fn counted_name(name: &str) -> Option<&'static str> {
+    if name.len() > 128 {
+        return None;
+    }
+    meta::NAMES.iter().copied().find(|m| *m == name).or_else(|| crate::tools::catalogue::find(name).map(|t| t.name))
+}
+
+impl DocSpaceServer {
+    /// A tool call; `counted` is set to the name it counts under once known.
+    async fn call(
+        &self,
+        request: CallToolRequestParams,
+        context: &RequestContext<RoleServer>,
+        metrics: Option<&Arc<Metrics>>,
+        counted: &mut Option<&'static str>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        if metrics.is_some() {
+            *counted = counted_name(&request.name);
+        }
+        let state = self.state(context)?;
         let selection = &state.selection;
         if let Some(problem) = &selection.problem {
             tracing::error!("not configured: {problem}");
@@ -463,6 +519,7 @@ impl ServerHandler for DocSpaceServer {
             match meta::handle(request.name.as_ref(), &args, &selection.by_name) {
                 None => return Err(unknown()),
                 Some(meta::Action::Answer(result)) => return Ok(result.into()),
+                // Counted under the tool it calls.
                 Some(meta::Action::Call(tool, input)) => (tool, Some(input)),
             }
         } else {
@@ -471,7 +528,8 @@ impl ServerHandler for DocSpaceServer {
                 None => return Err(unknown()),
             }
         };
-        let client = match resolve_client(state, scope(&context)) {
+        *counted = Some(tool.name);
+        let client = match resolve_client(state, scope(context), metrics, &context.meta.0.0) {
             Ok(client) => client,
             Err(message) => {
                 return Ok(CallToolResult::error(vec![ContentBlock::text(format!(
@@ -489,8 +547,9 @@ impl ServerHandler for DocSpaceServer {
             },
             request_timeout: selection.options.request_timeout,
             progress,
+            calls: crate::tools::invoke::Calls::new(metrics.cloned()),
         };
-        let drain = scope(&context).and_then(|s| s.drain.clone()).unwrap_or_default();
+        let drain = scope(context).and_then(|s| s.drain.clone()).unwrap_or_default();
         if drain.is_draining() {
             return Err(ErrorData::new(ErrorCode(-32000), SHUTTING_DOWN, None));
         }
@@ -518,24 +577,13 @@ impl ServerHandler for DocSpaceServer {
             let message: Vec<&str> =
                 result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.as_str())).collect();
             self.notify(
-                &context,
+                context,
                 LoggingLevel::Warning,
                 serde_json::json!({"tool": tool.name, "error": message.join("\n")}),
             )
             .await;
         }
         Ok(result.into())
-    }
-
-    async fn set_level(
-        &self,
-        request: SetLevelRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<(), ErrorData> {
-        if let Ok(mut level) = self.state(&context)?.log_level.lock() {
-            *level = Some(request.level);
-        }
-        Ok(())
     }
 }
 
@@ -577,14 +625,33 @@ fn cut(mut result: CallToolResult, max: usize) -> CallToolResult {
     result
 }
 
-fn resolve_client(state: &State, scope: Option<&CallScope>) -> Result<Client, String> {
+fn resolve_client(
+    state: &State,
+    scope: Option<&CallScope>,
+    metrics: Option<&Arc<Metrics>>,
+    meta: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Client, String> {
     let own = scope.and_then(|s| s.client.as_ref());
     let mut client = match own.ok_or(()).or(state.client.as_ref()) {
         Ok(client) => client.clone(),
         Err(message) => return Err(message.clone()),
     };
-    for (name, value) in scope.map(|s| s.upstream_headers.as_slice()).unwrap_or_default() {
+    // The request's own trace context (`_meta.traceparent`, SEP-414) wins
+    // over the HTTP request's: it names this call's span.
+    let traced = TraceContext::from_meta(meta);
+    if let (Some(parsed), Some(metrics)) = (&traced, metrics) {
+        metrics.trace_context(TraceSource::Meta, parsed.is_some());
+    }
+    let traced = traced.flatten();
+    let headers = scope.map(|s| s.upstream_headers.as_slice()).unwrap_or_default();
+    for (name, value) in headers {
+        if traced.is_some() && (name == TRACEPARENT || name == TRACESTATE) {
+            continue;
+        }
         client = client.with_header(name.clone(), value.clone());
+    }
+    for (name, value) in traced.map(|t| t.headers()).unwrap_or_default() {
+        client = client.with_header(name, value);
     }
     Ok(client)
 }

@@ -21,7 +21,9 @@
 //! HTTP surface, built from one table of the operations it implements
 //! ([`operations`], which the root package's `sandbox_contract` test checks
 //! against the description), with the credential check and injected
-//! [`Fault`]s in front; [`oauth`] is the authorization server.
+//! [`Fault`]s in front; [`oauth`] is the authorization server. It keeps
+//! the W3C trace context of the latest requests that carried one
+//! ([`Sandbox::traced`]), for tests of its propagation.
 
 pub mod oauth;
 mod routes;
@@ -33,7 +35,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
-pub use routes::{Fault, Operation, operations};
+pub use routes::{Fault, Operation, Traced, operations};
 
 /// API key (`DOCSPACE_API_KEY`).
 pub const API_KEY: &str = "sk-sandbox-key";
@@ -62,6 +64,7 @@ impl Sandbox {
             base_url: base_url.clone(),
             faults: Mutex::new(routes::Faults::default()),
             oauth: Mutex::new(oauth::OAuthState::default()),
+            traced: Mutex::default(),
         });
         let (stop, stopped) = oneshot::channel::<()>();
         let app = routes::app(shared.clone());
@@ -131,6 +134,12 @@ impl Sandbox {
         if let Ok(mut store) = self.shared.store.lock() {
             store.populate(files, rooms, people);
         }
+    }
+
+    /// The latest requests (up to 1,000) that carried a W3C `traceparent`,
+    /// oldest first.
+    pub fn traced(&self) -> Vec<Traced> {
+        self.shared.traced.lock().map(|t| t.iter().cloned().collect()).unwrap_or_default()
     }
 
     /// Runs `f` on the portal's data (for tests that check what changed).

@@ -46,6 +46,46 @@ pub(crate) struct Shared {
     pub(crate) base_url: String,
     pub(crate) faults: Mutex<Faults>,
     pub(crate) oauth: Mutex<OAuthState>,
+    /// The latest requests that carried a W3C trace context.
+    pub(crate) traced: Mutex<std::collections::VecDeque<Traced>>,
+}
+
+/// A request that carried a `traceparent` header, as the sandbox saw it
+/// (so that tests can check that a client's trace context reached DocSpace).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Traced {
+    /// Its method.
+    pub method: String,
+    /// Its path.
+    pub path: String,
+    /// Its `traceparent`.
+    pub traceparent: String,
+    /// Its `tracestate`, if any.
+    pub tracestate: Option<String>,
+}
+
+/// How many traced requests are kept (the oldest go first).
+const TRACED_KEPT: usize = 1000;
+
+/// Records the trace context of every request that carries one.
+async fn record_trace(State(s): St, request: axum::extract::Request, next: middleware::Next) -> Response {
+    record(&s, &request);
+    next.run(request).await
+}
+
+fn record(s: &Shared, request: &axum::extract::Request) {
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let Some(traceparent) = header("traceparent") else { return };
+    let Ok(mut traced) = s.traced.lock() else { return };
+    if traced.len() >= TRACED_KEPT {
+        traced.pop_front();
+    }
+    traced.push_back(Traced {
+        method: request.method().to_string(),
+        path: request.uri().path().to_owned(),
+        traceparent,
+        tracestate: header("tracestate"),
+    });
 }
 
 type St = State<Arc<Shared>>;
@@ -182,7 +222,10 @@ pub(crate) fn app(shared: Arc<Shared>) -> Router {
         .method_not_allowed_fallback(guard::unknown)
         .layer(middleware::from_fn_with_state(shared.clone(), guard::faults))
         .layer(middleware::from_fn_with_state(shared.clone(), guard::authenticate));
-    api.layer(DefaultBodyLimit::max(MAX_BODY)).with_state(shared.clone()).merge(crate::oauth::routes(shared))
+    api.layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(shared.clone())
+        .merge(crate::oauth::routes(shared.clone()))
+        .layer(middleware::from_fn_with_state(shared, record_trace))
 }
 
 /// DocSpace's success envelope around `response`.
@@ -277,6 +320,7 @@ mod tests {
             base_url: "http://127.0.0.1:1".into(),
             faults: Mutex::new(Faults::default()),
             oauth: Mutex::new(OAuthState::default()),
+            traced: Mutex::default(),
         })
     }
 

@@ -88,9 +88,24 @@ pub struct ServeArgs {
     /// Log level on stderr (error, warn, info, debug, trace); RUST_LOG overrides it.
     #[arg(long, env = "DOCSPACE_LOG_LEVEL", value_name = "LEVEL", default_value = "info")]
     pub log_level: String,
+    /// How log lines on stderr are written: `text` (one line of words and `key=value` fields) or
+    /// `json` (one JSON object per line, with `timestamp`, `level`, `message` and the fields, for log
+    /// collectors).
+    #[arg(long, env = "DOCSPACE_LOG_FORMAT", value_enum, default_value = "text", value_name = "FORMAT")]
+    pub log_format: LogFormat,
     /// The HTTP transports' settings.
     #[command(flatten)]
     pub http: HttpArgs,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Words and `key=value` fields.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// How MCP is served.
@@ -252,6 +267,16 @@ pub struct HttpArgs {
     /// so the server cannot be used to reach an internal network).
     #[arg(long, env = "DOCSPACE_ALLOW_PRIVATE_BASE_URLS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = boolish())]
     pub allow_private_base_urls: bool,
+    /// Serve Prometheus metrics at `/metrics` on this server's own address, behind the same `Host`
+    /// check and rate limit as `/health` and without credentials: anyone who can reach the server reads
+    /// tool names, call counts and latencies. On a public server use DOCSPACE_METRICS_ADDRESS instead.
+    #[arg(long, env = "DOCSPACE_METRICS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_parser = boolish())]
+    pub metrics: bool,
+    /// Serve Prometheus metrics at `/metrics` on this separate address only (`host:port`, e.g.
+    /// 127.0.0.1:9464 or an address only the scraper reaches; port 0 picks a free one, printed on
+    /// stderr), with no `Host` check or rate limit. Turns metrics on.
+    #[arg(long, env = "DOCSPACE_METRICS_ADDRESS", value_name = "HOST:PORT")]
+    pub metrics_address: Option<String>,
     /// The OAuth proxy's settings.
     #[command(flatten)]
     pub oauth: OAuthArgs,

@@ -16,6 +16,7 @@ use serde_json::Value;
 use super::cimd;
 use super::registration::Registration;
 use crate::auth::Secret;
+use crate::trace::TraceContext;
 
 /// Who the proxy calls DocSpace for: the client's address (the peer, or
 /// what trusted proxies saw: never the client's own claims) and the request
@@ -28,6 +29,8 @@ pub(crate) struct Caller {
     pub address: Option<IpAddr>,
     /// The request's id.
     pub request_id: Option<HeaderValue>,
+    /// The request's W3C trace context, when it sent a valid one.
+    pub trace: Option<TraceContext>,
 }
 
 tokio::task_local! {
@@ -54,6 +57,9 @@ fn caller_headers() -> HeaderMap {
         }
         if let Some(id) = &c.request_id {
             headers.insert(HeaderName::from_static("x-request-id"), id.clone());
+        }
+        for (name, value) in c.trace.as_ref().map(TraceContext::headers).unwrap_or_default() {
+            headers.insert(name, value);
         }
     });
     headers
@@ -266,14 +272,18 @@ mod tests {
     #[tokio::test]
     async fn calls_carry_their_caller() {
         assert!(caller_headers().is_empty(), "outside a request: nothing");
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         let caller = Caller {
             address: Some("203.0.113.7".parse().unwrap()),
             request_id: Some(HeaderValue::from_static("req-1")),
+            trace: TraceContext::parse(parent, Some("rojo=1")),
         };
         let headers = on_behalf_of(caller, async { caller_headers() }).await;
         assert_eq!(headers["x-forwarded-for"], "203.0.113.7");
         assert_eq!(headers["x-real-ip"], "203.0.113.7");
         assert_eq!(headers["x-request-id"], "req-1");
+        assert_eq!(headers["traceparent"], parent);
+        assert_eq!(headers["tracestate"], "rojo=1");
     }
 
     #[test]

@@ -7,11 +7,13 @@
 
 use std::time::{Duration, Instant};
 
+use docspace_mcp_client::Client;
 use docspace_mcp_client::dispatch::{Args, CallError, Output};
-use docspace_mcp_client::{Client, dispatch};
 use rmcp::model::{ProgressNotificationParam, ProgressToken};
 use rmcp::{Peer, RoleServer};
 use serde_json::Value;
+
+use crate::tools::invoke::{Calls, Context};
 
 /// Where progress notifications go (the client sent a progress token).
 #[derive(Clone)]
@@ -78,17 +80,13 @@ impl Default for Waiting {
 }
 
 /// Polls `getOperationStatuses` until every operation in `ids` finished.
-pub(crate) async fn wait(
-    client: &Client,
-    ids: &[String],
-    waiting: Waiting,
-    progress: Option<&Progress>,
-) -> Result<Waited, CallError> {
+pub(crate) async fn wait(client: &Client, ids: &[String], cx: &Context) -> Result<Waited, CallError> {
+    let (waiting, progress) = (cx.waiting, cx.progress.as_ref());
     let deadline = Instant::now() + waiting.timeout;
     let mut delay = Duration::from_millis(100).min(waiting.interval);
     let mut last_reported = -1.0;
     loop {
-        let statuses = statuses(client, ids).await?;
+        let statuses = statuses(client, ids, &cx.calls).await?;
         let done = statuses.iter().filter(|s| s.get("finished") == Some(&Value::Bool(true))).count();
         let percent: f64 = if statuses.is_empty() {
             0.0
@@ -117,8 +115,8 @@ pub(crate) async fn wait(
     }
 }
 
-async fn statuses(client: &Client, ids: &[String]) -> Result<Vec<Value>, CallError> {
-    let out = dispatch(client, "getOperationStatuses", &Args::new()).await?;
+async fn statuses(client: &Client, ids: &[String], calls: &Calls) -> Result<Vec<Value>, CallError> {
+    let out = calls.dispatch(client, "getOperationStatuses", &Args::new()).await?;
     let Output::Json { value, .. } = out else { return Ok(Vec::new()) };
     let all = value.get("response").and_then(Value::as_array).cloned().unwrap_or_default();
     Ok(all

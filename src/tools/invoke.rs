@@ -14,8 +14,10 @@ use docspace_mcp_client::{Client, dispatch, multipart};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::Value;
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use crate::metrics::{Metrics, status_label};
 use crate::tools::catalogue::ToolDef;
 use crate::tools::file_operations::{self, Progress, Waited, Waiting};
 use crate::tools::{listing, validate, workflows};
@@ -29,6 +31,77 @@ pub(crate) struct Context {
     pub request_timeout: Duration,
     /// Where progress goes, when the client sent a progress token.
     pub progress: Option<Progress>,
+    /// Where the call's DocSpace requests are timed.
+    pub calls: Calls,
+}
+
+/// Where the DocSpace requests of a tool call are timed, by operation and
+/// answer (`docspace_mcp_docspace_request_duration_seconds`); nowhere when
+/// metrics are off. Every DocSpace request a tool makes goes through it.
+#[derive(Clone, Default)]
+pub(crate) struct Calls(Option<Arc<Metrics>>);
+
+impl Calls {
+    /// Timing into `metrics`, when there are metrics.
+    pub(crate) fn new(metrics: Option<Arc<Metrics>>) -> Self {
+        Self(metrics)
+    }
+
+    /// Runs `call`, a DocSpace request for `operation`, and records how long
+    /// it took and how it ended (`status` reads the status of an answer). A
+    /// call refused before any request left (a missing or invalid argument)
+    /// is not a DocSpace request and is not recorded.
+    pub(crate) async fn timed<T>(
+        &self,
+        operation: &'static str,
+        call: impl Future<Output = Result<T, CallError>>,
+        status: impl Fn(&T) -> u16,
+    ) -> Result<T, CallError> {
+        let Some(metrics) = &self.0 else { return call.await };
+        let started = Instant::now();
+        let result = call.await;
+        let label = match &result {
+            Ok(answer) => Some(status_label(status(answer))),
+            Err(CallError::Upstream { status, .. } | CallError::Malformed { status, .. }) => {
+                Some(status_label(*status))
+            }
+            Err(CallError::Timeout(_)) => Some("timeout"),
+            Err(CallError::Transport(_)) => Some("unreachable"),
+            Err(CallError::TooLarge { .. }) => Some("too_large"),
+            Err(
+                CallError::MissingArgument(_)
+                | CallError::InvalidArgument { .. }
+                | CallError::InvalidRequest(_)
+                | CallError::UnknownOperation(_),
+            ) => None,
+        };
+        if let Some(label) = label {
+            metrics.docspace_request(operation, label, started.elapsed());
+        }
+        result
+    }
+
+    /// The generated client's call of `operation`, timed.
+    pub(crate) async fn dispatch(
+        &self,
+        client: &Client,
+        operation: &'static str,
+        args: &Args,
+    ) -> Result<Output, CallError> {
+        self.timed(operation, dispatch(client, operation, args), Output::status).await
+    }
+}
+
+trait Status {
+    fn status(&self) -> u16;
+}
+
+impl Status for Output {
+    fn status(&self) -> u16 {
+        match self {
+            Output::Json { status, .. } | Output::Bytes { status, .. } | Output::Empty { status } => *status,
+        }
+    }
 }
 
 /// Binary results larger than this are described, not inlined.
@@ -44,11 +117,11 @@ pub(crate) async fn invoke(client: &Client, tool: &ToolDef, arguments: Option<Ar
     let shape = listing::Shape::of(tool, &mut arguments);
     let args = prepare(tool, arguments);
     if tool.workflow {
-        return workflows::run(tool.name, client, &args, cx.waiting, cx.progress.as_ref()).await;
+        return workflows::run(tool.name, client, &args, cx).await;
     }
     let outcome = match multipart::operation(tool.operation_id) {
-        Some(op) => multipart::send(client, op, &args).await,
-        None => dispatch(client, tool.operation_id, &args).await,
+        Some(op) => cx.calls.timed(tool.operation_id, multipart::send(client, op, &args), Output::status).await,
+        None => cx.calls.dispatch(client, tool.operation_id, &args).await,
     };
     match outcome {
         Ok(Output::Json { status, value, mismatch }) => {
@@ -119,7 +192,7 @@ async fn finish_operations(
     pending: &[String],
     cx: &Context,
 ) -> CallToolResult {
-    let (statuses, timed_out) = match file_operations::wait(client, pending, cx.waiting, cx.progress.as_ref()).await {
+    let (statuses, timed_out) = match file_operations::wait(client, pending, cx).await {
         Ok(Waited::Finished(s)) => (s, false),
         Ok(Waited::TimedOut(s)) => (s, true),
         Err(e) => return failure(tool, &e, cx),

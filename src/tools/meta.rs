@@ -18,6 +18,10 @@ use serde_json::{Map, Value, json};
 use crate::tools::catalogue::{self, ToolDef};
 use crate::tools::search;
 
+/// The six meta tools.
+pub(crate) const NAMES: [&str; 6] =
+    ["list_toolsets", "list_tools", "search_tools", "get_tool_input_schema", "get_tool_output_schema", "call_tool"];
+
 /// The most results `search_tools` returns.
 pub(crate) const MAX_RESULTS: u64 = 50;
 
@@ -213,6 +217,12 @@ fn tool_arg(args: &Args, selected: &BTreeMap<&'static str, &'static ToolDef>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_the_definitions_names() {
+        let names: Vec<String> = definitions(false).into_iter().map(|t| t.name.to_string()).collect();
+        assert_eq!(names, NAMES);
+    }
 
     /// The typed definitions serialise to exactly the JSON the meta tools
     /// were first written as (kept here as the reference).

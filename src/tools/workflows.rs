@@ -5,32 +5,33 @@
 
 use base64::Engine as _;
 use docspace_mcp_client::dispatch::{Args, CallError, Output, optional, required};
-use docspace_mcp_client::{Client, dispatch, raw};
+use docspace_mcp_client::{Client, raw};
 use reqwest::multipart::{Form, Part};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Value, json};
 
-use crate::tools::file_operations::{self, Progress, Waited, Waiting};
+use crate::tools::file_operations::{self, Waited};
+use crate::tools::invoke::{Calls, Context};
 
 /// The workflow tools this build implements (each has a `[workflows.*]` entry).
 pub const NAMES: [&str; 4] = ["download_file_as_text", "get_room_access_levels", "get_room_types", "upload_file"];
+
+/// The `operation` label of a chunk sent to an upload session's location
+/// (DocSpace's `ChunkedUploader.ashx`, not an operation of the description).
+const CHUNK_UPLOAD: &str = "chunkedUpload";
+/// The `operation` label of a file fetched from the link a download operation gives.
+const FILE_DOWNLOAD: &str = "fileDownload";
 
 /// Chunk size of upload sessions (DocSpace's own clients send 10 MiB chunks).
 pub(crate) const CHUNK: usize = 10 * 1024 * 1024;
 
 /// Runs the workflow `name`.
-pub(crate) async fn run(
-    name: &str,
-    client: &Client,
-    args: &Args,
-    waiting: Waiting,
-    progress: Option<&Progress>,
-) -> CallToolResult {
+pub(crate) async fn run(name: &str, client: &Client, args: &Args, cx: &Context) -> CallToolResult {
     let outcome = match name {
-        "upload_file" => upload_file(client, args, progress).await,
-        "download_file_as_text" => download_file_as_text(client, args, waiting, progress).await,
+        "upload_file" => upload_file(client, args, cx).await,
+        "download_file_as_text" => download_file_as_text(client, args, cx).await,
         "get_room_types" => Ok(room_types()),
-        "get_room_access_levels" => room_access_levels(client, args).await,
+        "get_room_access_levels" => room_access_levels(client, args, &cx.calls).await,
         other => Err(format!("the workflow `{other}` is not implemented by this build")),
     };
     match outcome {
@@ -54,7 +55,8 @@ fn response(out: Output) -> Result<Value, String> {
     }
 }
 
-async fn upload_file(client: &Client, args: &Args, progress: Option<&Progress>) -> Result<CallToolResult, String> {
+async fn upload_file(client: &Client, args: &Args, cx: &Context) -> Result<CallToolResult, String> {
+    let progress = cx.progress.as_ref();
     let folder: i64 = required(args, "parentId").map_err(|e| err(&e))?;
     let filename = args.get("filename").and_then(Value::as_str).map(str::trim).filter(|f| !f.is_empty());
     let filename = filename.ok_or("missing required argument `filename`")?;
@@ -76,7 +78,8 @@ async fn upload_file(client: &Client, args: &Args, progress: Option<&Progress>) 
     session_args.insert("folderId".into(), json!(folder));
     session_args
         .insert("body".into(), json!({"fileName": filename, "fileSize": bytes.len(), "createNewIfExist": create_new}));
-    let session = response(dispatch(client, "createUploadSession", &session_args).await.map_err(|e| err(&e))?)?;
+    let session =
+        response(cx.calls.dispatch(client, "createUploadSession", &session_args).await.map_err(|e| err(&e))?)?;
     let location = session
         .pointer("/data/location")
         .and_then(Value::as_str)
@@ -89,7 +92,8 @@ async fn upload_file(client: &Client, args: &Args, progress: Option<&Progress>) 
             .file_name(filename.to_owned())
             .mime_str("application/octet-stream")
             .map_err(|e| e.to_string())?;
-        let answer = raw::post_form(client, location, Form::new().part("file", part)).await.map_err(|e| match e {
+        let sent = raw::post_form(client, location, Form::new().part("file", part));
+        let answer = cx.calls.timed(CHUNK_UPLOAD, sent, |a| a.status).await.map_err(|e| match e {
             // The last chunk's answer lost: the file may be there.
             CallError::Timeout(_) if i + 1 == count => format!("{e}. {}", super::invoke::maybe_done("upload_file")),
             e => err(&e),
@@ -135,18 +139,13 @@ fn chunk_answer(status: u16, body: &[u8]) -> Result<Value, String> {
 const PLAIN: &[&str] = &[".txt", ".csv", ".md", ".json", ".xml", ".html", ".htm", ".log", ".yaml", ".yml", ".tsv"];
 const SHEETS: &[&str] = &[".xlsx", ".xls", ".ods", ".xlsm", ".xltx", ".ots"];
 
-async fn download_file_as_text(
-    client: &Client,
-    args: &Args,
-    waiting: Waiting,
-    progress: Option<&Progress>,
-) -> Result<CallToolResult, String> {
+async fn download_file_as_text(client: &Client, args: &Args, cx: &Context) -> Result<CallToolResult, String> {
     let id: i64 = required(args, "fileId").map_err(|e| err(&e))?;
     let max = optional::<u64>(args, "maxChars").map_err(|e| err(&e))?.unwrap_or(100_000).clamp(1, 1_000_000);
     let max = usize::try_from(max).unwrap_or(100_000);
     let mut info_args = Args::new();
     info_args.insert("fileId".into(), json!(id));
-    let info = response(dispatch(client, "getFileInfo", &info_args).await.map_err(|e| err(&e))?)?;
+    let info = response(cx.calls.dispatch(client, "getFileInfo", &info_args).await.map_err(|e| err(&e))?)?;
     let title = info.get("title").and_then(Value::as_str).unwrap_or("the file").to_owned();
     let ext = info.get("fileExst").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
     let body = if PLAIN.contains(&ext.as_str()) {
@@ -157,12 +156,12 @@ async fn download_file_as_text(
     };
     let mut dl_args = Args::new();
     dl_args.insert("body".into(), body);
-    let started = dispatch(client, "bulkDownload", &dl_args).await.map_err(|e| err(&e))?;
+    let started = cx.calls.dispatch(client, "bulkDownload", &dl_args).await.map_err(|e| err(&e))?;
     let Output::Json { value: started, .. } = started else { return Err("DocSpace did not start the download".into()) };
     let mut ops: Vec<Value> = file_operations::items(&started).into_iter().cloned().collect();
     let pending = file_operations::pending(&started);
     if !pending.is_empty() {
-        match file_operations::wait(client, &pending, waiting, progress).await.map_err(|e| err(&e))? {
+        match file_operations::wait(client, &pending, cx).await.map_err(|e| err(&e))? {
             Waited::Finished(done) => ops = done,
             Waited::TimedOut(_) => {
                 return Err(format!(
@@ -179,7 +178,7 @@ async fn download_file_as_text(
         .iter()
         .find_map(|o| o.get("url").and_then(Value::as_str))
         .ok_or_else(|| format!("DocSpace finished the download of {title} without a link"))?;
-    let file = raw::get(client, url).await.map_err(|e| err(&e))?;
+    let file = cx.calls.timed(FILE_DOWNLOAD, raw::get(client, url), |f| f.status).await.map_err(|e| err(&e))?;
     if !(200..300).contains(&file.status) {
         return Err(format!(
             "downloading {title} failed: HTTP {}: {}",
@@ -250,11 +249,11 @@ fn room_types() -> CallToolResult {
     text(Value::Array(list).to_string())
 }
 
-async fn room_access_levels(client: &Client, args: &Args) -> Result<CallToolResult, String> {
+async fn room_access_levels(client: &Client, args: &Args, calls: &Calls) -> Result<CallToolResult, String> {
     let id: i64 = required(args, "roomId").map_err(|e| err(&e))?;
     let mut room_args = Args::new();
     room_args.insert("id".into(), json!(id));
-    let room = response(dispatch(client, "getRoomInfo", &room_args).await.map_err(|e| err(&e))?)?;
+    let room = response(calls.dispatch(client, "getRoomInfo", &room_args).await.map_err(|e| err(&e))?)?;
     let room_type = room
         .get("roomType")
         .and_then(Value::as_i64)

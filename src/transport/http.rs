@@ -18,6 +18,7 @@
 
 mod connect;
 mod connections;
+mod metrics;
 mod middleware;
 mod oauth;
 mod request;
@@ -40,6 +41,7 @@ use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use crate::config::{Config, Cors, HttpConfig, OAuthConfig, PortalConfig};
+use crate::metrics::Metrics;
 use crate::oauth::proxy::{self, Proxy};
 use crate::portal;
 use crate::server::{DocSpaceServer, Drain, Setup};
@@ -64,6 +66,8 @@ pub struct AppState {
     shutdown: CancellationToken,
     /// The graceful shutdown: new MCP requests refused, calls in flight finishing.
     pub(crate) drain: Drain,
+    /// The metrics, when on (`DOCSPACE_METRICS`, `DOCSPACE_METRICS_ADDRESS`).
+    pub(crate) metrics: Option<Arc<Metrics>>,
 }
 
 impl AppState {
@@ -116,6 +120,17 @@ pub enum Error {
     /// Binding failed.
     #[error("cannot listen on {address}: {source}{}", bind_hint(source))]
     Bind {
+        /// The address.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Binding the metrics address failed.
+    #[error(
+        "cannot listen on {address} for metrics: {source}. Check --metrics-address/DOCSPACE_METRICS_ADDRESS (it \
+         must differ from the MCP address; port 0 picks a free one)"
+    )]
+    MetricsBind {
         /// The address.
         address: String,
         /// Why.
@@ -244,14 +259,20 @@ pub fn app(
     let budget = Budget::new(limits.body_budget);
     let bodies = |max, setting| Arc::new(Bodies { max, setting, timeout: limits.body_timeout, budget: budget.clone() });
     let mcp_bodies = bodies(limits.max_body, "DOCSPACE_HTTP_MAX_BODY_BYTES");
+    let metrics = http.metrics.as_ref().map(|_| Arc::new(Metrics::new(limits.closed_per_ip.clone())));
     let state = Arc::new(AppState {
         connect,
         sessions: Sessions::new(http.sessions),
         bodies: mcp_bodies.clone(),
         shutdown: shutdown.clone(),
         drain: Drain::default(),
+        metrics: metrics.clone(),
     });
     let mut app = Router::new().route("/health", get(health));
+    // On the MCP listener only when no address of their own is set.
+    if http.metrics.as_ref().is_some_and(|m| m.address.is_none()) {
+        app = app.route("/metrics", get(metrics::scrape));
+    }
     if http.streamable {
         app = app.merge(streamable_routes(&state, &mcp_bodies, &shutdown));
     }
@@ -293,10 +314,14 @@ pub fn app(
             routes.layer(axum::middleware::from_fn_with_state(Arc::new(edge), middleware::guard))
         }));
     }
-    let app = app
+    let mut app = app
         .layer(DefaultBodyLimit::max(limits.max_body))
         .layer(axum::middleware::from_fn(middleware::request_id::request_id))
         .layer(axum::middleware::from_fn(body::close_unread));
+    if let Some(metrics) = metrics {
+        // Outermost: every answer is counted as the client gets it.
+        app = app.layer(axum::middleware::from_fn_with_state(metrics, metrics::count));
+    }
     spawn_sweeper(state.clone(), shutdown);
     Ok((app, state))
 }
@@ -386,11 +411,32 @@ pub async fn serve(mut config: Config) -> Result<(), Error> {
     http.bound_to(local);
     let served = [http.streamable.then_some("Streamable HTTP at /mcp"), http.sse.then_some("SSE at /sse")];
     let served = served.into_iter().flatten().collect::<Vec<_>>().join(", ");
+    let metrics_listener = match http.metrics.as_ref().and_then(|m| m.address.clone()) {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(&address)
+                .await
+                .map_err(|source| Error::MetricsBind { address: address.clone(), source })?,
+        ),
+        None => None,
+    };
     let shutdown = CancellationToken::new();
     let limits = http.connections.clone();
     let grace = http.shutdown_grace;
+    let metrics_on_main = http.metrics.as_ref().is_some_and(|m| m.address.is_none());
     let (app, state) = app(config, shutdown.clone(), Overrides::default())?;
     tracing::info!("serving MCP over HTTP on http://{local} ({served})");
+    if let Some(listener) = metrics_listener {
+        let address = listener.local_addr()?;
+        tracing::info!("serving metrics on http://{address}/metrics");
+        let (router, limits, until) = (metrics::router(state.clone()), limits.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(e) = serve_on(listener, router, &limits, async move { until.cancelled().await }).await {
+                tracing::error!("the metrics listener stopped: {e}");
+            }
+        });
+    } else if metrics_on_main {
+        tracing::info!("serving metrics on http://{local}/metrics");
+    }
     let drain = state.drain.clone();
     serve_draining(listener, app, &limits, signal(), async move {
         drain.start();

@@ -13,6 +13,8 @@
 //! - `http`: Streamable HTTP, legacy SSE, per-request configuration, hygiene.
 //! - `oauth`: the OAuth proxy: discovery, both registration modes, the attack suite.
 //! - `oauth_hardening`: the attack suite's second half, issue 14's regressions.
+//! - `observability`: `/metrics` parsed and its counts after known traffic,
+//!   a client's `traceparent` at the sandbox portal, JSON log lines.
 //! - `cimd`: client ID metadata documents fetched from an https host on 127.0.0.1.
 //! - `client`: the generated client's hooks and dispatch against an HTTP
 //!   server on 127.0.0.1.
@@ -50,6 +52,7 @@ mod listings;
 mod mcp_schema;
 mod oauth;
 mod oauth_hardening;
+mod observability;
 mod packaging;
 mod recipes;
 mod request_fidelity;

@@ -166,7 +166,7 @@ impl Connector {
                 let trusted = Some(base) == oauth_portal
                     || self.policy.check(base).map_err(|e| match e {
                         Denied::Malformed(m) => Refusal::bad(m),
-                        Denied::NotAllowed(m) => Refusal::forbidden(m),
+                        Denied::NotAllowed(m) => Refusal::forbidden(m).because("portal_not_allowed"),
                     })?;
                 let http = if trusted { self.trusted_http.clone() } else { self.named_http.clone() };
                 let portal =
@@ -221,7 +221,8 @@ impl Connector {
             return Err(Refusal::forbidden(format!(
                 "enabled_tools names tools this server does not offer: {}",
                 outside.join(", ")
-            )));
+            ))
+            .because("tools_not_offered"));
         }
         let tools: Vec<&'static ToolDef> = tools.into_iter().filter(|t| self.operator_names.contains(t.name)).collect();
         if tools.is_empty() {

@@ -119,6 +119,7 @@ pub async fn serve_draining(
             match per_ip.take(ip, limits.max_connections_per_ip) {
                 Some(place) => Some(place),
                 None => {
+                    limits.closed_per_ip.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::info!(%ip, "closed a connection: {} open from this address, its limit \
                         (DOCSPACE_HTTP_MAX_CONNECTIONS_PER_IP)", limits.max_connections_per_ip);
                     continue; // dropping `tcp` closes it

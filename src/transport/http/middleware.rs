@@ -26,6 +26,8 @@ use host_origin::HostOrigin;
 use rate_limit::{RateLimiter, client_ip, ip_key};
 use request_id::RequestId;
 
+use crate::trace::TraceContext;
+
 /// The edge policy of one group of routes: the `Host`/`Origin` policy
 /// (shared), which OAuth endpoint the group is (`None`: MCP, health and
 /// everything else), and its rate limiter with the settings that size it.
@@ -70,7 +72,7 @@ pub(super) async fn guard(State(edge): State<Arc<Edge>>, mut req: Request, next:
     // `Host` (the allow-list below would otherwise have nothing to check).
     if req.version() >= Version::HTTP_11 && !req.headers().contains_key(header::HOST) {
         tracing::info!(status = 400, "refused: an HTTP/1.1 request without Host");
-        return Refusal::bad("an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)").into_response();
+        return Refusal::bad("an HTTP/1.1 request needs a Host header (RFC 9112 §3.2)").because("host").into_response();
     }
     if let Err(refusal) = edge.host_origin.check(edge.endpoint, req.headers()) {
         tracing::info!(status = refusal.status.as_u16(), "refused: {}", refusal.message);
@@ -82,7 +84,11 @@ pub(super) async fn guard(State(edge): State<Arc<Edge>>, mut req: Request, next:
     if let Some(ip) = ip {
         req.extensions_mut().insert(ClientIp(ip));
     }
-    let caller = Caller { address, request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()) };
+    let caller = Caller {
+        address,
+        request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        trace: req.extensions().get::<TraceContext>().cloned(),
+    };
     let allowance = match (&edge.limiter, ip) {
         (Some((limiter, settings)), Some(ip)) => match limiter.check(ip) {
             Ok(allowance) => Some(allowance),

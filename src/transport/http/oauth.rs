@@ -18,6 +18,7 @@ use base64::Engine as _;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::metrics::OAuthEvent;
 use crate::config::OAuthEndpoint;
 use crate::oauth::consent;
 use crate::oauth::error::ErrorCode;
@@ -161,6 +162,38 @@ fn page(status: StatusCode, html: String) -> Response {
     response
 }
 
+/// `response`, marked as the OAuth step `event` that ended with `outcome`
+/// (counted by the metrics layer).
+fn tagged(mut response: Response, event: &'static str, outcome: &'static str) -> Response {
+    response.extensions_mut().insert(OAuthEvent { event, outcome });
+    response
+}
+
+/// How a browser step ended: the consent page shown, a redirect (onward, or
+/// back to the client with an `error`), or a page saying what is wrong.
+fn step_outcome(step: &Step) -> &'static str {
+    match step {
+        Step::Consent(_) => "consent",
+        Step::Redirect { location, .. } => {
+            let error = url::Url::parse(location).is_ok_and(|u| u.query_pairs().any(|(k, _)| k == "error"));
+            if error { "error" } else { "ok" }
+        }
+        Step::Refused { .. } => "refused",
+    }
+}
+
+/// A browser step's answer, marked as `event`.
+fn counted_step(proxy: &Proxy, event: &'static str, answer: Step, after_post: bool, action: &str) -> Response {
+    let outcome = step_outcome(&answer);
+    tagged(step(proxy, answer, after_post, action), event, outcome)
+}
+
+/// A JSON endpoint's answer, marked as `event`: `ok`, or the error's code.
+fn counted<T>(event: &'static str, answer: &Result<T, OAuthError>, response: Response) -> Response {
+    let outcome = answer.as_ref().map_or_else(|e| e.code.as_str(), |_| "ok");
+    tagged(response, event, outcome)
+}
+
 fn step(proxy: &Proxy, step: Step, after_post: bool, action: &str) -> Response {
     match step {
         Step::Consent(p) => {
@@ -216,11 +249,11 @@ fn bad_parameters(proxy: &Proxy, message: String, after_post: bool, action: &str
 async fn authorize(State(proxy): St, uri: axum::http::Uri, headers: HeaderMap) -> Response {
     let params = match parameters(uri.query().unwrap_or_default().as_bytes()) {
         Ok(p) => p,
-        Err(why) => return bad_parameters(&proxy, why, false, uri.path()),
+        Err(why) => return tagged(bad_parameters(&proxy, why, false, uri.path()), "authorize", "refused"),
     };
     let consent_cookie = cookie(&headers, &cookie_name(&proxy, "docspace_mcp_consent"));
     let answer = proxy.authorize(&params, consent_cookie.as_deref()).await;
-    step(&proxy, answer, false, uri.path())
+    counted_step(&proxy, "authorize", answer, false, uri.path())
 }
 
 async fn consent_form(State(proxy): St, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
@@ -230,26 +263,27 @@ async fn consent_form(State(proxy): St, uri: axum::http::Uri, headers: HeaderMap
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok())
         && origin != own_origin
     {
-        return step(&proxy, Step::refused(403, "the consent form was posted from another site"), true, uri.path());
+        let refused = Step::refused(403, "the consent form was posted from another site");
+        return counted_step(&proxy, "consent", refused, true, uri.path());
     }
     let form = match parameters(&body) {
         Ok(f) => f,
-        Err(why) => return bad_parameters(&proxy, why, true, uri.path()),
+        Err(why) => return tagged(bad_parameters(&proxy, why, true, uri.path()), "consent", "refused"),
     };
     let token = form.get("csrf").map(String::as_str).unwrap_or_default();
     let csrf = cookie(&headers, &cookie_name(&proxy, &csrf_cookie_name(token)));
     let consent_cookie = cookie(&headers, &cookie_name(&proxy, "docspace_mcp_consent"));
     let answer = proxy.consent(&form, csrf.as_deref(), consent_cookie.as_deref()).await;
-    step(&proxy, answer, true, uri.path())
+    counted_step(&proxy, "consent", answer, true, uri.path())
 }
 
 async fn callback(State(proxy): St, uri: axum::http::Uri) -> Response {
     let params = match parameters(uri.query().unwrap_or_default().as_bytes()) {
         Ok(p) => p,
-        Err(why) => return bad_parameters(&proxy, why, false, uri.path()),
+        Err(why) => return tagged(bad_parameters(&proxy, why, false, uri.path()), "callback", "refused"),
     };
     let answer = proxy.callback(&params).await;
-    step(&proxy, answer, false, uri.path())
+    counted_step(&proxy, "callback", answer, false, uri.path())
 }
 
 /// A token-endpoint body: form-encoded (RFC 6749), or a JSON object of strings.
@@ -295,30 +329,38 @@ fn client_request(headers: &HeaderMap, body: &Bytes) -> Result<(Params, ClientAu
 }
 
 async fn token(State(proxy): St, headers: HeaderMap, body: Bytes) -> Response {
+    let mut event = "token";
     let answer = match client_request(&headers, &body) {
-        Ok((form, auth)) => proxy.token(&form, &auth).await,
+        Ok((form, auth)) => {
+            if form.get("grant_type").is_some_and(|g| g == "refresh_token") {
+                event = "refresh";
+            }
+            proxy.token(&form, &auth).await
+        }
         Err(e) => Err(e),
     };
-    match answer {
+    let response = match &answer {
         Ok(tokens) => json(StatusCode::OK, tokens),
-        Err(e) => oauth_error(&e),
-    }
+        Err(e) => oauth_error(e),
+    };
+    counted(event, &answer, response)
 }
 
 async fn register(State(proxy): St, body: Bytes) -> Response {
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
-            return oauth_error(&OAuthError::new(
-                ErrorCode::InvalidClientMetadata,
-                format!("the registration request is not JSON: {e}"),
-            ));
+            let error =
+                OAuthError::new(ErrorCode::InvalidClientMetadata, format!("the registration request is not JSON: {e}"));
+            return tagged(oauth_error(&error), "register", error.code.as_str());
         }
     };
-    match proxy.register(&request) {
+    let answer = proxy.register(&request);
+    let response = match &answer {
         Ok(registration) => json(StatusCode::CREATED, registration),
-        Err(e) => oauth_error(&e),
-    }
+        Err(e) => oauth_error(e),
+    };
+    counted("register", &answer, response)
 }
 
 async fn revoke(State(proxy): St, headers: HeaderMap, body: Bytes) -> Response {
@@ -326,10 +368,11 @@ async fn revoke(State(proxy): St, headers: HeaderMap, body: Bytes) -> Response {
         Ok((form, auth)) => proxy.revoke(&form, &auth).await,
         Err(e) => Err(e),
     };
-    match answer {
+    let response = match &answer {
         Ok(()) => json(StatusCode::OK, serde_json::json!({})),
-        Err(e) => oauth_error(&e),
-    }
+        Err(e) => oauth_error(e),
+    };
+    counted("revoke", &answer, response)
 }
 
 async fn introspect(State(proxy): St, headers: HeaderMap, body: Bytes) -> Response {
@@ -337,8 +380,9 @@ async fn introspect(State(proxy): St, headers: HeaderMap, body: Bytes) -> Respon
         Ok((form, auth)) => proxy.introspect(&form, &auth).await,
         Err(e) => Err(e),
     };
-    match answer {
+    let response = match &answer {
         Ok(v) => json(StatusCode::OK, v),
-        Err(e) => oauth_error(&e),
-    }
+        Err(e) => oauth_error(e),
+    };
+    counted("introspect", &answer, response)
 }

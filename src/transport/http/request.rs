@@ -29,6 +29,10 @@ pub struct Refusal {
     pub message: String,
     /// The `WWW-Authenticate` value of a 401 (default: `Bearer realm="docspace-mcp"`).
     pub challenge: Option<String>,
+    /// Why, as the metrics count it (`refusals{reason}`), when the code
+    /// alone does not say (a 403 for a `Host` and one for a portal are both
+    /// `forbidden`); the code otherwise.
+    pub reason: Option<&'static str>,
 }
 
 impl Refusal {
@@ -39,6 +43,7 @@ impl Refusal {
             code: "invalid_request",
             message: bounded(message.into()),
             challenge: None,
+            reason: None,
         }
     }
 
@@ -49,22 +54,42 @@ impl Refusal {
             code: "unauthorized",
             message: bounded(message.into()),
             challenge: None,
+            reason: None,
         }
     }
 
     /// 403.
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::FORBIDDEN, code: "forbidden", message: bounded(message.into()), challenge: None }
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: bounded(message.into()),
+            challenge: None,
+            reason: None,
+        }
     }
 
     /// Any status.
     pub fn with_status(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: bounded(message.into()), challenge: None }
+        Self { status, code, message: bounded(message.into()), challenge: None, reason: None }
     }
 
     /// 401 with an OAuth challenge (`WWW-Authenticate` value).
     pub fn challenge(code: &'static str, message: impl Into<String>, challenge: String) -> Self {
-        Self { status: StatusCode::UNAUTHORIZED, code, message: bounded(message.into()), challenge: Some(challenge) }
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            code,
+            message: bounded(message.into()),
+            challenge: Some(challenge),
+            reason: None,
+        }
+    }
+
+    /// The refusal, counted under `reason` by the metrics (a fixed name).
+    #[must_use]
+    pub fn because(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
     }
 }
 
@@ -102,6 +127,7 @@ impl IntoResponse for Refusal {
             };
             response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
         }
+        response.extensions_mut().insert(super::metrics::Refused(self.reason.unwrap_or(self.code)));
         response
     }
 }

@@ -277,6 +277,19 @@ impl Sessions {
         self.manager.sessions.read().await.len() + sse
     }
 
+    /// The sessions open now, by transport and state (for the metrics).
+    pub(crate) async fn counts(&self) -> crate::metrics::SessionCounts {
+        let (open, sse) = {
+            let table = lock(&self.table);
+            (table.entries.len(), table.sse)
+        };
+        let streamable = open.saturating_sub(sse);
+        // rmcp's workers, of sessions in the table (a session whose
+        // `initialize` is in flight may have one before its entry).
+        let live = self.manager.sessions.read().await.len().min(streamable);
+        crate::metrics::SessionCounts { streamable_active: live, streamable_hibernated: streamable - live, sse }
+    }
+
     /// A place for a new session of `owner` within the caps: per client
     /// address and per identity (429), and over all (503), where the oldest
     /// unverified session is closed to make room when there is one.
@@ -294,7 +307,8 @@ impl Sessions {
                         "{ip} has {} open sessions, the limit per client (DOCSPACE_MAX_SESSIONS_PER_IP)",
                         limits.per_ip
                     ),
-                ));
+                )
+                .because("sessions_per_ip"));
             }
             if owner.capped_identity
                 && limits.per_identity > 0
@@ -307,7 +321,8 @@ impl Sessions {
                          (DOCSPACE_MAX_SESSIONS_PER_IDENTITY): close some, or let them expire",
                         limits.per_identity
                     ),
-                ));
+                )
+                .because("sessions_per_identity"));
             }
             let mut evicted = None;
             if limits.max > 0 && table.entries.len() + table.reserved >= limits.max {
@@ -316,7 +331,8 @@ impl Sessions {
                     return Err(too_many(
                         StatusCode::SERVICE_UNAVAILABLE,
                         format!("the server has {} open sessions, its limit (DOCSPACE_MAX_SESSIONS)", limits.max),
-                    ));
+                    )
+                    .because("sessions_max"));
                 }
             }
             table.reserved += 1;

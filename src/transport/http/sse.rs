@@ -107,6 +107,7 @@ pub(super) async fn message(State(state): State<Arc<AppState>>, req: Request) ->
     let mut scope = CallScope {
         upstream_headers: upstream_headers(&parts.extensions),
         drain: Some(state.drain.clone()),
+        metrics: state.metrics.clone(),
         ..CallScope::default()
     };
     match state.connect.oauth_client(&settings) {
@@ -125,7 +126,9 @@ pub(super) async fn message(State(state): State<Arc<AppState>>, req: Request) ->
 
     if state.sessions.identity(&settings) != session.identity {
         tracing::warn!(session = %id, "refused a message from another identity on an SSE session");
-        return Refusal::forbidden("this session was opened with other credentials or another portal").into_response();
+        return Refusal::forbidden("this session was opened with other credentials or another portal")
+            .because("session_identity")
+            .into_response();
     }
     // Read only now that the session and its identity are known.
     let (bytes, _budget): (Bytes, _) = match state.bodies.read(&parts.headers, body).await {

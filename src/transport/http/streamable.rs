@@ -53,6 +53,7 @@ pub(super) async fn gate(State(state): State<Arc<AppState>>, mut req: Request, n
     let mut scope = CallScope {
         upstream_headers: upstream_headers(req.extensions()),
         drain: Some(state.drain.clone()),
+        metrics: state.metrics.clone(),
         ..CallScope::default()
     };
     let session = req.headers().get(&SESSION_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -70,6 +71,7 @@ pub(super) async fn gate(State(state): State<Arc<AppState>>, mut req: Request, n
         if record.identity != identity {
             tracing::warn!(session = %id, "refused a request from another identity on a session");
             return Refusal::forbidden("this session was opened with other credentials or another portal")
+                .because("session_identity")
                 .into_response();
         }
         // Should rmcp rebuild a hibernated session for this request, the new

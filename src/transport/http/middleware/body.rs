@@ -92,6 +92,7 @@ impl Bodies {
                 "the server is reading too many request bodies at once (DOCSPACE_HTTP_BODY_BUDGET_BYTES); retry \
                  shortly",
             )
+            .because("body_budget")
             .into_response();
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             return Err(response);
@@ -101,7 +102,9 @@ impl Bodies {
             Ok(Err(e)) if is_length_limit(&e) => Err(too_large()),
             Ok(Err(e)) => {
                 tracing::debug!("request body not read: {e}");
-                Err(Refusal::bad(format!("the request body could not be read: {e}")).into_response())
+                Err(Refusal::bad(format!("the request body could not be read: {e}"))
+                    .because("body_unreadable")
+                    .into_response())
             }
             Err(_) => {
                 let seconds = self.timeout.as_secs();

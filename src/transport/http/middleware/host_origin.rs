@@ -78,7 +78,8 @@ impl HostOrigin {
                      Host header). If that is this server's name, its operator adds it to \
                      DOCSPACE_SERVER_ALLOWED_HOSTNAMES (--allowed-hostnames)",
                     self.hostnames.join(", ")
-                )));
+                ))
+                .because("host"));
             }
         }
         let Some(origin) = headers.get(header::ORIGIN) else { return Ok(()) };
@@ -99,12 +100,14 @@ impl HostOrigin {
             }
             return Err(Refusal::forbidden(format!(
                 "Origin `{origin}` is not allowed (DOCSPACE_SERVER_CORS_OAUTH_ORIGIN)"
-            )));
+            ))
+            .because("origin"));
         }
         if !self.mcp.listed.contains(&origin) && !by_host(self.mcp.any, &self.mcp.listed) {
             return Err(Refusal::forbidden(format!(
                 "Origin `{origin}` is not allowed (DOCSPACE_SERVER_CORS_MCP_ORIGIN, DOCSPACE_SERVER_ALLOWED_HOSTNAMES)"
-            )));
+            ))
+            .because("origin"));
         }
         Ok(())
     }

@@ -1,11 +1,14 @@
 //! Gives every request an id: the caller's `X-Request-ID` when it is a sane
 //! one, else a new one. It is logged, echoed in the response and sent on to
-//! DocSpace with the calls the request makes.
+//! DocSpace with the calls the request makes, as is the caller's W3C trace
+//! context (`traceparent`, `tracestate`) when it is valid ([`crate::trace`]).
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
+
+use crate::trace::TraceContext;
 
 /// `X-Request-ID`.
 pub(crate) static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -19,6 +22,11 @@ fn sane(value: &HeaderValue) -> bool {
     !value.is_empty() && value.len() <= 128 && value.as_bytes().iter().all(u8::is_ascii_graphic)
 }
 
+/// Whether a request came with a `traceparent` header and it was valid
+/// (carried by the response, for the metrics).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeaderTrace(pub bool);
+
 /// The middleware.
 pub(crate) async fn request_id(mut req: Request, next: Next) -> Response {
     let id = req.headers().get(&REQUEST_ID).filter(|v| sane(v)).cloned().unwrap_or_else(|| {
@@ -26,15 +34,27 @@ pub(crate) async fn request_id(mut req: Request, next: Next) -> Response {
             .unwrap_or_else(|_| HeaderValue::from_static("-"))
     });
     req.extensions_mut().insert(RequestId(id.clone()));
+    let traced = TraceContext::from_headers(req.headers());
+    if let Some(Some(context)) = &traced {
+        req.extensions_mut().insert(context.clone());
+    }
     let mut response = next.run(req).await;
     response.headers_mut().insert(REQUEST_ID.clone(), id);
+    if let Some(parsed) = traced {
+        response.extensions_mut().insert(HeaderTrace(parsed.is_some()));
+    }
     response
 }
 
 /// The headers DocSpace calls made for a request carry (from its
-/// extensions): its request id.
+/// extensions): its request id and its trace context.
 pub(crate) fn upstream_headers(extensions: &axum::http::Extensions) -> Vec<(HeaderName, HeaderValue)> {
-    extensions.get::<RequestId>().map(|r| vec![(REQUEST_ID.clone(), r.0.clone())]).unwrap_or_default()
+    let mut headers: Vec<(HeaderName, HeaderValue)> =
+        extensions.get::<RequestId>().map(|r| vec![(REQUEST_ID.clone(), r.0.clone())]).unwrap_or_default();
+    if let Some(context) = extensions.get::<TraceContext>() {
+        headers.extend(context.headers());
+    }
+    headers
 }
 
 #[cfg(test)]

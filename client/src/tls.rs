@@ -57,7 +57,7 @@ pub fn builder() -> reqwest::ClientBuilder {
 /// not expected: it would mean the provider supports no TLS version.)
 pub fn lazy_roots() -> Result<rustls::ClientConfig, rustls::Error> {
     let provider = provider();
-    let verifier = Arc::new(LazyRoots { provider: provider.clone(), platform: OnceLock::new() });
+    let verifier = Arc::new(LazyRoots { provider: provider.clone() });
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
@@ -72,13 +72,15 @@ pub fn lazy_roots() -> Result<rustls::ClientConfig, rustls::Error> {
 #[derive(Debug)]
 struct LazyRoots {
     provider: Arc<CryptoProvider>,
-    /// The verifier, or why there is none (no CA certificates).
-    platform: OnceLock<Result<rustls_platform_verifier::Verifier, String>>,
 }
 
 impl LazyRoots {
-    fn platform(&self) -> Result<&rustls_platform_verifier::Verifier, rustls::Error> {
-        let made = self.platform.get_or_init(|| {
+    /// The process's one platform verifier (every client built from
+    /// [`lazy_roots`] shares it: the certificates are read once, and a
+    /// missing store is logged once), or why there is none.
+    fn platform(&self) -> Result<&'static rustls_platform_verifier::Verifier, rustls::Error> {
+        static PLATFORM: OnceLock<Result<rustls_platform_verifier::Verifier, String>> = OnceLock::new();
+        let made = PLATFORM.get_or_init(|| {
             rustls_platform_verifier::Verifier::new(self.provider.clone()).map_err(|e| {
                 tracing::warn!(error = %e, "{NO_CA_CERTIFICATES}");
                 e.to_string()

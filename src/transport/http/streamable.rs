@@ -220,8 +220,9 @@ pub(super) async fn prepared_list(req: Request, next: Next) -> Response {
 
 /// Whether `Accept` names both media types a Streamable HTTP POST must accept.
 fn accepts_both(headers: &axum::http::HeaderMap) -> bool {
-    let accept = headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
-    accept.contains("application/json") && accept.contains("text/event-stream")
+    let names =
+        |media: &str| headers.get_all(header::ACCEPT).iter().any(|v| v.to_str().is_ok_and(|v| v.contains(media)));
+    names("application/json") && names("text/event-stream")
 }
 
 /// The id (as JSON text) of `body` when it is one JSON-RPC `tools/list`

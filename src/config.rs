@@ -121,6 +121,22 @@ pub enum Error {
     /// A malformed `DOCSPACE_METRICS_ADDRESS`.
     #[error("DOCSPACE_METRICS_ADDRESS `{0}` must be host:port (e.g. 127.0.0.1:9464, [::1]:9464, 0.0.0.0:9464)")]
     MetricsAddress(String),
+    /// A `DOCSPACE_STATE_URL` the Redis client does not understand (not
+    /// repeated: it may hold a password).
+    #[error(
+        "DOCSPACE_STATE_URL is not a Redis URL: use redis://[:password@]host:port/db, rediss:// for TLS, or \
+         redis+unix:///path"
+    )]
+    StateUrl,
+    /// A store without the replicas' shared key.
+    #[error(
+        "DOCSPACE_STATE_URL needs DOCSPACE_STATE_SECRET_KEY: at least 32 bytes (e.g. `openssl rand -base64 32`), the \
+         same on every replica"
+    )]
+    NoStateKey,
+    /// An unusable key prefix.
+    #[error("DOCSPACE_STATE_PREFIX `{0}` must be 1 to 64 characters without spaces")]
+    StatePrefix(String),
 }
 
 /// The validated configuration of one server.
@@ -384,6 +400,19 @@ pub struct HttpConfig {
     pub shutdown_grace: Duration,
     /// Prometheus metrics, when on.
     pub metrics: Option<MetricsConfig>,
+    /// The shared state store, when set.
+    pub state: Option<StateConfig>,
+}
+
+/// The shared state store's validated settings.
+#[derive(Debug, Clone)]
+pub struct StateConfig {
+    /// Its URL (may hold a password).
+    pub url: Secret,
+    /// The key shared by the replicas.
+    pub secret: Secret,
+    /// The key prefix.
+    pub prefix: String,
 }
 
 /// Where Prometheus metrics are served.
@@ -448,6 +477,12 @@ impl Config {
                 warnings.push(
                     "DOCSPACE_METRICS and DOCSPACE_METRICS_ADDRESS are ignored over stdio: metrics are served over \
                      HTTP (--transport http)"
+                        .to_owned(),
+                );
+            }
+            if args.http.state.state_url.is_some() {
+                warnings.push(
+                    "DOCSPACE_STATE_URL is ignored over stdio: a stdio server is one process with one client"
                         .to_owned(),
                 );
             }
@@ -581,6 +616,7 @@ fn http_config(http: &HttpArgs, portal: &PortalConfig) -> Result<HttpConfig, Err
         oauth,
         shutdown_grace: duration("DOCSPACE_SHUTDOWN_GRACE", http.shutdown_grace, Unit::Secs, 0..=HOUR)?,
         metrics: metrics_config(http)?,
+        state: state_config(http)?,
     })
 }
 
@@ -597,6 +633,22 @@ fn metrics_config(http: &HttpArgs) -> Result<Option<MetricsConfig>, Error> {
         return Err(Error::MetricsAddress(address.to_owned()));
     }
     Ok(Some(MetricsConfig { address: Some(address.to_owned()) }))
+}
+
+/// The shared store: its URL turns it on and needs the shared key.
+fn state_config(http: &HttpArgs) -> Result<Option<StateConfig>, Error> {
+    let s = &http.state;
+    let Some(url) = s.state_url.as_ref().filter(|u| !u.expose().trim().is_empty()) else { return Ok(None) };
+    let url = Secret::new(url.expose().trim());
+    if redis::Client::open(url.expose()).is_err() {
+        return Err(Error::StateUrl);
+    }
+    let secret = signing_key(s.state_secret_key.as_ref(), "DOCSPACE_STATE_SECRET_KEY")?.ok_or(Error::NoStateKey)?;
+    let prefix = s.state_prefix.trim();
+    if prefix.is_empty() || prefix.len() > 64 || prefix.contains(|c: char| c.is_whitespace() || c.is_control()) {
+        return Err(Error::StatePrefix(prefix.to_owned()));
+    }
+    Ok(Some(StateConfig { url, secret, prefix: prefix.to_owned() }))
 }
 
 fn connection_limits(http: &HttpArgs, proxies: &Proxies) -> Result<ConnectionLimits, Error> {

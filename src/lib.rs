@@ -52,6 +52,7 @@ mod oauth;
 mod portal;
 mod run;
 mod server;
+mod store;
 mod tools;
 mod trace;
 mod transport;

@@ -84,6 +84,18 @@ struct BuildLabels {
 
 type LatencyFamily = Family<DocSpaceLabels, Histogram, fn() -> Histogram>;
 
+/// Buckets of the shared store's command durations, in seconds (a store on
+/// the same network answers in well under a millisecond).
+const STORE_BUCKETS: [f64; 11] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.0];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StoreLabels {
+    operation: &'static str,
+    result: &'static str,
+}
+
+type StoreFamily = Family<StoreLabels, Histogram, fn() -> Histogram>;
+
 /// How a tool call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
@@ -127,6 +139,7 @@ pub(crate) struct Metrics {
     sessions: Family<SessionLabels, Gauge>,
     oauth: Family<OAuthLabels, Counter>,
     trace_contexts: Family<TraceLabels, Counter>,
+    store: StoreFamily,
     /// Connections the accept loop closed for the per-address cap (it
     /// counts them itself: no request, no response), and how many of them
     /// the refusal counter already holds.
@@ -185,6 +198,14 @@ impl Metrics {
             "W3C trace contexts received, by source (header, meta) and result (accepted, invalid: dropped)",
             trace_contexts.clone(),
         );
+        let store: StoreFamily = Family::new_with_constructor(|| Histogram::new(STORE_BUCKETS));
+        registry.register_with_unit(
+            "store_command_duration",
+            "Round trips to the shared state store (DOCSPACE_STATE_URL), by operation and result (ok, error: the \
+             store could not answer, and the request that needed it was refused)",
+            Unit::Seconds,
+            store.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build.get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION") }).set(1);
         registry.register("build_info", "The running build (always 1)", build);
@@ -197,6 +218,7 @@ impl Metrics {
             sessions,
             oauth,
             trace_contexts,
+            store,
             closed_connections: (closed_connections, AtomicU64::new(0)),
         }
     }
@@ -225,6 +247,12 @@ impl Metrics {
     /// A step of the OAuth proxy.
     pub(crate) fn oauth_event(&self, event: &'static str, outcome: &'static str) {
         self.oauth.get_or_create(&OAuthLabels { event, outcome }).inc();
+    }
+
+    /// A round trip to the shared store for `operation` that took `elapsed`.
+    pub(crate) fn store_command(&self, operation: &'static str, ok: bool, elapsed: Duration) {
+        let result = if ok { "ok" } else { "error" };
+        self.store.get_or_create(&StoreLabels { operation, result }).observe(elapsed.as_secs_f64());
     }
 
     /// A trace context received from `source`, used or dropped.

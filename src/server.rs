@@ -230,12 +230,46 @@ pub struct Setup {
     pub client: Result<Client, String>,
     /// Set by `logging/setLevel`; no log notifications until a client opts in.
     log_level: Arc<Mutex<Option<LoggingLevel>>>,
+    /// Told of every `logging/setLevel` (the HTTP layer records it in the
+    /// shared store, for the other replicas).
+    level_sink: Option<LevelSink>,
+}
+
+/// What is told of a session's new log level.
+#[derive(Clone)]
+pub(crate) struct LevelSink(Arc<dyn Fn(LoggingLevel) -> futures::future::BoxFuture<'static, ()> + Send + Sync>);
+
+impl LevelSink {
+    /// A sink calling `f` (`logging/setLevel` is answered once its future is done).
+    pub(crate) fn new(f: impl Fn(LoggingLevel) -> futures::future::BoxFuture<'static, ()> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for LevelSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LevelSink")
+    }
 }
 
 impl Setup {
     /// A new session's setup.
     pub fn new(selection: Arc<Selection>, client: Result<Client, String>) -> Self {
-        Self { selection, client, log_level: Arc::new(Mutex::new(None)) }
+        Self { selection, client, log_level: Arc::new(Mutex::new(None)), level_sink: None }
+    }
+
+    /// The same, telling `sink` of every `logging/setLevel`.
+    #[must_use]
+    pub(crate) fn with_level_sink(mut self, sink: LevelSink) -> Self {
+        self.level_sink = Some(sink);
+        self
+    }
+
+    /// Sets the session's log level (one set through another replica).
+    pub(crate) fn set_log_level(&self, level: Option<LoggingLevel>) {
+        if let Ok(mut current) = self.log_level.lock() {
+            *current = level;
+        }
     }
 }
 
@@ -244,6 +278,7 @@ struct State {
     selection: Arc<Selection>,
     client: Result<Client, String>,
     log_level: Arc<Mutex<Option<LoggingLevel>>>,
+    level_sink: Option<LevelSink>,
 }
 
 /// How the server presents its tools.
@@ -297,6 +332,7 @@ impl DocSpaceServer {
             selection: setup.selection,
             client: setup.client,
             log_level: setup.log_level,
+            level_sink: setup.level_sink,
         })
     }
 
@@ -446,8 +482,12 @@ impl ServerHandler for DocSpaceServer {
         request: SetLevelRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        if let Ok(mut level) = self.state(&context)?.log_level.lock() {
+        let state = self.state(&context)?;
+        if let Ok(mut level) = state.log_level.lock() {
             *level = Some(request.level);
+        }
+        if let Some(sink) = &state.level_sink {
+            (sink.0)(request.level).await;
         }
         Ok(())
     }

@@ -277,9 +277,36 @@ pub struct HttpArgs {
     /// stderr), with no `Host` check or rate limit. Turns metrics on.
     #[arg(long, env = "DOCSPACE_METRICS_ADDRESS", value_name = "HOST:PORT")]
     pub metrics_address: Option<String>,
+    /// The shared state store of several replicas.
+    #[command(flatten)]
+    pub state: StateArgs,
     /// The OAuth proxy's settings.
     #[command(flatten)]
     pub oauth: OAuthArgs,
+}
+
+/// The shared state store: what lets several replicas behind an ordinary
+/// load balancer serve any request (docs/deploy.md).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Shared state (several replicas, HTTP transports)")]
+pub struct StateArgs {
+    /// A Redis or Valkey server that every replica shares: `redis://[:password@]host:port/db`,
+    /// `rediss://` for TLS, `redis+unix:///path/to/socket`. With it, OAuth sign-ins, revocations
+    /// and refresh tokens, rate-limit counters and sessions (Streamable HTTP sessions continue on any
+    /// replica; SSE messages reach the replica holding the stream) are shared, so no sticky sessions
+    /// are needed. Unset: each process keeps its own, in memory. While the store cannot be reached,
+    /// requests that need it get 503 `store_unavailable`.
+    #[arg(long, env = "DOCSPACE_STATE_URL", hide_env_values = true, value_name = "URL")]
+    pub state_url: Option<Secret>,
+    /// Key of what the replicas share through the store (identity hashes, relayed SSE messages): at
+    /// least 32 bytes, e.g. `openssl rand -base64 32`, the same on every replica. Required with
+    /// DOCSPACE_STATE_URL.
+    #[arg(long, env = "DOCSPACE_STATE_SECRET_KEY", hide_env_values = true, value_name = "KEY")]
+    pub state_secret_key: Option<Secret>,
+    /// Prefix of this server's keys in the store (`<prefix>:session:…`), so that several deployments
+    /// may share one store.
+    #[arg(long, env = "DOCSPACE_STATE_PREFIX", default_value = "docspace-mcp", value_name = "PREFIX")]
+    pub state_prefix: String,
 }
 
 /// Settings of the OAuth proxy in front of DocSpace's authorization server

@@ -6,9 +6,10 @@
 //!
 //! The memory only shortens attacks (DocSpace's own single-use codes and
 //! revocation back it up), but where it is asked a security question it must
-//! never answer "yes, go on" when it cannot tell: [`first_use`] says "already
-//! used" and [`listed`] says "revoked" when the memory fails (for the
-//! in-memory one, a poisoned lock). Caches may simply miss.
+//! never answer "yes, go on" when it cannot tell: [`first_use`] and
+//! [`listed`] answer [`Unavailable`] when the memory fails (for the
+//! in-memory one, a poisoned lock or a full set; for the shared store, an
+//! outage), and the caller refuses (503). Caches may simply miss.
 //!
 //! Bounds follow the same rule. A *set* a security decision rests on (single
 //! use, revocations: [`ExpiringMap::new`]) never drops an entry before it
@@ -49,16 +50,16 @@ pub(crate) trait Memory<V: Clone + Send + Sync + 'static>: Send + Sync {
     async fn remove(&self, key: &[u8]) -> Result<(), Unavailable>;
 }
 
-/// Marks `key` used for `ttl`: true the first time. Fails closed: when the
-/// memory cannot answer, the key counts as already used.
-pub(crate) async fn first_use(used: &dyn Memory<()>, key: &[u8], ttl: Duration) -> bool {
-    used.insert_new(key, (), ttl).await.unwrap_or(false)
+/// Marks `key` used for `ttl`: true the first time, false after. When the
+/// memory cannot answer, neither: the caller must refuse (fail closed).
+pub(crate) async fn first_use(used: &dyn Memory<()>, key: &[u8], ttl: Duration) -> Result<bool, Unavailable> {
+    used.insert_new(key, (), ttl).await
 }
 
-/// Whether `key` is in the set (a revocation list). Fails closed: when the
-/// memory cannot answer, every key is listed.
-pub(crate) async fn listed(set: &dyn Memory<()>, key: &[u8]) -> bool {
-    set.get(key).await.map_or(true, |v| v.is_some())
+/// Whether `key` is in the set (a revocation list). When the memory cannot
+/// answer, neither: the caller must refuse (fail closed).
+pub(crate) async fn listed(set: &dyn Memory<()>, key: &[u8]) -> Result<bool, Unavailable> {
+    set.get(key).await.map(|v| v.is_some())
 }
 
 /// Each key's expiry and value.
@@ -230,17 +231,28 @@ mod tests {
 
     const MINUTE: Duration = Duration::from_secs(60);
 
+    /// Whether a use went through: the first one (a memory that cannot
+    /// answer lets nothing through).
+    async fn first(used: &dyn Memory<()>, key: &[u8], ttl: Duration) -> bool {
+        first_use(used, key, ttl).await == Ok(true)
+    }
+
+    /// Whether a token must be taken as revoked: listed, or the memory cannot tell.
+    async fn is_listed(set: &dyn Memory<()>, key: &[u8]) -> bool {
+        listed(set, key).await != Ok(false)
+    }
+
     #[tokio::test]
     async fn single_use_and_expiry() {
         let used = ExpiringMap::new(10);
-        assert!(first_use(&used, b"code", MINUTE).await);
-        assert!(!first_use(&used, b"code", MINUTE).await, "the second use");
+        assert!(first(&used, b"code", MINUTE).await);
+        assert!(!first(&used, b"code", MINUTE).await, "the second use");
         used.remove(b"code").await.unwrap();
-        assert!(first_use(&used, b"code", MINUTE).await, "forgotten, usable again");
-        assert!(first_use(&used, b"short", Duration::ZERO).await);
-        assert!(first_use(&used, b"short", MINUTE).await, "an expired entry is gone");
-        assert!(!listed(&used, b"other").await);
-        assert!(listed(&used, b"code").await);
+        assert!(first(&used, b"code", MINUTE).await, "forgotten, usable again");
+        assert!(first(&used, b"short", Duration::ZERO).await);
+        assert!(first(&used, b"short", MINUTE).await, "an expired entry is gone");
+        assert!(!is_listed(&used, b"other").await);
+        assert!(is_listed(&used, b"code").await);
         let cache = ExpiringMap::new(10);
         cache.insert(b"k", 1, MINUTE).await.unwrap();
         cache.insert(b"k", 2, MINUTE).await.unwrap();
@@ -265,7 +277,7 @@ mod tests {
         assert_eq!(cache.get(b"key-0").await, Ok(None), "the soonest-expiring entry was dropped");
         let used = ExpiringMap::new(limit);
         for i in 0..(limit * 3) {
-            first_use(&used, format!("{i}").as_bytes(), MINUTE).await;
+            first(&used, format!("{i}").as_bytes(), MINUTE).await;
         }
         assert_eq!(used.len(), Ok(limit));
     }
@@ -274,12 +286,12 @@ mod tests {
     async fn expired_entries_go_before_live_ones() {
         let used = ExpiringMap::new(4);
         for key in [b"a", b"b", b"c"] {
-            assert!(first_use(&used, key, Duration::ZERO).await);
+            assert!(first(&used, key, Duration::ZERO).await);
         }
-        assert!(first_use(&used, b"live", MINUTE).await);
-        assert!(first_use(&used, b"new", MINUTE).await);
+        assert!(first(&used, b"live", MINUTE).await);
+        assert!(first(&used, b"new", MINUTE).await);
         assert_eq!(used.len(), Ok(2), "the three expired entries dropped, the live one kept");
-        assert!(!first_use(&used, b"live", MINUTE).await);
+        assert!(!first(&used, b"live", MINUTE).await);
     }
 
     /// Issue 14, item 12: a set of single-use marks or revocations never
@@ -293,11 +305,11 @@ mod tests {
         let key = |i: usize| format!("key-{i}").into_bytes();
         let used = ExpiringMap::new(limit);
         for i in 0..limit {
-            assert!(first_use(&used, &key(i), MINUTE).await);
+            assert!(first(&used, &key(i), MINUTE).await);
         }
-        assert!(!first_use(&used, b"one-more", MINUTE).await, "full of live entries: refused");
+        assert_eq!(first_use(&used, b"one-more", MINUTE).await, Err(Unavailable), "full of live entries: refused");
         for i in 0..limit {
-            assert!(!first_use(&used, &key(i), MINUTE).await, "key-{i} is still used");
+            assert!(!first(&used, &key(i), MINUTE).await, "key-{i} is still used");
         }
         let revoked = ExpiringMap::new(limit);
         for i in 0..limit {
@@ -305,13 +317,13 @@ mod tests {
         }
         assert!(revoked.insert(b"late", (), MINUTE).await.is_err(), "a revocation that cannot be kept is an error");
         for i in 0..limit {
-            assert!(listed(&revoked, &key(i)).await, "key-{i} is still revoked");
+            assert!(is_listed(&revoked, &key(i)).await, "key-{i} is still revoked");
         }
         let brief = ExpiringMap::new(2);
         for k in [b"a", b"b"] {
-            assert!(first_use(&brief, k, Duration::ZERO).await);
+            assert!(first(&brief, k, Duration::ZERO).await);
         }
-        assert!(first_use(&brief, b"c", MINUTE).await, "expired entries make room");
+        assert!(first(&brief, b"c", MINUTE).await, "expired entries make room");
     }
 
     /// Issue 14, item 12: a lifetime too long to add to the clock (a huge
@@ -319,10 +331,10 @@ mod tests {
     #[tokio::test]
     async fn a_huge_lifetime_does_not_panic() {
         let used = ExpiringMap::new(10);
-        assert!(first_use(&used, b"k", Duration::MAX).await);
-        assert!(!first_use(&used, b"k", MINUTE).await);
+        assert!(first(&used, b"k", Duration::MAX).await);
+        assert!(!first(&used, b"k", MINUTE).await);
         used.insert(b"j", (), Duration::MAX).await.unwrap();
-        assert!(listed(&used, b"j").await);
+        assert!(is_listed(&used, b"j").await);
     }
 
     /// A memory that cannot answer refuses: a code counts as used, a token as
@@ -330,10 +342,10 @@ mod tests {
     #[tokio::test]
     async fn a_poisoned_memory_fails_closed() {
         let used = ExpiringMap::new(10);
-        assert!(first_use(&used, b"revoked", MINUTE).await);
+        assert!(first(&used, b"revoked", MINUTE).await);
         used.poison();
-        assert!(!first_use(&used, b"fresh-code", MINUTE).await, "single use: already used");
-        assert!(listed(&used, b"never-revoked").await, "revocation: revoked");
+        assert_eq!(first_use(&used, b"fresh-code", MINUTE).await, Err(Unavailable), "single use: cannot tell");
+        assert_eq!(listed(&used, b"never-revoked").await, Err(Unavailable), "revocation: cannot tell");
         assert_eq!(used.get(b"revoked").await, Err(Unavailable));
         let cache: ExpiringMap<u32> = ExpiringMap::new(10);
         cache.poison();

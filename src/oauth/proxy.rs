@@ -44,7 +44,18 @@ const DOCUMENT_LIMIT: usize = 1000;
 /// refresh token lives, 30 days): about 100 MB at most.
 const REFRESHED_LIMIT: usize = 1_000_000;
 
-/// The proxy's per-replica memories, each a [`Memory`].
+/// Why a step that needs the memory (a single-use check, the revocation
+/// list) is refused while it cannot answer.
+const MEMORY_UNAVAILABLE: &str = "the sign-in service cannot check single use or revocation right now (its memory or \
+                                  shared store is unavailable): try again shortly";
+
+/// [`MEMORY_UNAVAILABLE`] at the token endpoint (503, `temporarily_unavailable`).
+fn memory_unavailable() -> OAuthError {
+    OAuthError::new(ErrorCode::TemporarilyUnavailable, MEMORY_UNAVAILABLE)
+}
+
+/// The proxy's memories, each a [`Memory`]: in this process, or in the
+/// shared store ([`Memories::shared`]).
 #[derive(Clone)]
 pub(crate) struct Memories {
     /// States, consent forms and codes already used (by digest).
@@ -73,6 +84,20 @@ impl Memories {
     }
 }
 
+impl Memories {
+    /// Memories in the shared store, which every replica sees.
+    pub(crate) fn shared(store: &Arc<crate::store::Store>) -> Self {
+        use crate::store::memory::SharedMemory;
+        Self {
+            used: Arc::new(SharedMemory::new(store.clone(), "used")),
+            refreshed: Arc::new(SharedMemory::new(store.clone(), "refreshed")),
+            revoked: Arc::new(SharedMemory::new(store.clone(), "revoked")),
+            introspected: Arc::new(SharedMemory::new(store.clone(), "introspected")),
+            documents: Arc::new(SharedMemory::new(store.clone(), "documents")),
+        }
+    }
+}
+
 impl std::fmt::Debug for Memories {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Memories").finish_non_exhaustive()
@@ -96,16 +121,17 @@ impl Proxy {
     /// A proxy sealing with `token_key` (codes, tokens) and `state_key`
     /// (states, client ids, consent), talking to DocSpace with `http` and
     /// fetching client metadata documents with `documents_http` (which must
-    /// refuse private addresses and redirects), remembering in this process.
+    /// refuse private addresses and redirects), remembering in `memory`.
     pub(crate) fn new(
         settings: Settings,
         token_key: &str,
         state_key: &str,
         http: reqwest::Client,
         documents_http: reqwest::Client,
+        memory: Memories,
     ) -> Result<Self, seal::Error> {
         let upstream = Arc::new(Http::new(settings.upstream.clone(), http, documents_http));
-        Self::with_parts(settings, token_key, state_key, upstream, Memories::in_memory())
+        Self::with_parts(settings, token_key, state_key, upstream, memory)
     }
 
     /// A proxy reaching DocSpace through `upstream` and remembering in `memory`.
@@ -206,8 +232,10 @@ impl Proxy {
             Ok(p) => p,
             Err(step) => return step,
         };
-        if !memory::first_use(&*self.memory.used, &digest(&form.request), self.cx.settings.state_ttl).await {
-            return Step::refused(400, "this consent form was already submitted: start the sign-in again");
+        match memory::first_use(&*self.memory.used, &digest(&form.request), self.cx.settings.state_ttl).await {
+            Ok(true) => {}
+            Ok(false) => return Step::refused(400, "this consent form was already submitted: start the sign-in again"),
+            Err(_) => return Step::refused(503, MEMORY_UNAVAILABLE),
         }
         authorize::decide(&self.cx, pending, form.decision, consent_cookie)
     }
@@ -220,8 +248,12 @@ impl Proxy {
             Ok(s) => s,
             Err(step) => return step,
         };
-        if !memory::first_use(&*self.memory.used, &digest(&callback.state), self.cx.settings.state_ttl).await {
-            return Step::refused(400, "this sign-in was already completed: start it again from your MCP client");
+        match memory::first_use(&*self.memory.used, &digest(&callback.state), self.cx.settings.state_ttl).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Step::refused(400, "this sign-in was already completed: start it again from your MCP client");
+            }
+            Err(_) => return Step::refused(503, MEMORY_UNAVAILABLE),
         }
         authorize::relay(&self.cx, state, callback)
     }
@@ -263,8 +295,10 @@ impl Proxy {
     /// usable answer, the code is not spent and the client may try it again.
     async fn exchange(&self, client: &Client, sealed: &str, code: Code) -> Result<TokenResponse, OAuthError> {
         let key = digest(sealed);
-        if !memory::first_use(&*self.memory.used, &key, self.cx.settings.state_ttl).await {
-            return Err(token::spent_code());
+        match memory::first_use(&*self.memory.used, &key, self.cx.settings.state_ttl).await {
+            Ok(true) => {}
+            Ok(false) => return Err(token::spent_code()),
+            Err(_) => return Err(memory_unavailable()),
         }
         let callback = self.cx.settings.url(CALLBACK_PATH);
         let grant = Grant::AuthorizationCode {
@@ -293,12 +327,16 @@ impl Proxy {
     /// it again.
     async fn refresh(&self, client: &Client, sealed: &str) -> Result<TokenResponse, OAuthError> {
         let refresh = token::check_refresh(&self.cx, client, sealed)?;
-        if memory::listed(&*self.memory.revoked, &digest(&refresh.upstream)).await {
-            return Err(token::revoked_refresh());
+        match memory::listed(&*self.memory.revoked, &digest(&refresh.upstream)).await {
+            Ok(false) => {}
+            Ok(true) => return Err(token::revoked_refresh()),
+            Err(_) => return Err(memory_unavailable()),
         }
         let key = digest(sealed);
-        if !memory::first_use(&*self.memory.refreshed, &key, token::REFRESH_TTL).await {
-            return Err(token::spent_refresh());
+        match memory::first_use(&*self.memory.refreshed, &key, token::REFRESH_TTL).await {
+            Ok(true) => {}
+            Ok(false) => return Err(token::spent_refresh()),
+            Err(_) => return Err(memory_unavailable()),
         }
         let grant = Grant::RefreshToken { refresh_token: &refresh.upstream };
         let refreshed = match self.upstream.token(&client.credentials, grant).await {
@@ -366,8 +404,10 @@ impl Proxy {
     pub(crate) async fn authenticate(&self, bearer: &str) -> Result<Authenticated, AuthError> {
         let (token, expires_at) = token::open_access(&self.cx, bearer)?;
         let key = digest(&token.upstream);
-        if memory::listed(&*self.memory.revoked, &key).await {
-            return Err(token::revoked_access());
+        match memory::listed(&*self.memory.revoked, &key).await {
+            Ok(false) => {}
+            Ok(true) => return Err(token::revoked_access()),
+            Err(_) => return Err(AuthError::Unavailable(MEMORY_UNAVAILABLE.to_owned())),
         }
         let ttl = self.cx.settings.introspection_ttl;
         let cached = if ttl.is_zero() { None } else { self.memory.introspected.get(&key).await.ok().flatten() };

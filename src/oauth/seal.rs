@@ -39,11 +39,21 @@ pub(crate) enum Purpose {
     Consent,
     /// An authorization request waiting for the user's consent (in the consent form).
     Pending,
+    /// A legacy SSE message relayed to another replica through the shared store.
+    Relay,
 }
 
 impl Purpose {
-    const ALL: [Self; 7] =
-        [Self::State, Self::Code, Self::Client, Self::AccessToken, Self::RefreshToken, Self::Consent, Self::Pending];
+    const ALL: [Self; 8] = [
+        Self::State,
+        Self::Code,
+        Self::Client,
+        Self::AccessToken,
+        Self::RefreshToken,
+        Self::Consent,
+        Self::Pending,
+        Self::Relay,
+    ];
 
     fn label(self) -> &'static [u8] {
         match self {
@@ -54,6 +64,7 @@ impl Purpose {
             Self::RefreshToken => b"docspace-mcp refresh token",
             Self::Consent => b"docspace-mcp consent",
             Self::Pending => b"docspace-mcp pending authorization",
+            Self::Relay => b"docspace-mcp sse relay",
         }
     }
 }

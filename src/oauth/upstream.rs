@@ -136,7 +136,7 @@ impl Tokens {
 }
 
 /// DocSpace's introspection answer (RFC 7662 §2.2), read leniently.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Introspected {
     /// `active`; absent or not a boolean: false.
     pub active: bool,

@@ -27,7 +27,7 @@ mod sse;
 mod streamable;
 
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
@@ -44,7 +44,9 @@ use crate::config::{Config, Cors, HttpConfig, OAuthConfig, PortalConfig};
 use crate::metrics::Metrics;
 use crate::oauth::proxy::{self, Proxy};
 use crate::portal;
-use crate::server::{DocSpaceServer, Drain, Setup};
+use crate::server::{DocSpaceServer, Drain, LevelSink, Setup};
+use crate::store::Store;
+use crate::store::relay::Relay;
 use connect::Connector;
 pub use connections::{serve_draining, serve_on};
 use middleware::Edge;
@@ -68,6 +70,10 @@ pub struct AppState {
     pub(crate) drain: Drain,
     /// The metrics, when on (`DOCSPACE_METRICS`, `DOCSPACE_METRICS_ADDRESS`).
     pub(crate) metrics: Option<Arc<Metrics>>,
+    /// The shared state store, when set (`DOCSPACE_STATE_URL`).
+    pub(crate) store: Option<Arc<Store>>,
+    /// The SSE relay through it.
+    pub(crate) relay: Option<Arc<Relay>>,
 }
 
 impl AppState {
@@ -83,6 +89,29 @@ impl AppState {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         Some(response)
+    }
+
+    /// `setup` for session `id`: with the shared store, its
+    /// `logging/setLevel` is recorded there for the other replicas.
+    pub(crate) fn shareable(&self, setup: Setup, id: &str) -> Setup {
+        self.shareable_pending(setup, &Arc::new(OnceLock::from(id.to_owned())))
+    }
+
+    /// [`AppState::shareable`] for a session whose id `named` will hold
+    /// once rmcp has given it one.
+    pub(crate) fn shareable_pending(&self, setup: Setup, named: &Arc<OnceLock<String>>) -> Setup {
+        let Some(shared) = self.sessions.shared().cloned() else { return setup };
+        let named = named.clone();
+        setup.with_level_sink(LevelSink::new(move |level| {
+            let shared = shared.clone();
+            let id = named.get().cloned();
+            Box::pin(async move {
+                let Some(id) = id else { return };
+                if shared.set_level(&id, level).await.is_err() {
+                    tracing::warn!(session = %id, "the log level could not be recorded in the shared store");
+                }
+            })
+        }))
     }
 
     /// A new session (or a stateless request) from a client at `ip`, within
@@ -125,6 +154,9 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// The shared state store could not be set up.
+    #[error("{0}")]
+    Store(String),
     /// Binding the metrics address failed.
     #[error(
         "cannot listen on {address} for metrics: {source}. Check --metrics-address/DOCSPACE_METRICS_ADDRESS (it \
@@ -158,14 +190,23 @@ fn bind_hint(e: &std::io::Error) -> &'static str {
     }
 }
 
+/// `GET /health`: 200 while the process serves (a liveness and readiness
+/// probe). With the shared store, `store` says whether it answers now
+/// (`ok`, `unavailable`): the process stays up and serves what needs no
+/// store while it is down, so a probe should not restart it for that.
 async fn health(State(state): State<Arc<AppState>>) -> Response {
-    axum::Json(json!({
+    let mut body = json!({
         "status": "ok",
         "sessions": state.sessions.count(),
         "live_sessions": state.sessions.live().await,
         "version": env!("CARGO_PKG_VERSION"),
-    }))
-    .into_response()
+    });
+    if let Some(store) = &state.store
+        && let Some(fields) = body.as_object_mut()
+    {
+        fields.insert("store".into(), json!(if store.ping().await { "ok" } else { "unavailable" }));
+    }
+    axum::Json(body).into_response()
 }
 
 /// Where OAuth clients look for a sign-in (discovery, registration).
@@ -204,6 +245,7 @@ fn oauth_proxy(
     http: &HttpConfig,
     portal: &PortalConfig,
     metadata_client: Option<reqwest::Client>,
+    memories: proxy::Memories,
 ) -> Result<(Arc<Proxy>, String), Error> {
     let issuer = oauth.issuer.clone().unwrap_or_else(|| format!("http://{}:{}", http.host, http.port));
     let resources = [http.streamable.then(|| format!("{issuer}/mcp")), http.sse.then(|| format!("{issuer}/sse"))]
@@ -229,7 +271,7 @@ fn oauth_proxy(
         introspection_ttl: oauth.introspection_ttl,
     };
     let mode = if settings.app.is_some() { "shared application" } else { "users' own applications" };
-    let proxy = Proxy::new(settings, oauth.key.expose(), oauth.state_key.expose(), client, documents)
+    let proxy = Proxy::new(settings, oauth.key.expose(), oauth.state_key.expose(), client, documents, memories)
         .map_err(|e| Error::OAuth(e.to_string()))?;
     tracing::info!(
         issuer = %proxy.settings().issuer,
@@ -252,22 +294,40 @@ pub fn app(
     let Some(http) = http else {
         return Err(Error::Io(std::io::Error::other("the HTTP transport needs HTTP settings (--transport http)")));
     };
-    let oauth = http.oauth.as_ref().map(|o| oauth_proxy(o, &http, &portal, overrides.metadata_client)).transpose()?;
+    let metrics = http.metrics.as_ref().map(|_| Arc::new(Metrics::new(http.connections.closed_per_ip.clone())));
+    let store = http.state.as_ref().map(|s| Store::new(s, metrics.clone())).transpose().map_err(|e| Error::Store(e.to_string()))?;
+    let relay = match (&store, &http.state) {
+        (Some(store), Some(s)) => {
+            Some(Arc::new(Relay::new(store.clone(), s.secret.expose())
+                .map_err(|e| Error::Store(format!("the shared state store: {e}")))?))
+        }
+        _ => None,
+    };
+    let memories = store.as_ref().map_or_else(proxy::Memories::in_memory, proxy::Memories::shared);
+    let oauth = http
+        .oauth
+        .as_ref()
+        .map(|o| oauth_proxy(o, &http, &portal, overrides.metadata_client.clone(), memories.clone()))
+        .transpose()?;
     let proxy = oauth.as_ref().map(|(p, _)| p.clone());
     let connect = Connector::new(tools, portal, http.sources.clone(), http.base_urls.clone(), oauth)?;
     let limits = &http.connections;
     let budget = Budget::new(limits.body_budget);
     let bodies = |max, setting| Arc::new(Bodies { max, setting, timeout: limits.body_timeout, budget: budget.clone() });
     let mcp_bodies = bodies(limits.max_body, "DOCSPACE_HTTP_MAX_BODY_BYTES");
-    let metrics = http.metrics.as_ref().map(|_| Arc::new(Metrics::new(limits.closed_per_ip.clone())));
     let state = Arc::new(AppState {
         connect,
-        sessions: Sessions::new(http.sessions),
+        sessions: Sessions::new(http.sessions, store.as_ref()),
         bodies: mcp_bodies.clone(),
         shutdown: shutdown.clone(),
         drain: Drain::default(),
         metrics: metrics.clone(),
+        store: store.clone(),
+        relay: relay.clone(),
     });
+    if let Some(relay) = relay {
+        sse::deliver_relayed(state.clone(), relay.listen(shutdown.clone()));
+    }
     let mut app = Router::new().route("/health", get(health));
     // On the MCP listener only when no address of their own is set.
     if http.metrics.as_ref().is_some_and(|m| m.address.is_none()) {
@@ -293,7 +353,7 @@ pub fn app(
     // The layers below apply to the routes added so far: MCP, health and the
     // fallback get the MCP edge policy and CORS; the OAuth routes, merged
     // after, carry their own per endpoint.
-    let mcp_edge = Arc::new(Edge::mcp(host_origin.clone(), http.rate_limit, http.proxies.clone()));
+    let mcp_edge = Arc::new(Edge::mcp(host_origin.clone(), http.rate_limit, http.proxies.clone(), store.as_ref()));
     let oauth_on = http.oauth.is_some();
     let mut app = app.fallback(move |req: Request| not_found(oauth_on, req)).with_state(state.clone());
     if let Some(cors) = cors_layer(&http.cors) {
@@ -310,7 +370,7 @@ pub fn app(
                 Some(cors) => routes.layer(cors.clone()),
                 None => routes,
             };
-            let edge = Edge::oauth(host_origin.clone(), endpoint, &o.rate_limits, http.proxies.clone());
+            let edge = Edge::oauth(host_origin.clone(), endpoint, &o.rate_limits, http.proxies.clone(), store.as_ref());
             routes.layer(axum::middleware::from_fn_with_state(Arc::new(edge), middleware::guard))
         }));
     }

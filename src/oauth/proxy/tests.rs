@@ -431,9 +431,9 @@ async fn the_introspection_cache_follows_its_setting_and_docspace_refusals() {
     }
 }
 
-/// A replica whose memory broke (a poisoned lock) refuses what it cannot
-/// check: a consent form counts as submitted, a code as spent, every token
-/// as revoked.
+/// A replica whose memory broke (a poisoned lock; for the shared store, an
+/// outage) refuses what it cannot check, with 503: no consent form, code or
+/// token goes through.
 #[tokio::test]
 async fn a_broken_memory_fails_closed() {
     let fake = Arc::new(Fake::default());
@@ -451,9 +451,11 @@ async fn a_broken_memory_fails_closed() {
     let memory = Memories { used, revoked, ..Memories::in_memory() };
     let broken = proxy_with(true, &fake, memory);
     let e = broken.token(&client.exchange_form(&code), &client.auth).await.unwrap_err();
-    assert_eq!(e.description, "the code was already used");
+    assert_eq!((e.status, e.code), (503, ErrorCode::TemporarilyUnavailable), "{e:?}");
+    let exchanges = |calls: Vec<Call>| calls.iter().filter(|c| matches!(c, Call::Token { .. })).count();
+    assert_eq!(exchanges(fake.calls()), 1, "the second code was not spent at DocSpace");
     let e = broken.authenticate(&access).await.unwrap_err();
-    assert_eq!(e, AuthError::Invalid("the access token has been revoked".into()));
+    assert!(matches!(e, AuthError::Unavailable(_)), "{e:?}");
     let challenge = pkce::challenge(&client.verifier);
     let authorize = params(&[
         ("response_type", "code"),
@@ -465,7 +467,7 @@ async fn a_broken_memory_fails_closed() {
     let Step::Consent(page) = broken.authorize(&authorize, None).await else { panic!("the consent page") };
     let form = params(&[("request", &page.request), ("csrf", &page.csrf), ("decision", "allow")]);
     let step = broken.consent(&form, Some(&page.csrf), None).await;
-    assert!(matches!(step, Step::Refused { status: 400, message } if message.contains("already submitted")));
+    assert!(matches!(step, Step::Refused { status: 503, message } if message.contains("try again")));
     assert!(healthy.authenticate(&access).await.is_ok(), "the healthy replica still serves the token");
 }
 
@@ -482,7 +484,7 @@ async fn a_full_memory_fails_closed() {
     let (code, _) = client.code(&proxy, "docspace-code").await;
     fake.answer(docspace_tokens("up-access", None));
     let e = proxy.token(&client.exchange_form(&code), &client.auth).await.unwrap_err();
-    assert_eq!(e.description, "the code was already used");
+    assert_eq!((e.status, e.code), (503, ErrorCode::TemporarilyUnavailable), "{e:?}");
     assert!(!fake.calls().iter().any(|c| matches!(c, Call::Token { .. })), "DocSpace was not asked");
 }
 

@@ -21,9 +21,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::request::Refusal;
 use crate::config::{OAuthEndpoint, Proxies, RateLimit};
+use crate::store::Store;
 use crate::oauth::upstream::{Caller, on_behalf_of};
 use host_origin::HostOrigin;
-use rate_limit::{RateLimiter, client_ip, ip_key};
+use rate_limit::{Limiter, client_ip, ip_key};
 use request_id::RequestId;
 
 use crate::trace::TraceContext;
@@ -35,14 +36,19 @@ use crate::trace::TraceContext;
 pub(super) struct Edge {
     host_origin: Arc<HostOrigin>,
     endpoint: Option<OAuthEndpoint>,
-    limiter: Option<(RateLimiter, String)>,
+    limiter: Option<(Limiter, String)>,
     proxies: Proxies,
 }
 
 impl Edge {
     /// The policy of the MCP endpoints (and every route that is not OAuth).
-    pub(super) fn mcp(host_origin: Arc<HostOrigin>, limit: Option<RateLimit>, proxies: Proxies) -> Self {
-        let limiter = limit.map(|l| (RateLimiter::new(l), "DOCSPACE_SERVER_RATE_LIMITS_MCP_*".to_owned()));
+    pub(super) fn mcp(
+        host_origin: Arc<HostOrigin>,
+        limit: Option<RateLimit>,
+        proxies: Proxies,
+        store: Option<&Arc<Store>>,
+    ) -> Self {
+        let limiter = limit.map(|l| (Limiter::new(l, store, "mcp"), "DOCSPACE_SERVER_RATE_LIMITS_MCP_*".to_owned()));
         Self { host_origin, endpoint: None, limiter, proxies }
     }
 
@@ -52,9 +58,11 @@ impl Edge {
         endpoint: OAuthEndpoint,
         limits: &[(OAuthEndpoint, RateLimit)],
         proxies: Proxies,
+        store: Option<&Arc<Store>>,
     ) -> Self {
         let limiter = limits.iter().find(|(e, _)| *e == endpoint).map(|(_, l)| {
-            (RateLimiter::new(*l), format!("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_{}_*", endpoint.setting()))
+            let name = format!("oauth-{}", endpoint.setting().to_ascii_lowercase());
+            (Limiter::new(*l, store, &name), format!("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_{}_*", endpoint.setting()))
         });
         Self { host_origin, endpoint: Some(endpoint), limiter, proxies }
     }
@@ -90,9 +98,10 @@ pub(super) async fn guard(State(edge): State<Arc<Edge>>, mut req: Request, next:
         trace: req.extensions().get::<TraceContext>().cloned(),
     };
     let allowance = match (&edge.limiter, ip) {
-        (Some((limiter, settings)), Some(ip)) => match limiter.check(ip) {
-            Ok(allowance) => Some(allowance),
-            Err(refused) => {
+        (Some((limiter, settings)), Some(ip)) => match limiter.check(ip).await {
+            Err(_) => return store_unavailable(),
+            Ok(Ok(allowance)) => Some(allowance),
+            Ok(Err(refused)) => {
                 let retry = refused.reset;
                 tracing::info!(status = 429, %ip, path = req.uri().path(), "rate limited ({settings})");
                 let mut response = Refusal::with_status(
@@ -118,6 +127,19 @@ pub(super) async fn guard(State(edge): State<Arc<Edge>>, mut req: Request, next:
     response
 }
 
+/// 503 for a request that needs the shared store while it cannot answer
+/// (`Retry-After: 1`).
+pub(super) fn store_unavailable() -> Response {
+    let mut response = Refusal::with_status(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store_unavailable",
+        "the server's shared state store (DOCSPACE_STATE_URL) cannot be reached: try again shortly",
+    )
+    .into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -130,13 +152,13 @@ mod tests {
             Arc::new(HostOrigin::new(&[], &crate::config::Cors { origins: vec![], max_age: Duration::ZERO }, None));
         let limit = RateLimit { capacity: 10, window: Duration::from_secs(60) };
         let token =
-            Edge::oauth(policy.clone(), OAuthEndpoint::Token, &[(OAuthEndpoint::Token, limit)], Proxies::default());
+            Edge::oauth(policy.clone(), OAuthEndpoint::Token, &[(OAuthEndpoint::Token, limit)], Proxies::default(), None);
         assert_eq!(token.limiter.as_ref().map(|(_, s)| s.as_str()), Some("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_TOKEN_*"));
         let register =
-            Edge::oauth(policy.clone(), OAuthEndpoint::Register, &[(OAuthEndpoint::Token, limit)], Proxies::default());
+            Edge::oauth(policy.clone(), OAuthEndpoint::Register, &[(OAuthEndpoint::Token, limit)], Proxies::default(), None);
         assert!(register.limiter.is_none(), "0 = no limit");
-        assert!(Edge::mcp(policy.clone(), None, Proxies::default()).limiter.is_none(), "MCP limit 0 = off");
-        let mcp = Edge::mcp(policy, Some(limit), Proxies::default());
+        assert!(Edge::mcp(policy.clone(), None, Proxies::default(), None).limiter.is_none(), "MCP limit 0 = off");
+        let mcp = Edge::mcp(policy, Some(limit), Proxies::default(), None);
         assert_eq!(mcp.limiter.as_ref().map(|(_, s)| s.as_str()), Some("DOCSPACE_SERVER_RATE_LIMITS_MCP_*"));
     }
 }

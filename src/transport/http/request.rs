@@ -206,6 +206,28 @@ impl RequestSettings {
             || self.read_only.is_some()
     }
 
+    /// The tool selection the request names (what a session keeps).
+    pub(crate) fn selection(&self) -> crate::store::sessions::StoredSelection {
+        crate::store::sessions::StoredSelection {
+            toolsets: self.toolsets.clone(),
+            enabled_tools: self.enabled_tools.clone(),
+            disabled_tools: self.disabled_tools.clone(),
+            dynamic: self.dynamic,
+            read_only: self.read_only,
+        }
+    }
+
+    /// These settings with the tool selection of `stored` (a session's, kept
+    /// in the shared store) in place of the request's own.
+    pub(crate) fn with_selection(mut self, stored: &crate::store::sessions::StoredSelection) -> Self {
+        self.toolsets.clone_from(&stored.toolsets);
+        self.enabled_tools.clone_from(&stored.enabled_tools);
+        self.disabled_tools.clone_from(&stored.disabled_tools);
+        self.dynamic = stored.dynamic;
+        self.read_only = stored.read_only;
+        self
+    }
+
     /// Who the request acts as: a keyed hash of the portal and credentials
     /// (no secret is kept), equal for requests of the same identity.
     pub fn identity(&self, keys: &impl BuildHasher) -> u64 {

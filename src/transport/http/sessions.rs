@@ -6,6 +6,17 @@
 //! on the next request); and the idle sweep, which closes quiet sessions of
 //! either transport. Streamable HTTP and SSE use it through methods only.
 //!
+//! With the shared store (`DOCSPACE_STATE_URL`), the store is where a
+//! session lives: its record (identity, tool selection, log level) and
+//! rmcp's `initialize` parameters are there, renewed by every use and
+//! expiring after the idle timeout, so a request on any replica finds it
+//! ([`Touched::Elsewhere`]: the replica adopts it and rmcp rebuilds its
+//! worker) and a client's `DELETE` on one replica ends it on all. The
+//! table here then holds the sessions this replica has served lately: the
+//! caps count those (per replica), and the idle sweep only frees their
+//! workers. SSE sessions are recorded there too, with the replica holding
+//! their stream, for the relay.
+//!
 //! A session is opened before DocSpace has seen its credentials, so made-up
 //! ones could hold capacity that real users need. Sessions whose credentials
 //! are not yet known good (DocSpace has not yet accepted a call made with
@@ -33,6 +44,8 @@ use super::lock;
 use super::request::{Refusal, RequestSettings};
 use crate::config::SessionLimits;
 use crate::server::Setup;
+use crate::store::sessions::{SharedSessions, StoredSelection, StoredSession, StoredSse};
+use crate::store::{IdentityKeys, Store, Unavailable};
 
 /// Who opens a session: what the caps count.
 #[derive(Debug, Clone)]
@@ -225,30 +238,68 @@ impl Ticket {
 #[derive(Debug)]
 pub(crate) struct Sessions {
     table: Arc<Mutex<Table>>,
-    /// What rmcp needs to rebuild a hibernated session.
-    store: Arc<MemoryStore>,
+    /// What rmcp needs to rebuild a hibernated session (or, with the shared
+    /// store, a session opened on another replica).
+    store: Arc<dyn SessionStore>,
     /// rmcp's live session workers.
     manager: Arc<LocalSessionManager>,
-    /// Keys of the identity hash (per process: identities are never stored).
-    keys: RandomState,
+    /// Keys of the identity hash.
+    keys: Keys,
     limits: SessionLimits,
+    /// The registry in the shared store, when there is one.
+    shared: Option<SharedSessions>,
+}
+
+/// The keys of identity hashes: per process when identities stay here;
+/// with the shared store, the replicas' shared key.
+#[derive(Debug)]
+enum Keys {
+    Local(RandomState),
+    Shared(IdentityKeys),
+}
+
+/// A Streamable HTTP session found for a request.
+#[derive(Debug)]
+pub(crate) enum Touched {
+    /// Served here lately.
+    Here(SessionRecord),
+    /// Opened (or last served) on another replica: to be adopted here.
+    Elsewhere(StoredSession),
+    /// No such session (never, expired, or closed).
+    Unknown,
+}
+
+/// An SSE session found for a `POST /messages`.
+#[derive(Debug)]
+pub(crate) enum SseFound {
+    /// Its stream is here.
+    Here(SseSession),
+    /// Its stream is on another replica.
+    Elsewhere(StoredSse),
+    /// No such session.
+    Unknown,
 }
 
 impl Sessions {
     /// No sessions yet. A session's worker stops after a quiet spell
     /// (hibernation); the session lives on in the table and `store` until
     /// the idle timeout, and rmcp rebuilds the worker when the next request comes.
-    pub(crate) fn new(limits: SessionLimits) -> Self {
+    /// With `store`, sessions are shared with the other replicas.
+    pub(crate) fn new(limits: SessionLimits, store: Option<&Arc<Store>>) -> Self {
         let mut manager = LocalSessionManager::default();
         let hibernate = limits.hibernate_after.max(Duration::from_secs(1));
         manager.session_config.keep_alive = Some(limits.idle_timeout.map_or(hibernate, |idle| idle.min(hibernate)));
-        Self {
-            table: Arc::default(),
-            store: Arc::new(MemoryStore::default()),
-            manager: Arc::new(manager),
-            keys: RandomState::new(),
-            limits,
-        }
+        let shared = store.map(|store| SharedSessions::new(store.clone(), limits.idle_timeout));
+        let (rmcp_store, keys): (Arc<dyn SessionStore>, Keys) = match (&shared, store) {
+            (Some(shared), Some(store)) => (Arc::new(shared.clone()), Keys::Shared(store.identity_keys())),
+            _ => (Arc::new(MemoryStore::default()), Keys::Local(RandomState::new())),
+        };
+        Self { table: Arc::default(), store: rmcp_store, manager: Arc::new(manager), keys, limits, shared }
+    }
+
+    /// The registry in the shared store, when there is one.
+    pub(crate) fn shared(&self) -> Option<&SharedSessions> {
+        self.shared.as_ref()
     }
 
     /// rmcp's session manager (for the Streamable HTTP service).
@@ -263,7 +314,10 @@ impl Sessions {
 
     /// The identity key of a request.
     pub(crate) fn identity(&self, s: &RequestSettings) -> u64 {
-        s.identity(&self.keys)
+        match &self.keys {
+            Keys::Local(keys) => s.identity(keys),
+            Keys::Shared(keys) => s.identity(keys),
+        }
     }
 
     /// Open sessions of both transports.
@@ -341,13 +395,36 @@ impl Sessions {
         };
         if let Some((id, entry)) = evicted {
             tracing::info!(session = %id, "closed an unverified session to make room (DOCSPACE_MAX_SESSIONS reached)");
-            self.close(&id, entry).await;
+            self.close(&id, entry, true).await;
         }
         Ok(Ticket { table: self.table.clone(), owner: Some(owner) })
     }
 
-    /// The record of Streamable HTTP session `id`, marked as used now.
-    pub(crate) fn touch(&self, id: &str) -> Option<SessionRecord> {
+    /// Streamable HTTP session `id`, marked as used now (in the shared
+    /// store too, when there is one: [`Unavailable`] when it cannot answer).
+    pub(crate) async fn touch(&self, id: &str) -> Result<Touched, Unavailable> {
+        let Some(shared) = &self.shared else {
+            return Ok(self.touch_here(id).map_or(Touched::Unknown, Touched::Here));
+        };
+        let Some(stored) = shared.touch(id).await? else {
+            // Closed on another replica, or expired: its worker here goes too.
+            let gone = lock(&self.table).remove(id);
+            if let Some(entry) = gone {
+                self.close(id, entry, false).await;
+            }
+            return Ok(Touched::Unknown);
+        };
+        match self.touch_here(id) {
+            Some(record) => {
+                // `logging/setLevel` may have come through another replica.
+                record.setup.set_log_level(stored.level);
+                Ok(Touched::Here(record))
+            }
+            None => Ok(Touched::Elsewhere(stored)),
+        }
+    }
+
+    fn touch_here(&self, id: &str) -> Option<SessionRecord> {
         let mut table = lock(&self.table);
         let entry = table.entries.get_mut(id)?;
         let Kind::Streamable(setup) = &entry.kind else { return None };
@@ -355,32 +432,85 @@ impl Sessions {
         Some(SessionRecord { identity: entry.owner.identity, setup: setup.clone() })
     }
 
-    /// Records a new Streamable HTTP session in the place `ticket` held.
-    pub(crate) fn opened(&self, ticket: Ticket, id: &str, setup: Setup) {
-        tracing::info!(session = id, "session opened");
-        ticket.open(id, Kind::Streamable(setup));
+    /// Takes in a session opened on another replica (within no cap: it is
+    /// open already), served here from now on.
+    pub(crate) fn adopt(&self, id: &str, owner: Owner, setup: Setup) {
+        let mut table = lock(&self.table);
+        if table.entries.contains_key(id) {
+            return;
+        }
+        table.count(&owner);
+        table.insert(id, Entry { owner, last_seen: Instant::now(), kind: Kind::Streamable(setup) });
+        tracing::info!(session = id, "session adopted from the shared store");
     }
 
-    /// Forgets a Streamable HTTP session the client closed.
-    pub(crate) fn closed(&self, id: &str) {
-        lock(&self.table).remove(id);
+    /// Records a new Streamable HTTP session in the place `ticket` held (and
+    /// in the shared store, with the selection it was opened with).
+    pub(crate) async fn opened(&self, ticket: Ticket, id: &str, setup: Setup, selection: &StoredSelection) {
+        let identity = ticket.owner.as_ref().map(|o| o.identity);
+        tracing::info!(session = id, "session opened");
+        ticket.open(id, Kind::Streamable(setup));
+        if let (Some(shared), Some(identity)) = (&self.shared, identity)
+            && shared.create(id, identity, selection).await.is_err()
+        {
+            tracing::warn!(
+                session = id,
+                "the session could not be recorded in the shared store: only this replica knows it"
+            );
+        }
+    }
+
+    /// Forgets a Streamable HTTP session the client closed (on every replica).
+    pub(crate) async fn closed(&self, id: &str) -> Result<(), Unavailable> {
+        let entry = lock(&self.table).remove(id);
+        if let Some(entry) = entry {
+            self.close(id, entry, false).await;
+        }
+        if let Some(shared) = &self.shared {
+            shared.remove(id).await?;
+        }
         tracing::info!(session = %id, "session closed by the client");
+        Ok(())
+    }
+
+    /// Whether rmcp has a running worker for session `id` here.
+    pub(crate) async fn has_worker(&self, id: &str) -> bool {
+        self.manager.sessions.read().await.contains_key(&SessionId::from(id))
     }
 
     /// Records a new SSE session in the place `ticket` held; cancelling
     /// `stop` ends it.
-    pub(crate) fn sse_opened(
+    pub(crate) async fn sse_opened(
         &self,
         ticket: Ticket,
         id: &str,
         inbound: mpsc::Sender<ClientJsonRpcMessage>,
         stop: CancellationToken,
-    ) {
+    ) -> Result<(), Unavailable> {
+        let identity = ticket.owner.as_ref().map(|o| o.identity);
+        if let (Some(shared), Some(identity)) = (&self.shared, identity) {
+            shared.sse_create(id, identity).await?;
+        }
         ticket.open(id, Kind::Sse { inbound, stop });
+        Ok(())
     }
 
-    /// SSE session `id`, marked as used now.
-    pub(crate) fn sse_touch(&self, id: &str) -> Option<SseSession> {
+    /// SSE session `id`, marked as used now: here, or (with the shared
+    /// store) on the replica holding its stream.
+    pub(crate) async fn sse_touch(&self, id: &str) -> Result<SseFound, Unavailable> {
+        let here = self.sse_here(id);
+        let Some(shared) = &self.shared else { return Ok(here.map_or(SseFound::Unknown, SseFound::Here)) };
+        // The stored record lives as long as the session is used on any replica.
+        let stored = shared.sse_touch(id).await?;
+        Ok(match (here, stored) {
+            (Some(session), _) => SseFound::Here(session),
+            (None, Some(stored)) => SseFound::Elsewhere(stored),
+            (None, None) => SseFound::Unknown,
+        })
+    }
+
+    /// SSE session `id` if its stream is here, marked as used now.
+    pub(crate) fn sse_here(&self, id: &str) -> Option<SseSession> {
         let mut table = lock(&self.table);
         let entry = table.entries.get_mut(id)?;
         let Kind::Sse { inbound, .. } = &entry.kind else { return None };
@@ -391,6 +521,13 @@ impl Sessions {
     /// Forgets an SSE session whose stream ended.
     pub(crate) fn sse_closed(&self, id: &str) {
         lock(&self.table).remove(id);
+        if let Some(shared) = self.shared.clone() {
+            let id = id.to_owned();
+            tokio::spawn(async move {
+                // Should the store not answer, the record expires by itself.
+                let _ = shared.sse_remove(&id).await;
+            });
+        }
     }
 
     /// How often the sweeper should run (`None`: sessions never expire).
@@ -409,16 +546,26 @@ impl Sessions {
             ids.into_iter().filter_map(|id| table.remove(&id).map(|e| (id, e))).collect()
         };
         for (id, entry) in expired {
-            self.close(&id, entry).await;
-            tracing::info!(session = %id, "session closed after {} s idle", limit.as_secs());
+            // With the shared store, the session may be in use on another
+            // replica: only its worker here goes (the store expires it).
+            let everywhere = self.shared.is_none();
+            self.close(&id, entry, everywhere).await;
+            if everywhere {
+                tracing::info!(session = %id, "session closed after {} s idle", limit.as_secs());
+            } else {
+                tracing::debug!(session = %id, "session idle here for {} s: its worker stopped", limit.as_secs());
+            }
         }
     }
 
-    /// Stops a session already taken out of the table.
-    async fn close(&self, id: &str, entry: Entry) {
+    /// Stops a session already taken out of the table; `everywhere`: its
+    /// stored state goes too.
+    async fn close(&self, id: &str, entry: Entry, everywhere: bool) {
         match entry.kind {
             Kind::Streamable(_) => {
-                let _ = self.store.delete(id).await;
+                if everywhere {
+                    let _ = self.store.delete(id).await;
+                }
                 let _ = self.manager.close_session(&SessionId::from(id)).await;
             }
             Kind::Sse { stop, .. } => stop.cancel(),

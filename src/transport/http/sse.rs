@@ -4,6 +4,11 @@
 //! accepted too, as the Python SDK sends it). Each POST answers 202 and its
 //! reply arrives on the stream as an `event: message`. The session is bridged
 //! into the same rmcp handler as the other transports over a pair of channels.
+//!
+//! With the shared store, a POST may land on a replica other than the one
+//! holding the stream: that replica checks the caller against the stored
+//! session and relays the message ([`crate::store::relay`]); the holder
+//! takes it in as if it had been posted there ([`deliver_relayed`]).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -20,10 +25,12 @@ use rmcp::model::{ClientJsonRpcMessage, GetExtensions};
 use tokio_util::sync::CancellationToken;
 
 use super::AppState;
-use super::middleware::ClientIp;
-use super::middleware::request_id::upstream_headers;
+use super::middleware::request_id::{self, REQUEST_ID, RequestId, upstream_headers};
+use super::middleware::{ClientIp, store_unavailable};
 use super::request::{self, Refusal};
+use super::sessions::SseFound;
 use crate::server::{CallScope, DocSpaceServer};
+use crate::store::relay::{Relayed, Sent};
 
 /// Removes a session when its event stream ends (client gone or shutdown).
 struct Closer {
@@ -58,7 +65,9 @@ pub(super) async fn open(State(state): State<Arc<AppState>>, req: Request) -> Re
     let (inbound_tx, inbound_rx) = mpsc::channel::<ClientJsonRpcMessage>(32);
     let (outbound_tx, outbound_rx) = mpsc::channel(32);
     let stop = state.shutdown.child_token();
-    state.sessions.sse_opened(ticket, &id, inbound_tx, stop.clone());
+    if state.sessions.sse_opened(ticket, &id, inbound_tx, stop.clone()).await.is_err() {
+        return store_unavailable();
+    }
     let server = DocSpaceServer::new(setup);
     let service_stop = stop.clone();
     let session = id.clone();
@@ -92,39 +101,20 @@ pub(super) async fn message(State(state): State<Arc<AppState>>, req: Request) ->
         return refusal;
     }
     let (parts, body) = req.into_parts();
-    let Some(id) = request::query_pairs(&parts.uri)
-        .into_iter()
-        .find(|(k, _)| k == "sessionId" || k == "session_id")
-        .map(|(_, v)| v)
-    else {
+    let Some(id) = session_id(&parts.uri) else {
         return Refusal::bad("missing sessionId: POST to the endpoint the SSE stream announced").into_response();
     };
     let settings = match state.connect.settings(&parts.uri, &parts.headers).await {
         Ok(s) => s,
         Err(refusal) => return refusal.into_response(),
     };
-    let mut parts = parts;
-    let mut scope = CallScope {
-        upstream_headers: upstream_headers(&parts.extensions),
-        drain: Some(state.drain.clone()),
-        metrics: state.metrics.clone(),
-        ..CallScope::default()
+    let (owner, elsewhere) = match state.sessions.sse_touch(&id).await {
+        Ok(SseFound::Here(session)) => (session.identity, None),
+        Ok(SseFound::Elsewhere(stored)) => (stored.identity, Some(stored.replica)),
+        Ok(SseFound::Unknown) => return unknown(&id),
+        Err(_) => return store_unavailable(),
     };
-    match state.connect.oauth_client(&settings) {
-        Ok(client) => scope.client = client,
-        Err(refusal) => return refusal.into_response(),
-    }
-    parts.extensions.insert(scope);
-    let Some(session) = state.sessions.sse_touch(&id) else {
-        return Refusal::with_status(
-            StatusCode::NOT_FOUND,
-            "unknown_session",
-            format!("no SSE session `{id}`; open one with GET /sse"),
-        )
-        .into_response();
-    };
-
-    if state.sessions.identity(&settings) != session.identity {
+    if state.sessions.identity(&settings) != owner {
         tracing::warn!(session = %id, "refused a message from another identity on an SSE session");
         return Refusal::forbidden("this session was opened with other credentials or another portal")
             .because("session_identity")
@@ -135,10 +125,77 @@ pub(super) async fn message(State(state): State<Arc<AppState>>, req: Request) ->
         Ok(read) => read,
         Err(refusal) => return refusal,
     };
-    let mut message: ClientJsonRpcMessage = match serde_json::from_slice(&bytes) {
+    let message: ClientJsonRpcMessage = match serde_json::from_slice(&bytes) {
         Ok(m) => m,
         Err(e) => return Refusal::bad(format!("the body is not a JSON-RPC message: {e}")).into_response(),
     };
+    let Some(replica) = elsewhere else {
+        return deliver(&state, &id, &settings, parts, message).await;
+    };
+    let (Some(relay), Ok(body)) = (&state.relay, String::from_utf8(bytes.to_vec())) else {
+        return unknown(&id);
+    };
+    let mut headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter(|(name, _)| !RELAY_SKIPS.contains(&name.as_str()))
+        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .collect();
+    // The request id this replica gave the request, so both logs agree.
+    if let Some(request_id) = parts.extensions.get::<RequestId>().and_then(|r| r.0.to_str().ok()) {
+        headers.retain(|(name, _)| name != REQUEST_ID.as_str());
+        headers.push((REQUEST_ID.as_str().to_owned(), request_id.to_owned()));
+    }
+    let relayed = Relayed { session: id.clone(), uri: parts.uri.to_string(), headers, body };
+    match relay.send(&replica, &relayed).await {
+        Ok(Sent::Delivered) => StatusCode::ACCEPTED.into_response(),
+        Ok(Sent::NoReplica) => Refusal::with_status(
+            StatusCode::NOT_FOUND,
+            "unknown_session",
+            format!("the server holding SSE session `{id}`'s stream is gone: open a new one with GET /sse"),
+        )
+        .into_response(),
+        Err(_) => store_unavailable(),
+    }
+}
+
+/// Headers not relayed: about this hop's connection and body, or cookies
+/// (which the MCP endpoints never read).
+const RELAY_SKIPS: [&str; 7] =
+    ["host", "connection", "content-length", "transfer-encoding", "cookie", "keep-alive", "upgrade"];
+
+/// The session a `POST /messages` names (`sessionId`; `session_id`, as the
+/// Python SDK sends it).
+fn session_id(uri: &axum::http::Uri) -> Option<String> {
+    request::query_pairs(uri).into_iter().find(|(k, _)| k == "sessionId" || k == "session_id").map(|(_, v)| v)
+}
+
+fn unknown(id: &str) -> Response {
+    Refusal::with_status(StatusCode::NOT_FOUND, "unknown_session", format!("no SSE session `{id}`; open one with GET /sse"))
+        .into_response()
+}
+
+/// Hands `message`, sent with `parts` and `settings`, to SSE session `id`
+/// held here.
+async fn deliver(
+    state: &AppState,
+    id: &str,
+    settings: &request::RequestSettings,
+    mut parts: axum::http::request::Parts,
+    mut message: ClientJsonRpcMessage,
+) -> Response {
+    let Some(session) = state.sessions.sse_here(id) else { return unknown(id) };
+    let mut scope = CallScope {
+        upstream_headers: upstream_headers(&parts.extensions),
+        drain: Some(state.drain.clone()),
+        metrics: state.metrics.clone(),
+        ..CallScope::default()
+    };
+    match state.connect.oauth_client(settings) {
+        Ok(client) => scope.client = client,
+        Err(refusal) => return refusal.into_response(),
+    }
+    parts.extensions.insert(scope);
     match &mut message {
         ClientJsonRpcMessage::Request(r) => {
             r.request.extensions_mut().insert(parts);
@@ -154,4 +211,39 @@ pub(super) async fn message(State(state): State<Arc<AppState>>, req: Request) ->
             .into_response();
     }
     StatusCode::ACCEPTED.into_response()
+}
+
+/// Takes in the messages other replicas relay to this one's SSE sessions,
+/// in the order they arrive, until the relay stops.
+pub(super) fn deliver_relayed(state: Arc<AppState>, mut relayed: tokio::sync::mpsc::Receiver<Relayed>) {
+    tokio::spawn(async move {
+        while let Some(message) = relayed.recv().await {
+            let session = message.session.clone();
+            if let Err(why) = take_relayed(&state, message).await {
+                tracing::info!(session = %session, "dropped a relayed SSE message: {why}");
+            }
+        }
+    });
+}
+
+/// One relayed message, checked again here (credentials, identity) as a
+/// POST to this replica would be.
+async fn take_relayed(state: &AppState, relayed: Relayed) -> Result<(), String> {
+    let mut builder = axum::http::Request::builder().method(axum::http::Method::POST).uri(&relayed.uri);
+    for (name, value) in &relayed.headers {
+        builder = builder.header(name, value);
+    }
+    let (mut parts, ()) = builder.body(()).map_err(|e| format!("malformed: {e}"))?.into_parts();
+    request_id::restore(&parts.headers, &mut parts.extensions);
+    let settings = state.connect.settings(&parts.uri, &parts.headers).await.map_err(|r| r.message)?;
+    let Some(session) = state.sessions.sse_here(&relayed.session) else {
+        return Err("no such session here (its stream ended)".to_owned());
+    };
+    if state.sessions.identity(&settings) != session.identity {
+        return Err("sent with other credentials than the session's".to_owned());
+    }
+    let message: ClientJsonRpcMessage =
+        serde_json::from_str(&relayed.body).map_err(|e| format!("not a JSON-RPC message: {e}"))?;
+    let answer = deliver(state, &relayed.session, &settings, parts, message).await;
+    if answer.status() == StatusCode::ACCEPTED { Ok(()) } else { Err(format!("answered {}", answer.status())) }
 }

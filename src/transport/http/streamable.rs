@@ -30,7 +30,8 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 
 use super::AppState;
-use super::middleware::ClientIp;
+use super::middleware::{ClientIp, store_unavailable};
+use super::sessions::{Owner, SessionRecord, Touched};
 use super::middleware::request_id::upstream_headers;
 use super::request::{OAuthGrant, Refusal};
 use crate::server::CallScope;
@@ -57,22 +58,48 @@ pub(super) async fn gate(State(state): State<Arc<AppState>>, mut req: Request, n
         ..CallScope::default()
     };
     let session = req.headers().get(&SESSION_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let ip = req.extensions().get::<ClientIp>().map(|c| c.0);
     if let Some(id) = session {
         // An unknown (or expired) session is refused here, before its body is
         // read; 404 tells the client to initialize a new one.
-        let Some(record) = state.sessions.touch(&id) else {
-            return Refusal::with_status(
-                StatusCode::NOT_FOUND,
-                "unknown_session",
-                "no such session (it expired or was closed): initialize a new one",
-            )
-            .into_response();
+        let record = match state.sessions.touch(&id).await {
+            Ok(Touched::Here(record)) => record,
+            Ok(Touched::Elsewhere(stored)) => {
+                if stored.identity != identity {
+                    return other_identity(&id);
+                }
+                // Opened on another replica: served here from now on, with the
+                // selection it was opened with and this request's credentials.
+                let setup = match state.connect.setup(&settings.clone().with_selection(&stored.selection)) {
+                    Ok(setup) => state.shareable(setup, &id),
+                    Err(refusal) => return refusal.into_response(),
+                };
+                setup.set_log_level(stored.level);
+                let owner = Owner::new(&state.sessions, &settings, ip, &setup);
+                state.sessions.adopt(&id, owner, setup.clone());
+                SessionRecord { identity: stored.identity, setup }
+            }
+            Ok(Touched::Unknown) => {
+                return Refusal::with_status(
+                    StatusCode::NOT_FOUND,
+                    "unknown_session",
+                    "no such session (it expired or was closed): initialize a new one",
+                )
+                .into_response();
+            }
+            Err(_) => return store_unavailable(),
         };
         if record.identity != identity {
-            tracing::warn!(session = %id, "refused a request from another identity on a session");
-            return Refusal::forbidden("this session was opened with other credentials or another portal")
-                .because("session_identity")
-                .into_response();
+            return other_identity(&id);
+        }
+        let delete = req.method() == Method::DELETE;
+        if delete && state.sessions.shared().is_some() && !state.sessions.has_worker(&id).await {
+            // Opened or served on another replica: rmcp here has no worker to
+            // close, and the session ends in the store for every replica.
+            return match state.sessions.closed(&id).await {
+                Ok(()) => StatusCode::OK.into_response(),
+                Err(_) => store_unavailable(),
+            };
         }
         // Should rmcp rebuild a hibernated session for this request, the new
         // handler takes the session's setup from here.
@@ -82,10 +109,11 @@ pub(super) async fn gate(State(state): State<Arc<AppState>>, mut req: Request, n
             Err(refusal) => return refusal.into_response(),
         }
         req.extensions_mut().insert(scope);
-        let delete = req.method() == Method::DELETE;
         let mut response = next.run(req).await;
         if delete && response.status().is_success() {
-            state.sessions.closed(&id);
+            if state.sessions.closed(&id).await.is_err() {
+                tracing::warn!(session = %id, "closed here, but the shared store could not be told: it expires there");
+            }
             // rmcp says 202; clients (the Python SDK among them) expect 200 for a finished DELETE.
             *response.status_mut() = StatusCode::OK;
         }
@@ -94,20 +122,31 @@ pub(super) async fn gate(State(state): State<Arc<AppState>>, mut req: Request, n
     if req.method() != Method::POST {
         return next.run(req).await;
     }
-    let ip = req.extensions().get::<ClientIp>().map(|c| c.0);
     let (setup, ticket) = match state.open(&settings, ip).await {
         Ok(opened) => opened,
         Err(refusal) => return refusal.into_response(),
     };
+    // The session's id is known once rmcp has answered: the sink learns it then.
+    let named = Arc::new(std::sync::OnceLock::new());
+    let setup = state.shareable_pending(setup, &named);
     scope.setup = Some(setup.clone());
     req.extensions_mut().insert(scope);
     let response = next.run(req).await;
     // A stateless request (or a failed `initialize`) opens no session: the
     // ticket's place is given back as it drops.
     if let Some(id) = response.headers().get(&SESSION_ID).and_then(|v| v.to_str().ok()) {
-        state.sessions.opened(ticket, id, setup);
+        let _ = named.set(id.to_owned());
+        state.sessions.opened(ticket, id, setup, &settings.selection()).await;
     }
     unless_refused(&state, watched.as_ref(), response).await
+}
+
+/// 403 for a request on a session opened by another identity.
+fn other_identity(id: &str) -> Response {
+    tracing::warn!(session = %id, "refused a request from another identity on a session");
+    Refusal::forbidden("this session was opened with other credentials or another portal")
+        .because("session_identity")
+        .into_response()
 }
 
 /// The handler's answer to an OAuth request (`grant`), or 401 with a

@@ -4,10 +4,13 @@
 //! client by its /64); behind trusted proxies the client's address comes
 //! from `X-Forwarded-For`. The counting is `governor`'s (GCRA over a sharded
 //! map): a burst of `capacity` requests, refilled evenly over the window, and
-//! no lock over every client at once.
+//! no lock over every client at once. With the shared store, the same
+//! algorithm runs in the store ([`crate::store::rate`]), so the limits hold
+//! over every replica together.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
@@ -18,6 +21,8 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter as Gcra};
 
 use crate::config::{Proxies, RateLimit};
+use crate::store::rate::SharedLimiter;
+use crate::store::{Store, Unavailable};
 
 /// Forgetting clients whose allowance is full again is a pass over the
 /// map's shards, one at a time: done every this many checks, once the map
@@ -62,6 +67,47 @@ impl Allowance {
                     .unwrap_or_else(|_| HeaderValue::from_static("0")),
             ),
         ]
+    }
+}
+
+/// A limiter of this process, or one whose counters every replica shares.
+#[derive(Debug)]
+pub(crate) enum Limiter {
+    /// Counted here.
+    Local(RateLimiter),
+    /// Counted in the shared store.
+    Shared(SharedLimiter, RateLimit),
+}
+
+impl Limiter {
+    /// `limit`, counted in `store` when there is one; `name` tells the
+    /// limiters apart there.
+    pub(crate) fn new(limit: RateLimit, store: Option<&Arc<Store>>, name: &str) -> Self {
+        match store {
+            Some(store) => {
+                Self::Shared(SharedLimiter::new(store.clone(), name, limit.capacity, limit.window), limit)
+            }
+            None => Self::Local(RateLimiter::new(limit)),
+        }
+    }
+
+    /// Counts a request from `ip` (a [`ip_key`]): what it has left, or
+    /// `Err` when its allowance is spent; [`Unavailable`] when the shared
+    /// store cannot count it.
+    pub(crate) async fn check(&self, ip: IpAddr) -> Result<Result<Allowance, Allowance>, Unavailable> {
+        match self {
+            Self::Local(limiter) => Ok(limiter.check(ip)),
+            Self::Shared(limiter, limit) => {
+                let verdict = limiter.check(ip).await?;
+                let allowance = Allowance {
+                    limit: limit.capacity.max(1),
+                    remaining: verdict.remaining.min(limit.capacity.max(1)),
+                    reset: verdict.wait,
+                    window: limit.window,
+                };
+                Ok(if verdict.allowed { Ok(allowance) } else { Err(allowance) })
+            }
+        }
     }
 }
 

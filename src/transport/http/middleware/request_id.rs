@@ -46,6 +46,18 @@ pub(crate) async fn request_id(mut req: Request, next: Next) -> Response {
     response
 }
 
+/// The request id and trace context of a request rebuilt from its headers
+/// (a message relayed from another replica, whose own middleware chose the
+/// id and sent it along as `X-Request-ID`).
+pub(crate) fn restore(headers: &axum::http::HeaderMap, extensions: &mut axum::http::Extensions) {
+    if let Some(id) = headers.get(&REQUEST_ID).filter(|v| sane(v)) {
+        extensions.insert(RequestId(id.clone()));
+    }
+    if let Some(Some(context)) = TraceContext::from_headers(headers) {
+        extensions.insert(context);
+    }
+}
+
 /// The headers DocSpace calls made for a request carry (from its
 /// extensions): its request id and its trace context.
 pub(crate) fn upstream_headers(extensions: &axum::http::Extensions) -> Vec<(HeaderName, HeaderValue)> {

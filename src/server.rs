@@ -241,7 +241,9 @@ pub(crate) struct LevelSink(Arc<dyn Fn(LoggingLevel) -> futures::future::BoxFutu
 
 impl LevelSink {
     /// A sink calling `f` (`logging/setLevel` is answered once its future is done).
-    pub(crate) fn new(f: impl Fn(LoggingLevel) -> futures::future::BoxFuture<'static, ()> + Send + Sync + 'static) -> Self {
+    pub(crate) fn new(
+        f: impl Fn(LoggingLevel) -> futures::future::BoxFuture<'static, ()> + Send + Sync + 'static,
+    ) -> Self {
         Self(Arc::new(f))
     }
 }

@@ -8,7 +8,8 @@
 //! - the OAuth proxy's single-use marks, revocations, refresh-token
 //!   rotation and caches ([`memory`], behind the proxy's `Memory` trait);
 //! - the rate-limit counters ([`rate`]: GCRA in a Lua script, on the
-//!   store's clock, so limits are global);
+//!   store's clock, so limits are global; while the store is away, each
+//!   replica counts on its own, so limits hold and `/health` answers);
 //! - the Streamable HTTP session registry ([`sessions`]: who opened a
 //!   session, its tool selection and log level, rmcp's `initialize`
 //!   parameters), so a session continues on any replica;
@@ -132,7 +133,11 @@ impl Store {
 
     /// Runs `cmd` (a command, a pipeline or a script invocation): its
     /// answer, or [`Unavailable`] (logged once per outage, counted).
-    pub(crate) async fn run<T: redis::FromRedisValue>(&self, what: &'static str, cmd: Query<'_>) -> Result<T, Unavailable> {
+    pub(crate) async fn run<T: redis::FromRedisValue>(
+        &self,
+        what: &'static str,
+        cmd: Query<'_>,
+    ) -> Result<T, Unavailable> {
         let mut conn = self.conn.clone();
         let started = std::time::Instant::now();
         let answer: redis::RedisResult<T> = match cmd {
@@ -250,9 +255,7 @@ mod tests {
 
     #[test]
     fn identities_agree_across_replicas_with_the_same_secret_only() {
-        let hash = |key: &[u8], what: &str| {
-            IdentityKeys(hmac::Key::new(hmac::HMAC_SHA256, key)).hash_one(what)
-        };
+        let hash = |key: &[u8], what: &str| IdentityKeys(hmac::Key::new(hmac::HMAC_SHA256, key)).hash_one(what);
         assert_eq!(hash(b"one secret", "user"), hash(b"one secret", "user"));
         assert_ne!(hash(b"one secret", "user"), hash(b"one secret", "other user"));
         assert_ne!(hash(b"one secret", "user"), hash(b"another secret", "user"));

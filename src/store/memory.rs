@@ -59,7 +59,8 @@ impl<V: Serialize + DeserializeOwned + Clone + Send + Sync + 'static> Memory<V> 
         let mut cmd = redis::cmd("SET");
         cmd.arg(self.key(key)).arg(value).arg("NX").arg("PX").arg(millis(ttl));
         // `OK` when set, nil when an unexpired entry is there.
-        let set: Option<String> = self.store.run("oauth_insert_new", Query::Cmd(&cmd)).await.map_err(|_| Unavailable)?;
+        let set: Option<String> =
+            self.store.run("oauth_insert_new", Query::Cmd(&cmd)).await.map_err(|_| Unavailable)?;
         Ok(set.is_some())
     }
 

@@ -92,12 +92,7 @@ impl SharedSessions {
     }
 
     /// Records a new session.
-    pub(crate) async fn create(
-        &self,
-        id: &str,
-        identity: u64,
-        selection: &StoredSelection,
-    ) -> Result<(), Unavailable> {
+    pub(crate) async fn create(&self, id: &str, identity: u64, selection: &StoredSelection) -> Result<(), Unavailable> {
         let selection = serde_json::to_string(selection).map_err(|_| Unavailable)?;
         let key = self.key(id);
         let mut pipe = redis::pipe();

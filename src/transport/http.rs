@@ -295,12 +295,17 @@ pub fn app(
         return Err(Error::Io(std::io::Error::other("the HTTP transport needs HTTP settings (--transport http)")));
     };
     let metrics = http.metrics.as_ref().map(|_| Arc::new(Metrics::new(http.connections.closed_per_ip.clone())));
-    let store = http.state.as_ref().map(|s| Store::new(s, metrics.clone())).transpose().map_err(|e| Error::Store(e.to_string()))?;
+    let store = http
+        .state
+        .as_ref()
+        .map(|s| Store::new(s, metrics.clone()))
+        .transpose()
+        .map_err(|e| Error::Store(e.to_string()))?;
     let relay = match (&store, &http.state) {
-        (Some(store), Some(s)) => {
-            Some(Arc::new(Relay::new(store.clone(), s.secret.expose())
-                .map_err(|e| Error::Store(format!("the shared state store: {e}")))?))
-        }
+        (Some(store), Some(s)) => Some(Arc::new(
+            Relay::new(store.clone(), s.secret.expose())
+                .map_err(|e| Error::Store(format!("the shared state store: {e}")))?,
+        )),
         _ => None,
     };
     let memories = store.as_ref().map_or_else(proxy::Memories::in_memory, proxy::Memories::shared);

@@ -11,6 +11,7 @@
 pub mod clients;
 pub mod oauth;
 pub mod server;
+pub mod store;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

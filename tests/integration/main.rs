@@ -24,6 +24,8 @@
 //! - `listings`: arguments checked against the schema; compact, capped listings (and their sizes).
 //! - `sandbox_sweep`: `docspace-mcp sandbox` serves every tool of its default catalogue.
 //! - `secrets`: every transport and auth method at trace level; no secret in the logs.
+//! - `shared_store`: replicas sharing a real `redis-server`: sessions, SSE
+//!   relay, global rate limits, a store outage.
 //! - `stdio`: the server over stdio, driven by the rmcp client.
 //! - `workflows`: uploads, download as text, waiting on file operations.
 //! - `recipes`: every client recipe in docs/clients.md, parsed and run as it says.
@@ -61,5 +63,6 @@ mod sandbox_contract;
 mod sandbox_oauth;
 mod sandbox_sweep;
 mod secrets;
+mod shared_store;
 mod stdio;
 mod workflows;

@@ -21,8 +21,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::request::Refusal;
 use crate::config::{OAuthEndpoint, Proxies, RateLimit};
-use crate::store::Store;
 use crate::oauth::upstream::{Caller, on_behalf_of};
+use crate::store::Store;
 use host_origin::HostOrigin;
 use rate_limit::{Limiter, client_ip, ip_key};
 use request_id::RequestId;
@@ -99,9 +99,8 @@ pub(super) async fn guard(State(edge): State<Arc<Edge>>, mut req: Request, next:
     };
     let allowance = match (&edge.limiter, ip) {
         (Some((limiter, settings)), Some(ip)) => match limiter.check(ip).await {
-            Err(_) => return store_unavailable(),
-            Ok(Ok(allowance)) => Some(allowance),
-            Ok(Err(refused)) => {
+            Ok(allowance) => Some(allowance),
+            Err(refused) => {
                 let retry = refused.reset;
                 tracing::info!(status = 429, %ip, path = req.uri().path(), "rate limited ({settings})");
                 let mut response = Refusal::with_status(
@@ -151,11 +150,21 @@ mod tests {
         let policy =
             Arc::new(HostOrigin::new(&[], &crate::config::Cors { origins: vec![], max_age: Duration::ZERO }, None));
         let limit = RateLimit { capacity: 10, window: Duration::from_secs(60) };
-        let token =
-            Edge::oauth(policy.clone(), OAuthEndpoint::Token, &[(OAuthEndpoint::Token, limit)], Proxies::default(), None);
+        let token = Edge::oauth(
+            policy.clone(),
+            OAuthEndpoint::Token,
+            &[(OAuthEndpoint::Token, limit)],
+            Proxies::default(),
+            None,
+        );
         assert_eq!(token.limiter.as_ref().map(|(_, s)| s.as_str()), Some("DOCSPACE_SERVER_RATE_LIMITS_OAUTH_TOKEN_*"));
-        let register =
-            Edge::oauth(policy.clone(), OAuthEndpoint::Register, &[(OAuthEndpoint::Token, limit)], Proxies::default(), None);
+        let register = Edge::oauth(
+            policy.clone(),
+            OAuthEndpoint::Register,
+            &[(OAuthEndpoint::Token, limit)],
+            Proxies::default(),
+            None,
+        );
         assert!(register.limiter.is_none(), "0 = no limit");
         assert!(Edge::mcp(policy.clone(), None, Proxies::default(), None).limiter.is_none(), "MCP limit 0 = off");
         let mcp = Edge::mcp(policy, Some(limit), Proxies::default(), None);

@@ -171,8 +171,12 @@ fn session_id(uri: &axum::http::Uri) -> Option<String> {
 }
 
 fn unknown(id: &str) -> Response {
-    Refusal::with_status(StatusCode::NOT_FOUND, "unknown_session", format!("no SSE session `{id}`; open one with GET /sse"))
-        .into_response()
+    Refusal::with_status(
+        StatusCode::NOT_FOUND,
+        "unknown_session",
+        format!("no SSE session `{id}`; open one with GET /sse"),
+    )
+    .into_response()
 }
 
 /// Hands `message`, sent with `parts` and `settings`, to SSE session `id`

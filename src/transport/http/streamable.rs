@@ -30,10 +30,10 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 
 use super::AppState;
-use super::middleware::{ClientIp, store_unavailable};
-use super::sessions::{Owner, SessionRecord, Touched};
 use super::middleware::request_id::upstream_headers;
+use super::middleware::{ClientIp, store_unavailable};
 use super::request::{OAuthGrant, Refusal};
+use super::sessions::{Owner, SessionRecord, Touched};
 use crate::server::CallScope;
 
 /// `Mcp-Session-Id`.

@@ -21,8 +21,8 @@ use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter as Gcra};
 
 use crate::config::{Proxies, RateLimit};
+use crate::store::Store;
 use crate::store::rate::SharedLimiter;
-use crate::store::{Store, Unavailable};
 
 /// Forgetting clients whose allowance is full again is a pass over the
 /// map's shards, one at a time: done every this many checks, once the map
@@ -75,8 +75,10 @@ impl Allowance {
 pub(crate) enum Limiter {
     /// Counted here.
     Local(RateLimiter),
-    /// Counted in the shared store.
-    Shared(SharedLimiter, RateLimit),
+    /// Counted in the shared store; while it cannot answer, here (so the
+    /// limits still hold, per replica, and requests that need no store,
+    /// `/health` among them, are still served).
+    Shared(SharedLimiter, RateLimit, RateLimiter),
 }
 
 impl Limiter {
@@ -84,28 +86,29 @@ impl Limiter {
     /// limiters apart there.
     pub(crate) fn new(limit: RateLimit, store: Option<&Arc<Store>>, name: &str) -> Self {
         match store {
-            Some(store) => {
-                Self::Shared(SharedLimiter::new(store.clone(), name, limit.capacity, limit.window), limit)
-            }
+            Some(store) => Self::Shared(
+                SharedLimiter::new(store.clone(), name, limit.capacity, limit.window),
+                limit,
+                RateLimiter::new(limit),
+            ),
             None => Self::Local(RateLimiter::new(limit)),
         }
     }
 
     /// Counts a request from `ip` (a [`ip_key`]): what it has left, or
-    /// `Err` when its allowance is spent; [`Unavailable`] when the shared
-    /// store cannot count it.
-    pub(crate) async fn check(&self, ip: IpAddr) -> Result<Result<Allowance, Allowance>, Unavailable> {
+    /// `Err` when its allowance is spent.
+    pub(crate) async fn check(&self, ip: IpAddr) -> Result<Allowance, Allowance> {
         match self {
-            Self::Local(limiter) => Ok(limiter.check(ip)),
-            Self::Shared(limiter, limit) => {
-                let verdict = limiter.check(ip).await?;
+            Self::Local(limiter) => limiter.check(ip),
+            Self::Shared(limiter, limit, fallback) => {
+                let Ok(verdict) = limiter.check(ip).await else { return fallback.check(ip) };
                 let allowance = Allowance {
                     limit: limit.capacity.max(1),
                     remaining: verdict.remaining.min(limit.capacity.max(1)),
                     reset: verdict.wait,
                     window: limit.window,
                 };
-                Ok(if verdict.allowed { Ok(allowance) } else { Err(allowance) })
+                if verdict.allowed { Ok(allowance) } else { Err(allowance) }
             }
         }
     }

@@ -185,14 +185,17 @@ def main(folder, minimum):
           hpa["spec"].get("minReplicas", 1) > pdb["spec"].get("minAvailable", 0), (hpa["spec"], pdb["spec"]))
 
     # Settings: every variable is one the server reads (docs/configuration.md is generated from its
-    # command line), but DOCSPACE_STATE_URL, which configmap.yaml says is not read yet.
+    # command line).
     documented = set(re.findall(r"`(DOCSPACE_[A-Z0-9_]+)`", (ROOT / "docs" / "configuration.md").read_text()))
     keys = set(config) | set(docs["Secret"].get("stringData", {})) | set(docs["Secret"].get("data", {}))
-    check("[settings] every ConfigMap and Secret variable is a setting of the server (but DOCSPACE_STATE_URL)",
-          keys - {"DOCSPACE_STATE_URL"} <= documented, sorted(keys - documented))
-    says_pending = "NOT READ YET" in (folder / "configmap.yaml").read_text()
-    check("[settings] configmap.yaml says DOCSPACE_STATE_URL is not read yet exactly while the server has no such setting",
-          says_pending == ("DOCSPACE_STATE_URL" not in documented), {"says": says_pending})
+    check("[settings] every ConfigMap and Secret variable is a setting of the server",
+          keys <= documented, sorted(keys - documented))
+    # Several replicas share one store, so no request needs to reach the pod that served the last one.
+    check("[replicas] the shared store is configured: DOCSPACE_STATE_URL in the ConfigMap, its key in the Secret",
+          "DOCSPACE_STATE_URL" in config and "DOCSPACE_STATE_SECRET_KEY" in docs["Secret"].get("stringData", {}),
+          sorted(keys))
+    check("[replicas] the Service has no session affinity (any pod serves any request)",
+          docs["Service"]["spec"].get("sessionAffinity", "None") == "None", docs["Service"]["spec"])
     secrets = docs["Secret"].get("stringData", {})
     check("[settings] secret.yaml holds placeholders only (REPLACE-…), never a real secret",
           secrets and all(str(v).startswith("REPLACE-") for v in secrets.values()) and not docs["Secret"].get("data"),

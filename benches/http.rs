@@ -37,10 +37,10 @@ use std::time::{Duration, Instant};
 
 use docspace_mcp::sandbox::{self, Sandbox};
 
-#[path = "support/process.rs"]
-mod process;
 #[path = "support/mcp.rs"]
 mod mcp;
+#[path = "support/process.rs"]
+mod process;
 
 use mcp::{CALL, LIST, Mcp, STATELESS_CALL, load};
 use process::{BIN, http_server, rss_kib};

@@ -42,12 +42,12 @@ use std::time::{Duration, Instant};
 
 use docspace_mcp::sandbox::{self, Sandbox};
 
-#[path = "support/process.rs"]
-mod process;
 #[path = "support/mcp.rs"]
 mod mcp;
 #[path = "../tests/common/oauth.rs"]
 mod oauth;
+#[path = "support/process.rs"]
+mod process;
 #[path = "../tests/common/store.rs"]
 mod store;
 
@@ -66,16 +66,8 @@ struct StoreCounts {
 
 async fn store_counts(redis: Option<&Redis>, metrics: &str) -> StoreCounts {
     let Some(redis) = redis else { return StoreCounts::default() };
-    let exposition = docspace_mcp_client::tls::builder()
-        .build()
-        .unwrap()
-        .get(metrics)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let exposition =
+        docspace_mcp_client::tls::builder().build().unwrap().get(metrics).send().await.unwrap().text().await.unwrap();
     let round_trips = exposition
         .lines()
         .filter(|l| l.starts_with("docspace_mcp_store_command_duration_seconds_count"))
@@ -123,10 +115,8 @@ fn with_store(run: &Run, before: StoreCounts, after: StoreCounts, requests: u64)
 async fn mcp_runs(portal: &Sandbox, redis: Option<&Redis>, seconds: u64) {
     let bin = std::env::var("BENCH_BIN").unwrap_or_else(|_| BIN.to_owned());
     let url = redis.map(Redis::url);
-    let env = settings(
-        url.as_deref(),
-        &[("DOCSPACE_BASE_URL", portal.base_url()), ("DOCSPACE_API_KEY", sandbox::API_KEY)],
-    );
+    let env =
+        settings(url.as_deref(), &[("DOCSPACE_BASE_URL", portal.base_url()), ("DOCSPACE_API_KEY", sandbox::API_KEY)]);
     let (mut child, base) = http_server(&bin, &env);
     let pid = child.id();
     let http = docspace_mcp_client::tls::builder().pool_max_idle_per_host(256).build().unwrap();

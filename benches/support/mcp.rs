@@ -84,7 +84,14 @@ impl std::fmt::Display for Run {
 }
 
 /// `clients` loops sending `body` for `seconds` to the server `pid`.
-pub(crate) async fn load(mcp: &Mcp, pid: u32, clients: usize, seconds: u64, body: &'static str, stateless: bool) -> Run {
+pub(crate) async fn load(
+    mcp: &Mcp,
+    pid: u32,
+    clients: usize,
+    seconds: u64,
+    body: &'static str,
+    stateless: bool,
+) -> Run {
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
@@ -142,4 +149,3 @@ pub(crate) async fn load(mcp: &Mcp, pid: u32, clients: usize, seconds: u64, body
 pub(crate) fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
-

@@ -41,7 +41,7 @@ impl Answer {
             .lines()
             .filter_map(|l| l.strip_prefix("data:"))
             .filter_map(|d| serde_json::from_str(d.trim()).ok())
-            .last()
+            .next_back()
             .unwrap_or(Value::Null)
     }
 }
@@ -394,4 +394,40 @@ async fn oauth_codes_and_refresh_tokens_are_single_use_across_replicas() {
         exchange(&b.base, &[("grant_type", "refresh_token"), ("refresh_token", next), ("client_id", &client)], None)
             .await;
     assert_eq!(status, 200, "the rotated token works on B: {again}");
+}
+
+/// With the store, a replica keeps a quiet session only until its worker
+/// would hibernate (its caps and memory follow what it serves now); the
+/// session itself lives on in the store and comes back on its next request.
+#[tokio::test]
+async fn a_replica_lets_go_of_quiet_sessions_the_store_keeps() {
+    let Some(redis) = Redis::start() else { return };
+    let a = replica(&redis, None, &["--session-hibernate-after", "1"]).await;
+    let session = open(&a.base, &[]).await;
+    let health = || async {
+        docspace_mcp_client::tls::builder()
+            .build()
+            .unwrap()
+            .get(format!("{}/health", a.base))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    assert_eq!(health().await["sessions"], 1);
+    let mut released = false;
+    for _ in 0..100 {
+        if health().await["sessions"] == 0 {
+            released = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(released, "the replica let the quiet session go");
+    let back = whoami(&a.base, &session, 2).await;
+    assert_eq!(back.status, 200, "{}", back.body);
+    assert!(profile(&back).contains("Alex Morgan"));
+    assert_eq!(health().await["sessions"], 1, "adopted again");
 }

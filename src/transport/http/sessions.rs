@@ -122,6 +122,12 @@ struct Entry {
     kind: Kind,
 }
 
+impl Entry {
+    fn streamable(&self) -> bool {
+        matches!(self.kind, Kind::Streamable(_))
+    }
+}
+
 /// Every session, and the counts the caps check, under one lock.
 #[derive(Debug, Default)]
 struct Table {
@@ -530,30 +536,56 @@ impl Sessions {
         }
     }
 
-    /// How often the sweeper should run (`None`: sessions never expire).
+    /// How long a quiet entry stays in the table: a session's idle timeout;
+    /// with the shared store, a Streamable HTTP session's entry here only
+    /// until its worker would hibernate (the store keeps the session, and
+    /// any replica adopts it again on its next request), so the caps and
+    /// the memory here follow the sessions this replica serves now.
+    fn quiet_limit(&self, streamable: bool) -> Option<Duration> {
+        match (streamable, &self.shared) {
+            (true, Some(_)) => {
+                let hibernate = self.limits.hibernate_after.max(Duration::from_secs(1));
+                Some(self.limits.idle_timeout.map_or(hibernate, |idle| idle.min(hibernate)))
+            }
+            _ => self.limits.idle_timeout,
+        }
+    }
+
+    /// How often the sweeper should run (`None`: nothing ever expires here).
     pub(crate) fn sweep_every(&self) -> Option<Duration> {
-        self.limits.idle_timeout.map(|idle| (idle / 2).clamp(Duration::from_secs(1), Duration::from_secs(15)))
+        let shortest = match &self.shared {
+            Some(_) => self.quiet_limit(true),
+            None => self.limits.idle_timeout,
+        };
+        shortest.map(|limit| (limit / 2).clamp(Duration::from_secs(1), Duration::from_secs(15)))
     }
 
     /// Closes sessions of either transport idle longer than the idle timeout
-    /// (an SSE session's open stream is not use: its messages are).
+    /// (an SSE session's open stream is not use: its messages are); with
+    /// the shared store, drops Streamable HTTP sessions quiet here past
+    /// [`Sessions::quiet_limit`] from this replica only.
     pub(crate) async fn sweep(&self) {
-        let Some(limit) = self.limits.idle_timeout else { return };
         let expired: Vec<(String, Entry)> = {
             let mut table = lock(&self.table);
-            let ids: Vec<String> =
-                table.entries.iter().filter(|(_, e)| e.last_seen.elapsed() > limit).map(|(id, _)| id.clone()).collect();
+            let ids: Vec<String> = table
+                .entries
+                .iter()
+                .filter(|(_, e)| self.quiet_limit(e.streamable()).is_some_and(|limit| e.last_seen.elapsed() > limit))
+                .map(|(id, _)| id.clone())
+                .collect();
             ids.into_iter().filter_map(|id| table.remove(&id).map(|e| (id, e))).collect()
         };
         for (id, entry) in expired {
-            // With the shared store, the session may be in use on another
-            // replica: only its worker here goes (the store expires it).
-            let everywhere = self.shared.is_none();
+            // With the shared store, a Streamable HTTP session may be in use
+            // on another replica: only its worker here goes (the store
+            // expires the session after the idle timeout).
+            let everywhere = self.shared.is_none() || matches!(entry.kind, Kind::Sse { .. });
+            let quiet = self.quiet_limit(entry.streamable()).unwrap_or_default().as_secs();
             self.close(&id, entry, everywhere).await;
             if everywhere {
-                tracing::info!(session = %id, "session closed after {} s idle", limit.as_secs());
+                tracing::info!(session = %id, "session closed after {quiet} s idle");
             } else {
-                tracing::debug!(session = %id, "session idle here for {} s: its worker stopped", limit.as_secs());
+                tracing::debug!(session = %id, "session quiet here for {quiet} s: this replica let it go");
             }
         }
     }

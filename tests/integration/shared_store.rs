@@ -319,6 +319,11 @@ async fn a_store_outage_answers_503_and_sessions_survive_it() {
     let down = whoami(&a.base, &session, 3).await;
     assert_eq!(down.status, 503, "{}", down.body);
     assert!(down.body.contains("store_unavailable"), "{}", down.body);
+    // A new session cannot be recorded: refused, rather than handed out
+    // alive on this replica only and dead once the store is back.
+    let new = post(&a.base, None, &[], &init()).await;
+    assert_eq!((new.status, new.session.as_deref()), (503, None), "{}", new.body);
+    assert!(new.body.contains("store_unavailable"), "{}", new.body);
     // The health probe still answers (rate limits fall back to this
     // replica's own counters while the store is away) and says why.
     let health: Value = docspace_mcp_client::tls::builder()

@@ -452,18 +452,32 @@ impl Sessions {
 
     /// Records a new Streamable HTTP session in the place `ticket` held (and
     /// in the shared store, with the selection it was opened with).
-    pub(crate) async fn opened(&self, ticket: Ticket, id: &str, setup: Setup, selection: &StoredSelection) {
+    /// [`Unavailable`] when the store could not record it: a session only
+    /// this replica knew would end at the store's first answer, so the
+    /// caller closes it and refuses the `initialize`.
+    pub(crate) async fn opened(
+        &self,
+        ticket: Ticket,
+        id: &str,
+        setup: Setup,
+        selection: &StoredSelection,
+    ) -> Result<(), Unavailable> {
         let identity = ticket.owner.as_ref().map(|o| o.identity);
-        tracing::info!(session = id, "session opened");
         ticket.open(id, Kind::Streamable(setup));
-        if let (Some(shared), Some(identity)) = (&self.shared, identity)
-            && shared.create(id, identity, selection).await.is_err()
-        {
-            tracing::warn!(
-                session = id,
-                "the session could not be recorded in the shared store: only this replica knows it"
-            );
+        if let (Some(shared), Some(identity)) = (&self.shared, identity) {
+            shared.create(id, identity, selection).await?;
         }
+        tracing::info!(session = id, "session opened");
+        Ok(())
+    }
+
+    /// Undoes [`Sessions::opened`] for a session the store could not record.
+    pub(crate) async fn abandon(&self, id: &str) {
+        let entry = lock(&self.table).remove(id);
+        if let Some(entry) = entry {
+            self.close(id, entry, false).await;
+        }
+        tracing::warn!(session = id, "session not opened: the shared state store could not record it");
     }
 
     /// Forgets a Streamable HTTP session the client closed (on every replica).

@@ -136,7 +136,11 @@ pub(super) async fn gate(State(state): State<Arc<AppState>>, mut req: Request, n
     // ticket's place is given back as it drops.
     if let Some(id) = response.headers().get(&SESSION_ID).and_then(|v| v.to_str().ok()) {
         let _ = named.set(id.to_owned());
-        state.sessions.opened(ticket, id, setup, &settings.selection()).await;
+        if state.sessions.opened(ticket, id, setup, &settings.selection()).await.is_err() {
+            let id = id.to_owned();
+            state.sessions.abandon(&id).await;
+            return store_unavailable();
+        }
     }
     unless_refused(&state, watched.as_ref(), response).await
 }

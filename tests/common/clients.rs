@@ -3,7 +3,9 @@
 //! `$DOCSPACE_MCP_PYTHON`), the conformance suite and its Node
 //! (`tests/clients/node_modules/.bin`, or `$DOCSPACE_MCP_NODE_BIN`), and
 //! Chromium with ChromeDriver (on `PATH`, or `$DOCSPACE_MCP_CHROMIUM` and
-//! `$DOCSPACE_MCP_CHROMEDRIVER`).
+//! `$DOCSPACE_MCP_CHROMEDRIVER`), and for the `replicas` tests Debian's
+//! `redis-server` (or `valkey-server`) and `nginx` (on `PATH` or in
+//! `/usr/sbin`, or `$DOCSPACE_MCP_REDIS_SERVER` and `$DOCSPACE_MCP_NGINX`).
 //!
 //! A missing client makes its test print why it is skipped and what
 //! installs it, and return. `scripts/test` installs every client and sets
@@ -76,6 +78,28 @@ pub fn chromium() -> Option<(PathBuf, PathBuf)> {
         (Some(chromium), Some(driver)) => Some((chromium, driver)),
         _ => missing("Chromium or ChromeDriver is missing (Debian: apt-get install chromium chromium-driver)"),
     }
+}
+
+/// A program: `$var` when set, else the first of `names` on `PATH` or in
+/// `/usr/sbin` (where Debian puts nginx, off a normal user's `PATH`).
+fn program(var: &str, names: &[&str]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        return Some(PathBuf::from(p)).filter(|p| p.is_file());
+    }
+    names
+        .iter()
+        .find_map(|name| on_path(name).or_else(|| Some(Path::new("/usr/sbin").join(name)).filter(|p| p.is_file())))
+}
+
+/// The shared store's server: Redis, or Valkey (the same protocol).
+pub fn redis_server() -> Option<PathBuf> {
+    program("DOCSPACE_MCP_REDIS_SERVER", &["redis-server", "valkey-server"])
+        .or_else(|| missing("redis-server (or valkey-server) is missing (Debian: apt-get install redis-server)"))
+}
+
+/// nginx.
+pub fn nginx() -> Option<PathBuf> {
+    program("DOCSPACE_MCP_NGINX", &["nginx"]).or_else(|| missing("nginx is missing (Debian: apt-get install nginx)"))
 }
 
 /// The MCP Inspector's launcher and the Node 22 to run it with (both in

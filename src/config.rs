@@ -137,6 +137,9 @@ pub enum Error {
     /// An unusable key prefix.
     #[error("DOCSPACE_STATE_PREFIX `{0}` must be 1 to 64 characters without spaces")]
     StatePrefix(String),
+    /// An OTLP endpoint that is not an http(s) URL (not quoted: it may hold credentials).
+    #[error("{0} must be an http or https URL, e.g. http://127.0.0.1:4318 (OTLP over HTTP; gRPC is not supported)")]
+    OtlpEndpoint(&'static str),
 }
 
 /// The validated configuration of one server.
@@ -154,6 +157,8 @@ pub struct Config {
     pub http: Option<HttpConfig>,
     /// Things worth a warning at start (the settings are usable, but maybe not meant).
     pub warnings: Vec<String>,
+    /// Where the server's own spans are exported (`None`: no spans, nothing started).
+    pub otlp: Option<OtlpConfig>,
 }
 
 /// The operator's tool selection.
@@ -423,6 +428,13 @@ pub struct MetricsConfig {
     pub address: Option<String>,
 }
 
+/// Where the server's own spans are exported (OTLP over HTTP, protobuf).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtlpConfig {
+    /// The URL spans are POSTed to (`…/v1/traces`).
+    pub endpoint: String,
+}
+
 /// The OAuth proxy's validated settings.
 #[derive(Debug, Clone)]
 pub struct OAuthConfig {
@@ -497,7 +509,26 @@ impl Config {
             }
             Some(http_config(&args.http, &portal)?)
         };
-        Ok(Self { tools, portal, max_message_bytes, transport, http, warnings })
+        let otlp = otlp_config(&args)?;
+        Ok(Self { tools, portal, max_message_bytes, transport, http, warnings, otlp })
+    }
+}
+
+/// The OTLP/HTTP traces URL: `--otlp-traces-endpoint` as it is, or
+/// `--otlp-endpoint` with `/v1/traces` appended (the OpenTelemetry
+/// specification's rule for the two variables); `None` when neither is set.
+fn otlp_config(args: &ServeArgs) -> Result<Option<OtlpConfig>, Error> {
+    let set = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let (variable, endpoint) = match (set(&args.otlp_traces_endpoint), set(&args.otlp_endpoint)) {
+        (Some(traces), _) => ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (--otlp-traces-endpoint)", traces),
+        (None, Some(base)) => {
+            ("OTEL_EXPORTER_OTLP_ENDPOINT (--otlp-endpoint)", format!("{}/v1/traces", base.trim_end_matches('/')))
+        }
+        (None, None) => return Ok(None),
+    };
+    match url::Url::parse(&endpoint) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(Some(OtlpConfig { endpoint })),
+        _ => Err(Error::OtlpEndpoint(variable)),
     }
 }
 

@@ -30,6 +30,7 @@ use super::middleware::{ClientIp, store_unavailable};
 use super::request::{self, Refusal};
 use super::sessions::SseFound;
 use crate::server::{CallScope, DocSpaceServer};
+use crate::spans::Span;
 use crate::store::relay::{Relayed, Sent};
 
 /// Removes a session when its event stream ends (client gone or shutdown).
@@ -193,6 +194,7 @@ async fn deliver(
         upstream_headers: upstream_headers(&parts.extensions),
         drain: Some(state.drain.clone()),
         metrics: state.metrics.clone(),
+        span: parts.extensions.get::<Span>().cloned(),
         ..CallScope::default()
     };
     match state.connect.oauth_client(settings) {

@@ -518,16 +518,20 @@ impl Config {
 /// `--otlp-endpoint` with `/v1/traces` appended (the OpenTelemetry
 /// specification's rule for the two variables); `None` when neither is set.
 fn otlp_config(args: &ServeArgs) -> Result<Option<OtlpConfig>, Error> {
-    let set = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
-    let (variable, endpoint) = match (set(&args.otlp_traces_endpoint), set(&args.otlp_endpoint)) {
-        (Some(traces), _) => ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (--otlp-traces-endpoint)", traces),
-        (None, Some(base)) => {
-            ("OTEL_EXPORTER_OTLP_ENDPOINT (--otlp-endpoint)", format!("{}/v1/traces", base.trim_end_matches('/')))
-        }
+    fn set(v: &Option<String>) -> Option<&str> {
+        v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+    }
+    let (variable, given, path) = match (set(&args.otlp_traces_endpoint), set(&args.otlp_endpoint)) {
+        (Some(traces), _) => ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (--otlp-traces-endpoint)", traces, ""),
+        (None, Some(base)) => ("OTEL_EXPORTER_OTLP_ENDPOINT (--otlp-endpoint)", base, "/v1/traces"),
         (None, None) => return Ok(None),
     };
-    match url::Url::parse(&endpoint) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(Some(OtlpConfig { endpoint })),
+    match url::Url::parse(given) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty()) => {
+            let endpoint =
+                if path.is_empty() { given.to_owned() } else { given.trim_end_matches('/').to_owned() + path };
+            Ok(Some(OtlpConfig { endpoint }))
+        }
         _ => Err(Error::OtlpEndpoint(variable)),
     }
 }
@@ -870,6 +874,28 @@ mod tests {
         );
         let e = config(&["--operation-interval-ms", "0"]).unwrap_err();
         assert!(e.to_string().starts_with("DOCSPACE_FILE_OPERATION_INTERVAL is 0 ms"), "{e}");
+    }
+
+    /// The base URL gets the signal's path, the traces URL is used as it is
+    /// and wins; a URL that is not http(s) stops the start, naming the
+    /// variable but not quoting the value (it may hold credentials).
+    #[test]
+    fn otlp_endpoints_follow_the_specifications_rule() {
+        let endpoint = |args: &[&str]| config(args).unwrap().otlp.map(|o| o.endpoint);
+        assert_eq!(endpoint(&["--otlp-endpoint", "http://127.0.0.1:4318"]).unwrap(), "http://127.0.0.1:4318/v1/traces");
+        assert_eq!(
+            endpoint(&["--otlp-endpoint", "https://c.example/otlp/"]).unwrap(),
+            "https://c.example/otlp/v1/traces"
+        );
+        let both = ["--otlp-endpoint", "http://127.0.0.1:4318", "--otlp-traces-endpoint", "http://127.0.0.1:9/t"];
+        assert_eq!(endpoint(&both).unwrap(), "http://127.0.0.1:9/t");
+        for bad in ["127.0.0.1:4318", "grpc://c.example:4317", "http://"] {
+            let e = config(&["--otlp-endpoint", bad]).unwrap_err().to_string();
+            assert!(e.starts_with("OTEL_EXPORTER_OTLP_ENDPOINT (--otlp-endpoint) must be an http"), "{e}");
+        }
+        let e = config(&["--otlp-traces-endpoint", "ftp://user:secret@c.example"]).unwrap_err().to_string();
+        assert!(e.starts_with("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") && !e.contains("secret"), "{e}");
+        assert_eq!(endpoint(&["--otlp-endpoint", " "]), endpoint(&[]), "blank is unset");
     }
 
     #[test]

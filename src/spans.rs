@@ -79,9 +79,17 @@ pub(crate) struct Tracer(SdkTracer);
 impl Tracing {
     /// Starts the export pipeline to `config.endpoint`.
     pub(crate) fn start(config: &OtlpConfig) -> Result<Self, Error> {
-        let user_agent = concat!("docspace-mcp/", env!("CARGO_PKG_VERSION"));
-        let http = crate::portal::http_client(user_agent, EXPORT_TIMEOUT, crate::portal::Egress::Operator)
-            .map_err(|e| Error(e.to_string()))?;
+        let tls = docspace_mcp_client::tls::lazy_roots().map_err(|e| Error(e.to_string()))?;
+        // No idle connections kept: the export runtime runs only while it
+        // exports, so a pooled connection the collector closed in between
+        // would be found dead by the next export (one connection a batch).
+        let http = docspace_mcp_client::tls::builder()
+            .tls_backend_preconfigured(tls)
+            .user_agent(concat!("docspace-mcp/", env!("CARGO_PKG_VERSION")))
+            .timeout(EXPORT_TIMEOUT)
+            .pool_max_idle_per_host(0)
+            .build()
+            .map_err(|e| Error(crate::logging::error_chain(&e)))?;
         let shown = shown(&config.endpoint);
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_http()

@@ -32,7 +32,8 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
 
-use crate::common::server::TestServer;
+use crate::common::oauth::{Flow, code_for, register};
+use crate::common::server::{OAuth, TestServer};
 use crate::common::server_command;
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -190,6 +191,8 @@ async fn client_with(
         .iter()
         .map(|(k, v)| (reqwest::header::HeaderName::from_static(k), v.parse().unwrap()))
         .collect::<HashMap<_, _>>();
+    // rmcp builds its own reqwest client: the process's TLS provider first (this test may be the first to need one).
+    docspace_mcp_client::tls::install_provider();
     let config = StreamableHttpClientTransportConfig::with_uri(format!("{base}/mcp")).custom_headers(headers);
     ().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap()
 }
@@ -280,18 +283,64 @@ async fn spans_of_a_tool_call_join_the_clients_trace() {
     assert!(spans.iter().all(|s| s.trace == TRACE || s.trace == META_TRACE), "{spans:#?}");
 }
 
-/// The binary's log lines, read as they come (until it exits).
-type Log = Arc<Mutex<Vec<String>>>;
+/// The OAuth proxy's call to DocSpace's token endpoint is a client span
+/// (`oauth2/token`) under the `POST /token` request's, and the
+/// `traceparent` the portal's token endpoint received names it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_oauth_proxys_docspace_calls_are_spans_of_their_request() {
+    const REDIRECT: &str = "http://127.0.0.1:9/callback";
+    let collector = Collector::start().await;
+    let s = TestServer::builder().oauth(OAuth::Shared).args(&["--otlp-endpoint", &collector.base]).start().await;
+    let client = register(&s.base, &[REDIRECT], "Traced").await;
+    let flow = Flow::new(&client, REDIRECT);
+    let code = code_for(&s.base, &flow).await;
+    let grant = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("client_id", client.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", flow.verifier.as_str()),
+    ];
+    let http = docspace_mcp_client::tls::builder().build().unwrap();
+    let r = http.post(format!("{}/token", s.base)).header("traceparent", PARENT).form(&grant).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let traced = s.portal.traced();
+    let token_call = traced.iter().find(|t| t.path == "/oauth2/token").expect("a traced token call");
+    let id = span_of(&token_call.traceparent, TRACE);
+    let spans = collector.wait_for(|spans| spans.iter().any(|s| s.id == id)).await;
+    let call = by_id(&spans, &id);
+    assert_eq!((call.name.as_str(), call.kind), ("oauth2/token", SpanKind::Client), "{call:#?}");
+    assert_eq!(call.attributes.get("http.response.status_code").map(String::as_str), Some("200"));
+    let request = by_id(&spans, &call.parent);
+    assert_eq!((request.name.as_str(), request.kind), ("POST /token", SpanKind::Server), "{request:#?}");
+    assert_eq!(request.parent, CLIENT_SPAN);
+    let text = format!("{spans:?}");
+    assert!(!text.contains(&code) && !text.contains(sandbox::oauth::CLIENT_SECRET), "{text}");
+}
+
+/// The binary's stderr, read as it comes.
+struct Log {
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Log {
+    /// Every line, once the process has exited (its stderr closed).
+    fn all(self) -> String {
+        self.reader.join().unwrap();
+        self.lines.lock().unwrap().join("\n")
+    }
+}
 
 /// Reads the binary's stderr into a [`Log`] and waits (a bounded time) for
 /// its "serving MCP over HTTP on" line; the address.
 fn address_of(child: &mut Child) -> (String, Log) {
-    let log = Log::default();
+    let lines = Arc::new(Mutex::new(Vec::new()));
     let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let kept = log.clone();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
+    let stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let kept = lines.clone();
+    let reader = std::thread::spawn(move || {
+        for line in stderr.map_while(Result::ok) {
             kept.lock().unwrap().push(line.clone());
             let _ = tx.send(line);
         }
@@ -299,7 +348,7 @@ fn address_of(child: &mut Child) -> (String, Log) {
     loop {
         let line = rx.recv_timeout(Duration::from_secs(30)).expect("the server logs its address");
         if let Some(rest) = line.split("serving MCP over HTTP on ").nth(1) {
-            return (rest.split_whitespace().next().unwrap().to_owned(), log);
+            return (rest.split_whitespace().next().unwrap().to_owned(), Log { lines, reader });
         }
     }
 }
@@ -356,7 +405,7 @@ async fn the_binary_flushes_its_spans_at_sigterm_and_follows_the_otel_variables(
     assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
-    let log = log.lock().unwrap().join("\n");
+    let log = log.all();
     assert!(log.contains("exporting spans to"), "{log}");
 
     // The process has exited: what it flushed has arrived.
@@ -459,7 +508,33 @@ async fn without_an_endpoint_nothing_is_started_and_the_context_is_forwarded_unc
     assert!(!has_export_thread(child.id()), "still none after a call");
     child.kill().unwrap();
     child.wait().unwrap();
-    let log = log.lock().unwrap().join("\n");
+    let log = log.all();
     assert!(log.contains("serving MCP over HTTP"), "{log}");
     assert!(!log.contains("exporting spans") && !log.contains("OTLP"), "{log}");
+}
+
+/// A collector that is not there: tool calls are answered as usual, the
+/// failed export is logged as a warning naming the endpoint, and the
+/// shutdown still ends the process with success.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_collector_that_is_down_costs_a_warning_not_a_call() {
+    let closed = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let portal = sandbox_portal().await;
+    let mut child = spawn_http(&portal, &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)]);
+    let (base, log) = address_of(&mut child);
+    let client = client_with(&base, &[("traceparent", PARENT)]).await;
+    for _ in 0..3 {
+        let r = client.call_tool(CallToolRequestParams::new("get_self_profile")).await.unwrap();
+        assert_ne!(r.is_error, Some(true), "{r:?}");
+    }
+    client.cancel().await.unwrap();
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let log = log.all();
+    let warned = format!("could not export spans to {endpoint}/v1/traces");
+    assert_eq!(log.matches(&warned).count(), 1, "one warning, then debug lines: {log}");
 }

@@ -294,6 +294,15 @@ impl Span {
         span.end();
     }
 
+    /// Ends the span of a request that was refused without an HTTP answer
+    /// (a relayed SSE message this replica could not deliver).
+    pub(crate) fn end_refused(&self) {
+        let span = self.cx.span();
+        span.set_attribute(KeyValue::new("error.type", "refused"));
+        span.set_status(Status::error("refused"));
+        span.end();
+    }
+
     /// Ends the span of a DocSpace request (an error unless it answered 1xx–3xx).
     pub(crate) fn end_docspace_request(&self, answer: Answer) {
         let span = self.cx.span();

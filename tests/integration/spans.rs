@@ -538,3 +538,78 @@ async fn a_collector_that_is_down_costs_a_warning_not_a_call() {
     let warned = format!("could not export spans to {endpoint}/v1/traces");
     assert_eq!(log.matches(&warned).count(), 1, "one warning, then debug lines: {log}");
 }
+
+/// The SSE events of `stream` until one whose data is the answer to `id`.
+async fn sse_answer(
+    stream: &mut (impl futures::Stream<Item = reqwest::Result<Bytes>> + Unpin),
+    buffer: &mut String,
+    id: Option<u64>,
+) -> String {
+    use futures::StreamExt as _;
+    loop {
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let data: String = block.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+            let wanted = match id {
+                None => !data.is_empty(),
+                Some(id) => serde_json::from_str::<Value>(&data).is_ok_and(|v| v["id"] == id),
+            };
+            if wanted {
+                return data;
+            }
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("an event in time");
+        buffer.push_str(&String::from_utf8_lossy(&chunk.expect("the stream is open").unwrap()));
+    }
+}
+
+/// Two replicas sharing a store, each exporting spans: an SSE message posted
+/// to the replica without the stream is relayed to the one with it, and its
+/// tool call's spans there hang below the relaying replica's `POST
+/// /messages`, itself below the client's span; the portal received the id
+/// of the DocSpace request's span.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relayed_sse_message_stays_in_the_clients_trace() {
+    let Some(redis) = crate::common::store::Redis::start() else { return };
+    let collector = Collector::start().await;
+    let url = redis.url();
+    let args = |portal| {
+        let args = ["--state-url", url.as_str(), "--state-secret-key", "a-state-secret-of-at-least-32-bytes!!"];
+        let endpoint = ["--otlp-endpoint", collector.base.as_str()];
+        TestServer::builder().operator().portal(portal).args(&[&args[..], &endpoint[..]].concat()).start()
+    };
+    let a = args(None).await;
+    let b = args(Some(a.portal.clone())).await;
+    let http = docspace_mcp_client::tls::builder().build().unwrap();
+    let mut stream = Box::pin(http.get(format!("{}/sse", a.base)).send().await.unwrap().bytes_stream());
+    let mut buffer = String::new();
+    let endpoint = sse_answer(&mut stream, &mut buffer, None).await;
+    let post = |body: Value| {
+        let request = http
+            .post(format!("{}{endpoint}", b.base))
+            .header("content-type", "application/json")
+            .header("traceparent", PARENT);
+        async move { request.body(body.to_string()).send().await.unwrap().status().as_u16() }
+    };
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}});
+    assert_eq!(post(init).await, 202);
+    sse_answer(&mut stream, &mut buffer, Some(1)).await;
+    assert_eq!(post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await, 202);
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "get_self_profile"}});
+    assert_eq!(post(call).await, 202);
+    let answer = sse_answer(&mut stream, &mut buffer, Some(2)).await;
+    assert!(answer.contains("Alex Morgan"), "{answer}");
+
+    let traced = a.portal.traced();
+    let profile = traced.iter().find(|t| t.path.ends_with("/people/@self")).expect("a traced profile request");
+    let docspace = span_of(&profile.traceparent, TRACE);
+    let spans = collector.wait_for(|spans| spans.iter().any(|s| s.id == docspace)).await;
+    let call = check_chain(&spans, &docspace, TRACE, "getSelfProfile", "get_self_profile");
+    let delivered = by_id(&spans, &call.parent);
+    assert_eq!((delivered.name.as_str(), delivered.kind), ("POST /messages", SpanKind::Server), "{delivered:#?}");
+    let spans = collector.wait_for(|spans| spans.iter().any(|s| s.id == delivered.parent)).await;
+    let relaying = by_id(&spans, &delivered.parent);
+    assert_eq!((relaying.name.as_str(), relaying.parent.as_str()), ("POST /messages", CLIENT_SPAN), "{relaying:#?}");
+    assert_eq!(relaying.attributes.get("http.response.status_code").map(String::as_str), Some("202"));
+}

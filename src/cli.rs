@@ -472,7 +472,8 @@ pub fn configuration_reference() -> String {
          in the process list, and `--help` never prints a secret variable's value. Booleans accept \
          `true/false`, `1/0`, `yes/no`, `y/n`, `on/off` and `t/f` (any case); a boolean flag given without a value \
          is true. A duration outside its range (given in its meaning) stops the \
-         start with an error naming the variable. The variable names are those of ONLYOFFICE's own server.\n\n\
+         start with an error naming the variable. The variable names are those of ONLYOFFICE's own server, and \
+         OpenTelemetry's standard ones for the span export (`OTEL_EXPORTER_OTLP_*`).\n\n\
          **Switching from ONLYOFFICE's server.** Its configuration works unchanged. An empty variable (as `.env` \
          files and compose templates leave them) is read as that server reads it: a boolean as false; a port, \
          `DOCSPACE_PROXY_HOPS`, a rate limit or a CORS cache time as 0; the allowed hostnames, CORS origins and \

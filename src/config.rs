@@ -137,6 +137,9 @@ pub enum Error {
     /// An unusable key prefix.
     #[error("DOCSPACE_STATE_PREFIX `{0}` must be 1 to 64 characters without spaces")]
     StatePrefix(String),
+    /// An OTLP endpoint that is not an http(s) URL (not quoted: it may hold credentials).
+    #[error("{0} must be an http or https URL, e.g. http://127.0.0.1:4318 (OTLP over HTTP; gRPC is not supported)")]
+    OtlpEndpoint(&'static str),
 }
 
 /// The validated configuration of one server.
@@ -154,6 +157,8 @@ pub struct Config {
     pub http: Option<HttpConfig>,
     /// Things worth a warning at start (the settings are usable, but maybe not meant).
     pub warnings: Vec<String>,
+    /// Where the server's own spans are exported (`None`: no spans, nothing started).
+    pub otlp: Option<OtlpConfig>,
 }
 
 /// The operator's tool selection.
@@ -423,6 +428,13 @@ pub struct MetricsConfig {
     pub address: Option<String>,
 }
 
+/// Where the server's own spans are exported (OTLP over HTTP, protobuf).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtlpConfig {
+    /// The URL spans are POSTed to (`…/v1/traces`).
+    pub endpoint: String,
+}
+
 /// The OAuth proxy's validated settings.
 #[derive(Debug, Clone)]
 pub struct OAuthConfig {
@@ -497,7 +509,30 @@ impl Config {
             }
             Some(http_config(&args.http, &portal)?)
         };
-        Ok(Self { tools, portal, max_message_bytes, transport, http, warnings })
+        let otlp = otlp_config(&args)?;
+        Ok(Self { tools, portal, max_message_bytes, transport, http, warnings, otlp })
+    }
+}
+
+/// The OTLP/HTTP traces URL: `--otlp-traces-endpoint` as it is, or
+/// `--otlp-endpoint` with `/v1/traces` appended (the OpenTelemetry
+/// specification's rule for the two variables); `None` when neither is set.
+fn otlp_config(args: &ServeArgs) -> Result<Option<OtlpConfig>, Error> {
+    fn set(v: &Option<String>) -> Option<&str> {
+        v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+    }
+    let (variable, given, path) = match (set(&args.otlp_traces_endpoint), set(&args.otlp_endpoint)) {
+        (Some(traces), _) => ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (--otlp-traces-endpoint)", traces, ""),
+        (None, Some(base)) => ("OTEL_EXPORTER_OTLP_ENDPOINT (--otlp-endpoint)", base, "/v1/traces"),
+        (None, None) => return Ok(None),
+    };
+    match url::Url::parse(given) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty()) => {
+            let endpoint =
+                if path.is_empty() { given.to_owned() } else { given.trim_end_matches('/').to_owned() + path };
+            Ok(Some(OtlpConfig { endpoint }))
+        }
+        _ => Err(Error::OtlpEndpoint(variable)),
     }
 }
 
@@ -839,6 +874,28 @@ mod tests {
         );
         let e = config(&["--operation-interval-ms", "0"]).unwrap_err();
         assert!(e.to_string().starts_with("DOCSPACE_FILE_OPERATION_INTERVAL is 0 ms"), "{e}");
+    }
+
+    /// The base URL gets the signal's path, the traces URL is used as it is
+    /// and wins; a URL that is not http(s) stops the start, naming the
+    /// variable but not quoting the value (it may hold credentials).
+    #[test]
+    fn otlp_endpoints_follow_the_specifications_rule() {
+        let endpoint = |args: &[&str]| config(args).unwrap().otlp.map(|o| o.endpoint);
+        assert_eq!(endpoint(&["--otlp-endpoint", "http://127.0.0.1:4318"]).unwrap(), "http://127.0.0.1:4318/v1/traces");
+        assert_eq!(
+            endpoint(&["--otlp-endpoint", "https://c.example/otlp/"]).unwrap(),
+            "https://c.example/otlp/v1/traces"
+        );
+        let both = ["--otlp-endpoint", "http://127.0.0.1:4318", "--otlp-traces-endpoint", "http://127.0.0.1:9/t"];
+        assert_eq!(endpoint(&both).unwrap(), "http://127.0.0.1:9/t");
+        for bad in ["127.0.0.1:4318", "grpc://c.example:4317", "http://"] {
+            let e = config(&["--otlp-endpoint", bad]).unwrap_err().to_string();
+            assert!(e.starts_with("OTEL_EXPORTER_OTLP_ENDPOINT (--otlp-endpoint) must be an http"), "{e}");
+        }
+        let e = config(&["--otlp-traces-endpoint", "ftp://user:secret@c.example"]).unwrap_err().to_string();
+        assert!(e.starts_with("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") && !e.contains("secret"), "{e}");
+        assert_eq!(endpoint(&["--otlp-endpoint", " "]), endpoint(&[]), "blank is unset");
     }
 
     #[test]

@@ -32,7 +32,10 @@
 //!   `transport` → `oauth` → `auth`;
 //! - `server` never names axum or `transport`: the HTTP layer hands it a
 //!   [`CallScope`]; `oauth` and `auth` never name axum either;
-//! - nothing but `config` sees a clap type.
+//! - nothing but `config` sees a clap type;
+//! - `spans` (the server's own OpenTelemetry spans and their export, on
+//!   only with an OTLP endpoint) is used by `transport`, `server`, `tools`
+//!   and `oauth`, and names none of them.
 //!
 //! The modules are private; what is public is listed below, for the binary,
 //! the tests and anyone embedding the server. `docs/architecture.md` has the
@@ -52,6 +55,7 @@ mod oauth;
 mod portal;
 mod run;
 mod server;
+mod spans;
 mod store;
 mod tools;
 mod trace;

@@ -10,6 +10,7 @@ use crate::cli::{self, Cli, Command, SandboxArgs};
 use crate::config::{self, Config, ServeArgs, TransportKind};
 use crate::sandbox::{self, Sandbox};
 use crate::server::{DocSpaceServer, Selection, Setup};
+use crate::spans::Tracing;
 use crate::transport;
 
 /// Why a command failed.
@@ -24,6 +25,9 @@ pub enum Error {
     /// A `tools` command failed.
     #[error(transparent)]
     Tools(#[from] cli::Error),
+    /// The span exporter could not be built.
+    #[error(transparent)]
+    Spans(#[from] crate::spans::Error),
     /// The runtime, stdio or the sandbox failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -120,13 +124,20 @@ pub async fn serve(config: Config) -> Result<(), Error> {
     if config.transport != TransportKind::Stdio {
         return Ok(transport::http::serve(config).await?);
     }
-    let Config { tools, portal, max_message_bytes, .. } = config;
+    let Config { tools, portal, max_message_bytes, otlp, .. } = config;
     let mut selection = Selection::new(tools.tools, tools.options);
     if let Some(problem) = tools.problem {
         selection = selection.unusable(problem);
     }
     let setup = Setup::new(Arc::new(selection), portal.client);
-    Ok(transport::stdio::serve(DocSpaceServer::new(setup), max_message_bytes).await?)
+    let spans = otlp.as_ref().map(Tracing::start).transpose()?;
+    let server = DocSpaceServer::new(setup).with_tracer(spans.as_ref().map(Tracing::tracer));
+    let served = transport::stdio::serve(server, max_message_bytes).await;
+    if let Some(spans) = spans {
+        // The last spans are exported before the exit.
+        spans.shutdown().await;
+    }
+    Ok(served?)
 }
 
 /// `docspace-mcp sandbox`: the embedded portal, and the server pointed at it.

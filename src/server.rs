@@ -20,6 +20,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use crate::metrics::{Metrics, Outcome, TraceSource};
+use crate::spans::{Span, Tracer};
 use crate::tools::catalogue::ToolDef;
 use crate::tools::file_operations::{Progress, Waiting};
 use crate::tools::invoke::{Context as InvokeContext, invoke};
@@ -141,6 +142,8 @@ pub struct CallScope {
     pub drain: Option<Drain>,
     /// Where tool calls and their DocSpace requests are counted (HTTP, with metrics on).
     pub(crate) metrics: Option<Arc<Metrics>>,
+    /// The HTTP request's span, parent of its tool calls' (with an OTLP endpoint set).
+    pub(crate) span: Option<Span>,
 }
 
 /// A graceful shutdown's view of the tool calls in flight (cheap to clone):
@@ -312,6 +315,9 @@ pub struct DocSpaceServer {
     state: Arc<OnceLock<State>>,
     /// Set by the session's `initialize` (see `ServerHandler::initialize` below).
     initialized: Arc<AtomicBool>,
+    /// What makes the tool calls' spans over stdio (with an OTLP endpoint
+    /// set; over HTTP the request's span in the [`CallScope`] does).
+    tracer: Option<Tracer>,
 }
 
 impl DocSpaceServer {
@@ -326,7 +332,15 @@ impl DocSpaceServer {
 
     /// A server whose setup comes with its first request (HTTP).
     pub fn deferred() -> Self {
-        Self { state: Arc::new(OnceLock::new()), initialized: Arc::default() }
+        Self { state: Arc::new(OnceLock::new()), initialized: Arc::default(), tracer: None }
+    }
+
+    /// This server, making a span of each tool call with `tracer` when the
+    /// transport gives it no request span (stdio).
+    #[must_use]
+    pub(crate) fn with_tracer(mut self, tracer: Option<Tracer>) -> Self {
+        self.tracer = tracer;
+        self
     }
 
     fn adopt(&self, setup: Setup) -> &State {
@@ -462,19 +476,34 @@ impl ServerHandler for DocSpaceServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let metrics = scope(&context).and_then(|s| s.metrics.clone());
+        let span = self.tool_span(&context);
         let mut counted = None;
+        if metrics.is_some() || span.is_some() {
+            counted = counted_name(&request.name);
+        }
         // Boxed: rmcp's handler future is as large as its largest method's,
         // and a session's task holds one from its `initialize` on; a call's
         // future (with the DocSpace requests it awaits) would make every
         // session's task that much larger.
-        let answer = Box::pin(self.call(request, &context, metrics.as_ref(), &mut counted)).await;
+        let answer = Box::pin(self.call(request, &context, metrics.as_ref(), span.as_ref(), &mut counted)).await;
+        if metrics.is_none() && span.is_none() {
+            return answer;
+        }
+        let outcome = match &answer {
+            Err(_) => Outcome::ProtocolError,
+            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => Outcome::ToolError,
+            Ok(_) => Outcome::Ok,
+        };
         if let Some(metrics) = &metrics {
-            let outcome = match &answer {
-                Err(_) => Outcome::ProtocolError,
-                Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => Outcome::ToolError,
-                Ok(_) => Outcome::Ok,
-            };
             metrics.tool_call(counted.unwrap_or(crate::metrics::UNKNOWN), outcome);
+        }
+        if let Some(span) = span {
+            let error = match (&answer, outcome) {
+                (Err(e), _) => Some(e.code.0.to_string()),
+                (_, Outcome::ToolError) => Some("tool_error".to_owned()),
+                _ => None,
+            };
+            span.end_tool_call(counted, error);
         }
         answer
     }
@@ -506,17 +535,25 @@ fn counted_name(name: &str) -> Option<&'static str> {
 }
 
 impl DocSpaceServer {
-    /// A tool call; `counted` is set to the name it counts under once known.
+    /// The span of a tool call, when spans are on: child of the request's
+    /// `_meta` trace context, or of the HTTP request's span.
+    fn tool_span(&self, context: &RequestContext<RoleServer>) -> Option<Span> {
+        let request = scope(context).and_then(|s| s.span.as_ref());
+        let tracer = request.map(Span::tracer).or(self.tracer.as_ref())?;
+        let meta = TraceContext::from_meta(&context.meta.0.0).flatten();
+        Some(tracer.tool_call(meta.as_ref(), request))
+    }
+
+    /// A tool call, traced under `span`; `counted` is set to the name it
+    /// counts under once known.
     async fn call(
         &self,
         request: CallToolRequestParams,
         context: &RequestContext<RoleServer>,
         metrics: Option<&Arc<Metrics>>,
+        span: Option<&Span>,
         counted: &mut Option<&'static str>,
     ) -> Result<CallToolResponse, ErrorData> {
-        if metrics.is_some() {
-            *counted = counted_name(&request.name);
-        }
         let state = self.state(context)?;
         let selection = &state.selection;
         if let Some(problem) = &selection.problem {
@@ -589,7 +626,7 @@ impl DocSpaceServer {
             },
             request_timeout: selection.options.request_timeout,
             progress,
-            calls: crate::tools::invoke::Calls::new(metrics.cloned()),
+            calls: crate::tools::invoke::Calls::new(metrics.cloned(), span.cloned()),
         };
         let drain = scope(context).and_then(|s| s.drain.clone()).unwrap_or_default();
         if drain.is_draining() {

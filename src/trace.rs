@@ -2,9 +2,11 @@
 //! `traceparent` (and its `tracestate`), taken from the HTTP request's
 //! headers or from an MCP request's `params._meta`, is sent on the DocSpace
 //! requests it causes, so that a tracing system links the client's span,
-//! this server's logs and DocSpace's. This server opens no span of its own:
-//! it forwards the context unchanged, as the specification asks of a
-//! participant that does not trace.
+//! this server's logs and DocSpace's. Without an OTLP endpoint this server
+//! opens no span of its own: it forwards the context unchanged, as the
+//! specification asks of a participant that does not trace. With one,
+//! [`crate::spans`] makes the context the parent of the server's spans, and
+//! the `traceparent` sent names the DocSpace request's own span.
 //!
 //! Only well-formed values are forwarded. `traceparent` is
 //! `version-traceid-parentid-flags` in lower-case hex: version `00` is

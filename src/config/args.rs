@@ -93,6 +93,17 @@ pub struct ServeArgs {
     /// collectors).
     #[arg(long, env = "DOCSPACE_LOG_FORMAT", value_enum, default_value = "text", value_name = "FORMAT")]
     pub log_format: LogFormat,
+    /// Export the server's own spans (HTTP requests, tool calls, DocSpace requests) to this
+    /// OpenTelemetry collector, with OTLP over HTTP (protobuf), e.g. http://127.0.0.1:4318: spans go
+    /// to `<URL>/v1/traces`. Unset: no spans (the client's trace context still reaches DocSpace).
+    /// The standard OTEL_SERVICE_NAME (default docspace-mcp), OTEL_EXPORTER_OTLP_HEADERS,
+    /// OTEL_TRACES_SAMPLER and OTEL_BSP_* variables apply.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+    /// The URL spans are sent to, used as it is (OTLP over HTTP, e.g.
+    /// https://collector.example/v1/traces); wins over --otlp-endpoint.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", value_name = "URL")]
+    pub otlp_traces_endpoint: Option<String>,
     /// The HTTP transports' settings.
     #[command(flatten)]
     pub http: HttpArgs,

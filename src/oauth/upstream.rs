@@ -16,7 +16,8 @@ use serde_json::Value;
 use super::cimd;
 use super::registration::Registration;
 use crate::auth::Secret;
-use crate::trace::TraceContext;
+use crate::spans::{Answer, Span};
+use crate::trace::{TRACEPARENT, TraceContext};
 
 /// Who the proxy calls DocSpace for: the client's address (the peer, or
 /// what trusted proxies saw: never the client's own claims) and the request
@@ -29,8 +30,11 @@ pub(crate) struct Caller {
     pub address: Option<IpAddr>,
     /// The request's id.
     pub request_id: Option<HeaderValue>,
-    /// The request's W3C trace context, when it sent a valid one.
+    /// The request's W3C trace context, when it sent a valid one (with spans
+    /// on, the one naming the request's span).
     pub trace: Option<TraceContext>,
+    /// The request's span, parent of the calls' (with an OTLP endpoint set).
+    pub span: Option<Span>,
 }
 
 tokio::task_local! {
@@ -199,7 +203,7 @@ impl Http {
     /// JSON body of a 2xx answer without `error`.
     async fn post(
         &self,
-        endpoint: &str,
+        endpoint: &'static str,
         credentials: &Credentials,
         params: &[(&str, &str)],
     ) -> Result<Value, UpstreamError> {
@@ -207,12 +211,24 @@ impl Http {
         form.push(("client_id", &credentials.client_id));
         form.push(("client_secret", credentials.client_secret.expose()));
         let url = format!("{}{endpoint}", self.base);
-        let response = self.http.post(&url).headers(caller_headers()).form(&form).send().await.map_err(|e| {
+        // With spans on, the call's own span is what DocSpace's `traceparent` names.
+        let span = CALLER.try_with(|c| c.span.as_ref().map(|s| s.docspace_request(endpoint))).ok().flatten();
+        let mut headers = caller_headers();
+        if let Some(traceparent) = span.as_ref().and_then(Span::traceparent) {
+            headers.insert(TRACEPARENT.clone(), traceparent);
+        }
+        let response = self.http.post(&url).headers(headers).form(&form).send().await.map_err(|e| {
             tracing::warn!("DocSpace's authorization server is unreachable ({url}): {e}");
+            if let Some(span) = &span {
+                span.end_docspace_request(Answer::Failed("unreachable"));
+            }
             UpstreamError::Unreachable
         })?;
         let status = response.status().as_u16();
         let body: Option<Value> = response.bytes().await.ok().and_then(|b| serde_json::from_slice(&b).ok());
+        if let Some(span) = &span {
+            span.end_docspace_request(Answer::Status(status));
+        }
         let error = body.as_ref().and_then(|b| b.get("error")).and_then(Value::as_str).map(str::to_owned);
         match (status, body, error) {
             (200..=299, Some(body), None) => Ok(body),
@@ -277,6 +293,7 @@ mod tests {
             address: Some("203.0.113.7".parse().unwrap()),
             request_id: Some(HeaderValue::from_static("req-1")),
             trace: TraceContext::parse(parent, Some("rojo=1")),
+            span: None,
         };
         let headers = on_behalf_of(caller, async { caller_headers() }).await;
         assert_eq!(headers["x-forwarded-for"], "203.0.113.7");

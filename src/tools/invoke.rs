@@ -18,9 +18,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::metrics::{Metrics, status_label};
+use crate::spans::{Answer, Span};
 use crate::tools::catalogue::ToolDef;
 use crate::tools::file_operations::{self, Progress, Waited, Waiting};
 use crate::tools::{listing, validate, workflows};
+use crate::trace::TRACEPARENT;
 
 /// What a call may use besides its arguments.
 #[derive(Clone, Default)]
@@ -36,38 +38,58 @@ pub(crate) struct Context {
 }
 
 /// Where the DocSpace requests of a tool call are timed, by operation and
-/// answer (`docspace_mcp_docspace_request_duration_seconds`); nowhere when
-/// metrics are off. Every DocSpace request a tool makes goes through it.
+/// answer (`docspace_mcp_docspace_request_duration_seconds`), and traced (a
+/// span per request, whose id the request's `traceparent` carries); neither
+/// when metrics and spans are off. Every DocSpace request a tool makes goes
+/// through it.
 #[derive(Clone, Default)]
-pub(crate) struct Calls(Option<Arc<Metrics>>);
+pub(crate) struct Calls {
+    metrics: Option<Arc<Metrics>>,
+    /// The tool call's span, parent of each request's.
+    span: Option<Span>,
+}
 
 impl Calls {
-    /// Timing into `metrics`, when there are metrics.
-    pub(crate) fn new(metrics: Option<Arc<Metrics>>) -> Self {
-        Self(metrics)
+    /// Timing into `metrics`, when there are metrics; a span per request
+    /// under `span`, when there is one.
+    pub(crate) fn new(metrics: Option<Arc<Metrics>>, span: Option<Span>) -> Self {
+        Self { metrics, span }
     }
 
-    /// Runs `call`, a DocSpace request for `operation`, and records how long
-    /// it took and how it ended (`status` reads the status of an answer). A
-    /// call refused before any request left (a missing or invalid argument)
-    /// is not a DocSpace request and is not recorded.
-    pub(crate) async fn timed<T>(
+    /// Runs `call`, a DocSpace request for `operation` made with the client
+    /// it is handed (`client`, or with spans on a copy whose `traceparent`
+    /// names the request's span), and records how long it took and how it
+    /// ended (`status` reads the status of an answer). A call refused before
+    /// any request left (a missing or invalid argument) is not a DocSpace
+    /// request and is not timed.
+    pub(crate) async fn timed<T, F>(
         &self,
+        client: &Client,
         operation: &'static str,
-        call: impl Future<Output = Result<T, CallError>>,
+        call: impl FnOnce(Client) -> F,
         status: impl Fn(&T) -> u16,
-    ) -> Result<T, CallError> {
-        let Some(metrics) = &self.0 else { return call.await };
+    ) -> Result<T, CallError>
+    where
+        F: Future<Output = Result<T, CallError>>,
+    {
+        if self.metrics.is_none() && self.span.is_none() {
+            return call(client.clone()).await;
+        }
+        let span = self.span.as_ref().map(|s| s.docspace_request(operation));
+        let client = match span.as_ref().and_then(Span::traceparent) {
+            Some(traceparent) => client.with_header(TRACEPARENT.clone(), traceparent),
+            None => client.clone(),
+        };
         let started = Instant::now();
-        let result = call.await;
-        let label = match &result {
-            Ok(answer) => Some(status_label(status(answer))),
+        let result = call(client).await;
+        let answer = match &result {
+            Ok(answer) => Some(Answer::Status(status(answer))),
             Err(CallError::Upstream { status, .. } | CallError::Malformed { status, .. }) => {
-                Some(status_label(*status))
+                Some(Answer::Status(*status))
             }
-            Err(CallError::Timeout(_)) => Some("timeout"),
-            Err(CallError::Transport(_)) => Some("unreachable"),
-            Err(CallError::TooLarge { .. }) => Some("too_large"),
+            Err(CallError::Timeout(_)) => Some(Answer::Failed("timeout")),
+            Err(CallError::Transport(_)) => Some(Answer::Failed("unreachable")),
+            Err(CallError::TooLarge { .. }) => Some(Answer::Failed("too_large")),
             Err(
                 CallError::MissingArgument(_)
                 | CallError::InvalidArgument { .. }
@@ -75,8 +97,15 @@ impl Calls {
                 | CallError::UnknownOperation(_),
             ) => None,
         };
-        if let Some(label) = label {
+        if let (Some(metrics), Some(answer)) = (&self.metrics, answer) {
+            let label = match answer {
+                Answer::Status(status) => status_label(status),
+                Answer::Failed(why) => why,
+            };
             metrics.docspace_request(operation, label, started.elapsed());
+        }
+        if let Some(span) = span {
+            span.end_docspace_request(answer.unwrap_or(Answer::Failed("invalid_request")));
         }
         result
     }
@@ -88,7 +117,7 @@ impl Calls {
         operation: &'static str,
         args: &Args,
     ) -> Result<Output, CallError> {
-        self.timed(operation, dispatch(client, operation, args), Output::status).await
+        self.timed(client, operation, |c| async move { dispatch(&c, operation, args).await }, Output::status).await
     }
 }
 
@@ -120,7 +149,11 @@ pub(crate) async fn invoke(client: &Client, tool: &ToolDef, arguments: Option<Ar
         return workflows::run(tool.name, client, &args, cx).await;
     }
     let outcome = match multipart::operation(tool.operation_id) {
-        Some(op) => cx.calls.timed(tool.operation_id, multipart::send(client, op, &args), Output::status).await,
+        Some(op) => {
+            let args = &args;
+            let send = |c: Client| async move { multipart::send(&c, op, args).await };
+            cx.calls.timed(client, tool.operation_id, send, Output::status).await
+        }
         None => cx.calls.dispatch(client, tool.operation_id, &args).await,
     };
     match outcome {

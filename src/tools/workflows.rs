@@ -92,8 +92,9 @@ async fn upload_file(client: &Client, args: &Args, cx: &Context) -> Result<CallT
             .file_name(filename.to_owned())
             .mime_str("application/octet-stream")
             .map_err(|e| e.to_string())?;
-        let sent = raw::post_form(client, location, Form::new().part("file", part));
-        let answer = cx.calls.timed(CHUNK_UPLOAD, sent, |a| a.status).await.map_err(|e| match e {
+        let form = Form::new().part("file", part);
+        let sent = |c: Client| async move { raw::post_form(&c, location, form).await };
+        let answer = cx.calls.timed(client, CHUNK_UPLOAD, sent, |a| a.status).await.map_err(|e| match e {
             // The last chunk's answer lost: the file may be there.
             CallError::Timeout(_) if i + 1 == count => format!("{e}. {}", super::invoke::maybe_done("upload_file")),
             e => err(&e),
@@ -178,7 +179,8 @@ async fn download_file_as_text(client: &Client, args: &Args, cx: &Context) -> Re
         .iter()
         .find_map(|o| o.get("url").and_then(Value::as_str))
         .ok_or_else(|| format!("DocSpace finished the download of {title} without a link"))?;
-    let file = cx.calls.timed(FILE_DOWNLOAD, raw::get(client, url), |f| f.status).await.map_err(|e| err(&e))?;
+    let get = |c: Client| async move { raw::get(&c, url).await };
+    let file = cx.calls.timed(client, FILE_DOWNLOAD, get, |f| f.status).await.map_err(|e| err(&e))?;
     if !(200..300).contains(&file.status) {
         return Err(format!(
             "downloading {title} failed: HTTP {}: {}",

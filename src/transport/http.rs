@@ -45,6 +45,7 @@ use crate::metrics::Metrics;
 use crate::oauth::proxy::{self, Proxy};
 use crate::portal;
 use crate::server::{DocSpaceServer, Drain, LevelSink, Setup};
+use crate::spans::Tracing;
 use crate::store::Store;
 use crate::store::relay::Relay;
 use connect::Connector;
@@ -74,6 +75,8 @@ pub struct AppState {
     pub(crate) store: Option<Arc<Store>>,
     /// The SSE relay through it.
     pub(crate) relay: Option<Arc<Relay>>,
+    /// The span export, when on (an OTLP endpoint); flushed at shutdown.
+    pub(crate) spans: Option<Tracing>,
 }
 
 impl AppState {
@@ -168,6 +171,9 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// The span exporter could not be built.
+    #[error(transparent)]
+    Spans(#[from] crate::spans::Error),
     /// Serving failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -290,7 +296,7 @@ pub fn app(
     shutdown: CancellationToken,
     overrides: Overrides,
 ) -> Result<(Router, Arc<AppState>), Error> {
-    let Config { tools, portal, http, .. } = config;
+    let Config { tools, portal, http, otlp, .. } = config;
     let Some(http) = http else {
         return Err(Error::Io(std::io::Error::other("the HTTP transport needs HTTP settings (--transport http)")));
     };
@@ -320,6 +326,7 @@ pub fn app(
     let budget = Budget::new(limits.body_budget);
     let bodies = |max, setting| Arc::new(Bodies { max, setting, timeout: limits.body_timeout, budget: budget.clone() });
     let mcp_bodies = bodies(limits.max_body, "DOCSPACE_HTTP_MAX_BODY_BYTES");
+    let spans = otlp.as_ref().map(Tracing::start).transpose()?;
     let state = Arc::new(AppState {
         connect,
         sessions: Sessions::new(http.sessions, store.as_ref()),
@@ -329,6 +336,7 @@ pub fn app(
         metrics: metrics.clone(),
         store: store.clone(),
         relay: relay.clone(),
+        spans: spans.clone(),
     });
     if let Some(relay) = relay {
         sse::deliver_relayed(state.clone(), relay.listen(shutdown.clone()));
@@ -379,8 +387,12 @@ pub fn app(
             routes.layer(axum::middleware::from_fn_with_state(Arc::new(edge), middleware::guard))
         }));
     }
+    let mut app = app.layer(DefaultBodyLimit::max(limits.max_body));
+    if let Some(spans) = &spans {
+        // Inside the request id's layer, which reads the `traceparent` header.
+        app = app.layer(axum::middleware::from_fn_with_state(spans.tracer(), middleware::span::span));
+    }
     let mut app = app
-        .layer(DefaultBodyLimit::max(limits.max_body))
         .layer(axum::middleware::from_fn(middleware::request_id::request_id))
         .layer(axum::middleware::from_fn(body::close_unread));
     if let Some(metrics) = metrics {
@@ -503,6 +515,7 @@ pub async fn serve(mut config: Config) -> Result<(), Error> {
         tracing::info!("serving metrics on http://{local}/metrics");
     }
     let drain = state.drain.clone();
+    let spans = state.spans.clone();
     serve_draining(listener, app, &limits, signal(), async move {
         drain.start();
         let in_flight = drain.in_flight();
@@ -525,6 +538,10 @@ pub async fn serve(mut config: Config) -> Result<(), Error> {
         shutdown.cancel();
     })
     .await?;
+    if let Some(spans) = spans {
+        // The last spans (those of the calls that just finished) are exported before the exit.
+        spans.shutdown().await;
+    }
     Ok(())
 }
 

@@ -23,12 +23,12 @@ use tokio::net::TcpListener;
 pub const BIN: &str = env!("CARGO_BIN_EXE_docspace-mcp");
 
 /// A command for the binary that inherits none of the caller's `DOCSPACE_*`
-/// settings (or `RUST_LOG`), only `envs`.
+/// settings (or `RUST_LOG`, or OpenTelemetry's `OTEL_*`), only `envs`.
 pub fn server_command(args: &[&str], envs: &[(&str, &str)]) -> std::process::Command {
     let mut cmd = std::process::Command::new(BIN);
     cmd.args(args);
     for (k, _) in std::env::vars() {
-        if k.starts_with("DOCSPACE_") || k == "RUST_LOG" {
+        if k.starts_with("DOCSPACE_") || k.starts_with("OTEL_") || k == "RUST_LOG" {
             cmd.env_remove(k);
         }
     }

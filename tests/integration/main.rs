@@ -26,6 +26,9 @@
 //! - `secrets`: every transport and auth method at trace level; no secret in the logs.
 //! - `shared_store`: replicas sharing a real `redis-server`: sessions, SSE
 //!   relay, global rate limits, a store outage.
+//! - `spans`: the server's own spans at a fake OTLP collector, joined to the
+//!   client's trace and to the `traceparent` the portal received; flushed at
+//!   exit; nothing started without an endpoint.
 //! - `stdio`: the server over stdio, driven by the rmcp client.
 //! - `workflows`: uploads, download as text, waiting on file operations.
 //! - `recipes`: every client recipe in docs/clients.md, parsed and run as it says.
@@ -64,5 +67,6 @@ mod sandbox_oauth;
 mod sandbox_sweep;
 mod secrets;
 mod shared_store;
+mod spans;
 mod stdio;
 mod workflows;

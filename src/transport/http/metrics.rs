@@ -34,7 +34,7 @@ pub(crate) struct OAuthEvent {
 
 /// The route of a path, as a label: the endpoints this server serves (the
 /// OAuth ones under either of their paths as one), `other` for anything else.
-pub(super) fn route_label(path: &str) -> &'static str {
+pub(crate) fn route_label(path: &str) -> &'static str {
     let path = path.strip_prefix("/oauth").filter(|p| *p != "/callback").unwrap_or(path);
     match path {
         "/mcp" => "/mcp",
@@ -64,7 +64,7 @@ fn well_known(path: &str) -> Option<&'static str> {
     }
 }
 
-fn method_label(method: &Method) -> &'static str {
+pub(crate) fn method_label(method: &Method) -> &'static str {
     match *method {
         Method::GET => "GET",
         Method::POST => "POST",

@@ -4,12 +4,14 @@
 //! ([`rate_limit`]) — all before any DocSpace call — and request bodies read
 //! within their size, time and memory bounds ([`body`]). [`guard`] runs the last
 //! two with the [`Edge`] policy of the route group it is layered on: the
-//! MCP routes have one, each OAuth endpoint its own.
+//! MCP routes have one, each OAuth endpoint its own. With an OTLP endpoint
+//! set, [`span`] opens each request's span.
 
 pub(super) mod body;
 pub(super) mod host_origin;
 pub(super) mod rate_limit;
 pub(super) mod request_id;
+pub(super) mod span;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -27,6 +29,7 @@ use host_origin::HostOrigin;
 use rate_limit::{Limiter, client_ip, ip_key};
 use request_id::RequestId;
 
+use crate::spans::Span;
 use crate::trace::TraceContext;
 
 /// The edge policy of one group of routes: the `Host`/`Origin` policy
@@ -96,6 +99,7 @@ pub(super) async fn guard(State(edge): State<Arc<Edge>>, mut req: Request, next:
         address,
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
         trace: req.extensions().get::<TraceContext>().cloned(),
+        span: req.extensions().get::<Span>().cloned(),
     };
     let allowance = match (&edge.limiter, ip) {
         (Some((limiter, settings)), Some(ip)) => match limiter.check(ip).await {

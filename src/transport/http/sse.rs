@@ -30,7 +30,9 @@ use super::middleware::{ClientIp, store_unavailable};
 use super::request::{self, Refusal};
 use super::sessions::SseFound;
 use crate::server::{CallScope, DocSpaceServer};
+use crate::spans::Span;
 use crate::store::relay::{Relayed, Sent};
+use crate::trace::{TRACEPARENT, TRACESTATE, TraceContext};
 
 /// Removes a session when its event stream ends (client gone or shutdown).
 struct Closer {
@@ -146,6 +148,14 @@ pub(super) async fn message(State(state): State<Arc<AppState>>, req: Request) ->
         headers.retain(|(name, _)| name != REQUEST_ID.as_str());
         headers.push((REQUEST_ID.as_str().to_owned(), request_id.to_owned()));
     }
+    // With spans on, the trace context this replica passes on (naming its
+    // span of this request), so the other replica's spans hang below it.
+    if let (Some(_), Some(context)) = (&state.spans, parts.extensions.get::<TraceContext>()) {
+        headers.retain(|(name, _)| name != TRACEPARENT.as_str() && name != TRACESTATE.as_str());
+        for (name, value) in context.headers() {
+            headers.extend(value.to_str().ok().map(|v| (name.as_str().to_owned(), v.to_owned())));
+        }
+    }
     let relayed = Relayed { session: id.clone(), uri: parts.uri.to_string(), headers, body };
     match relay.send(&replica, &relayed).await {
         Ok(Sent::Delivered) => StatusCode::ACCEPTED.into_response(),
@@ -193,6 +203,7 @@ async fn deliver(
         upstream_headers: upstream_headers(&parts.extensions),
         drain: Some(state.drain.clone()),
         metrics: state.metrics.clone(),
+        span: parts.extensions.get::<Span>().cloned(),
         ..CallScope::default()
     };
     match state.connect.oauth_client(settings) {
@@ -239,6 +250,28 @@ async fn take_relayed(state: &AppState, relayed: Relayed) -> Result<(), String> 
     }
     let (mut parts, ()) = builder.body(()).map_err(|e| format!("malformed: {e}"))?.into_parts();
     request_id::restore(&parts.headers, &mut parts.extensions);
+    // With spans on, this replica's handling of the relayed POST is a span of
+    // its own, below the relaying replica's (whose context came along).
+    let span = state.spans.as_ref().map(|spans| {
+        let incoming = parts.extensions.get::<TraceContext>().cloned();
+        let span = spans.tracer().http_request("POST", "/messages", incoming.as_ref());
+        if let Some(context) = span.trace_context(incoming.and_then(|c| c.tracestate)) {
+            parts.extensions.insert(context);
+        }
+        parts.extensions.insert(span.clone());
+        span
+    });
+    let delivered = deliver_checked(state, &relayed, parts).await;
+    match (span, &delivered) {
+        (Some(span), Ok(())) => span.end_http_request(StatusCode::ACCEPTED.as_u16()),
+        (Some(span), Err(_)) => span.end_refused(),
+        (None, _) => {}
+    }
+    delivered
+}
+
+/// [`take_relayed`]'s checks and delivery.
+async fn deliver_checked(state: &AppState, relayed: &Relayed, parts: axum::http::request::Parts) -> Result<(), String> {
     let settings = state.connect.settings(&parts.uri, &parts.headers).await.map_err(|r| r.message)?;
     let Some(session) = state.sessions.sse_here(&relayed.session) else {
         return Err("no such session here (its stream ended)".to_owned());

@@ -35,6 +35,7 @@ use super::middleware::{ClientIp, store_unavailable};
 use super::request::{OAuthGrant, Refusal};
 use super::sessions::{Owner, SessionRecord, Touched};
 use crate::server::CallScope;
+use crate::spans::Span;
 
 /// `Mcp-Session-Id`.
 pub(super) static SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
@@ -55,6 +56,7 @@ pub(super) async fn gate(State(state): State<Arc<AppState>>, mut req: Request, n
         upstream_headers: upstream_headers(req.extensions()),
         drain: Some(state.drain.clone()),
         metrics: state.metrics.clone(),
+        span: req.extensions().get::<Span>().cloned(),
         ..CallScope::default()
     };
     let session = req.headers().get(&SESSION_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);

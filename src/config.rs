@@ -159,6 +159,9 @@ pub struct Config {
     pub warnings: Vec<String>,
     /// Where the server's own spans are exported (`None`: no spans, nothing started).
     pub otlp: Option<OtlpConfig>,
+    /// Tools, resources and prompts an embedder serves beside DocSpace's
+    /// (never set from the command line; the conformance test server sets it).
+    pub extension: Option<std::sync::Arc<dyn crate::server::Extension>>,
 }
 
 /// The operator's tool selection.
@@ -510,7 +513,7 @@ impl Config {
             Some(http_config(&args.http, &portal)?)
         };
         let otlp = otlp_config(&args)?;
-        Ok(Self { tools, portal, max_message_bytes, transport, http, warnings, otlp })
+        Ok(Self { tools, portal, max_message_bytes, transport, http, warnings, otlp, extension: None })
     }
 }
 

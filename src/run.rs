@@ -124,14 +124,14 @@ pub async fn serve(config: Config) -> Result<(), Error> {
     if config.transport != TransportKind::Stdio {
         return Ok(transport::http::serve(config).await?);
     }
-    let Config { tools, portal, max_message_bytes, otlp, .. } = config;
+    let Config { tools, portal, max_message_bytes, otlp, extension, .. } = config;
     let mut selection = Selection::new(tools.tools, tools.options);
     if let Some(problem) = tools.problem {
         selection = selection.unusable(problem);
     }
     let setup = Setup::new(Arc::new(selection), portal.client);
     let spans = otlp.as_ref().map(Tracing::start).transpose()?;
-    let server = DocSpaceServer::new(setup).with_tracer(spans.as_ref().map(Tracing::tracer));
+    let server = DocSpaceServer::new(setup).with_tracer(spans.as_ref().map(Tracing::tracer)).with_extension(extension);
     let served = transport::stdio::serve(server, max_message_bytes).await;
     if let Some(spans) = spans {
         // The last spans are exported before the exit.

@@ -11,10 +11,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use docspace_mcp_client::Client;
 use reqwest::header::{HeaderName, HeaderValue};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode, Implementation,
-    InitializeRequestParams, InitializeResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
-    ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams, ServerCapabilities,
-    ServerConfig, SetLevelRequestParams, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, ContentBlock,
+    DiscoverResult, ErrorCode, GetPromptRequestParams, GetPromptResponse, Implementation, InitializeRequestParams,
+    InitializeResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams, ReadResourceRequestParams,
+    ReadResourceResponse, ResultType, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
+    Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -26,6 +28,10 @@ use crate::tools::file_operations::{Progress, Waiting};
 use crate::tools::invoke::{Context as InvokeContext, invoke};
 use crate::tools::meta;
 use crate::trace::{TRACEPARENT, TRACESTATE, TraceContext};
+
+mod extension;
+
+pub use extension::{Answer, Extension};
 
 /// What the model is told about this server at `initialize`.
 pub(crate) const INSTRUCTIONS: &str = "\
@@ -318,6 +324,8 @@ pub struct DocSpaceServer {
     /// What makes the tool calls' spans over stdio (with an OTLP endpoint
     /// set; over HTTP the request's span in the [`CallScope`] does).
     tracer: Option<Tracer>,
+    /// What an embedder serves beside the DocSpace tools (none in the binary).
+    extension: Option<Arc<dyn Extension>>,
 }
 
 impl DocSpaceServer {
@@ -332,7 +340,14 @@ impl DocSpaceServer {
 
     /// A server whose setup comes with its first request (HTTP).
     pub fn deferred() -> Self {
-        Self { state: Arc::new(OnceLock::new()), initialized: Arc::default(), tracer: None }
+        Self { state: Arc::new(OnceLock::new()), initialized: Arc::default(), tracer: None, extension: None }
+    }
+
+    /// This server, serving `extension`'s tools, resources and prompts beside its own.
+    #[must_use]
+    pub fn with_extension(mut self, extension: Option<Arc<dyn Extension>>) -> Self {
+        self.extension = extension;
+        self
     }
 
     /// This server, making a span of each tool call with `tracer` when the
@@ -375,14 +390,33 @@ impl DocSpaceServer {
     }
 
     /// Sends `notifications/message` when the client asked for `level` or lower.
+    /// The level a request's `_meta` names (`io.modelcontextprotocol/logLevel`,
+    /// protocol 2026-07-28, where nothing is logged to a request that names
+    /// none) wins over the session's `logging/setLevel`.
     async fn notify(&self, context: &RequestContext<RoleServer>, level: LoggingLevel, data: serde_json::Value) {
-        let wanted = self.log_level().is_some_and(|min| rank(level) >= rank(min));
+        let wanted = context.meta.log_level().or_else(|| self.log_level()).is_some_and(|min| rank(level) >= rank(min));
         if wanted {
             let message = LoggingMessageNotificationParam::new(level, data).with_logger("docspace-mcp");
             if let Err(e) = context.peer.notify_logging_message(message).await {
                 tracing::debug!("could not send a log notification: {e}");
             }
         }
+    }
+}
+
+/// `text`, quoted for an error message: at most 100 characters, escaped.
+fn quoted(text: &str) -> String {
+    let text: String = text.chars().take(100).flat_map(char::escape_default).collect();
+    format!("`{text}`")
+}
+
+impl DocSpaceServer {
+    /// The extension, when the capabilities it declared pass `offers`.
+    fn offered(&self, offers: impl Fn(&ServerCapabilities) -> bool) -> Option<&Arc<dyn Extension>> {
+        let extension = self.extension.as_ref()?;
+        let mut capabilities = ServerCapabilities::default();
+        extension.capabilities(&mut capabilities);
+        offers(&capabilities).then_some(extension)
     }
 }
 
@@ -401,12 +435,36 @@ fn not_offered(method: &str) -> ErrorData {
 
 impl ServerHandler for DocSpaceServer {
     fn get_info(&self) -> ServerConfig {
-        let capabilities = ServerCapabilities::builder().enable_tools().enable_logging().build();
+        let mut capabilities = ServerCapabilities::builder().enable_tools().enable_logging().build();
+        if let Some(extension) = &self.extension {
+            extension.capabilities(&mut capabilities);
+        }
         ServerConfig::new(capabilities)
             .with_server_info(
                 Implementation::new("docspace-mcp", env!("CARGO_PKG_VERSION")).with_title("ONLYOFFICE DocSpace"),
             )
             .with_instructions(INSTRUCTIONS)
+    }
+
+    // 2026-07-28's `server/discover`: the capabilities less what only
+    // `subscriptions/listen` would deliver (resource subscriptions, list
+    // changes), which this server does not implement.
+    async fn discover(&self, _context: RequestContext<RoleServer>) -> Result<DiscoverResult, ErrorData> {
+        let mut info = self.get_info();
+        if let Some(resources) = &mut info.capabilities.resources {
+            resources.subscribe = None;
+            resources.list_changed = None;
+        }
+        for list_changed in [
+            info.capabilities.tools.as_mut().map(|t| &mut t.list_changed),
+            info.capabilities.prompts.as_mut().map(|p| &mut p.list_changed),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *list_changed = None;
+        }
+        Ok(DiscoverResult::from_server_info(self.supported_protocol_versions().into_owned(), info))
     }
 
     async fn initialize(
@@ -437,7 +495,10 @@ impl ServerHandler for DocSpaceServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        Err(not_offered("resources/list"))
+        match self.offered(|c| c.resources.is_some()) {
+            Some(extension) => Ok(ListResourcesResult::with_all_items(extension.resources())),
+            None => Err(not_offered("resources/list")),
+        }
     }
 
     async fn list_resource_templates(
@@ -445,7 +506,57 @@ impl ServerHandler for DocSpaceServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        Err(not_offered("resources/templates/list"))
+        match self.offered(|c| c.resources.is_some()) {
+            Some(extension) => Ok(ListResourceTemplatesResult::with_all_items(extension.resource_templates())),
+            None => Err(not_offered("resources/templates/list")),
+        }
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let Some(extension) = self.offered(|c| c.resources.is_some()) else {
+            return Err(not_offered("resources/read"));
+        };
+        let uri = request.uri.clone();
+        match extension.read_resource(request, &context) {
+            Some(answer) => answer.await.map(|mut read| {
+                if let ReadResourceResponse::Complete(result) = &mut read {
+                    result.result_type.get_or_insert(ResultType::COMPLETE);
+                }
+                read
+            }),
+            None => Err(ErrorData::resource_not_found(
+                format!("no resource {}", quoted(&uri)),
+                Some(serde_json::json!({ "uri": uri })),
+            )),
+        }
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let answer = self.offered(|c| c.resources.as_ref().is_some_and(|r| r.subscribe == Some(true)));
+        match answer.and_then(|extension| extension.subscribe(request, &context)) {
+            Some(answer) => answer.await,
+            None => Err(not_offered("resources/subscribe")),
+        }
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let answer = self.offered(|c| c.resources.as_ref().is_some_and(|r| r.subscribe == Some(true)));
+        match answer.and_then(|extension| extension.unsubscribe(request, &context)) {
+            Some(answer) => answer.await,
+            None => Err(not_offered("resources/unsubscribe")),
+        }
     }
 
     async fn list_prompts(
@@ -453,7 +564,49 @@ impl ServerHandler for DocSpaceServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        Err(not_offered("prompts/list"))
+        match self.offered(|c| c.prompts.is_some()) {
+            Some(extension) => Ok(ListPromptsResult::with_all_items(extension.prompts())),
+            None => Err(not_offered("prompts/list")),
+        }
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let Some(extension) = self.offered(|c| c.prompts.is_some()) else {
+            return Err(not_offered("prompts/get"));
+        };
+        let name = request.name.clone();
+        match extension.get_prompt(request, &context) {
+            Some(answer) => answer.await.map(|mut prompt| {
+                if let GetPromptResponse::Complete(result) = &mut prompt {
+                    result.result_type.get_or_insert(ResultType::COMPLETE);
+                }
+                prompt
+            }),
+            None => {
+                Err(ErrorData::invalid_params(format!("no prompt {}; prompts/list shows them", quoted(&name)), None))
+            }
+        }
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let answer = self.offered(|c| c.completions.is_some());
+        match answer.and_then(|extension| extension.complete(request, &context)) {
+            Some(answer) => answer.await.map(|mut result| {
+                result.result_type.get_or_insert(ResultType::COMPLETE);
+                result
+            }),
+            // Nothing to suggest (MCP: an empty list, not an error, for a known reference).
+            None if answer.is_some() => Ok(CompleteResult::default()),
+            None => Err(not_offered("completion/complete")),
+        }
     }
 
     async fn list_tools(
@@ -461,13 +614,19 @@ impl ServerHandler for DocSpaceServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(self.state(&context)?.selection.listed().to_vec()))
+        let mut tools = self.state(&context)?.selection.listed().to_vec();
+        if let Some(extension) = &self.extension {
+            tools.extend(extension.tools());
+        }
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
         let selection = &self.state.get()?.selection;
-        let canonical = if selection.options.dynamic { name } else { selection.by_name.get(name)?.name };
-        selection.listed().iter().find(|t| t.name == canonical).cloned()
+        let canonical =
+            if selection.options.dynamic { Some(name) } else { selection.by_name.get(name).map(|t| t.name) };
+        let own = canonical.and_then(|canonical| selection.listed().iter().find(|t| t.name == canonical).cloned());
+        own.or_else(|| self.extension.as_ref()?.tools().into_iter().find(|t| t.name == name))
     }
 
     async fn call_tool(
@@ -475,6 +634,51 @@ impl ServerHandler for DocSpaceServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let mut answer = self.answer_tool(request, context).await;
+        if let Ok(CallToolResponse::Complete(result)) = &mut answer {
+            result.result_type.get_or_insert(ResultType::COMPLETE);
+        }
+        answer
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let state = self.state(&context)?;
+        if let Ok(mut level) = state.log_level.lock() {
+            *level = Some(request.level);
+        }
+        if let Some(sink) = &state.level_sink {
+            (sink.0)(request.level).await;
+        }
+        Ok(())
+    }
+}
+
+/// The name a tool call counts under: a tool of the catalogue (by its own
+/// name, when called by an alias), a meta tool, or none (the caller's name
+/// is never a label).
+fn counted_name(name: &str) -> Option<&'static str> {
+    if name.len() > 128 {
+        return None;
+    }
+    meta::NAMES.iter().copied().find(|m| *m == name).or_else(|| crate::tools::catalogue::find(name).map(|t| t.name))
+}
+
+impl DocSpaceServer {
+    /// A tool call, answered by the extension or the DocSpace tools.
+    async fn answer_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        if let Some(extension) = &self.extension
+            && let Some(answer) = extension.call_tool(request.clone(), &context)
+        {
+            return answer.await;
+        }
         let metrics = scope(&context).and_then(|s| s.metrics.clone());
         let span = self.tool_span(&context);
         let mut counted = None;
@@ -508,33 +712,6 @@ impl ServerHandler for DocSpaceServer {
         answer
     }
 
-    async fn set_level(
-        &self,
-        request: SetLevelRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<(), ErrorData> {
-        let state = self.state(&context)?;
-        if let Ok(mut level) = state.log_level.lock() {
-            *level = Some(request.level);
-        }
-        if let Some(sink) = &state.level_sink {
-            (sink.0)(request.level).await;
-        }
-        Ok(())
-    }
-}
-
-/// The name a tool call counts under: a tool of the catalogue (by its own
-/// name, when called by an alias), a meta tool, or none (the caller's name
-/// is never a label).
-fn counted_name(name: &str) -> Option<&'static str> {
-    if name.len() > 128 {
-        return None;
-    }
-    meta::NAMES.iter().copied().find(|m| *m == name).or_else(|| crate::tools::catalogue::find(name).map(|t| t.name))
-}
-
-impl DocSpaceServer {
     /// The span of a tool call, when spans are on: child of the request's
     /// `_meta` trace context, or of the HTTP request's span.
     fn tool_span(&self, context: &RequestContext<RoleServer>) -> Option<Span> {

@@ -44,7 +44,7 @@ use crate::config::{Config, Cors, HttpConfig, OAuthConfig, PortalConfig};
 use crate::metrics::Metrics;
 use crate::oauth::proxy::{self, Proxy};
 use crate::portal;
-use crate::server::{DocSpaceServer, Drain, LevelSink, Setup};
+use crate::server::{DocSpaceServer, Drain, Extension, LevelSink, Setup};
 use crate::spans::Tracing;
 use crate::store::Store;
 use crate::store::relay::Relay;
@@ -77,6 +77,8 @@ pub struct AppState {
     pub(crate) relay: Option<Arc<Relay>>,
     /// The span export, when on (an OTLP endpoint); flushed at shutdown.
     pub(crate) spans: Option<Tracing>,
+    /// What an embedder serves beside the DocSpace tools.
+    pub(crate) extension: Option<Arc<dyn Extension>>,
 }
 
 impl AppState {
@@ -296,7 +298,7 @@ pub fn app(
     shutdown: CancellationToken,
     overrides: Overrides,
 ) -> Result<(Router, Arc<AppState>), Error> {
-    let Config { tools, portal, http, otlp, .. } = config;
+    let Config { tools, portal, http, otlp, extension, .. } = config;
     let Some(http) = http else {
         return Err(Error::Io(std::io::Error::other("the HTTP transport needs HTTP settings (--transport http)")));
     };
@@ -337,6 +339,7 @@ pub fn app(
         store: store.clone(),
         relay: relay.clone(),
         spans: spans.clone(),
+        extension,
     });
     if let Some(relay) = relay {
         sse::deliver_relayed(state.clone(), relay.listen(shutdown.clone()));
@@ -419,11 +422,18 @@ fn streamable_routes(
         .with_max_request_body_bytes(bodies.max)
         .with_cancellation_token(shutdown.child_token());
     service_config.session_store = Some(state.sessions.store());
-    let service =
-        StreamableHttpService::new(|| Ok(DocSpaceServer::deferred()), state.sessions.manager(), service_config);
-    Router::new()
-        .route_service("/mcp", service)
-        .layer(axum::middleware::from_fn(streamable::prepared_list))
+    let extension = state.extension.clone();
+    let service = StreamableHttpService::new(
+        move || Ok(DocSpaceServer::deferred().with_extension(extension.clone())),
+        state.sessions.manager(),
+        service_config,
+    );
+    let mut routes = Router::new().route_service("/mcp", service);
+    if state.extension.is_none() {
+        // An extension's tools are not in the prepared listing.
+        routes = routes.layer(axum::middleware::from_fn(streamable::prepared_list));
+    }
+    routes
         .layer(axum::middleware::from_fn_with_state(bodies.clone(), body::buffer))
         .layer(axum::middleware::from_fn_with_state(state.clone(), streamable::gate))
 }

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod clients;
+pub mod mcp_http;
 pub mod oauth;
 pub mod server;
 pub mod store;

@@ -57,6 +57,11 @@ pub struct Builder {
 }
 
 impl TestServer {
+    /// The Streamable HTTP endpoint, `<base>/mcp`.
+    pub fn mcp(&self) -> String {
+        format!("{}/mcp", self.base)
+    }
+
     /// A server over both HTTP transports with no portal of its own, no OAuth.
     pub fn builder() -> Builder {
         Builder::default()

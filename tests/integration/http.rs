@@ -7,86 +7,16 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use docspace_mcp::sandbox;
-use docspace_mcp_client::reqwest::{self, header::HeaderMap};
-use futures::StreamExt;
+use docspace_mcp_client::reqwest;
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
 
+use crate::common::mcp_http::{Answer, Events, call, init, list, open, post};
 use crate::common::server::TestServer;
 use crate::common::{Reply, Upstream};
-
-fn init(id: u64) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}})
-}
-
-/// One POST to `/mcp`; the JSON-RPC messages of the answer (JSON or SSE).
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn messages(&self) -> Vec<Value> {
-        if self.body.trim_start().starts_with('{') {
-            return serde_json::from_str(&self.body).into_iter().collect();
-        }
-        self.body
-            .lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .filter_map(|d| serde_json::from_str(d.trim()).ok())
-            .collect()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or(Value::Null)
-    }
-
-    fn session(&self) -> String {
-        self.headers.get("mcp-session-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
-    }
-}
-
-async fn post(url: &str, session: Option<&str>, headers: &[(&str, &str)], body: &Value) -> Answer {
-    let mut req = docspace_mcp_client::tls::builder()
-        .build()
-        .unwrap()
-        .post(url)
-        .header("accept", "application/json, text/event-stream")
-        .header("content-type", "application/json")
-        .header("mcp-protocol-version", "2025-06-18")
-        .body(body.to_string());
-    if let Some(s) = session {
-        req = req.header("mcp-session-id", s);
-    }
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let r = req.send().await.unwrap();
-    Answer { status: r.status().as_u16(), headers: r.headers().clone(), body: r.text().await.unwrap() }
-}
-
-/// initialize + initialized; the session id.
-async fn open(url: &str, headers: &[(&str, &str)]) -> String {
-    let a = post(url, None, headers, &init(1)).await;
-    assert_eq!(a.status, 200, "{}", a.body);
-    let session = a.session();
-    assert!(!session.is_empty());
-    let n = post(url, Some(&session), headers, &json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
-    assert_eq!(n.status, 202, "{}", n.body);
-    session
-}
-
-fn call(id: u64, name: &str, args: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": args}})
-}
-
-fn list(id: u64) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"})
-}
 
 fn tool_names(a: &Answer) -> Vec<String> {
     let m = a.messages();
@@ -279,18 +209,18 @@ async fn request_selection_only_narrows_the_operators() {
     assert_eq!(r.status, 403, "a write tool the operator did not enable: {}", r.body);
     let r = post(&format!("{mcp}?read_only=false"), None, &[], &init(1)).await;
     assert_eq!(r.status, 200, "asking for less strictness is ignored: {}", r.body);
-    let session = r.session();
+    let session = r.session().unwrap();
     let names = tool_names(&post(&mcp, Some(&session), &[], &list(2)).await);
     assert!(!names.is_empty() && !names.contains(&"create_room".to_owned()), "{names:?}");
     let r = post(&format!("{mcp}?dynamic=1"), None, &[], &init(1)).await;
-    let session = r.session();
+    let session = r.session().unwrap();
     let names = tool_names(&post(&mcp, Some(&session), &[], &list(2)).await);
     assert_eq!(names.len(), 6, "dynamic per request: {names:?}");
     // Issue 15, item 6, the rule: a request's dynamic mode with `toolsets=all` reaches the operator's
     // selection (here `rooms`, read-only), never beyond it (docs/http.md "Dynamic mode over HTTP").
     let r = post(&format!("{mcp}?dynamic=1"), None, &[("x-mcp-toolsets", "all")], &init(1)).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let session = r.session();
+    let session = r.session().unwrap();
     let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
         "params": {"name": "list_toolsets", "arguments": {}}});
     let listed = post(&mcp, Some(&session), &[], &call).await.messages()[0].to_string();
@@ -428,45 +358,6 @@ async fn a_client_named_portal_cannot_redirect_the_server_elsewhere() {
     assert!(internal.requests().is_empty(), "the internal service was reached");
     assert_eq!(portal.requests().len(), 1);
     client.cancel().await.unwrap();
-}
-
-/// Reads SSE events (`event`, `data`) from a response body.
-struct Events {
-    stream: futures::stream::BoxStream<'static, reqwest::Result<axum::body::Bytes>>,
-    buffer: String,
-}
-
-impl Events {
-    fn new(r: reqwest::Response) -> Self {
-        Self { stream: r.bytes_stream().boxed(), buffer: String::new() }
-    }
-
-    async fn next(&mut self) -> (String, String) {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let mut event = String::from("message");
-                let mut data = String::new();
-                for line in block.lines() {
-                    if let Some(e) = line.strip_prefix("event:") {
-                        event = e.trim().to_owned();
-                    } else if let Some(d) = line.strip_prefix("data:") {
-                        data.push_str(d.trim_start());
-                    }
-                }
-                if data.is_empty() && event == "message" {
-                    continue; // keep-alive comment
-                }
-                return (event, data);
-            }
-            let chunk = tokio::time::timeout(Duration::from_secs(10), self.stream.next())
-                .await
-                .expect("an SSE event in time")
-                .expect("the stream stays open")
-                .unwrap();
-            self.buffer.push_str(&String::from_utf8_lossy(&chunk).replace("\r\n", "\n"));
-        }
-    }
 }
 
 #[tokio::test]
@@ -735,15 +626,7 @@ async fn idle_sse_sessions_expire() {
     };
     assert_eq!(sessions().await, 1);
     // Nothing is posted: the session is closed and its stream ends.
-    let end = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            match events.stream.next().await {
-                None | Some(Err(_)) => break,
-                Some(Ok(_)) => {}
-            }
-        }
-    })
-    .await;
+    let end = tokio::time::timeout(Duration::from_secs(10), events.end()).await;
     assert!(end.is_ok(), "the idle SSE stream was not closed");
     assert_eq!(sessions().await, 0);
 }

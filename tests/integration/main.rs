@@ -59,6 +59,7 @@ mod oauth;
 mod oauth_hardening;
 mod observability;
 mod packaging;
+mod protocol_2026;
 mod recipes;
 mod request_fidelity;
 mod sandbox;

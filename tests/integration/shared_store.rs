@@ -9,9 +9,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::{Value, json};
 
+use crate::common::mcp_http::{self, Answer, Events, open, post};
 use crate::common::server::TestServer;
 use crate::common::store::Redis;
 
@@ -25,70 +25,14 @@ async fn replica(redis: &Redis, portal: Option<Arc<docspace_mcp::sandbox::Sandbo
     TestServer::builder().operator().portal(portal).args(&args).start().await
 }
 
-struct Answer {
-    status: u16,
-    session: Option<String>,
-    body: String,
-}
-
-impl Answer {
-    /// The last JSON-RPC message of a JSON or event-stream answer.
-    fn message(&self) -> Value {
-        if self.body.trim_start().starts_with('{') {
-            return serde_json::from_str(&self.body).unwrap_or(Value::Null);
-        }
-        self.body
-            .lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .filter_map(|d| serde_json::from_str(d.trim()).ok())
-            .next_back()
-            .unwrap_or(Value::Null)
-    }
-}
-
-async fn post(base: &str, session: Option<&str>, headers: &[(&str, &str)], body: &Value) -> Answer {
-    let mut req = docspace_mcp_client::tls::builder()
-        .build()
-        .unwrap()
-        .post(format!("{base}/mcp"))
-        .header("accept", "application/json, text/event-stream")
-        .header("content-type", "application/json")
-        .header("mcp-protocol-version", "2025-06-18")
-        .body(body.to_string());
-    if let Some(s) = session {
-        req = req.header("mcp-session-id", s);
-    }
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let session = r.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    Answer { status, session, body: r.text().await.unwrap() }
-}
-
-fn init() -> Value {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "replicas", "version": "0"}}})
-}
-
+/// `tools/call` of `name` with no arguments.
 fn call(id: u64, name: &str) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name, "arguments": {}}})
-}
-
-/// initialize on `base` (with `headers`); the session id.
-async fn open(base: &str, headers: &[(&str, &str)]) -> String {
-    let a = post(base, None, headers, &init()).await;
-    assert_eq!(a.status, 200, "{}", a.body);
-    let session = a.session.expect("a session id");
-    let n =
-        post(base, Some(&session), headers, &json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
-    assert_eq!(n.status, 202, "{}", n.body);
-    session
+    mcp_http::call(id, name, json!({}))
 }
 
 /// `get_self_profile` on `base` within `session`: the profile's text.
 async fn whoami(base: &str, session: &str, id: u64) -> Answer {
-    post(base, Some(session), &[], &call(id, "get_self_profile")).await
+    mcp_http::post(&format!("{base}/mcp"), Some(session), &[], &call(id, "get_self_profile")).await
 }
 
 fn profile(a: &Answer) -> String {
@@ -107,12 +51,12 @@ async fn a_session_continues_on_any_replica_and_ends_on_all() {
             .unwrap_or_default()
     };
     let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
-    let everything = names(&post(&b.base, Some(&open(&b.base, &[]).await), &[], &list).await);
+    let everything = names(&post(&b.mcp(), Some(&open(&b.mcp(), &[]).await), &[], &list).await);
     // Opened on A with a narrower selection than the operator's (read-only
     // tools, asked for in a header): B serves that selection, not the operator's.
-    let session = open(&a.base, &[("x-mcp-read-only", "true")]).await;
-    let on_a = names(&post(&a.base, Some(&session), &[], &list).await);
-    let on_b = names(&post(&b.base, Some(&session), &[], &list).await);
+    let session = open(&a.mcp(), &[("x-mcp-read-only", "true")]).await;
+    let on_a = names(&post(&a.mcp(), Some(&session), &[], &list).await);
+    let on_b = names(&post(&b.mcp(), Some(&session), &[], &list).await);
     assert!(!on_a.is_empty() && on_a.len() < everything.len(), "{on_a:?}");
     assert_eq!(on_b, on_a, "B serves the selection the session was opened with");
     let on_b = whoami(&b.base, &session, 3).await;
@@ -122,7 +66,7 @@ async fn a_session_continues_on_any_replica_and_ends_on_all() {
 
     // Another identity on B is refused, as on the replica that opened it.
     let other = post(
-        &b.base,
+        &b.mcp(),
         Some(&session),
         &[("x-mcp-base-url", a.portal.base_url()), ("x-mcp-api-key", "sk-someone-else")],
         &call(5, "get_self_profile"),
@@ -164,9 +108,9 @@ async fn log_levels_follow_a_session_across_replicas() {
     let Some(redis) = Redis::start() else { return };
     let a = replica(&redis, None, &[]).await;
     let b = replica(&redis, Some(a.portal.clone()), &[]).await;
-    let session = open(&a.base, &[]).await;
+    let session = open(&a.mcp(), &[]).await;
     let set = json!({"jsonrpc": "2.0", "id": 2, "method": "logging/setLevel", "params": {"level": "warning"}});
-    assert_eq!(post(&a.base, Some(&session), &[], &set).await.status, 200);
+    assert_eq!(post(&a.mcp(), Some(&session), &[], &set).await.status, 200);
     let stored: Option<String> =
         redis.query(redis::cmd("HGET").arg(format!("docspace-mcp:session:{session}")).arg("level")).await;
     assert_eq!(stored.as_deref(), Some("\"warning\""), "recorded for the other replicas");
@@ -184,9 +128,9 @@ async fn log_levels_follow_a_session_across_replicas() {
         .await
         .unwrap();
     assert_eq!(stream.status(), 200);
-    let mut events = Events { stream: stream.bytes_stream().boxed(), buffer: String::new() };
+    let mut events = Events::new(stream);
     let failing = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "get_room_info", "arguments": {"roomId": 999_999}}});
-    let r = post(&b.base, Some(&session), &[], &failing).await;
+    let r = post(&b.mcp(), Some(&session), &[], &failing).await;
     assert!(r.body.contains("isError"), "{}", r.body);
     let (_, data) = events.next().await;
     let log: Value = serde_json::from_str(&data).unwrap();
@@ -197,41 +141,6 @@ async fn log_levels_follow_a_session_across_replicas() {
     );
 }
 
-/// The events of an SSE stream: (event, data).
-struct Events {
-    stream: futures::stream::BoxStream<'static, reqwest::Result<axum::body::Bytes>>,
-    buffer: String,
-}
-
-impl Events {
-    async fn next(&mut self) -> (String, String) {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let mut event = String::from("message");
-                let mut data = String::new();
-                for line in block.lines() {
-                    if let Some(e) = line.strip_prefix("event:") {
-                        event = e.trim().to_owned();
-                    } else if let Some(d) = line.strip_prefix("data:") {
-                        data.push_str(d.trim_start());
-                    }
-                }
-                if !data.is_empty() {
-                    return (event, data);
-                }
-                continue;
-            }
-            let chunk = tokio::time::timeout(Duration::from_secs(10), self.stream.next())
-                .await
-                .expect("an SSE event in time")
-                .expect("the stream is open")
-                .unwrap();
-            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
-}
-
 #[tokio::test]
 async fn sse_messages_posted_to_another_replica_reach_the_stream() {
     let Some(redis) = Redis::start() else { return };
@@ -240,7 +149,7 @@ async fn sse_messages_posted_to_another_replica_reach_the_stream() {
     let http = docspace_mcp_client::tls::builder().build().unwrap();
     let stream = http.get(format!("{}/sse", a.base)).send().await.unwrap();
     assert_eq!(stream.status(), 200);
-    let mut events = Events { stream: stream.bytes_stream().boxed(), buffer: String::new() };
+    let mut events = Events::new(stream);
     let (event, endpoint) = events.next().await;
     assert_eq!(event, "endpoint");
     let send = |base: String, body: Value, headers: Vec<(&'static str, String)>| {
@@ -255,7 +164,7 @@ async fn sse_messages_posted_to_another_replica_reach_the_stream() {
         }
     };
     // Every message goes to B, which does not hold the stream.
-    assert_eq!(send(b.base.clone(), init(), vec![]).await, 202);
+    assert_eq!(send(b.base.clone(), mcp_http::init(1), vec![]).await, 202);
     let (_, reply) = events.next().await;
     assert_eq!(serde_json::from_str::<Value>(&reply).unwrap()["id"], 1, "{reply}");
     let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
@@ -313,7 +222,7 @@ async fn rate_limits_count_over_every_replica() {
 async fn a_store_outage_answers_503_and_sessions_survive_it() {
     let Some(mut redis) = Redis::start() else { return };
     let a = replica(&redis, None, &[]).await;
-    let session = open(&a.base, &[]).await;
+    let session = open(&a.mcp(), &[]).await;
     assert!(profile(&whoami(&a.base, &session, 2).await).contains("Alex Morgan"));
     redis.stop();
     let down = whoami(&a.base, &session, 3).await;
@@ -321,8 +230,8 @@ async fn a_store_outage_answers_503_and_sessions_survive_it() {
     assert!(down.body.contains("store_unavailable"), "{}", down.body);
     // A new session cannot be recorded: refused, rather than handed out
     // alive on this replica only and dead once the store is back.
-    let new = post(&a.base, None, &[], &init()).await;
-    assert_eq!((new.status, new.session.as_deref()), (503, None), "{}", new.body);
+    let new = post(&a.mcp(), None, &[], &mcp_http::init(1)).await;
+    assert_eq!((new.status, new.session().as_deref()), (503, None), "{}", new.body);
     assert!(new.body.contains("store_unavailable"), "{}", new.body);
     // The health probe still answers (rate limits fall back to this
     // replica's own counters while the store is away) and says why.
@@ -408,7 +317,7 @@ async fn oauth_codes_and_refresh_tokens_are_single_use_across_replicas() {
 async fn a_replica_lets_go_of_quiet_sessions_the_store_keeps() {
     let Some(redis) = Redis::start() else { return };
     let a = replica(&redis, None, &["--session-hibernate-after", "1"]).await;
-    let session = open(&a.base, &[]).await;
+    let session = open(&a.mcp(), &[]).await;
     let health = || async {
         docspace_mcp_client::tls::builder()
             .build()

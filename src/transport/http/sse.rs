@@ -70,7 +70,7 @@ pub(super) async fn open(State(state): State<Arc<AppState>>, req: Request) -> Re
     if state.sessions.sse_opened(ticket, &id, inbound_tx, stop.clone()).await.is_err() {
         return store_unavailable();
     }
-    let server = DocSpaceServer::new(setup);
+    let server = DocSpaceServer::new(setup).with_extension(state.extension.clone());
     let service_stop = stop.clone();
     let session = id.clone();
     tokio::spawn(async move {

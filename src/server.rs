@@ -15,8 +15,8 @@ use rmcp::model::{
     DiscoverResult, ErrorCode, GetPromptRequestParams, GetPromptResponse, Implementation, InitializeRequestParams,
     InitializeResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
     LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams, ReadResourceRequestParams,
-    ReadResourceResponse, ResultType, ServerCapabilities, ServerConfig, SetLevelRequestParams, SubscribeRequestParams,
-    Tool, UnsubscribeRequestParams,
+    ReadResourceResponse, ReadResourceResult, ResultType, ServerCapabilities, ServerConfig, SetLevelRequestParams,
+    SubscribeRequestParams, Tool, UnsubscribeRequestParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -30,6 +30,8 @@ use crate::tools::meta;
 use crate::trace::{TRACEPARENT, TRACESTATE, TraceContext};
 
 mod extension;
+mod prompts;
+mod resources;
 
 pub use extension::{Answer, Extension};
 
@@ -411,6 +413,53 @@ fn quoted(text: &str) -> String {
 }
 
 impl DocSpaceServer {
+    /// The DocSpace client and call context of a request that is not a
+    /// tool call (a resource read, a completion): the session's (or the
+    /// request's own) client.
+    fn own_call(&self, context: &RequestContext<RoleServer>) -> Result<(Client, InvokeContext, Options), ErrorData> {
+        let state = self.state(context)?;
+        let options = state.selection.options;
+        let not_configured =
+            |problem: &str| ErrorData::internal_error(format!("docspace-mcp is not configured: {problem}"), None);
+        if let Some(problem) = &state.selection.problem {
+            return Err(not_configured(problem));
+        }
+        let metrics = scope(context).and_then(|s| s.metrics.clone());
+        let client = resolve_client(state, scope(context), metrics.as_ref(), &context.meta.0.0)
+            .map_err(|problem| not_configured(&problem))?;
+        let cx = InvokeContext {
+            waiting: Waiting { timeout: options.operation_timeout, interval: options.operation_interval },
+            request_timeout: options.request_timeout,
+            progress: None,
+            calls: crate::tools::invoke::Calls::new(metrics, None),
+        };
+        Ok((client, cx, options))
+    }
+
+    /// Reads one of this server's `docspace://` resources.
+    async fn read_own(&self, uri: &str, context: &RequestContext<RoleServer>) -> Result<ReadResourceResult, ErrorData> {
+        let (client, cx, options) = self.own_call(context)?;
+        let limits = resources::Limits { max_bytes: options.max_result_bytes };
+        tokio::select! {
+            read = resources::read(&client, uri, &cx, limits) => read,
+            () = context.ct.cancelled() => Err(ErrorData::new(ErrorCode(-32000), "the read was cancelled", None)),
+        }
+    }
+
+    /// Suggestions for an argument of one of this server's prompts.
+    async fn complete_own(
+        &self,
+        argument: (&'static str, &'static str),
+        typed: &str,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        let (client, cx, _) = self.own_call(context)?;
+        tokio::select! {
+            done = prompts::complete(&client, argument, typed, &cx) => done,
+            () = context.ct.cancelled() => Err(ErrorData::new(ErrorCode(-32000), "the completion was cancelled", None)),
+        }
+    }
+
     /// The extension, when the capabilities it declared pass `offers`.
     fn offered(&self, offers: impl Fn(&ServerCapabilities) -> bool) -> Option<&Arc<dyn Extension>> {
         let extension = self.extension.as_ref()?;
@@ -426,8 +475,8 @@ fn not_offered(method: &str) -> ErrorData {
     ErrorData::new(
         ErrorCode::METHOD_NOT_FOUND,
         format!(
-            "{method}: this server offers tools (tools/list, tools/call) and logging, no resources or prompts; \
-             every DocSpace operation is reached through its tools"
+            "{method}: this server does not offer it; it offers tools, resources (docspace:// URIs) and logging, \
+             and every DocSpace operation is reached through its tools"
         ),
         None,
     )
@@ -435,7 +484,13 @@ fn not_offered(method: &str) -> ErrorData {
 
 impl ServerHandler for DocSpaceServer {
     fn get_info(&self) -> ServerConfig {
-        let mut capabilities = ServerCapabilities::builder().enable_tools().enable_logging().build();
+        let mut capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_logging()
+            .enable_resources()
+            .enable_prompts()
+            .enable_completions()
+            .build();
         if let Some(extension) = &self.extension {
             extension.capabilities(&mut capabilities);
         }
@@ -488,17 +543,16 @@ impl ServerHandler for DocSpaceServer {
         self.negotiate_initialize(&request)
     }
 
-    // Clients probe for resources and prompts whatever the capabilities say
-    // (Claude Desktop, Cursor): a clear answer, logged at debug only.
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        match self.offered(|c| c.resources.is_some()) {
-            Some(extension) => Ok(ListResourcesResult::with_all_items(extension.resources())),
-            None => Err(not_offered("resources/list")),
+        let mut listed = resources::listed();
+        if let Some(extension) = self.offered(|c| c.resources.is_some()) {
+            listed.extend(extension.resources());
         }
+        Ok(ListResourcesResult::with_all_items(listed))
     }
 
     async fn list_resource_templates(
@@ -506,10 +560,11 @@ impl ServerHandler for DocSpaceServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
-        match self.offered(|c| c.resources.is_some()) {
-            Some(extension) => Ok(ListResourceTemplatesResult::with_all_items(extension.resource_templates())),
-            None => Err(not_offered("resources/templates/list")),
+        let mut templates = resources::templates();
+        if let Some(extension) = self.offered(|c| c.resources.is_some()) {
+            templates.extend(extension.resource_templates());
         }
+        Ok(ListResourceTemplatesResult::with_all_items(templates))
     }
 
     async fn read_resource(
@@ -517,21 +572,22 @@ impl ServerHandler for DocSpaceServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let Some(extension) = self.offered(|c| c.resources.is_some()) else {
-            return Err(not_offered("resources/read"));
-        };
         let uri = request.uri.clone();
-        match extension.read_resource(request, &context) {
+        if uri.starts_with(resources::SCHEME) {
+            return Box::pin(self.read_own(&uri, &context)).await.map(|mut read| {
+                read.result_type.get_or_insert(ResultType::COMPLETE);
+                read.into()
+            });
+        }
+        let answer = self.offered(|c| c.resources.is_some()).and_then(|e| e.read_resource(request, &context));
+        match answer {
             Some(answer) => answer.await.map(|mut read| {
                 if let ReadResourceResponse::Complete(result) = &mut read {
                     result.result_type.get_or_insert(ResultType::COMPLETE);
                 }
                 read
             }),
-            None => Err(ErrorData::resource_not_found(
-                format!("no resource {}", quoted(&uri)),
-                Some(serde_json::json!({ "uri": uri })),
-            )),
+            None => Err(resources::not_found(&uri, "this server's resources are docspace:// URIs")),
         }
     }
 
@@ -564,10 +620,11 @@ impl ServerHandler for DocSpaceServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
-        match self.offered(|c| c.prompts.is_some()) {
-            Some(extension) => Ok(ListPromptsResult::with_all_items(extension.prompts())),
-            None => Err(not_offered("prompts/list")),
+        let mut listed = prompts::listed();
+        if let Some(extension) = self.offered(|c| c.prompts.is_some()) {
+            listed.extend(extension.prompts());
         }
+        Ok(ListPromptsResult::with_all_items(listed))
     }
 
     async fn get_prompt(
@@ -575,11 +632,15 @@ impl ServerHandler for DocSpaceServer {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        let Some(extension) = self.offered(|c| c.prompts.is_some()) else {
-            return Err(not_offered("prompts/get"));
-        };
+        if prompts::is_own(&request.name) {
+            return prompts::get(&request.name, request.arguments.as_ref()).map(|mut prompt| {
+                prompt.result_type.get_or_insert(ResultType::COMPLETE);
+                prompt.into()
+            });
+        }
         let name = request.name.clone();
-        match extension.get_prompt(request, &context) {
+        let answer = self.offered(|c| c.prompts.is_some()).and_then(|e| e.get_prompt(request, &context));
+        match answer {
             Some(answer) => answer.await.map(|mut prompt| {
                 if let GetPromptResponse::Complete(result) = &mut prompt {
                     result.result_type.get_or_insert(ResultType::COMPLETE);
@@ -597,16 +658,19 @@ impl ServerHandler for DocSpaceServer {
         request: CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        let answer = self.offered(|c| c.completions.is_some());
-        match answer.and_then(|extension| extension.complete(request, &context)) {
-            Some(answer) => answer.await.map(|mut result| {
-                result.result_type.get_or_insert(ResultType::COMPLETE);
-                result
-            }),
-            // Nothing to suggest (MCP: an empty list, not an error, for a known reference).
-            None if answer.is_some() => Ok(CompleteResult::default()),
-            None => Err(not_offered("completion/complete")),
-        }
+        let mut result = if let Some(own) = prompts::kind_of(&request) {
+            let typed = request.argument.value.clone();
+            Box::pin(self.complete_own(own, &typed, &context)).await?
+        } else {
+            let answer = self.offered(|c| c.completions.is_some()).and_then(|e| e.complete(request, &context));
+            match answer {
+                Some(answer) => answer.await?,
+                // Nothing to suggest: an empty list, not an error.
+                None => CompleteResult::default(),
+            }
+        };
+        result.result_type.get_or_insert(ResultType::COMPLETE);
+        Ok(result)
     }
 
     async fn list_tools(

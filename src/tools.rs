@@ -1,6 +1,7 @@
 //! The tool catalogue, selection over it, and running tools.
 
 pub mod catalogue;
+pub(crate) mod content;
 pub(crate) mod file_operations;
 pub(crate) mod invoke;
 pub(crate) mod listing;

@@ -10,7 +10,7 @@ use reqwest::multipart::{Form, Part};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Value, json};
 
-use crate::tools::file_operations::{self, Waited};
+use crate::tools::content;
 use crate::tools::invoke::{Calls, Context};
 
 /// The workflow tools this build implements (each has a `[workflows.*]` entry).
@@ -19,8 +19,6 @@ pub const NAMES: [&str; 4] = ["download_file_as_text", "get_room_access_levels",
 /// The `operation` label of a chunk sent to an upload session's location
 /// (DocSpace's `ChunkedUploader.ashx`, not an operation of the description).
 const CHUNK_UPLOAD: &str = "chunkedUpload";
-/// The `operation` label of a file fetched from the link a download operation gives.
-const FILE_DOWNLOAD: &str = "fileDownload";
 
 /// Chunk size of upload sessions (DocSpace's own clients send 10 MiB chunks).
 pub(crate) const CHUNK: usize = 10 * 1024 * 1024;
@@ -136,67 +134,14 @@ fn chunk_answer(status: u16, body: &[u8]) -> Result<Value, String> {
     Ok(value)
 }
 
-/// Extensions returned as they are; others are converted by DocSpace.
-const PLAIN: &[&str] = &[".txt", ".csv", ".md", ".json", ".xml", ".html", ".htm", ".log", ".yaml", ".yml", ".tsv"];
-const SHEETS: &[&str] = &[".xlsx", ".xls", ".ods", ".xlsm", ".xltx", ".ots"];
-
 async fn download_file_as_text(client: &Client, args: &Args, cx: &Context) -> Result<CallToolResult, String> {
     let id: i64 = required(args, "fileId").map_err(|e| err(&e))?;
     let max = optional::<u64>(args, "maxChars").map_err(|e| err(&e))?.unwrap_or(100_000).clamp(1, 1_000_000);
     let max = usize::try_from(max).unwrap_or(100_000);
-    let mut info_args = Args::new();
-    info_args.insert("fileId".into(), json!(id));
-    let info = response(cx.calls.dispatch(client, "getFileInfo", &info_args).await.map_err(|e| err(&e))?)?;
-    let title = info.get("title").and_then(Value::as_str).unwrap_or("the file").to_owned();
-    let ext = info.get("fileExst").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
-    let body = if PLAIN.contains(&ext.as_str()) {
-        json!({"fileIds": [id]})
-    } else {
-        let target = if SHEETS.contains(&ext.as_str()) { ".csv" } else { ".txt" };
-        json!({"fileConvertIds": [{"key": id, "value": target}]})
-    };
-    let mut dl_args = Args::new();
-    dl_args.insert("body".into(), body);
-    let started = cx.calls.dispatch(client, "bulkDownload", &dl_args).await.map_err(|e| err(&e))?;
-    let Output::Json { value: started, .. } = started else { return Err("DocSpace did not start the download".into()) };
-    let mut ops: Vec<Value> = file_operations::items(&started).into_iter().cloned().collect();
-    let pending = file_operations::pending(&started);
-    if !pending.is_empty() {
-        match file_operations::wait(client, &pending, cx).await.map_err(|e| err(&e))? {
-            Waited::Finished(done) => ops = done,
-            Waited::TimedOut(_) => {
-                return Err(format!(
-                    "DocSpace is still converting {title} (operation {}); try again later, or check it with get_operation_statuses",
-                    pending.join(", ")
-                ));
-            }
-        }
-    }
-    if let Some(failed) = ops.iter().find_map(file_operations::failure) {
-        return Err(format!("DocSpace could not convert {title}: {failed}"));
-    }
-    let url = ops
-        .iter()
-        .find_map(|o| o.get("url").and_then(Value::as_str))
-        .ok_or_else(|| format!("DocSpace finished the download of {title} without a link"))?;
-    let get = |c: Client| async move { raw::get(&c, url).await };
-    let file = cx.calls.timed(client, FILE_DOWNLOAD, get, |f| f.status).await.map_err(|e| err(&e))?;
-    if !(200..300).contains(&file.status) {
-        return Err(format!(
-            "downloading {title} failed: HTTP {}: {}",
-            file.status,
-            docspace_mcp_client::dispatch::error_message(&file.body)
-        ));
-    }
-    let content = String::from_utf8_lossy(&file.body);
-    let total = content.chars().count();
-    let mut out: String = content.chars().take(max).collect();
-    if total > max {
-        out.push_str(&format!(
-            "\n\n[truncated: showing {max} of {total} characters of {title}; ask for more with a larger maxChars]"
-        ));
-    }
-    Ok(text(out))
+    let file = content::info(client, id, cx).await?;
+    let bytes = content::download(client, &file, true, cx).await?;
+    let more = |_| "ask for more with a larger maxChars".to_owned();
+    Ok(text(content::page(&String::from_utf8_lossy(&bytes), 0, max, &file.title, more)))
 }
 
 /// DocSpace's room types (`RoomType`): value, enum name, label, purpose.

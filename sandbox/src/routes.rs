@@ -34,7 +34,7 @@ pub use guard::Fault;
 pub(crate) use guard::Faults;
 
 use crate::oauth::OAuthState;
-use crate::store::{Refusal, Store};
+use crate::store::{Refusal, Search, Store};
 
 /// Largest request body (chunks of an upload session are up to 10 MiB).
 const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -172,6 +172,8 @@ const ROUTES: &[Route] = &[
     route("createFile", Post, "/api/2.0/files/{folderId}/file", |m| on(m, files::create_file)),
     route("getFileVersionInfo", Get, "/api/2.0/files/file/{fileId}/history", |m| on(m, files::versions)),
     route("restoreFileVersion", Post, "/api/2.0/files/file/{fileId}/restoreversion", |m| on(m, files::restore_version)),
+    route("getRecentFolder", Get, "/api/2.0/files/recent", |m| on(m, files::recent)),
+    route("addFileToRecent", Post, "/api/2.0/files/file/{fileId}/recent", |m| on(m, files::add_recent)),
     route("getFileLinks", Get, "/api/2.0/files/file/{id}/links", |m| on(m, files::links)),
     route("setFileExternalLink", Put, "/api/2.0/files/file/{id}/links", |m| on(m, files::set_link)),
     // Rooms.
@@ -305,6 +307,31 @@ impl Paging {
             self.start_index.unwrap_or(0),
             self.count.unwrap_or(100).min(1000),
         )
+    }
+}
+
+/// The filters of a folder listing besides the text (`Paging`'s
+/// `filterValue`); a separate extractor, since serde_urlencoded cannot read
+/// numbers through `flatten`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Filters {
+    #[serde(default)]
+    filter_type: Option<i64>,
+    #[serde(default)]
+    apply_filter_option: Option<i64>,
+    #[serde(default)]
+    with_sub_folders: Option<bool>,
+}
+
+impl Filters {
+    fn search(&self, p: &Paging) -> Search {
+        Search {
+            text: p.filter_value.clone().unwrap_or_default(),
+            filter_type: self.filter_type.unwrap_or(0),
+            apply_option: self.apply_filter_option.unwrap_or(0),
+            with_subfolders: self.with_sub_folders.unwrap_or(false),
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! converted downloads. Plain data and functions, with one file per DocSpace
 //! area: `people`, `groups`, `files` (files and folders, versions), `links`
 //! (file and room links), `rooms`, `operations` (file operations, bulk
-//! download with conversion) and `uploads` (chunked upload sessions). The HTTP side is `routes`.
+//! download with conversion), `uploads` (chunked upload sessions) and `recent` (the Recent section). The HTTP side is `routes`.
 //!
 //! JSON output follows the DocSpace OpenAPI description's DTOs
 //! (`FileDtoInteger`, `FolderDtoInteger`, `FolderContentDtoInteger`,
@@ -16,11 +16,13 @@ mod groups;
 mod links;
 mod operations;
 mod people;
+mod recent;
 mod rooms;
 mod uploads;
 
 use std::collections::BTreeMap;
 
+pub(crate) use files::Search;
 pub(crate) use links::LinkRequest;
 pub(crate) use operations::Conflict;
 use operations::FileOperation;
@@ -43,6 +45,7 @@ mod folder_type {
     pub(super) const DEFAULT: i64 = 0;
     pub(super) const TRASH: i64 = 3;
     pub(super) const USER: i64 = 5;
+    pub(super) const RECENT: i64 = 11;
     pub(super) const VIRTUAL_ROOMS: i64 = 14;
     /// Rooms carry their room type's folder type; the sandbox uses this one.
     pub(super) const CUSTOM_ROOM: i64 = 19;
@@ -120,6 +123,8 @@ pub struct Store {
     pub(crate) uploads: BTreeMap<String, Upload>,
     /// Converted downloads by token: file name and bytes.
     pub(crate) downloads: BTreeMap<String, (String, Vec<u8>)>,
+    /// The caller's Recent section: file ids, the latest opened first.
+    pub recent: Vec<i64>,
     /// Status reads a new file operation reports as still running.
     pub(crate) operation_latency: u32,
     next_id: i64,
@@ -163,6 +168,7 @@ impl Store {
             operations: BTreeMap::new(),
             uploads: BTreeMap::new(),
             downloads: BTreeMap::new(),
+            recent: Vec::new(),
             operation_latency: 0,
             next_id: 100,
             clock: 0,
@@ -179,7 +185,7 @@ impl Store {
         let welcome = b"Welcome to the DocSpace sandbox.\nEverything here lives in memory.\n";
         store.insert_file(MY_DOCUMENTS, "Welcome.txt", welcome, &me);
         let roadmap = b"Roadmap 2026\n\nQ1: ship the MCP server.\nQ2: OAuth for every client.\n";
-        store.insert_file(projects, "Roadmap.docx", roadmap, &me);
+        let roadmap = store.insert_file(projects, "Roadmap.docx", roadmap, &me);
         store.insert_file(projects, "Budget.xlsx", b"Item,Cost\nServers,1200\nLicences,300\n", &me);
         let marketing = store.insert_room("Marketing", 2, &me);
         let brief = b"Campaign brief\n\nAudience: teams that write documents together.\n";
@@ -188,6 +194,8 @@ impl Store {
             r.members.insert(people::SAM.into(), 10);
         }
         store.insert_room("Contracts", 1, &me);
+        // Opened in the editor before the sandbox starts.
+        store.recent.push(roadmap);
         store
     }
 

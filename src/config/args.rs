@@ -37,7 +37,7 @@ pub struct ServeArgs {
     #[arg(long, env = "DOCSPACE_AUTHORIZATION", hide_env_values = true, value_name = "VALUE")]
     pub authorization: Option<Secret>,
     /// Toolsets to offer (comma-separated). Default: the curated `files`, `folders`, `rooms` and
-    /// `people` (about 36 tools, under 8,000 tokens); in dynamic mode, `all`. `all` offers every
+    /// `people` (about 38 tools, under 8,000 tokens); in dynamic mode, `all`. `all` offers every
     /// operation (~390,000 tokens of tool definitions). `docspace-mcp tools toolsets` lists them.
     #[arg(long, env = "DOCSPACE_TOOLSETS", value_delimiter = ',', value_name = "TOOLSETS")]
     pub toolsets: Vec<String>,

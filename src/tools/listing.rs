@@ -187,7 +187,7 @@ fn pick(value: &Value, keys: &[&str]) -> Map<String, Value> {
 
 /// `2025-06-02T10:08:00.0000000+00:00` as `2025-06-02T10:08:00+00:00` (the
 /// same instant); anything else as it is.
-fn short_date(v: &Value) -> Value {
+pub(crate) fn short_date(v: &Value) -> Value {
     let Some(s) = v.as_str().filter(|s| s.len() > 19 && s.as_bytes().get(10) == Some(&b'T')) else {
         return v.clone();
     };

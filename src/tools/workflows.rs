@@ -1,7 +1,8 @@
 //! Handwritten workflow tools: one user action, several REST calls. Their
 //! definitions (name, description, input schema) are in `openapi/tools.toml`
 //! `[workflows.*]`, so they are part of the generated catalogue, its
-//! snapshots and its search index; the handlers are here.
+//! snapshots and its search index; the handlers are here (finding things in
+//! `search`).
 
 use base64::Engine as _;
 use docspace_mcp_client::dispatch::{Args, CallError, Output, optional, required};
@@ -13,8 +14,17 @@ use serde_json::{Value, json};
 use crate::tools::content;
 use crate::tools::invoke::{Calls, Context};
 
+mod search;
+
 /// The workflow tools this build implements (each has a `[workflows.*]` entry).
-pub const NAMES: [&str; 4] = ["download_file_as_text", "get_room_access_levels", "get_room_types", "upload_file"];
+pub const NAMES: [&str; 6] = [
+    "download_file_as_text",
+    "get_recent_files",
+    "get_room_access_levels",
+    "get_room_types",
+    "search_files",
+    "upload_file",
+];
 
 /// The `operation` label of a chunk sent to an upload session's location
 /// (DocSpace's `ChunkedUploader.ashx`, not an operation of the description).
@@ -30,6 +40,8 @@ pub(crate) async fn run(name: &str, client: &Client, args: &Args, cx: &Context) 
         "download_file_as_text" => download_file_as_text(client, args, cx).await,
         "get_room_types" => Ok(room_types()),
         "get_room_access_levels" => room_access_levels(client, args, &cx.calls).await,
+        "search_files" => search::search_files(client, args, &cx.calls).await,
+        "get_recent_files" => search::recent_files(client, args, &cx.calls).await,
         other => Err(format!("the workflow `{other}` is not implemented by this build")),
     };
     match outcome {

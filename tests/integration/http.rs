@@ -180,7 +180,7 @@ async fn a_sessions_tools_list_is_served_from_prepared_bytes_and_says_what_rmcp_
         json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list", "params": {"_meta": {"progressToken": 1}}});
     let a = post(&mcp, Some(&session), &[], &with_meta).await;
     assert_eq!(a.status, 200, "{}", a.body);
-    assert_eq!(tool_names(&a).len(), 36, "params are no obstacle: {}", a.body);
+    assert_eq!(tool_names(&a).len(), 38, "params are no obstacle: {}", a.body);
     let unknown = docspace_mcp_client::tls::builder()
         .build()
         .unwrap()

@@ -351,7 +351,7 @@ async fn dynamic_mode_reaches_every_operation_through_six_tools() {
     ))
     .unwrap();
     assert!(hits.as_array().unwrap().iter().any(|h| h["name"] == "set_room_security"), "{hits}");
-    assert_eq!(reachable(&c).await.len(), 597, "every operation (and workflow) is reachable");
+    assert_eq!(reachable(&c).await.len(), 599, "every operation (and workflow) is reachable");
     let rooms: Value = serde_json::from_str(&text(&call(&c, "list_tools", json!({"toolset": "rooms"})).await)).unwrap();
     assert!(rooms.as_array().unwrap().iter().any(|t| t["name"] == "create_room"));
     let schema: Value =
@@ -422,7 +422,7 @@ async fn read_only_mode_exposes_no_write_tool_by_any_path() {
     ))
     .unwrap();
     assert!(hits.as_array().unwrap().iter().all(|h| h["readOnly"] == true), "{hits}");
-    assert_eq!(reachable(&c).await.len(), 255, "the 252 GET operations and three read-only workflows");
+    assert_eq!(reachable(&c).await.len(), 257, "the 252 GET operations and five read-only workflows");
     assert!(!p.inspect(|s| s.entries.values().any(|e| e.title == "x")).unwrap(), "nothing was written");
     c.cancel().await.unwrap();
 }

@@ -146,6 +146,11 @@ async fn every_sandbox_answer_decodes_into_the_descriptions_types() {
     c.call("renameFolder", json!({"folderId": folder, "body": {"title": "Contract 2"}})).await;
     c.call("getFolderInfo", json!({"folderId": folder})).await;
     c.call("getFolderByFolderId", json!({"folderId": my_id, "count": 1, "startIndex": 1})).await;
+    let search = json!({"folderId": my_id, "filterValue": "road", "withSubFolders": true, "filterType": 3});
+    let found = c.call("getFolderByFolderId", search).await;
+    let roadmap = named(&found["files"], "Roadmap.docx").map_or(0, id);
+    c.call("addFileToRecent", json!({"fileId": roadmap})).await;
+    c.call("getRecentFolder", json!({"filterType": 3, "filterValue": "road", "count": 5})).await;
     c.call("getFileInfo", json!({"fileId": welcome})).await;
     c.call("updateFile", json!({"fileId": welcome, "body": {"title": "Hello"}})).await;
     let doc = id(&c.call("createFile", json!({"folderId": folder, "body": {"title": "Blank.docx"}})).await);

@@ -16,7 +16,7 @@ use tokio::process::Command;
 use crate::common::{server_command, text};
 
 /// Every tool the sweep calls, in the order it calls them.
-const SWEPT: [&str; 36] = [
+const SWEPT: [&str; 38] = [
     "get_self_profile",
     "get_all_people",
     "get_groups",
@@ -24,6 +24,8 @@ const SWEPT: [&str; 36] = [
     "get_my_folder",
     "get_folder_content",
     "get_folder_info",
+    "search_files",
+    "get_recent_files",
     "create_folder",
     "rename_folder",
     "create_file",
@@ -122,6 +124,10 @@ async fn every_default_tool_works_in_the_sandbox() {
     let listing = s.ok("get_folder_content", json!({"folderId": projects})).await["response"].clone();
     let roadmap = id(named(&listing["files"], "Roadmap.docx"));
     s.ok("get_folder_info", json!({"folderId": projects})).await;
+    let found = s.ok("search_files", json!({"text": "roadmap"})).await;
+    assert_eq!(found["items"][0]["id"], roadmap, "{found}");
+    let recent = s.ok("get_recent_files", json!({})).await;
+    assert_eq!(recent["items"][0]["id"], roadmap, "{recent}");
     let folder = id(&s.ok("create_folder", json!({"parentId": my_id, "title": "Sweep"})).await["response"]);
     s.ok("rename_folder", json!({"folderId": folder, "title": "Sweep 2"})).await;
 

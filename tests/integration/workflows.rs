@@ -171,3 +171,150 @@ async fn room_types_and_the_access_levels_a_room_allows() {
     assert!(r.is_error == Some(true) && text(&r).contains("HTTP 404"), "My documents is not a room: {}", text(&r));
     c.cancel().await.unwrap();
 }
+
+/// The id of the sandbox entry titled `title`.
+fn id_of(p: &Sandbox, title: &str) -> i64 {
+    p.inspect(|s| s.entries.values().find(|e| e.title == title).map(|e| e.id)).flatten().unwrap()
+}
+
+/// A successful call's JSON answer.
+async fn json_of(c: &RunningService<RoleClient, Recorder>, name: &str, args: Value) -> Value {
+    let r = call(c, name, args.clone(), None).await;
+    assert_ne!(r.is_error, Some(true), "{name}({args}): {}", text(&r));
+    serde_json::from_str(&text(&r)).unwrap_or_else(|_| panic!("{name}({args}) is not JSON: {}", text(&r)))
+}
+
+/// `(title, location)` of each item of a search answer.
+fn found(v: &Value) -> Vec<(String, String)> {
+    v["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no items: {v}"))
+        .iter()
+        .map(|i| (i["title"].as_str().unwrap().to_owned(), i["location"].as_str().unwrap_or_default().to_owned()))
+        .collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter().map(|(t, l)| ((*t).to_owned(), (*l).to_owned())).collect()
+}
+
+#[tokio::test]
+async fn search_finds_titles_across_my_documents_and_rooms() {
+    let (p, c, _) = start(&[]).await;
+    let marketing = id_of(&p, "Marketing");
+    for name in ["Roadmap for marketing.docx", "Campaign budget.xlsx"] {
+        json_of(&c, "upload_file", json!({"parentId": marketing, "filename": name, "content": "x"})).await;
+    }
+
+    // Text, everywhere: My documents (below its top level too), then each room.
+    let v = json_of(&c, "search_files", json!({"text": "ROADMAP"})).await;
+    assert_eq!(found(&v), pairs(&[("Roadmap.docx", "My documents"), ("Roadmap for marketing.docx", "Marketing")]));
+    assert_eq!((v["total"].as_u64(), v["searched"].as_str()), (Some(2), Some("My documents and 2 rooms")));
+    let roadmap = &v["items"][0];
+    assert_eq!((roadmap["kind"].as_str(), roadmap["type"].as_str()), (Some("file"), Some("document")));
+    assert_eq!(roadmap["folderId"].as_i64(), Some(id_of(&p, "Projects")));
+    assert_eq!(roadmap["url"].as_str(), Some(format!("/doceditor?fileid={}", id_of(&p, "Roadmap.docx")).as_str()));
+    assert!(roadmap["modified"].as_str().is_some_and(|d| d.starts_with("2025-")), "{roadmap}");
+    assert!(v.get("more").is_none(), "{v}");
+
+    // Type filters.
+    let v = json_of(&c, "search_files", json!({"text": "budget", "type": "spreadsheets"})).await;
+    assert_eq!(found(&v), pairs(&[("Budget.xlsx", "My documents"), ("Campaign budget.xlsx", "Marketing")]));
+    let v = json_of(&c, "search_files", json!({"text": "campaign", "type": "documents"})).await;
+    assert_eq!(found(&v), pairs(&[("Campaign brief.docx", "Marketing")]));
+    let v = json_of(&c, "search_files", json!({"text": "market", "type": "folders"})).await;
+    assert_eq!(found(&v), pairs(&[("Marketing", "Rooms")]), "rooms are found by their titles");
+    assert_eq!(v["items"][0]["kind"], "room");
+    let v = json_of(&c, "search_files", json!({"text": "o", "type": "folders", "location": "my"})).await;
+    assert_eq!(found(&v), pairs(&[("Projects", "My documents")]));
+    assert_eq!(v["items"][0]["kind"], "folder");
+
+    // Location filters.
+    let v = json_of(&c, "search_files", json!({"text": "roadmap", "location": "my"})).await;
+    assert_eq!((found(&v), v["searched"].as_str()), (pairs(&[("Roadmap.docx", "My documents")]), Some("My documents")));
+    let v = json_of(&c, "search_files", json!({"text": "roadmap", "location": "rooms"})).await;
+    assert_eq!(found(&v), pairs(&[("Roadmap for marketing.docx", "Marketing")]));
+    let v = json_of(&c, "search_files", json!({"text": "roadmap", "folderId": marketing})).await;
+    assert_eq!(found(&v), pairs(&[("Roadmap for marketing.docx", "Marketing")]));
+    assert_eq!(v["searched"], format!("Marketing (folder {marketing})"));
+    let top =
+        call(&c, "search_files", json!({"text": "roadmap", "location": "my", "withSubfolders": false}), None).await;
+    assert_ne!(top.is_error, Some(true), "{}", text(&top));
+    assert!(
+        text(&top).starts_with("Nothing found") && text(&top).contains("not below its top level"),
+        "{}",
+        text(&top)
+    );
+
+    // Paging across sources is exact.
+    let first = json_of(&c, "search_files", json!({"text": "roadmap", "count": 1})).await;
+    assert_eq!(found(&first), pairs(&[("Roadmap.docx", "My documents")]));
+    assert!(first["more"].as_str().is_some_and(|m| m.contains("startIndex=1")), "{first}");
+    let second = json_of(&c, "search_files", json!({"text": "roadmap", "count": 1, "startIndex": 1})).await;
+    assert_eq!(found(&second), pairs(&[("Roadmap for marketing.docx", "Marketing")]));
+    assert!(second.get("more").is_none(), "{second}");
+
+    // Nothing found is an answer, not an error, and says what was searched.
+    let none = call(&c, "search_files", json!({"text": "quarterly forecast"}), None).await;
+    assert_ne!(none.is_error, Some(true), "{}", text(&none));
+    assert_eq!(
+        text(&none),
+        "Nothing found: no file or folder title contains \"quarterly forecast\" in My documents and 2 rooms."
+    );
+    let none = call(&c, "search_files", json!({"text": "roadmap", "type": "pdf"}), None).await;
+    assert!(text(&none).contains("no item of type pdf title contains"), "{}", text(&none));
+    c.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn search_refuses_bad_input() {
+    let (_p, c, _) = start(&[]).await;
+    for (args, says) in [
+        (json!({}), "text"),
+        (json!({"text": "   "}), "text"),
+        (json!({"text": "a", "type": "rooms"}), "type"),
+        (json!({"text": "a", "location": "moon"}), "location"),
+        (json!({"text": "a", "folderId": 1, "location": "rooms"}), "folderId"),
+        (json!({"text": "a", "count": 0}), "count"),
+        (json!({"text": "a", "count": 51}), "count"),
+        (json!({"text": "a", "folderId": "one"}), "folderId"),
+        (json!({"text": "a", "folderId": 999_999}), "HTTP 404"),
+    ] {
+        let r = call(&c, "search_files", args.clone(), None).await;
+        assert!(r.is_error == Some(true) && text(&r).contains(says), "{args}: {}", text(&r));
+    }
+    let r = call(&c, "get_recent_files", json!({"type": "folders"}), None).await;
+    assert!(r.is_error == Some(true) && text(&r).contains("type"), "{}", text(&r));
+    c.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn recent_files_are_the_latest_opened_first() {
+    let (p, c, _) = start(&[("DOCSPACE_ENABLED_TOOLS", "add_file_to_recent")]).await;
+    // The sandbox starts with Roadmap.docx opened.
+    let v = json_of(&c, "get_recent_files", json!({})).await;
+    assert_eq!(found(&v), pairs(&[("Roadmap.docx", "My documents")]));
+    assert_eq!((v["total"].as_u64(), v["items"][0]["type"].as_str()), (Some(1), Some("document")));
+
+    // Opening a file (what DocSpace's editor does) puts it first.
+    for title in ["Budget.xlsx", "Campaign brief.docx"] {
+        json_of(&c, "add_file_to_recent", json!({"fileId": id_of(&p, title)})).await;
+    }
+    let v = json_of(&c, "get_recent_files", json!({})).await;
+    assert_eq!(
+        found(&v),
+        pairs(&[("Campaign brief.docx", "Rooms"), ("Budget.xlsx", "My documents"), ("Roadmap.docx", "My documents")])
+    );
+    let v = json_of(&c, "get_recent_files", json!({"type": "spreadsheets"})).await;
+    assert_eq!(found(&v), pairs(&[("Budget.xlsx", "My documents")]));
+    let v = json_of(&c, "get_recent_files", json!({"text": "brief"})).await;
+    assert_eq!(found(&v), pairs(&[("Campaign brief.docx", "Rooms")]));
+    let v = json_of(&c, "get_recent_files", json!({"count": 2})).await;
+    assert_eq!(v["items"].as_array().map(Vec::len), Some(2));
+    assert!(v["more"].as_str().is_some_and(|m| m.contains("startIndex=2")), "{v}");
+
+    let none = call(&c, "get_recent_files", json!({"type": "presentations"}), None).await;
+    assert_ne!(none.is_error, Some(true), "{}", text(&none));
+    assert_eq!(text(&none), "No recent files of type presentations.");
+    c.cancel().await.unwrap();
+}

@@ -1,4 +1,5 @@
-//! Files and folders: folder content (My documents, the trash, any folder),
+//! Files and folders: folder content (My documents, the trash, any folder,
+//! searched below it with DocSpace's filters), the Recent section,
 //! information, creating, renaming, deleting (through a file operation),
 //! empty documents, versions, share links, and the conversion settings.
 
@@ -8,29 +9,47 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Paging, Shared, St, answer, body_of, int_of, ok, refuse, str_of, try_store};
+use super::{Filters, Paging, Shared, St, answer, body_of, int_of, ok, refuse, str_of, try_store, with_store};
 use crate::store::{LinkRequest, MY_DOCUMENTS, Refusal, TRASH};
 
 /// A folder's content, paged and filtered.
-pub(super) fn listing(s: &Shared, id: i64, p: &Paging) -> Response {
-    let (filter, start, count) = p.parts();
-    answer(try_store(s, |st| st.content_json(id, &filter, start, count)))
+pub(super) fn listing(s: &Shared, id: i64, p: &Paging, f: &Filters) -> Response {
+    let (_, start, count) = p.parts();
+    let search = f.search(p);
+    answer(try_store(s, |st| st.search_json(id, &search, start, count)))
 }
 
-pub(super) async fn my_documents(State(s): St, Query(p): Query<Paging>) -> Response {
-    listing(&s, MY_DOCUMENTS, &p)
+pub(super) async fn my_documents(State(s): St, Query(p): Query<Paging>, Query(f): Query<Filters>) -> Response {
+    listing(&s, MY_DOCUMENTS, &p, &f)
 }
 
-pub(super) async fn trash(State(s): St, Query(p): Query<Paging>) -> Response {
-    listing(&s, TRASH, &p)
+pub(super) async fn trash(State(s): St, Query(p): Query<Paging>, Query(f): Query<Filters>) -> Response {
+    listing(&s, TRASH, &p, &f)
 }
 
 /// `getFolderByFolderId`; an id that is not a number is an unknown folder.
-pub(super) async fn content(State(s): St, Path(id): Path<String>, Query(p): Query<Paging>) -> Response {
+pub(super) async fn content(
+    State(s): St,
+    Path(id): Path<String>,
+    Query(p): Query<Paging>,
+    Query(f): Query<Filters>,
+) -> Response {
     match id.parse::<i64>() {
-        Ok(id) => listing(&s, id, &p),
+        Ok(id) => listing(&s, id, &p, &f),
         Err(_) => refuse(&Refusal::not_found("folder")),
     }
+}
+
+/// `getRecentFolder`: the files the caller opened, the latest first.
+pub(super) async fn recent(State(s): St, Query(p): Query<Paging>, Query(f): Query<Filters>) -> Response {
+    let (_, start, count) = p.parts();
+    let search = f.search(&p);
+    answer(with_store(&s, |st| st.recent_json(&search, start, count)))
+}
+
+/// `addFileToRecent`.
+pub(super) async fn add_recent(State(s): St, Path(id): Path<i64>) -> Response {
+    answer(try_store(&s, |st| st.add_recent(id)))
 }
 
 /// `getFilesSettings`: which conversions there are.

@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Paging, St, answer, body_of, int_of, str_of, try_store};
+use super::{Filters, Paging, St, answer, body_of, int_of, str_of, try_store};
 use crate::store::{Invitation, ROOMS, Refusal};
 
 /// Collaboration room, when `roomType` is not given.
@@ -15,7 +15,7 @@ const DEFAULT_ROOM_TYPE: i64 = 6;
 
 /// `getRoomsFolder`: the Rooms folder's content.
 pub(super) async fn list(State(s): St, Query(p): Query<Paging>) -> Response {
-    super::files::listing(&s, ROOMS, &p)
+    super::files::listing(&s, ROOMS, &p, &Filters::default())
 }
 
 pub(super) async fn create(State(s): St, body: Bytes) -> Response {

@@ -33,7 +33,51 @@ fn file_type(ext: &str) -> i64 {
         ".pptx" | ".ppt" | ".odp" => 6,
         ".pdf" => 10,
         ".png" | ".jpg" | ".jpeg" | ".gif" => 4,
+        ".mp4" | ".webm" | ".mov" => 2,
+        ".mp3" | ".ogg" | ".wav" => 3,
         _ => 0,
+    }
+}
+
+/// What a folder listing is filtered by: DocSpace's `filterValue`
+/// (a title substring, any case), `filterType` (`FilterType`),
+/// `applyFilterOption` (`ApplyFilterOption`) and `withSubFolders`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Search {
+    pub(crate) text: String,
+    pub(crate) filter_type: i64,
+    pub(crate) apply_option: i64,
+    pub(crate) with_subfolders: bool,
+}
+
+impl Search {
+    /// Whether `e` is one of the entries this search keeps. Type filters
+    /// other than folders-only keep files only, as DocSpace's do.
+    pub(crate) fn matches(&self, e: &Entry) -> bool {
+        let needle = self.text.to_lowercase();
+        if !needle.is_empty() && !e.title.to_lowercase().contains(&needle) {
+            return false;
+        }
+        let kind = file_type(&e.extension());
+        let by_type = match self.filter_type {
+            1 => !e.is_folder(),
+            2 => e.is_folder(),
+            3 => !e.is_folder() && kind == 7,
+            4 => !e.is_folder() && kind == 6,
+            5 => !e.is_folder() && kind == 5,
+            7 => !e.is_folder() && kind == 4,
+            12 => !e.is_folder() && (kind == 2 || kind == 3),
+            22 => !e.is_folder() && kind == 10,
+            // Pdf forms: the sandbox has none.
+            23 => false,
+            _ => true,
+        };
+        let by_option = match self.apply_option {
+            1 => !e.is_folder(),
+            2 => e.is_folder(),
+            _ => true,
+        };
+        by_type && by_option
     }
 }
 
@@ -94,20 +138,43 @@ impl Store {
 
     /// `FolderContentDtoInteger` of a folder: folders first, then files, by
     /// title; those whose title contains `filter`; `count` from `start`.
+    #[cfg(test)]
     pub(crate) fn content_json(&self, id: i64, filter: &str, start: usize, count: usize) -> Outcome<Value> {
+        self.search_json(id, &Search { text: filter.to_owned(), ..Search::default() }, start, count)
+    }
+
+    /// `FolderContentDtoInteger` of a folder searched as `search` says: its
+    /// children, or everything below it with `with_subfolders`, that match;
+    /// folders first, then files, by title; `count` from `start`.
+    pub(crate) fn search_json(&self, id: i64, search: &Search, start: usize, count: usize) -> Outcome<Value> {
         let current = self.folder(id)?;
-        let needle = filter.to_lowercase();
-        let matches = |e: &&Entry| needle.is_empty() || e.title.to_lowercase().contains(&needle);
-        let mut items: Vec<&Entry> = self.children(id).filter(matches).collect();
+        let items: Vec<&Entry> = if search.with_subfolders {
+            self.entries.values().filter(|e| e.id != id && self.is_within(e.id, id)).collect()
+        } else {
+            self.children(id).collect()
+        };
+        let items = items.into_iter().filter(|e| search.matches(e)).collect();
+        Ok(self.content_page(current, items, start, count))
+    }
+
+    /// `FolderContentDtoInteger` of `current` holding one page of `items`,
+    /// folders first, then files, by title.
+    pub(super) fn content_page(&self, current: &Entry, mut items: Vec<&Entry>, start: usize, count: usize) -> Value {
         items.sort_by(|a, b| (!a.is_folder(), &a.title).cmp(&(!b.is_folder(), &b.title)));
+        self.page_of(current, items, start, count)
+    }
+
+    /// `FolderContentDtoInteger` of `current` holding one page of `items`, in their order.
+    pub(super) fn page_of(&self, current: &Entry, items: Vec<&Entry>, start: usize, count: usize) -> Value {
         let total = items.len();
         let page: Vec<&Entry> = items.into_iter().skip(start).take(count).collect();
         let folders: Vec<Value> = page.iter().filter(|e| e.is_folder()).map(|e| self.folder_json(e)).collect();
         let files: Vec<Value> = page.iter().filter(|e| !e.is_folder()).map(|e| self.file_json(e)).collect();
-        Ok(json!({
-            "files": files, "folders": folders, "current": self.folder_json(current), "pathParts": self.path_parts(id),
-            "startIndex": start, "count": page.len(), "total": total, "new": 0,
-        }))
+        json!({
+            "files": files, "folders": folders, "current": self.folder_json(current),
+            "pathParts": self.path_parts(current.id), "startIndex": start, "count": page.len(), "total": total,
+            "new": 0,
+        })
     }
 
     /// The folders from the root down to `id`.
@@ -276,6 +343,39 @@ mod tests {
         assert_eq!(filtered["total"], 3);
         assert_eq!(s.content_json(projects, "", 10, 100).unwrap()["count"], 0);
         assert_eq!(s.content_json(id_of(&s, "Budget.xlsx"), "", 0, 1).unwrap_err().status, 404, "not a folder");
+    }
+
+    #[test]
+    fn a_search_below_a_folder_filters_by_text_type_and_kind() {
+        let mut s = Store::seeded();
+        let projects = id_of(&s, "Projects");
+        let plans = s.insert_folder(projects, "Road plans", "me");
+        s.insert_file(plans, "roadmap notes.txt", b"", "me");
+        s.insert_file(MY_DOCUMENTS, "Scan.pdf", b"", "me");
+        let search = |text: &str, filter_type: i64, with_subfolders: bool| Search {
+            text: text.into(),
+            filter_type,
+            apply_option: 0,
+            with_subfolders,
+        };
+        let found = s.search_json(MY_DOCUMENTS, &search("road", 0, true), 0, 100).unwrap();
+        assert_eq!(titles(&found, "folders"), ["Road plans"]);
+        assert_eq!(titles(&found, "files"), ["Roadmap.docx", "roadmap notes.txt"]);
+        assert_eq!(found["total"], 3);
+        assert_eq!(s.search_json(MY_DOCUMENTS, &search("road", 0, false), 0, 100).unwrap()["total"], 0);
+        let docs = s.search_json(MY_DOCUMENTS, &search("road", 3, true), 0, 100).unwrap();
+        assert_eq!(titles(&docs, "files"), ["Roadmap.docx", "roadmap notes.txt"]);
+        assert!(titles(&docs, "folders").is_empty(), "a type filter keeps files only");
+        let folders = s.search_json(MY_DOCUMENTS, &search("", 2, true), 0, 100).unwrap();
+        assert_eq!(titles(&folders, "folders"), ["Projects", "Road plans"]);
+        let pdf = s.search_json(MY_DOCUMENTS, &search("", 22, true), 0, 100).unwrap();
+        assert_eq!(titles(&pdf, "files"), ["Scan.pdf"]);
+        let sheets = s.search_json(MY_DOCUMENTS, &search("", 5, true), 0, 100).unwrap();
+        assert_eq!(titles(&sheets, "files"), ["Budget.xlsx"]);
+        let files_only = Search { apply_option: 1, ..search("road", 0, true) };
+        assert_eq!(s.search_json(MY_DOCUMENTS, &files_only, 0, 100).unwrap()["total"], 2);
+        let page = s.search_json(MY_DOCUMENTS, &search("road", 0, true), 1, 1).unwrap();
+        assert_eq!((titles(&page, "files"), page["total"].as_u64()), (vec!["Roadmap.docx".to_owned()], Some(3)));
     }
 
     #[test]

@@ -39,6 +39,9 @@ struct Arg {
     kind: Kind,
 }
 
+/// A prompt's message, from its arguments' values by name ("" when absent).
+type Message = fn(&dyn Fn(&str) -> String) -> String;
+
 /// One prompt.
 struct Def {
     name: &'static str,
@@ -46,7 +49,7 @@ struct Def {
     description: &'static str,
     args: &'static [Arg],
     /// The message, from the arguments (absent optional ones are "").
-    message: fn(&dyn Fn(&str) -> String) -> String,
+    message: Message,
 }
 
 const PROMPTS: &[Def] = &[

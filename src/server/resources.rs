@@ -172,7 +172,9 @@ async fn listing(
     });
     if start + shown < total && shown > 0 {
         let base = uri.split_once('?').map_or(uri, |(base, _)| base);
-        page["next"] = json!(format!("{base}?startIndex={}&count={count}", start + shown));
+        if let Some(page) = page.as_object_mut() {
+            page.insert("next".into(), json!(format!("{base}?startIndex={}&count={count}", start + shown)));
+        }
     }
     Ok(ResourceContents::text(page.to_string(), uri).with_mime_type("application/json"))
 }

@@ -150,10 +150,12 @@ async fn download_file_as_text(client: &Client, args: &Args, cx: &Context) -> Re
     let id: i64 = required(args, "fileId").map_err(|e| err(&e))?;
     let max = optional::<u64>(args, "maxChars").map_err(|e| err(&e))?.unwrap_or(100_000).clamp(1, 1_000_000);
     let max = usize::try_from(max).unwrap_or(100_000);
+    let offset = optional::<u64>(args, "offset").map_err(|e| err(&e))?.unwrap_or(0);
+    let offset = usize::try_from(offset).unwrap_or(usize::MAX);
     let file = content::info(client, id, cx).await?;
     let bytes = content::download(client, &file, true, cx).await?;
-    let more = |_| "ask for more with a larger maxChars".to_owned();
-    Ok(text(content::page(&String::from_utf8_lossy(&bytes), 0, max, &file.title, more)))
+    let more = |next| format!("call again with offset {next}");
+    Ok(text(content::page(&String::from_utf8_lossy(&bytes), offset, max, &file.title, more)))
 }
 
 /// DocSpace's room types (`RoomType`): value, enum name, label, purpose.

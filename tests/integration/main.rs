@@ -62,6 +62,7 @@ mod packaging;
 mod protocol_2026;
 mod recipes;
 mod request_fidelity;
+mod resources;
 mod sandbox;
 mod sandbox_contract;
 mod sandbox_oauth;

@@ -3,7 +3,8 @@
 //! `docspace-mcp-conformance` crate): every result says its `resultType`,
 //! lists carry cache hints in a stable order, log notifications come only
 //! to a request whose `_meta` names a level, `server/discover` declares
-//! only what is served, and the headers must match the body.
+//! only what is served, and the headers must match the body. Resources and
+//! prompts on both revisions: `resources.rs`.
 
 use serde_json::{Value, json};
 
@@ -74,11 +75,16 @@ async fn discover_declares_what_is_served_and_headers_must_match_the_body() {
     assert!(result["supportedVersions"].as_array().unwrap().contains(&json!("2026-07-28")), "{discover}");
     assert_eq!(result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "docspace-mcp");
     let capabilities = result["capabilities"].as_object().unwrap();
-    assert!(capabilities.contains_key("tools") && !capabilities.contains_key("resources"), "{discover}");
-    assert!(!capabilities.contains_key("prompts"), "{discover}");
-    // What is not declared is not served.
-    let resources = stateless(&url, 2, "resources/list", json!({}), json!({})).await;
-    assert_eq!(split(&resources).1["error"]["code"], -32601, "{}", resources.body);
+    for served in ["tools", "resources", "prompts", "completions"] {
+        assert!(capabilities.contains_key(served), "{served}: {discover}");
+    }
+    // No subscriptions/listen here, so nothing it alone would deliver is declared.
+    assert!(capabilities["resources"].get("subscribe").is_none(), "{discover}");
+    assert!(capabilities["tools"].get("listChanged").is_none(), "{discover}");
+    let listen =
+        stateless(&url, 2, "subscriptions/listen", json!({"notifications": {"toolsListChanged": true}}), json!({}))
+            .await;
+    assert_eq!(split(&listen).1["error"]["code"], -32601, "{}", listen.body);
 
     // Mcp-Name must name the tool the body calls (SEP-2243).
     let body = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "get_self_profile",

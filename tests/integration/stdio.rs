@@ -408,6 +408,7 @@ fn errors_say_what_the_server_offers() {
             json!({"jsonrpc": "2.0", "id": 3, "method": "resources/list"}),
             json!({"jsonrpc": "2.0", "id": 4, "method": "prompts/list"}),
             json!({"jsonrpc": "2.0", "id": 5, "method": "resources/templates/list"}),
+            json!({"jsonrpc": "2.0", "id": 6, "method": "resources/subscribe", "params": {"uri": "docspace://rooms"}}),
         ],
     );
     assert!(status.success(), "{stderr}");
@@ -417,9 +418,12 @@ fn errors_say_what_the_server_offers() {
     };
     assert!(error(2).contains("`create_folder` is not in this server's tool selection"), "{}", error(2));
     assert!(error(2).contains("DOCSPACE_TOOLSETS") && error(2).contains("`files_folders`"), "{}", error(2));
-    for id in [3, 4, 5] {
-        assert!(error(id).contains("this server offers tools"), "{id}: {}", error(id));
-    }
+    // Resources and prompts are offered; subscriptions are not.
+    let result = |id: i64| out.iter().find(|m| m["id"] == id).map(|m| m["result"].to_string()).unwrap_or_default();
+    assert!(result(3).contains("docspace://rooms"), "{}", result(3));
+    assert!(result(4).contains("audit_room_access"), "{}", result(4));
+    assert!(result(5).contains("docspace://files/{fileId}"), "{}", result(5));
+    assert!(error(6).contains("resources/subscribe: this server does not offer it"), "{}", error(6));
     assert!(!stderr.contains("WARN"), "capability probes are not warnings: {stderr}");
 }
 

@@ -98,7 +98,15 @@ async fn text_round_trips_and_long_content_is_cut_with_a_marker() {
     assert_ne!(down.is_error, Some(true), "{}", text(&down));
     assert_eq!(text(&down), notes);
     let cut = call(&c, "download_file_as_text", json!({"fileId": id, "maxChars": 13}), None).await;
-    assert!(text(&cut).starts_with("Meeting notes\n\n[truncated: showing 13 of "), "{}", text(&cut));
+    assert!(
+        text(&cut).starts_with("Meeting notes\n\n[truncated: characters 0–13 of 56 of notes.docx"),
+        "{}",
+        text(&cut)
+    );
+    assert!(text(&cut).contains("call again with offset 13"), "{}", text(&cut));
+    let rest = call(&c, "download_file_as_text", json!({"fileId": id, "offset": 13}), None).await;
+    assert!(text(&rest).starts_with(&notes[13..]), "{}", text(&rest));
+    assert!(text(&rest).ends_with("[end of notes.docx: characters 13–56 of 56]"), "{}", text(&rest));
 
     let bad = call(&c, "upload_file", json!({"parentId": 1, "filename": "noextension", "content": "x"}), None).await;
     assert!(bad.is_error == Some(true) && text(&bad).contains("extension"), "{}", text(&bad));

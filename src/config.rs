@@ -30,7 +30,7 @@ use crate::egress::{BaseUrlPolicy, Denied};
 use crate::oauth::proxy::App;
 use crate::oauth::seal::Sealer;
 use crate::portal::{self, Portal};
-use crate::server::Options;
+use crate::server::{ConfirmMode, Options};
 use crate::tools::catalogue::ToolDef;
 use crate::tools::selection;
 
@@ -562,6 +562,11 @@ fn tools_config(args: &ServeArgs) -> Result<ToolsConfig, Error> {
         request_timeout: duration("DOCSPACE_REQUEST_TIMEOUT", args.request_timeout, Unit::Secs, 1..=HOUR)?,
         // Bounded by its parser's range.
         max_result_bytes: usize::try_from(args.max_result_bytes).unwrap_or(usize::MAX),
+        confirm: match args.destructive_confirmation {
+            args::DestructiveConfirmation::Ask => ConfirmMode::Ask,
+            args::DestructiveConfirmation::Require => ConfirmMode::Require,
+            args::DestructiveConfirmation::Off => ConfirmMode::Off,
+        },
     };
     Ok(ToolsConfig { toolsets, tools, options, problem: None })
 }

@@ -69,7 +69,7 @@ pub use docspace_sandbox as sandbox;
 pub use egress::metadata_client_builder;
 pub use oauth::pkce;
 pub use run::{Error, json_logs, log_level, run, serve};
-pub use server::{Answer, CallScope, DocSpaceServer, Extension, Options, Selection, Setup};
+pub use server::{Answer, CallScope, ConfirmMode, DocSpaceServer, Extension, Options, Selection, Setup};
 pub use tools::catalogue;
 pub use tools::workflows::NAMES as WORKFLOW_TOOLS;
 pub use transport::{http, stdio};

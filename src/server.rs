@@ -29,10 +29,13 @@ use crate::tools::invoke::{Context as InvokeContext, invoke};
 use crate::tools::meta;
 use crate::trace::{TRACEPARENT, TRACESTATE, TraceContext};
 
+mod confirm;
 mod extension;
 mod prompts;
 mod resources;
 
+pub use confirm::Mode as ConfirmMode;
+pub(crate) use confirm::key as seal_requests_with;
 pub use extension::{Answer, Extension};
 
 /// What the model is told about this server at `initialize`.
@@ -309,6 +312,8 @@ pub struct Options {
     pub request_timeout: std::time::Duration,
     /// The longest text of a tool result (longer results are cut, saying so).
     pub max_result_bytes: usize,
+    /// What happens to a data-losing call when the client cannot ask its user.
+    pub confirm: ConfirmMode,
 }
 
 /// The DocSpace MCP server handler (cheap to clone).
@@ -805,6 +810,8 @@ impl DocSpaceServer {
             .into());
         }
         let read_only = selection.options.read_only;
+        // A reply to a confirmation asked with an input-required result (2026-07-28).
+        let (input_responses, request_state) = (request.input_responses.clone(), request.request_state.clone());
         let unknown = || {
             // A tool of the catalogue left out of this selection: say why, and how to have it.
             let known = (request.name.len() <= 128).then(|| crate::tools::catalogue::find(&request.name)).flatten();
@@ -849,6 +856,14 @@ impl DocSpaceServer {
             }
         };
         *counted = Some(tool.name);
+        if let Some(question) = confirm::question(tool, arguments.as_ref()) {
+            let reply = (input_responses.as_ref(), request_state.as_deref());
+            let mode = selection.options.confirm;
+            match confirm::confirm(mode, tool.name, arguments.as_ref(), &question, reply, context).await? {
+                confirm::Outcome::Go => {}
+                confirm::Outcome::Answer(answer) => return Ok(answer),
+            }
+        }
         let client = match resolve_client(state, scope(context), metrics, &context.meta.0.0) {
             Ok(client) => client,
             Err(message) => {

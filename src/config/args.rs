@@ -85,6 +85,13 @@ pub struct ServeArgs {
     /// ask for less.
     #[arg(long, env = "DOCSPACE_MAX_RESULT_BYTES", value_name = "BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=256 * 1024 * 1024))]
     pub max_result_bytes: u64,
+    /// Before a tool call that loses data (deleting a file, folder or room, emptying the trash,
+    /// archiving a room, removing room members), the user is asked through the client when it
+    /// supports elicitation. This decides what happens when it does not: `ask` goes ahead, as the
+    /// tool's destructiveHint announced (such clients ask their user before each tool call);
+    /// `require` refuses the call, saying so; `off` never asks, even clients that could.
+    #[arg(long, env = "DOCSPACE_DESTRUCTIVE_CONFIRMATION", value_name = "MODE", value_enum, default_value_t)]
+    pub destructive_confirmation: DestructiveConfirmation,
     /// Log level on stderr (error, warn, info, debug, trace); RUST_LOG overrides it.
     #[arg(long, env = "DOCSPACE_LOG_LEVEL", value_name = "LEVEL", default_value = "info")]
     pub log_level: String,
@@ -107,6 +114,18 @@ pub struct ServeArgs {
     /// The HTTP transports' settings.
     #[command(flatten)]
     pub http: HttpArgs,
+}
+
+/// Confirmation of the tool calls that lose data (`DOCSPACE_DESTRUCTIVE_CONFIRMATION`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DestructiveConfirmation {
+    /// Ask when the client can; otherwise go ahead.
+    #[default]
+    Ask,
+    /// Ask when the client can; otherwise refuse.
+    Require,
+    /// Never ask.
+    Off,
 }
 
 /// How log lines are written.

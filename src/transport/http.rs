@@ -309,6 +309,10 @@ pub fn app(
         .map(|s| Store::new(s, metrics.clone()))
         .transpose()
         .map_err(|e| Error::Store(e.to_string()))?;
+    if let Some(state) = &http.state {
+        // Replicas seal and open each other's input-required request states.
+        crate::server::seal_requests_with(state.secret.expose().as_bytes());
+    }
     let relay = match (&store, &http.state) {
         (Some(store), Some(s)) => Some(Arc::new(
             Relay::new(store.clone(), s.secret.expose())

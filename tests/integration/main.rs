@@ -50,6 +50,7 @@ mod cli;
 mod client;
 #[path = "../common/lib.rs"]
 mod common;
+mod confirmations;
 mod core;
 mod edge;
 mod http;

@@ -861,7 +861,7 @@ impl DocSpaceServer {
             let mode = selection.options.confirm;
             match confirm::confirm(mode, tool.name, arguments.as_ref(), &question, reply, context).await? {
                 confirm::Outcome::Go => {}
-                confirm::Outcome::Answer(answer) => return Ok(answer),
+                confirm::Outcome::Answer(answer) => return Ok(*answer),
             }
         }
         let client = match resolve_client(state, scope(context), metrics, &context.meta.0.0) {

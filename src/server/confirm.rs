@@ -111,7 +111,7 @@ pub(crate) enum Outcome {
     Go,
     /// Answer this instead of running the tool (a "no", an input-required
     /// result, a refusal).
-    Answer(rmcp::model::CallToolResponse),
+    Answer(Box<rmcp::model::CallToolResponse>),
 }
 
 /// What binds a sealed state to one call: the tool and its exact arguments.
@@ -136,7 +136,7 @@ fn yes(answer: &Value) -> bool {
 /// The result of a "no".
 fn declined(tool: &str, question: &str) -> Outcome {
     let text = format!("Nothing was changed: the user did not confirm `{tool}` ({question})");
-    Outcome::Answer(CallToolResult::success(vec![ContentBlock::text(text)]).into())
+    Outcome::Answer(Box::new(CallToolResult::success(vec![ContentBlock::text(text)]).into()))
 }
 
 /// Asks, or checks the answer to, `question` before `tool` runs with `args`.
@@ -191,14 +191,14 @@ pub(crate) async fn confirm(
         });
     }
     match mode {
-        Mode::Require => Ok(Outcome::Answer(
+        Mode::Require => Ok(Outcome::Answer(Box::new(
             CallToolResult::error(vec![ContentBlock::text(format!(
                 "`{tool}` needs the user's confirmation ({question}), and this client cannot ask for it (it does not \
                  support elicitation). Nothing was changed. The server's operator can allow such calls with \
                  DOCSPACE_DESTRUCTIVE_CONFIRMATION=ask."
             ))])
             .into(),
-        )),
+        ))),
         Mode::Ask | Mode::Off => Ok(Outcome::Go),
     }
 }
@@ -210,7 +210,7 @@ fn ask_again(tool: &str, args: Option<&JsonObject>, question: &str) -> Result<Ou
     let requests: InputRequests =
         serde_json::from_value(json!({FIELD: {"method": "elicitation/create", "params": form(question)}}))
             .map_err(|e| ErrorData::internal_error(format!("the confirmation request is malformed: {e}"), None))?;
-    Ok(Outcome::Answer(InputRequiredResult::new(Some(requests), Some(state)).into()))
+    Ok(Outcome::Answer(Box::new(InputRequiredResult::new(Some(requests), Some(state)).into())))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ pub mod catalogue;
 pub(crate) mod content;
 pub(crate) mod file_operations;
 pub(crate) mod invoke;
+pub(crate) mod links;
 pub(crate) mod listing;
 pub(crate) mod meta;
 pub(crate) mod search;

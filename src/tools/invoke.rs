@@ -146,7 +146,14 @@ pub(crate) async fn invoke(client: &Client, tool: &ToolDef, arguments: Option<Ar
     let shape = listing::Shape::of(tool, &mut arguments);
     let args = prepare(tool, arguments);
     if tool.workflow {
-        return workflows::run(tool.name, client, &args, cx).await;
+        let mut result = workflows::run(tool.name, client, &args, cx).await;
+        // Uploads and searches name files: link them (their text is JSON).
+        if result.is_error != Some(true) && matches!(tool.name, "upload_file" | "search_files" | "get_recent_files") {
+            let value =
+                result.content.first().and_then(|c| c.as_text()).and_then(|t| serde_json::from_str(&t.text).ok());
+            result.content.extend(value.as_ref().map(crate::tools::links::of).unwrap_or_default());
+        }
+        return result;
     }
     let outcome = match multipart::operation(tool.operation_id) {
         Some(op) => {
@@ -261,7 +268,9 @@ fn success(tool: &ToolDef, output: Output) -> CallToolResult {
     match output {
         Output::Json { value, mismatch, .. } => {
             let text = value.to_string();
-            let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+            let mut content = vec![ContentBlock::text(text)];
+            content.extend(crate::tools::links::of(&value));
+            let mut result = CallToolResult::success(content);
             if let Some(why) = &mismatch {
                 tracing::warn!(tool = tool.name, "DocSpace's response does not match the OpenAPI description: {why}");
             }

@@ -1,5 +1,5 @@
 //! The official Python MCP SDK against `docspace-mcp sandbox` over stdio
-//! (`tests/clients/stdio_client.py`) and against the HTTP transports with
+//! (`tests/clients/stdio_client.py`, `tests/clients/surface_client.py`) and against the HTTP transports with
 //! per-request credentials (`tests/clients/http_client.py`). `scripts/test` installs the SDK into
 //! `.venv` and points `DOCSPACE_MCP_PYTHON` at it; without the SDK these tests
 //! are skipped, saying how to install it.
@@ -78,4 +78,27 @@ fn the_python_sdk_client_works_over_stdio() {
     assert!(out.status.success(), "the Python client reported failures:\n{stdout}\n{stderr}");
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
     assert!(!stdout.contains("FAIL"), "{stdout}");
+}
+
+/// Resources, prompts, completions, resource links and confirmations
+/// (`tests/clients/surface_client.py`), on both revisions: the 2025
+/// session confirms through `elicitation/create`, the 2026-07-28 one
+/// through the input-required result the SDK drives itself.
+#[test]
+fn the_python_sdk_reads_resources_gets_prompts_and_confirms_on_both_revisions() {
+    let Some(python) = python_with_sdk() else { return };
+    let out = Command::new(&python)
+        .arg(root().join("tests/clients/surface_client.py"))
+        .arg(env!("CARGO_BIN_EXE_docspace-mcp"))
+        .env_remove("DOCSPACE_BASE_URL")
+        .env_remove("DOCSPACE_API_KEY")
+        .env_remove("DOCSPACE_TOOLSETS")
+        .env_remove("DOCSPACE_DESTRUCTIVE_CONFIRMATION")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the Python client reported failures:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("20 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("[auto] negotiated protocol 2026-07-28"), "{stdout}");
 }

@@ -77,8 +77,16 @@ pub(crate) fn question(tool: &ToolDef, args: Option<&JsonObject>) -> Option<Stri
         Value::Null => "?".to_owned(),
         v => v.to_string(),
     };
-    let immediately = arg("immediately") == Value::Bool(true);
-    Some(match tool.name {
+    // The drafted names are their tools with `immediately` fixed.
+    let (name, immediately) = match tool.name {
+        "move_file_to_trash" => ("delete_file", false),
+        "delete_file_immediately" => ("delete_file", true),
+        "move_folder_to_trash" => ("delete_folder", false),
+        "delete_folder_immediately" => ("delete_folder", true),
+        "move_room_to_archive" => ("archive_room", false),
+        name => (name, arg("immediately") == Value::Bool(true)),
+    };
+    Some(match name {
         "delete_file" if immediately => format!("Delete file {} for good? It cannot be restored.", id("fileId")),
         "delete_file" => format!("Move file {} to the trash?", id("fileId")),
         "delete_folder" if immediately => {
@@ -230,6 +238,9 @@ mod tests {
         assert!(question(delete, Some(&args(json!({"fileId": 5})))).unwrap().contains("trash"));
         let gone = question(delete, Some(&args(json!({"fileId": 5, "immediately": true})))).unwrap();
         assert!(gone.contains("for good") && gone.contains('5'), "{gone}");
+        let drafted = question(find("delete_file_immediately").unwrap(), Some(&args(json!({"fileId": 5})))).unwrap();
+        assert!(drafted.contains("for good"), "{drafted}");
+        assert!(question(find("move_room_to_archive").unwrap(), None).unwrap().starts_with("Archive room"));
         let share = find("set_room_security").unwrap();
         let invite = args(json!({"roomId": 1, "invitations": [{"email": "a@b.c", "access": 10}]}));
         assert!(question(share, Some(&invite)).is_none(), "inviting loses nothing");

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crate::metrics::{Metrics, status_label};
 use crate::spans::{Answer, Span};
-use crate::tools::catalogue::ToolDef;
+use crate::tools::catalogue::{self, ToolDef};
 use crate::tools::file_operations::{self, Progress, Waited, Waiting};
 use crate::tools::{listing, validate, workflows};
 use crate::trace::TRACEPARENT;
@@ -142,6 +142,14 @@ pub(crate) async fn invoke(client: &Client, tool: &ToolDef, arguments: Option<Ar
     if let Err(message) = validate::check(tool, &mut arguments) {
         tracing::info!(tool = tool.name, "tool call refused: {message}");
         return CallToolResult::error(vec![ContentBlock::text(message)]);
+    }
+    if let Some((target, fixed)) = workflows::preset(tool.name)
+        && let Some(target) = catalogue::find(target)
+    {
+        if let Some((name, value)) = fixed {
+            arguments.insert(name.into(), Value::Bool(value));
+        }
+        return Box::pin(invoke(client, target, Some(arguments), cx)).await;
     }
     let shape = listing::Shape::of(tool, &mut arguments);
     let args = prepare(tool, arguments);

@@ -17,14 +17,33 @@ use crate::tools::invoke::{Calls, Context};
 mod search;
 
 /// The workflow tools this build implements (each has a `[workflows.*]` entry).
-pub const NAMES: [&str; 6] = [
+pub const NAMES: [&str; 11] = [
+    "delete_file_immediately",
+    "delete_folder_immediately",
     "download_file_as_text",
     "get_recent_files",
     "get_room_access_levels",
     "get_room_types",
+    "move_file_to_trash",
+    "move_folder_to_trash",
+    "move_room_to_archive",
     "search_files",
     "upload_file",
 ];
+
+/// The workflows that are another tool with some arguments fixed (the
+/// names ONLYOFFICE's server drafted for its delete and archive tools): the
+/// tool they call, and what they fix.
+pub(crate) fn preset(name: &str) -> Option<(&'static str, Option<(&'static str, bool)>)> {
+    Some(match name {
+        "move_file_to_trash" => ("delete_file", Some(("immediately", false))),
+        "delete_file_immediately" => ("delete_file", Some(("immediately", true))),
+        "move_folder_to_trash" => ("delete_folder", Some(("immediately", false))),
+        "delete_folder_immediately" => ("delete_folder", Some(("immediately", true))),
+        "move_room_to_archive" => ("archive_room", None),
+        _ => return None,
+    })
+}
 
 /// The `operation` label of a chunk sent to an upload session's location
 /// (DocSpace's `ChunkedUploader.ashx`, not an operation of the description).

@@ -38,7 +38,7 @@ fn list_filters_by_toolset() {
     assert!(json.iter().all(|t| t["inputSchema"]["type"] == "object"));
     let all: Vec<Value> =
         serde_json::from_str(&run(&["tools", "list", "--toolsets", "all", "--json"]).unwrap()).unwrap();
-    assert_eq!(all.len(), 599);
+    assert_eq!(all.len(), 604);
 }
 
 #[test]
@@ -62,7 +62,7 @@ fn show_prints_the_definition() {
 fn info_reports_version_and_normalisation() {
     let text = run(&["tools", "info"]).unwrap();
     assert!(text.contains("DocSpace API version: 3.7.0"));
-    assert!(text.contains("Catalogue: 599 tools (593 operations, 6 workflows)"), "{text}");
+    assert!(text.contains("Catalogue: 604 tools (593 operations, 11 workflows)"), "{text}");
     assert!(text.contains("multipart-body"));
 }
 
@@ -165,7 +165,7 @@ fn the_built_catalogue_dumped_equals_the_one_built_from_its_description() {
     std::fs::write(&dump, run(&["tools", "dump"]).unwrap()).unwrap();
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&dump).unwrap()).unwrap();
     assert_eq!(json["format"], "docspace-mcp-catalogue/1");
-    assert_eq!(json["tools"].as_array().unwrap().len(), 599);
+    assert_eq!(json["tools"].as_array().unwrap().len(), 604);
     assert!(json["tools"][0]["x-docspace"]["core"].is_boolean());
     let spec = description("DOCSPACE_OPENAPI", "docspace-3.7.0.yaml");
     let report: Value = serde_json::from_str(

@@ -176,3 +176,37 @@ async fn a_2026_client_gets_an_input_required_result_bound_to_the_call() {
     assert_ne!(done["result"]["isError"], true, "{done}");
     assert!(!response(&rooms(7).await).to_string().contains("Contracts"), "archived");
 }
+
+/// The names ONLYOFFICE's server drafted (`trash` toolset): each is its
+/// tool with `immediately` fixed, and each asks first.
+#[tokio::test]
+async fn the_drafted_trash_and_archive_tools_ask_and_do_what_they_say() {
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let user = User { elicitation: true, yes: true, asked: asked.clone() };
+    let (_p, c) = start(user, &[("DOCSPACE_TOOLSETS", "files,folders,rooms,trash")]).await;
+    let upload = |name: &str| call("upload_file", json!({"parentId": 1, "filename": name, "content": "x"}));
+    let id = |r: &rmcp::model::CallToolResult| {
+        serde_json::from_str::<Value>(&text(r)).unwrap()["file"]["id"].as_i64().unwrap()
+    };
+    let kept = id(&c.call_tool(upload("kept.txt")).await.unwrap());
+    let gone = id(&c.call_tool(upload("gone.txt")).await.unwrap());
+
+    let trashed = c.call_tool(call("move_file_to_trash", json!({"fileId": kept}))).await.unwrap();
+    assert_ne!(trashed.is_error, Some(true), "{}", text(&trashed));
+    let deleted = c.call_tool(call("delete_file_immediately", json!({"fileId": gone}))).await.unwrap();
+    assert_ne!(deleted.is_error, Some(true), "{}", text(&deleted));
+    let archived = c.call_tool(call("move_room_to_archive", json!({"roomId": 107}))).await.unwrap();
+    assert_ne!(archived.is_error, Some(true), "{}", text(&archived));
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 3, "{asked:?}");
+    assert!(asked[0].starts_with(&format!("Move file {kept} to the trash")), "{asked:?}");
+    assert!(asked[1].contains("for good"), "{asked:?}");
+    assert!(asked[2].starts_with("Archive room 107"), "{asked:?}");
+
+    // The trashed file can still be read; the deleted one cannot; the room is gone from the list.
+    let info = |file: i64| c.call_tool(call("get_file_info", json!({"fileId": file})));
+    assert_ne!(info(kept).await.unwrap().is_error, Some(true));
+    assert_eq!(info(gone).await.unwrap().is_error, Some(true));
+    assert!(!room_listed(&c, 107).await);
+    c.cancel().await.unwrap();
+}

@@ -234,7 +234,7 @@ fn stdout_is_protocol_only_and_eof_exits_zero() {
     assert!(log["params"]["data"]["error"].as_str().unwrap().contains("fileId"));
     assert!(stderr.contains("serving MCP over stdio"), "logs go to stderr: {stderr}");
     assert!(
-        stderr.contains("offering 599 tools") && stderr.contains("DOCSPACE_DYNAMIC"),
+        stderr.contains("offering 604 tools") && stderr.contains("DOCSPACE_DYNAMIC"),
         "a size warning for `all`: {stderr}"
     );
     assert!(!stderr.contains(KEY), "the API key never reaches the logs");

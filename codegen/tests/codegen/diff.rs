@@ -295,6 +295,6 @@ fn docspace_3_5_0_to_3_7_0() {
     }
     eprintln!("{:#?}", r.totals);
     assert_eq!(r.old.api_version.as_deref(), Some("3.5.0"));
-    assert_eq!(r.new.tools, 599);
+    assert_eq!(r.new.tools, 604);
     assert!(r.totals.breaking > 0 && r.totals.added > 0);
 }

@@ -79,8 +79,12 @@ pub(super) async fn rename_folder(State(s): St, Path(id): Path<i64>, body: Bytes
     answer(run())
 }
 
-pub(super) async fn delete_folder(State(s): St, Path(id): Path<i64>) -> Response {
-    answer(try_store(&s, |st| st.delete(&[], &[id]).map(|op| json!([op]))))
+pub(super) async fn delete_folder(State(s): St, Path(id): Path<i64>, body: Bytes) -> Response {
+    let run = || -> Result<Value, Refusal> {
+        let immediately = body_of(&body)?.get("immediately").and_then(Value::as_bool) == Some(true);
+        try_store(&s, |st| st.delete(&[], &[id], immediately).map(|op| json!([op])))
+    };
+    answer(run())
 }
 
 pub(super) async fn file_info(State(s): St, Path(id): Path<i64>) -> Response {
@@ -96,8 +100,12 @@ pub(super) async fn update_file(State(s): St, Path(id): Path<i64>, body: Bytes) 
     answer(run())
 }
 
-pub(super) async fn delete_file(State(s): St, Path(id): Path<i64>) -> Response {
-    answer(try_store(&s, |st| st.delete(&[id], &[]).map(|op| json!([op]))))
+pub(super) async fn delete_file(State(s): St, Path(id): Path<i64>, body: Bytes) -> Response {
+    let run = || -> Result<Value, Refusal> {
+        let immediately = body_of(&body)?.get("immediately").and_then(Value::as_bool) == Some(true);
+        try_store(&s, |st| st.delete(&[id], &[], immediately).map(|op| json!([op])))
+    };
+    answer(run())
 }
 
 /// `createFile`: an empty document.

@@ -58,7 +58,8 @@ pub(super) async fn delete(State(s): St, body: Bytes) -> Response {
     let run = || -> Result<Value, Refusal> {
         let b = body_of(&body)?;
         let (files, folders) = (ids_of(&b, "fileIds"), ids_of(&b, "folderIds"));
-        try_store(&s, |st| st.delete(&files, &folders).map(|op| json!([op])))
+        let immediately = b.get("immediately").and_then(Value::as_bool) == Some(true);
+        try_store(&s, |st| st.delete(&files, &folders, immediately).map(|op| json!([op])))
     };
     answer(run())
 }

@@ -84,7 +84,9 @@ impl Store {
     }
 
     /// Moves entries to the trash, or deletes them for good when already there.
-    pub(crate) fn delete(&mut self, files: &[i64], folders: &[i64]) -> Outcome<Value> {
+    /// Moves entries to the trash, or deletes them for good when they are in
+    /// it already or `immediately` says so (DocSpace's `immediately`).
+    pub(crate) fn delete(&mut self, files: &[i64], folders: &[i64], immediately: bool) -> Outcome<Value> {
         for id in files.iter().chain(folders) {
             if *id <= TRASH {
                 return Err(Refusal::forbidden("System folders cannot be deleted"));
@@ -94,7 +96,7 @@ impl Store {
             }
         }
         for id in files.iter().chain(folders) {
-            if self.is_within(*id, TRASH) {
+            if immediately || self.is_within(*id, TRASH) {
                 self.remove_tree(*id);
             } else if let Some(e) = self.entries.get_mut(id) {
                 e.parent = TRASH;
@@ -250,22 +252,31 @@ mod tests {
     fn deleting_goes_through_the_trash() {
         let mut s = Store::seeded();
         let (welcome, projects) = (id_of(&s, "Welcome.txt"), id_of(&s, "Projects"));
-        s.delete(&[welcome], &[projects]).unwrap();
+        s.delete(&[welcome], &[projects], false).unwrap();
         assert_eq!(titles_in(&s, TRASH), ["Projects", "Welcome.txt"]);
-        s.delete(&[welcome], &[]).unwrap();
+        s.delete(&[welcome], &[], false).unwrap();
         assert!(!s.entries.contains_key(&welcome), "deleted from the trash for good");
         let op = s.empty_trash();
         assert_eq!(op["folders"], json!([]), "gone before the operation reports them");
         assert!(s.entries.values().all(|e| e.title != "Budget.xlsx"), "with what was inside");
-        assert_eq!(s.delete(&[], &[ARCHIVE_FOLDER]).unwrap_err().status, 403);
-        assert_eq!(s.delete(&[welcome], &[]).unwrap_err().status, 404);
+        assert_eq!(s.delete(&[], &[ARCHIVE_FOLDER], false).unwrap_err().status, 403);
+        assert_eq!(s.delete(&[welcome], &[], false).unwrap_err().status, 404);
+    }
+
+    #[test]
+    fn deleting_immediately_skips_the_trash() {
+        let mut s = Store::seeded();
+        let projects = id_of(&s, "Projects");
+        s.delete(&[], &[projects], true).unwrap();
+        assert!(titles_in(&s, TRASH).is_empty(), "not in the trash");
+        assert!(s.entries.values().all(|e| e.title != "Projects" && e.title != "Budget.xlsx"), "gone with its content");
     }
 
     #[test]
     fn operations_finish_after_the_reads_they_are_given() {
         let mut s = Store::seeded();
         s.operation_latency = 2;
-        let op = s.delete(&[id_of(&s, "Welcome.txt")], &[]).unwrap();
+        let op = s.delete(&[id_of(&s, "Welcome.txt")], &[], false).unwrap();
         assert_eq!((op["finished"].as_bool(), op["progress"].as_i64()), (Some(false), Some(50)));
         let id = op["id"].as_str().unwrap().to_owned();
         let finished = |s: &mut Store| s.read_operations(Some(&id))[0]["finished"].as_bool().unwrap();

@@ -61,7 +61,7 @@ mod tests {
         assert_eq!(titles(&s.recent_json(&text, 0, 10)), ["Roadmap.docx"]);
         assert_eq!(titles(&s.recent_json(&Search::default(), 1, 1)), ["Budget.xlsx"]);
         assert_eq!(s.add_recent(id_of(&s, "Projects")).unwrap_err().status, 404, "a folder is not a file");
-        s.delete(&[welcome], &[]).unwrap();
+        s.delete(&[welcome], &[], false).unwrap();
         assert_eq!(titles(&s.recent_json(&Search::default(), 0, 10)), ["Budget.xlsx", "Roadmap.docx"]);
     }
 }

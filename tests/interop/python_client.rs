@@ -62,22 +62,29 @@ async fn the_python_sdk_signs_in_with_oauth_in_both_modes_over_both_transports()
     }
 }
 
-#[test]
-fn the_python_sdk_client_works_over_stdio() {
-    let Some(python) = python_with_sdk() else { return };
-    let out = Command::new(&python)
-        .arg(root().join("tests/clients/stdio_client.py"))
+/// Runs the stdio client script `script` (`tests/clients/`) against the
+/// binary with none of the caller's settings; its stdout, once it passed.
+fn stdio_script(python: &str, script: &str) -> String {
+    let out = Command::new(python)
+        .arg(root().join("tests/clients").join(script))
         .arg(env!("CARGO_BIN_EXE_docspace-mcp"))
         .env_remove("DOCSPACE_BASE_URL")
         .env_remove("DOCSPACE_API_KEY")
         .env_remove("DOCSPACE_TOOLSETS")
+        .env_remove("DOCSPACE_DESTRUCTIVE_CONFIRMATION")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "the Python client reported failures:\n{stdout}\n{stderr}");
-    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
-    assert!(!stdout.contains("FAIL"), "{stdout}");
+    assert!(out.status.success(), "{script} reported failures:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(" passed, 0 failed") && !stdout.contains("FAIL"), "{stdout}");
+    stdout
+}
+
+#[test]
+fn the_python_sdk_client_works_over_stdio() {
+    let Some(python) = python_with_sdk() else { return };
+    stdio_script(&python, "stdio_client.py");
 }
 
 /// Resources, prompts, completions, resource links and confirmations
@@ -87,18 +94,7 @@ fn the_python_sdk_client_works_over_stdio() {
 #[test]
 fn the_python_sdk_reads_resources_gets_prompts_and_confirms_on_both_revisions() {
     let Some(python) = python_with_sdk() else { return };
-    let out = Command::new(&python)
-        .arg(root().join("tests/clients/surface_client.py"))
-        .arg(env!("CARGO_BIN_EXE_docspace-mcp"))
-        .env_remove("DOCSPACE_BASE_URL")
-        .env_remove("DOCSPACE_API_KEY")
-        .env_remove("DOCSPACE_TOOLSETS")
-        .env_remove("DOCSPACE_DESTRUCTIVE_CONFIRMATION")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "the Python client reported failures:\n{stdout}\n{stderr}");
+    let stdout = stdio_script(&python, "surface_client.py");
     assert!(stdout.contains("20 passed, 0 failed"), "{stdout}");
     assert!(stdout.contains("[auto] negotiated protocol 2026-07-28"), "{stdout}");
 }

@@ -12,9 +12,9 @@ use docspace_mcp_client::Client;
 use reqwest::header::{HeaderName, HeaderValue};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult, ContentBlock,
-    DiscoverResult, ErrorCode, GetPromptRequestParams, GetPromptResponse, Implementation, InitializeRequestParams,
-    InitializeResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams, ReadResourceRequestParams,
+    DiscoverResult, ErrorCode, GetPromptRequestParams, GetPromptResponse, Icon, Implementation,
+    InitializeRequestParams, InitializeResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams, ReadResourceRequestParams,
     ReadResourceResponse, ReadResourceResult, ResultType, ServerCapabilities, ServerConfig, SetLevelRequestParams,
     SubscribeRequestParams, Tool, UnsubscribeRequestParams,
 };
@@ -47,6 +47,10 @@ DocSpace's JSON answers, usually an envelope whose `response` member holds the d
 folders and rooms and UUIDs for people. \"My documents\" is a folder you list with get_my_folder; rooms come from \
 get_rooms_folder; get_folder_content lists and searches any folder or room. Tools beyond the curated ones take \
 path and query parameters by name and a JSON request body under `body`.";
+
+/// The server's icon (`serverInfo.icons`): a document on DocSpace blue, as
+/// an SVG data URI (no request to any host to show it).
+const ICON: &str = "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCA2NCA2NCI+PHJlY3Qgd2lkdGg9IjY0IiBoZWlnaHQ9IjY0IiByeD0iMTQiIGZpbGw9IiMyZjZmZDYiLz48cGF0aCBkPSJNMjAgMTJoMThsMTAgMTB2MzBIMjB6IiBmaWxsPSIjZmZmIi8+PHBhdGggZD0iTTM4IDEydjEwaDEwIiBmaWxsPSIjYzlkYmY3Ii8+PHBhdGggZD0iTTI2IDMyaDE2TTI2IDM5aDE2TTI2IDQ2aDEwIiBzdHJva2U9IiMyZjZmZDYiIHN0cm9rZS13aWR0aD0iMyIvPjwvc3ZnPg==";
 
 /// The tools one configuration offers. Their MCP definitions are made when
 /// first asked for, once, and shared by every session with the same
@@ -501,7 +505,9 @@ impl ServerHandler for DocSpaceServer {
         }
         ServerConfig::new(capabilities)
             .with_server_info(
-                Implementation::new("docspace-mcp", env!("CARGO_PKG_VERSION")).with_title("ONLYOFFICE DocSpace"),
+                Implementation::new("docspace-mcp", env!("CARGO_PKG_VERSION"))
+                    .with_title("ONLYOFFICE DocSpace")
+                    .with_icons(vec![Icon::new(ICON).with_mime_type("image/svg+xml").with_sizes(vec!["any".into()])]),
             )
             .with_instructions(INSTRUCTIONS)
     }

@@ -73,7 +73,10 @@ async fn discover_declares_what_is_served_and_headers_must_match_the_body() {
     let (_, discover) = split(&stateless(&url, 1, "server/discover", json!({}), json!({})).await);
     let result = &discover["result"];
     assert!(result["supportedVersions"].as_array().unwrap().contains(&json!("2026-07-28")), "{discover}");
-    assert_eq!(result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "docspace-mcp");
+    let server = &result["_meta"]["io.modelcontextprotocol/serverInfo"];
+    assert_eq!(server["name"], "docspace-mcp");
+    let icon = server["icons"][0]["src"].as_str().unwrap();
+    assert!(icon.starts_with("data:image/svg+xml;base64,"), "{server}");
     let capabilities = result["capabilities"].as_object().unwrap();
     for served in ["tools", "resources", "prompts", "completions"] {
         assert!(capabilities.contains_key(served), "{served}: {discover}");

@@ -320,6 +320,25 @@ pub struct Options {
     pub confirm: ConfirmMode,
 }
 
+impl Options {
+    /// What a call into DocSpace made under these options carries: its
+    /// waiting on file operations, time limit, progress, and where its
+    /// requests are timed and traced.
+    fn invoke_context(
+        &self,
+        progress: Option<Progress>,
+        metrics: Option<Arc<Metrics>>,
+        span: Option<Span>,
+    ) -> InvokeContext {
+        InvokeContext {
+            waiting: Waiting { timeout: self.operation_timeout, interval: self.operation_interval },
+            request_timeout: self.request_timeout,
+            progress,
+            calls: crate::tools::invoke::Calls::new(metrics, span),
+        }
+    }
+}
+
 /// The DocSpace MCP server handler (cheap to clone).
 ///
 /// Over stdio it is built with its [`Setup`]. Over HTTP it is *deferred*: the
@@ -436,13 +455,7 @@ impl DocSpaceServer {
         let metrics = scope(context).and_then(|s| s.metrics.clone());
         let client = resolve_client(state, scope(context), metrics.as_ref(), &context.meta.0.0)
             .map_err(|problem| not_configured(&problem))?;
-        let cx = InvokeContext {
-            waiting: Waiting { timeout: options.operation_timeout, interval: options.operation_interval },
-            request_timeout: options.request_timeout,
-            progress: None,
-            calls: crate::tools::invoke::Calls::new(metrics, None),
-        };
-        Ok((client, cx, options))
+        Ok((client, options.invoke_context(None, metrics, None), options))
     }
 
     /// Reads one of this server's `docspace://` resources.
@@ -475,6 +488,48 @@ impl DocSpaceServer {
         let mut capabilities = ServerCapabilities::default();
         extension.capabilities(&mut capabilities);
         offers(&capabilities).then_some(extension)
+    }
+}
+
+/// A result that says it is complete (`resultType`, which 2026-07-28
+/// requires of every result). rmcp's constructors set it, and this server
+/// builds its own results with them; a result an extension parsed from
+/// JSON may lack it. rmcp removes it again for older peers.
+trait Typed {
+    fn typed(self) -> Self;
+}
+
+impl Typed for CallToolResponse {
+    fn typed(mut self) -> Self {
+        if let Self::Complete(result) = &mut self {
+            result.result_type.get_or_insert(ResultType::COMPLETE);
+        }
+        self
+    }
+}
+
+impl Typed for GetPromptResponse {
+    fn typed(mut self) -> Self {
+        if let Self::Complete(result) = &mut self {
+            result.result_type.get_or_insert(ResultType::COMPLETE);
+        }
+        self
+    }
+}
+
+impl Typed for ReadResourceResponse {
+    fn typed(mut self) -> Self {
+        if let Self::Complete(result) = &mut self {
+            result.result_type.get_or_insert(ResultType::COMPLETE);
+        }
+        self
+    }
+}
+
+impl Typed for CompleteResult {
+    fn typed(mut self) -> Self {
+        self.result_type.get_or_insert(ResultType::COMPLETE);
+        self
     }
 }
 
@@ -584,22 +639,15 @@ impl ServerHandler for DocSpaceServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         let uri = request.uri.clone();
-        if uri.starts_with(resources::SCHEME) {
-            return Box::pin(self.read_own(&uri, &context)).await.map(|mut read| {
-                read.result_type.get_or_insert(ResultType::COMPLETE);
-                read.into()
-            });
-        }
-        let answer = self.offered(|c| c.resources.is_some()).and_then(|e| e.read_resource(request, &context));
-        match answer {
-            Some(answer) => answer.await.map(|mut read| {
-                if let ReadResourceResponse::Complete(result) = &mut read {
-                    result.result_type.get_or_insert(ResultType::COMPLETE);
-                }
-                read
-            }),
-            None => Err(resources::not_found(&uri, "this server's resources are docspace:// URIs")),
-        }
+        let read = if uri.starts_with(resources::SCHEME) {
+            Box::pin(self.read_own(&uri, &context)).await.map(Into::into)
+        } else {
+            match self.offered(|c| c.resources.is_some()).and_then(|e| e.read_resource(request, &context)) {
+                Some(answer) => answer.await,
+                None => Err(resources::not_found(&uri, "this server's resources are docspace:// URIs")),
+            }
+        };
+        read.map(Typed::typed)
     }
 
     async fn subscribe(
@@ -644,20 +692,11 @@ impl ServerHandler for DocSpaceServer {
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
         if prompts::is_own(&request.name) {
-            return prompts::get(&request.name, request.arguments.as_ref()).map(|mut prompt| {
-                prompt.result_type.get_or_insert(ResultType::COMPLETE);
-                prompt.into()
-            });
+            return prompts::get(&request.name, request.arguments.as_ref()).map(|prompt| prompt.into());
         }
         let name = request.name.clone();
-        let answer = self.offered(|c| c.prompts.is_some()).and_then(|e| e.get_prompt(request, &context));
-        match answer {
-            Some(answer) => answer.await.map(|mut prompt| {
-                if let GetPromptResponse::Complete(result) = &mut prompt {
-                    result.result_type.get_or_insert(ResultType::COMPLETE);
-                }
-                prompt
-            }),
+        match self.offered(|c| c.prompts.is_some()).and_then(|e| e.get_prompt(request, &context)) {
+            Some(answer) => answer.await.map(Typed::typed),
             None => {
                 Err(ErrorData::invalid_params(format!("no prompt {}; prompts/list shows them", quoted(&name)), None))
             }
@@ -669,19 +708,15 @@ impl ServerHandler for DocSpaceServer {
         request: CompleteRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, ErrorData> {
-        let mut result = if let Some(own) = prompts::kind_of(&request) {
+        if let Some(own) = prompts::kind_of(&request) {
             let typed = request.argument.value.clone();
-            Box::pin(self.complete_own(own, &typed, &context)).await?
-        } else {
-            let answer = self.offered(|c| c.completions.is_some()).and_then(|e| e.complete(request, &context));
-            match answer {
-                Some(answer) => answer.await?,
-                // Nothing to suggest: an empty list, not an error.
-                None => CompleteResult::default(),
-            }
-        };
-        result.result_type.get_or_insert(ResultType::COMPLETE);
-        Ok(result)
+            return Box::pin(self.complete_own(own, &typed, &context)).await;
+        }
+        match self.offered(|c| c.completions.is_some()).and_then(|e| e.complete(request, &context)) {
+            Some(answer) => answer.await.map(Typed::typed),
+            // Nothing to suggest: an empty list, not an error.
+            None => Ok(CompleteResult::default().typed()),
+        }
     }
 
     async fn list_tools(
@@ -709,11 +744,7 @@ impl ServerHandler for DocSpaceServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let mut answer = self.answer_tool(request, context).await;
-        if let Ok(CallToolResponse::Complete(result)) = &mut answer {
-            result.result_type.get_or_insert(ResultType::COMPLETE);
-        }
-        answer
+        self.answer_tool(request, context).await.map(Typed::typed)
     }
 
     async fn set_level(
@@ -839,10 +870,9 @@ impl DocSpaceServer {
                      parameter or X-Mcp-* header); tools/list shows the tools offered",
                     tool.name, tool.toolset
                 ),
+                // The name is the client's: quoted only in part.
                 None => {
-                    // The name is the client's: quoted only in part.
-                    let name: String = request.name.chars().take(100).flat_map(char::escape_default).collect();
-                    format!("unknown tool `{name}`; tools/list shows the tools this server offers")
+                    format!("unknown tool {}; tools/list shows the tools this server offers", quoted(&request.name))
                 }
             };
             ErrorData::invalid_params(message, None)
@@ -881,15 +911,7 @@ impl DocSpaceServer {
         };
         let client = &client;
         let progress = context.meta.get_progress_token().map(|token| Progress { peer: context.peer.clone(), token });
-        let cx = InvokeContext {
-            waiting: Waiting {
-                timeout: selection.options.operation_timeout,
-                interval: selection.options.operation_interval,
-            },
-            request_timeout: selection.options.request_timeout,
-            progress,
-            calls: crate::tools::invoke::Calls::new(metrics.cloned(), span.cloned()),
-        };
+        let cx = selection.options.invoke_context(progress, metrics.cloned(), span.cloned());
         let drain = scope(context).and_then(|s| s.drain.clone()).unwrap_or_default();
         if drain.is_draining() {
             return Err(ErrorData::new(ErrorCode(-32000), SHUTTING_DOWN, None));

@@ -96,7 +96,8 @@ pub(crate) fn is_not_found(message: &str) -> bool {
     message.starts_with("DocSpace answered HTTP 404")
 }
 
-fn err(e: &CallError) -> String {
+/// A call's error as the message a tool answers with.
+pub(crate) fn err(e: &CallError) -> String {
     e.to_string()
 }
 

@@ -5,13 +5,13 @@
 //! `search`).
 
 use base64::Engine as _;
-use docspace_mcp_client::dispatch::{Args, CallError, Output, optional, required};
+use docspace_mcp_client::dispatch::{Args, CallError, optional, required};
 use docspace_mcp_client::{Client, raw};
 use reqwest::multipart::{Form, Part};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Value, json};
 
-use crate::tools::content;
+use crate::tools::content::{self, err, response};
 use crate::tools::invoke::{Calls, Context};
 
 mod search;
@@ -71,17 +71,6 @@ pub(crate) async fn run(name: &str, client: &Client, args: &Args, cx: &Context) 
 
 fn text(s: String) -> CallToolResult {
     CallToolResult::success(vec![ContentBlock::text(s)])
-}
-
-fn err(e: &CallError) -> String {
-    e.to_string()
-}
-
-fn response(out: Output) -> Result<Value, String> {
-    match out {
-        Output::Json { value, .. } => Ok(value.get("response").cloned().unwrap_or(value)),
-        other => Err(format!("DocSpace answered something unexpected: {other:?}")),
-    }
 }
 
 async fn upload_file(client: &Client, args: &Args, cx: &Context) -> Result<CallToolResult, String> {

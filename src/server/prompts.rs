@@ -262,6 +262,9 @@ pub(crate) fn kind_of(request: &CompleteRequestParams) -> Option<(&'static str, 
     Some((prompt.name, arg.name))
 }
 
+/// The longest argument value (bytes) that gets suggestions.
+const MAX_TYPED: usize = 1000;
+
 /// Suggestions for argument `argument` of prompt `prompt`, from the portal.
 pub(crate) async fn complete(
     client: &Client,
@@ -274,6 +277,9 @@ pub(crate) async fn complete(
         .find(|p| p.name == prompt)
         .and_then(|p| p.args.iter().find(|a| a.name == argument))
         .map_or(Kind::Text, |a| a.kind);
+    // Each suggestion repeats what was typed before the last value: a long
+    // value gets none (and costs no DocSpace call).
+    let kind = if typed.len() > MAX_TYPED { Kind::Text } else { kind };
     // Several comma-separated values (members, rooms): complete the last.
     let (before, last) = typed.rsplit_once(',').map_or(("", typed), |(b, l)| (b, l));
     let last = last.trim();
@@ -300,9 +306,9 @@ pub(crate) async fn complete(
     Ok(CompleteResult::new(info))
 }
 
-/// Whether a suggestion matches what was typed (case-insensitive, anywhere in it).
-fn matches(candidate: &str, typed: &str) -> bool {
-    candidate.to_lowercase().contains(&typed.to_lowercase())
+/// Whether a suggestion holds `needle` (what was typed, lower-cased), in any case.
+fn matches(candidate: &str, needle: &str) -> bool {
+    candidate.to_lowercase().contains(needle)
 }
 
 /// Titles of the folders (rooms) in a listing that match `typed`.
@@ -314,10 +320,11 @@ async fn titles(client: &Client, operation: &'static str, typed: &str, cx: &Cont
     }
     let folder = lookup(cx.calls.dispatch(client, operation, &args).await.map_err(|e| e.to_string()))?;
     let folders = folder.get("folders").and_then(Value::as_array).cloned().unwrap_or_default();
+    let needle = typed.to_lowercase();
     Ok(folders
         .iter()
         .filter_map(|f| f.get("title").and_then(Value::as_str))
-        .filter(|t| matches(t, typed))
+        .filter(|t| matches(t, &needle))
         .map(str::to_owned)
         .collect())
 }
@@ -332,12 +339,13 @@ async fn people(client: &Client, typed: &str, cx: &Context) -> Result<Vec<String
     let answer = cx.calls.dispatch(client, "searchUsersByExtendedFilter", &args).await.map_err(|e| e.to_string());
     let people = lookup(answer)?;
     let people = people.as_array().cloned().unwrap_or_default();
+    let needle = typed.to_lowercase();
     Ok(people
         .iter()
         .filter(|p| {
             let name = p.get("displayName").and_then(Value::as_str).unwrap_or_default();
             let email = p.get("email").and_then(Value::as_str).unwrap_or_default();
-            matches(name, typed) || matches(email, typed)
+            matches(name, &needle) || matches(email, &needle)
         })
         .filter_map(|p| p.get("email").and_then(Value::as_str).map(str::to_owned))
         .collect())

@@ -160,6 +160,12 @@ async fn prompts_take_their_arguments_and_complete_them_from_the_portal() {
     let typed = format!("x@y.z, {}", &me[..3]);
     let members = c.complete_prompt_argument("set_up_project_room", "members", &typed, None).await.unwrap();
     assert!(members.values.contains(&format!("x@y.z, {me}")), "{:?}", members.values);
+    // Each suggestion repeats the values before the last: a long value gets none.
+    let long = format!("{}, Mark", "x".repeat(2000));
+    let none = c.complete_prompt_argument("onboard_member", "rooms", &long, None).await.unwrap();
+    assert!(none.values.is_empty(), "{} values", none.values.len());
+    let short = c.complete_prompt_argument("onboard_member", "rooms", "x, Mark", None).await.unwrap();
+    assert_eq!(short.values, ["x, Marketing"]);
     let free = c.complete_prompt_argument("set_up_project_room", "name", "Pro", None).await.unwrap();
     assert!(free.values.is_empty(), "{:?}", free.values);
     c.cancel().await.unwrap();
